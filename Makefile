@@ -1,0 +1,61 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything they need is here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
+
+.PHONY: run test lint translations test-sqlite test-postgres browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+# Compiled catalogues are build output (.gitignore); the .po files are the source.
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile --statistics -d app/translations 2>&1 | grep -v '^$$' || true
+
+run: $(VENV)/.runtime translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask units load
+	$(BIN)/flask demo
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then echo "browser tests: using /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "browser tests: installing Debian's chromium with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "browser tests: SKIPPED, could not install chromium with apt-get"; \
+	else echo "browser tests: SKIPPED, /usr/bin/chromium is missing and apt-get cannot run here"; fi
+
+test-sqlite: $(VENV)/.dev translations
+	@echo "== test suite on SQLite =="
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(VENV)/.dev translations
+	@if $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
+	  echo "== test suite on PostgreSQL ($(PG_URL)) =="; \
+	  TEST_DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -q; \
+	else echo "== PostgreSQL at 127.0.0.1:5432 does not answer: SKIPPED the PostgreSQL run =="; fi
+
+test: $(VENV)/.dev lint browser-deps
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

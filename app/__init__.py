@@ -1,0 +1,67 @@
+"""The application factory: configuration, extensions, blueprints, errors, CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.config import Config, config_from_env
+
+
+def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
+    config = config or config_from_env()
+    config.check()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config)
+    app.config.update(overrides)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        from app.config import INSTANCE_DIR
+
+        INSTANCE_DIR.mkdir(exist_ok=True)
+
+    from app.extensions import (
+        babel,
+        bootstrap,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        select_locale,
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    from app import access, models  # noqa: F401  (user loader; every table for migrations)
+    from app.account import bp as account_bp
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+    from app.officer import bp as officer_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(officer_bp, url_prefix="/officer")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+    from app import cli, errors, security
+
+    @app.context_processor
+    def _locale() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"current_locale": lambda: str(get_locale() or "vi")}
+
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,47 @@
+"""Who may do what: the session user loader and role checks for pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.extensions import db, login_manager
+from app.models import Role, User
+from app.services.accounts import load_session_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please sign in to continue.")
+login_manager.login_message_category = "info"
+# A stolen session cookie stops working when the browser's address or agent changes.
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    return load_session_user(db.session, session_id)
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Page decorator: signed in (else to the sign-in page) and one of `roles` (else 403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+STAFF = (Role.OFFICER, Role.LEADER, Role.ADMIN)

@@ -1,0 +1,46 @@
+"""A person's own data: see it, download it, erase it."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from app.account import bp
+from app.account.forms import DeleteAccountForm
+from app.extensions import db
+from app.models import utcnow
+from app.services.accounts import delete_account, personal_data
+
+
+@bp.get("/")
+@login_required
+def profile() -> str:
+    return render_template("account/profile.html", user=current_user)
+
+
+@bp.get("/data.json")
+@login_required
+def download() -> Response:
+    body = json.dumps(personal_data(current_user), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="du-lieu-cua-toi.json"'},
+    )
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete() -> Response | str | tuple[str, int]:
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        delete_account(db.session, current_user._get_current_object(), utcnow())
+        logout_user()
+        session.clear()
+        flash(_("Your account has been deleted. Thank you for taking part."), "info")
+        return redirect(url_for("main.index"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("account/delete.html", form=form), status

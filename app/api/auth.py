@@ -1,0 +1,113 @@
+"""Accounts over the API: register, token, and the caller's own data."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, jsonify, request
+from flask_babel import gettext as _
+
+from app.api.schemas import ErrorOut, MeOut, RegisterIn, RegisterOut, TokenIn, TokenOut
+from app.api.spec import endpoint
+from app.api.units import unit_out
+from app.errors import api_error
+from app.extensions import db
+from app.models import utcnow
+from app.ratelimits import REGISTRATIONS, record_failed_signin, signin_blocked
+from app.services.accounts import (
+    AccountError,
+    NewAccount,
+    authenticate,
+    create_account,
+    delete_account,
+)
+from app.services.tokens import issue_token
+
+
+@endpoint(
+    "POST",
+    "/auth/register",
+    summary="Create a resident account",
+    body=RegisterIn,
+    responses={201: RegisterOut, 409: ErrorOut, 429: ErrorOut},
+    limit=REGISTRATIONS,
+    tag="auth",
+)
+def register(body: RegisterIn) -> Response | tuple[Response, int]:
+    new = NewAccount(
+        name=body.name,
+        phone=body.phone,
+        password=body.password,
+        unit_code=body.unit,
+        birth_year=body.birth_year,
+        gender=body.gender.value if body.gender else None,
+    )
+    try:
+        user = create_account(db.session, new, utcnow(), consent=body.consent)
+    except AccountError as error:
+        status = 409 if error.conflict else 422
+        return api_error(status, error.message, [{"field": error.field, "message": error.message}])
+    return jsonify(RegisterOut(id=user.id).model_dump()), 201
+
+
+@endpoint(
+    "POST",
+    "/auth/token",
+    summary="Exchange phone and password for a bearer token",
+    body=TokenIn,
+    responses={200: TokenOut, 401: ErrorOut, 429: ErrorOut},
+    tag="auth",
+)
+def token(body: TokenIn) -> Response:
+    ip = request.remote_addr or "unknown"
+    wait = signin_blocked(body.phone, ip)
+    if wait is not None:
+        response = api_error(429, _("Too many failed sign-ins. Please try again later."))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    now = utcnow()
+    user = authenticate(db.session, body.phone, body.password, now)
+    if user is None:
+        record_failed_signin(body.phone, ip)
+        return api_error(401, _("Wrong phone number or password."))
+    value, expires_at = issue_token(
+        current_app.config["SECRET_KEY"], user, now, current_app.config["API_TOKEN_LIFETIME"]
+    )
+    return jsonify(TokenOut(token=value, expires_at=expires_at).model_dump(mode="json"))
+
+
+def _me() -> MeOut:
+    user = g.api_user
+    return MeOut(
+        id=user.id,
+        name=user.name,
+        phone=user.phone,
+        role=user.role,
+        unit=unit_out(user.unit),
+        birth_year=user.birth_year,
+        gender=user.gender,
+        consents=[{"version": c.version, "given_at": c.given_at} for c in user.consents],
+    )
+
+
+@endpoint(
+    "GET",
+    "/me",
+    summary="The caller's own account data",
+    responses={200: MeOut},
+    auth=True,
+    tag="auth",
+)
+def me() -> Response:
+    return jsonify(_me().model_dump(mode="json"))
+
+
+@endpoint(
+    "DELETE",
+    "/me",
+    summary="Delete the caller's account (name, phone, details erased)",
+    responses={204: None, 403: ErrorOut},
+    auth=True,
+    tag="auth",
+)
+def delete_me() -> tuple[str, int]:
+    delete_account(db.session, g.api_user, utcnow())
+    return "", 204

@@ -1,0 +1,123 @@
+"""Request and response schemas of the API (pydantic): they validate and they document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask_babel import gettext as _
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.models import Gender
+from app.phones import normalize_phone
+from app.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from app.text import clean_line, nfc
+
+
+class Request(BaseModel):
+    """Requests ignore fields they do not know (clients may be newer than the server)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class RegisterIn(Request):
+    name: str = Field(min_length=1, max_length=NAME_MAX, description="Full name")
+    phone: str = Field(description="0912345678, +84912345678 or with spaces; stored as 0912345678")
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    unit: int = Field(description="Code of the commune/ward (GET /api/v1/units)")
+    consent: bool = Field(description="Must be true: agreement to the stated purpose")
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    gender: Gender | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return clean_line(value) if isinstance(value, str) else value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(nfc(value))
+
+    @field_validator("consent")
+    @classmethod
+    def _consent(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError(_("You must agree to the purpose of data use to sign up."))
+        return value
+
+
+class RegisterOut(BaseModel):
+    id: int
+
+
+class TokenIn(Request):
+    phone: str
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(nfc(value))
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class UnitsQuery(Request):
+    q: str | None = Field(default=None, max_length=100, description="Search; diacritics ignored")
+    level: Literal["province", "commune"] | None = None
+
+
+class UnitOut(BaseModel):
+    code: int
+    name: str
+    level: Literal["province", "commune"]
+    parent: int | None
+    population: int | None = None
+
+
+class ConsentOut(BaseModel):
+    version: str
+    given_at: datetime
+
+
+class MeOut(BaseModel):
+    id: int
+    name: str | None
+    phone: str | None
+    role: Literal["resident", "officer", "leader", "admin"]
+    unit: UnitOut
+    birth_year: int | None
+    gender: Gender | None
+    consents: list[ConsentOut]
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    question: str | None = None
+    line: int | None = None
+    column: int | None = None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: Literal[
+        "bad_request",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "conflict",
+        "too_large",
+        "validation_error",
+        "rate_limited",
+        "server_error",
+    ]
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,281 @@
+"""Declare an endpoint once: its route, the schemas that validate it, and its OpenAPI entry.
+
+    @endpoint("POST", "/auth/register", body=RegisterIn, responses={201: RegisterOut})
+    def register(body: RegisterIn) -> Response: ...
+
+The decorator parses and validates the JSON body and the query string (422 with every field
+named), authenticates when `auth=True` (bearer token, or the browser session plus X-CSRFToken
+on unsafe methods), and records the operation from which `/api/v1/openapi.json` is built.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from wtforms import ValidationError as WTFormsValidationError
+
+from app.api import bp
+from app.errors import api_error
+from app.extensions import db, limiter
+from app.models import User, utcnow
+from app.services.tokens import user_for_token
+
+REF = "#/components/schemas/{model}"
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    responses: dict[int, Any]
+    auth: bool
+    tags: list[str] = field(default_factory=list)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def _field_messages(error: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors as `{field, message}` in the reader's language."""
+    details = []
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"]) or "body"
+        kind = item["type"]
+        ctx = item.get("ctx") or {}
+        if kind == "value_error":
+            message = str(ctx.get("error", item["msg"]))
+        elif kind == "missing":
+            message = _("This field is required.")
+        elif kind in {"string_too_short", "too_short"}:
+            message = _("Too short: at least %(n)s characters.", n=ctx.get("min_length", 1))
+        elif kind in {"string_too_long", "too_long"}:
+            message = _("Too long: at most %(n)s characters.", n=ctx.get("max_length", ""))
+        elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+            message = _("Out of the allowed range.")
+        elif kind in {"int_parsing", "int_type", "int_from_float"}:
+            message = _("Must be a whole number.")
+        elif kind in {"bool_parsing", "bool_type"}:
+            message = _("Must be true or false.")
+        elif kind in {"string_type"}:
+            message = _("Must be text.")
+        elif kind in {"enum", "literal_error"}:
+            message = _("Not one of the allowed values.")
+        else:
+            message = _("Not a valid value.")
+        details.append({"field": name, "message": message})
+    return details
+
+
+class Invalid(Exception):
+    def __init__(self, details: list[dict[str, Any]]) -> None:
+        self.details = details
+
+
+def _parse(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise Invalid(_field_messages(error)) from None
+
+
+def _api_user() -> User | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return user_for_token(
+            current_app.config["SECRET_KEY"], db.session, header[7:].strip(), utcnow()
+        )
+    if current_user.is_authenticated:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except WTFormsValidationError:
+                raise CSRFError(
+                    _("Missing or expired CSRF token (send it in X-CSRFToken).")
+                ) from None
+        return current_user._get_current_object()  # type: ignore[no-any-return]
+    return None
+
+
+def endpoint(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    responses: dict[int, Any],
+    auth: bool = False,
+    limit: str | None = None,
+    tag: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        OPERATIONS.append(
+            Operation(
+                method,
+                re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", "/api/v1" + rule),
+                summary,
+                body,
+                query,
+                responses,
+                auth,
+                [tag] if tag else [],
+            )
+        )
+
+        @wraps(view)
+        def wrapped(**kwargs: Any) -> Any:
+            if auth:
+                g.api_user = _api_user()
+                if g.api_user is None:
+                    return api_error(401)
+            try:
+                if body is not None:
+                    data = request.get_json(silent=True)
+                    if not isinstance(data, dict):
+                        return api_error(400, _("The request body must be a JSON object."))
+                    kwargs["body"] = _parse(body, data)
+                if query is not None:
+                    kwargs["query"] = _parse(query, request.args.to_dict())
+            except Invalid as invalid:
+                return api_error(422, details=invalid.details)
+            return view(**kwargs)
+
+        if limit:
+            wrapped = limiter.limit(limit)(wrapped)
+        bp.add_url_rule(rule, view.__name__, wrapped, methods=[method])
+        return wrapped
+
+    return decorator
+
+
+def _schema_ref(tp: Any) -> dict[str, Any]:
+    if typing.get_origin(tp) is list:
+        return {"type": "array", "items": _schema_ref(typing.get_args(tp)[0])}
+    return {"$ref": REF.format(model=tp.__name__)}
+
+
+def _models(tp: Any) -> list[type[BaseModel]]:
+    if typing.get_origin(tp) is list:
+        return _models(typing.get_args(tp)[0])
+    return [tp] if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def openapi_document() -> dict[str, Any]:
+    from app.api.schemas import ErrorOut
+
+    models: set[type[BaseModel]] = {ErrorOut}
+    for op in OPERATIONS:
+        for tp in [op.body, *op.responses.values()]:
+            if tp is not None:
+                models.update(_models(tp))
+    _, defs = models_json_schema(
+        [
+            (m, "serialization" if not issubclass(m, _request_base()) else "validation")
+            for m in sorted(models, key=lambda m: m.__name__)
+        ],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        slug = re.sub(r"[^a-z0-9]+", "_", op.path.lower()).strip("_")
+        operation: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": f"{op.method.lower()}_{slug}",
+            "responses": {},
+        }
+        if op.tags:
+            operation["tags"] = op.tags
+        if op.query is not None:
+            schema = op.query.model_json_schema()
+            operation["parameters"] = [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in schema.get("required", []),
+                    "schema": prop,
+                }
+                for name, prop in schema["properties"].items()
+            ]
+        params = re.findall(r"{(\w+)}", op.path)
+        if params:
+            operation.setdefault("parameters", []).extend(
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                for p in params
+            )
+        if op.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema_ref(op.body)}},
+            }
+        if op.auth:
+            operation["security"] = [{"bearer": []}, {"session": []}]
+        statuses = dict(op.responses)
+        if op.body is not None or op.query is not None:
+            statuses.setdefault(422, ErrorOut)
+        if op.auth:
+            statuses.setdefault(401, ErrorOut)
+        for status, tp in sorted(statuses.items()):
+            entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
+            if tp is not None:
+                entry["content"] = {"application/json": {"schema": _schema_ref(tp)}}
+            operation["responses"][str(status)] = entry
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Civic quiz and survey platform API",
+            "version": "1",
+            "description": "JSON API v1. Errors: {error: {code, message, details}}.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "From POST /api/v1/auth/token",
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "The browser session; unsafe methods also send X-CSRFToken",
+                },
+            },
+        },
+    }
+
+
+def _request_base() -> type[BaseModel]:
+    from app.api.schemas import Request
+
+    return Request
+
+
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No content",
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    422: "Validation error",
+    429: "Rate limited (see Retry-After)",
+}

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from app.forms import NFCStringField, phone_number
+from app.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+
+
+def gender_choices() -> list[tuple[str, str]]:
+    return [
+        ("", _l("Prefer not to say")),
+        ("female", _l("Female")),
+        ("male", _l("Male")),
+        ("other", _l("Other")),
+    ]
+
+
+class RegisterForm(FlaskForm):
+    name = NFCStringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Please enter your full name.")), Length(max=NAME_MAX)],
+        render_kw={"autocomplete": "name"},
+    )
+    phone = NFCStringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(_l("Please enter your phone number.")), phone_number],
+        render_kw={"autocomplete": "tel", "inputmode": "tel", "placeholder": "0912345678"},
+    )
+    unit = SelectField(
+        _l("Commune / ward where you live"),
+        coerce=int,
+        validators=[InputRequired(_l("Please choose your commune or ward from the list."))],
+        validate_choice=True,
+    )
+    password = PasswordField(
+        _l("Password (at least 8 characters)"),
+        validators=[
+            DataRequired(_l("Please choose a password.")),
+            Length(PASSWORD_MIN, PASSWORD_MAX, _l("The password must have 8 to 128 characters.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    birth_year = IntegerField(
+        _l("Year of birth (optional)"),
+        validators=[
+            Optional(),
+            NumberRange(1900, date.today().year, _l("Please enter a year such as 1985.")),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+    gender = SelectField(_l("Gender (optional)"), choices=gender_choices, validate_choice=True)
+    consent = BooleanField(
+        _l("I have read and agree to the purpose above."),
+        validators=[DataRequired(_l("You must agree to the purpose of data use to sign up."))],
+    )
+    submit = SubmitField(_l("Sign up"))
+
+
+class LoginForm(FlaskForm):
+    phone = NFCStringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(_l("Please enter your phone number.")), phone_number],
+        render_kw={"autocomplete": "tel", "inputmode": "tel", "placeholder": "0912345678"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Please enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField(_l("Sign out"))

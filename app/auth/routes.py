@@ -1,0 +1,96 @@
+"""Sign-up, sign-in and sign-out pages. The rules live in app.services.accounts."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from app.auth import bp
+from app.auth.forms import LoginForm, RegisterForm
+from app.consent import CONSENT_TEXT
+from app.extensions import db, limiter
+from app.models import utcnow
+from app.ratelimits import REGISTRATIONS, record_failed_signin, signin_blocked
+from app.security import safe_next
+from app.services import units
+from app.services.accounts import AccountError, NewAccount, authenticate, create_account
+
+
+def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
+    # A fresh session on sign-in: nothing from before (a fixed session id) carries over.
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(REGISTRATIONS, methods=["POST"])
+def register() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    form.unit.choices = [(u.code, u.name) for u in units.communes(db.session)]
+    if form.validate_on_submit():
+        new = NewAccount(
+            name=form.name.data or "",
+            phone=form.phone.data or "",
+            password=form.password.data or "",
+            unit_code=form.unit.data,
+            birth_year=form.birth_year.data,
+            gender=form.gender.data or None,
+        )
+        try:
+            user = create_account(db.session, new, utcnow(), consent=bool(form.consent.data))
+        except AccountError as error:
+            getattr(form, error.field).errors.append(error.message)
+            return render_template("auth/register.html", form=form, consent_text=CONSENT_TEXT), (
+                409 if error.conflict else 422
+            )
+        _sign_in(user)
+        flash(_("Welcome! Your account has been created."), "success")
+        return redirect(url_for("main.index"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form, consent_text=CONSENT_TEXT), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    destination = safe_next(form.next.data, url_for("main.index"))
+    if current_user.is_authenticated:
+        return redirect(destination)
+    if form.validate_on_submit():
+        phone, ip = form.phone.data or "", request.remote_addr or "unknown"
+        wait = signin_blocked(phone, ip)
+        if wait is not None:
+            minutes = max(1, round(wait / 60))
+            form.password.errors.append(
+                _(
+                    "Too many failed sign-ins. Please try again in %(minutes)d minutes.",
+                    minutes=minutes,
+                )
+            )
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}  # type: ignore[return-value]
+        user = authenticate(db.session, phone, form.password.data or "", utcnow())
+        if user is None:
+            record_failed_signin(phone, ip)
+            form.password.errors.append(_("Wrong phone number or password."))
+            return render_template("auth/login.html", form=form), 401
+        _sign_in(user)
+        return redirect(destination)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("main.index"))

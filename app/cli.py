@@ -1,0 +1,98 @@
+"""Command line: `flask units load`, `flask users create`, `flask demo`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from app.extensions import db
+from app.models import Role, User, utcnow
+from app.phones import PhoneError, normalize_phone
+from app.services.accounts import AccountError, NewAccount, create_account
+from app.services.units import UnitsError, load_units
+
+units_cli = AppGroup("units", help="Administrative units.")
+users_cli = AppGroup("users", help="Accounts.")
+
+DEMO_PASSWORD = "demo-mat-khau-2026"
+DEMO_ACCOUNTS = [
+    # role, phone, name, unit (None: the province)
+    (Role.ADMIN, "0900000001", "Quản trị viên (demo)", None),
+    (Role.OFFICER, "0900000002", "Cán bộ tuyên giáo (demo)", None),
+    (Role.LEADER, "0900000003", "Lãnh đạo tỉnh (demo)", None),
+    (Role.RESIDENT, "0900000004", "Nguyễn Văn An (demo)", 31321),  # Phường Vị Thanh
+]
+
+
+@units_cli.command("load")
+@click.option("--province", type=int, default=None, help="Province code (default: PROVINCE_CODE).")
+@click.option(
+    "--population",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV of code,population.",
+)
+def units_load(province: int | None, population: str | None) -> None:
+    """Load the province and its communes/wards from vietnam-provinces (idempotent)."""
+    code = province or current_app.config["PROVINCE_CODE"]
+    try:
+        report = load_units(
+            db.session, code, population or current_app.config["UNITS_POPULATION_CSV"]
+        )
+    except (UnitsError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"{report.province}: {report.added} added, {report.updated} updated, "
+        f"{report.populations} populations set."
+    )
+
+
+@users_cli.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option(
+    "--unit", "unit_code", type=int, required=True, help="Unit code (province or commune)."
+)
+@click.option("--phone", required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_create(role: str, unit_code: int, phone: str, name: str, password: str) -> None:
+    """Create an account of any role (officers and leaders are scoped to --unit)."""
+    try:
+        user = _create(Role(role), unit_code, phone, name, password)
+    except (PhoneError, AccountError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.role} #{user.id} {user.phone} in {user.unit.name}.")
+
+
+def _create(role: Role, unit_code: int, phone: str, name: str, password: str) -> User:
+    if len(password) < 8:
+        raise AccountError("password", "The password must have at least 8 characters.")
+    new = NewAccount(
+        name=name, phone=normalize_phone(phone), password=password, unit_code=unit_code, role=role
+    )
+    # Staff accounts are created by an administrator, not by the person: no consent record.
+    return create_account(db.session, new, utcnow(), consent=role == Role.RESIDENT)
+
+
+@click.group("demo", cls=AppGroup, invoke_without_command=True)
+@click.pass_context
+@with_appcontext
+def demo(ctx: click.Context) -> None:
+    """Demo data. Alone: one demo account per role (kept if present), credentials printed.
+
+    Later capabilities add subcommands (demo content, attempts, responses), each marked as demo.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    province = current_app.config["PROVINCE_CODE"]
+    for role, phone, name, unit in DEMO_ACCOUNTS:
+        if db.session.scalar(db.select(User).where(User.phone == phone)) is None:
+            _create(role, unit or province, phone, name, DEMO_PASSWORD)
+        click.echo(f"  {role.value:<9} phone {phone}  password {DEMO_PASSWORD}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(units_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo)

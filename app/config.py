@@ -1,0 +1,115 @@
+"""Configuration classes, read from the environment once at start-up.
+
+`APP_ENV` picks the class: development (default), testing or production.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(default_file: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return f"sqlite:///{INSTANCE_DIR / default_file}"
+
+
+class Config:
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url("app.sqlite")
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # The deployment's province (vietnam-provinces code) and optional population CSV.
+    PROVINCE_CODE = int(os.environ.get("PROVINCE_CODE", "92"))
+    UNITS_POPULATION_CSV = os.environ.get("UNITS_POPULATION_CSV") or None
+
+    # Sessions outlive the longest contest (45 minutes) with room to spare: an idle timeout of
+    # three hours, refreshed on every request; CSRF tokens live as long.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=3)
+    SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = int(timedelta(hours=3).total_seconds())
+    API_TOKEN_LIFETIME = timedelta(days=7)
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "civic"
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse configurations that must not run; overridden where it matters."""
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-that-is-long-enough-0123456789"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        if len(cls.SECRET_KEY) < 32:
+            raise RuntimeError(
+                "APP_ENV=production needs SECRET_KEY of at least 32 characters "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = os.environ.get("APP_ENV", "development").strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}.") from None

@@ -1,0 +1,96 @@
+"""One place that turns errors into responses: JSON under /api/, friendly pages elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "bad_request",
+    409: "conflict",
+    413: "too_large",
+    415: "bad_request",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood. Please go back and try again."),
+        401: _("Please sign in first."),
+        403: _("You do not have permission to see this page."),
+        404: _("We could not find that page."),
+        405: _("That action is not allowed here."),
+        409: _("That conflicts with what is already saved."),
+        413: _("What you sent is too large."),
+        415: _("The request must be sent as JSON."),
+        422: _("Some of what you entered is not valid."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Please try again in a few minutes."),
+    }
+
+
+def api_error(
+    status: int, message: str | None = None, details: list[dict[str, Any]] | None = None
+) -> Response:
+    body = {
+        "error": {
+            "code": API_CODES.get(status, "server_error"),
+            "message": message or _messages().get(status, _messages()[500]),
+            "details": details or [],
+        }
+    }
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    def render(status: int, message: str | None = None, retry_after: int | None = None) -> Response:
+        if wants_json():
+            response = api_error(status, message)
+        else:
+            page = render_template(
+                "errors/error.html", status=status, message=message or _messages().get(status)
+            )
+            response = Response(page, status=status)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Response:
+        return render(
+            400,
+            _("Your form expired or was sent from elsewhere. Please reload and try again."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        retry_after = None
+        if status == 429:
+            limit = getattr(error, "limit", None)
+            retry_after = int(limit.limit.get_expiry()) if limit is not None else 60
+        message = None
+        if status == 429:
+            message = _messages()[429]
+        return render(status, message, retry_after)
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception) -> Response:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render(500)

@@ -1,0 +1,116 @@
+"""People and places: administrative units, accounts and their consent records."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class UnitLevel(StrEnum):
+    PROVINCE = "province"
+    COMMUNE = "commune"
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    OFFICER = "officer"
+    LEADER = "leader"
+    ADMIN = "admin"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    OTHER = "other"
+
+
+class Unit(db.Model):
+    """A province or a commune/ward, from the official list (`vietnam-provinces`)."""
+
+    __tablename__ = "units"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))
+    division_type: Mapped[str] = mapped_column(String(30))
+    parent_code: Mapped[int | None] = mapped_column(ForeignKey("units.code"), index=True)
+    # Lower case without diacritics, for search that ignores them ("vi thanh").
+    search_name: Mapped[str] = mapped_column(String(100), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("level IN ('province', 'commune')", name="level"),
+        CheckConstraint("population IS NULL OR population >= 0", name="population"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Name, phone and password are erased (NULL) when the person deletes their account; the row
+    # stays as an anonymous placeholder so that counts and one-entry rules still hold.
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(10), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=Role.RESIDENT, index=True)
+    unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"), index=True)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    # Rotated on account deletion: every session and API token issued before stops working.
+    auth_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="user", order_by="Consent.given_at", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("role IN ('resident', 'officer', 'leader', 'admin')", name="role"),
+        CheckConstraint("gender IS NULL OR gender IN ('male', 'female', 'other')", name="gender"),
+        CheckConstraint(
+            "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)", name="birth_year"
+        ),
+    )
+
+    # Flask-Login: the session carries id and nonce, so a deleted account's sessions die.
+    def get_id(self) -> str:
+        return f"{self.id}.{self.auth_nonce}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.deleted_at is None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.OFFICER, Role.LEADER, Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class Consent(db.Model):
+    """That a person agreed to the stated purpose: which text version, and when."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(20))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="consents")

@@ -1,0 +1,39 @@
+"""Rate limits that decorators cannot express: failed sign-ins, per phone and per IP.
+
+Only failures count (a successful sign-in is never limited), so the route asks `signin_blocked`
+before checking the password and calls `record_failed_signin` after a failure. The counters live
+in Flask-Limiter's storage: Redis when REDIS_URL is set, else memory.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import parse
+
+from app.extensions import limiter
+
+FAILED_SIGNIN = parse("5 per 15 minutes")
+REGISTRATIONS = "20 per hour"
+
+
+def _keys(phone: str, ip: str) -> list[tuple[str, str]]:
+    return [("signin-phone", phone), ("signin-ip", ip)]
+
+
+def signin_blocked(phone: str, ip: str) -> int | None:
+    """Seconds until the next try is allowed, or None when sign-in may proceed."""
+    if not limiter.enabled:
+        return None
+    waits = []
+    for scope, key in _keys(phone, ip):
+        if not limiter.limiter.test(FAILED_SIGNIN, scope, key):
+            reset_at = limiter.limiter.get_window_stats(FAILED_SIGNIN, scope, key).reset_time
+            waits.append(max(1, int(reset_at - time.time()) + 1))
+    return max(waits) if waits else None
+
+
+def record_failed_signin(phone: str, ip: str) -> None:
+    if limiter.enabled:
+        for scope, key in _keys(phone, ip):
+            limiter.limiter.hit(FAILED_SIGNIN, scope, key)

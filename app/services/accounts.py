@@ -1,0 +1,154 @@
+"""Accounts: sign-up, sign-in, personal data export and erasure. No request in sight."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.consent import CONSENT_VERSION
+from app.models import Consent, Role, Unit, UnitLevel, User
+from app.text import clean_line
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+NAME_MAX = 100
+# A fixed hash to compare against when the phone is unknown, so the response time does not
+# reveal which phone numbers have accounts.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """A problem with one field of a sign-up: `field` names it, the message says what to fix."""
+
+    def __init__(self, field: str, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    name: str
+    phone: str  # already normalised by app.phones.normalize_phone
+    password: str
+    unit_code: int
+    birth_year: int | None = None
+    gender: str | None = None
+    role: str = Role.RESIDENT
+
+
+def _password_text(password: str) -> str:
+    # The same password typed on two keyboards (composed or decomposed accents) must match.
+    return unicodedata.normalize("NFC", password)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(_password_text(password))  # scrypt, Werkzeug's default
+
+
+def create_account(session: Session, new: NewAccount, now: datetime, *, consent: bool) -> User:
+    """Store a new account with its consent record. Commits; AccountError on a bad field."""
+    name = clean_line(new.name)
+    if not name:
+        raise AccountError("name", _("Please enter your full name."))
+    unit = session.get(Unit, new.unit_code)
+    if unit is None:
+        raise AccountError("unit", _("Please choose your commune or ward from the list."))
+    if new.role == Role.RESIDENT and unit.level != UnitLevel.COMMUNE:
+        raise AccountError("unit", _("Please choose your commune or ward from the list."))
+    if new.role == Role.RESIDENT and not consent:
+        raise AccountError("consent", _("You must agree to the purpose of data use to sign up."))
+    if session.scalar(select(User.id).where(User.phone == new.phone)) is not None:
+        raise AccountError("phone", _("This phone number already has an account."), conflict=True)
+    user = User(
+        name=name,
+        phone=new.phone,
+        password_hash=hash_password(new.password),
+        role=str(new.role),
+        unit_code=unit.code,
+        birth_year=new.birth_year,
+        gender=new.gender,
+        created_at=now,
+    )
+    session.add(user)
+    if consent:
+        user.consents.append(Consent(version=CONSENT_VERSION, given_at=now))
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two sign-ups with the same phone at once: the unique index decides.
+        session.rollback()
+        raise AccountError(
+            "phone", _("This phone number already has an account."), conflict=True
+        ) from None
+    return user
+
+
+def authenticate(session: Session, phone: str, password: str, now: datetime) -> User | None:
+    user = session.scalar(select(User).where(User.phone == phone, User.deleted_at.is_(None)))
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, _password_text(password)):
+        return None
+    user.last_login_at = now
+    session.commit()
+    return user
+
+
+def load_session_user(session: Session, session_id: str) -> User | None:
+    """Flask-Login's user loader: 'id.nonce' -> the live account, or None."""
+    user_id, _sep, nonce = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or user.deleted_at is not None or user.auth_nonce != nonce:
+        return None
+    return user
+
+
+def personal_data(user: User) -> dict[str, Any]:
+    """Everything the app holds about a person, as they may download it."""
+    return {
+        "account": {
+            "id": user.id,
+            "name": user.name,
+            "phone": user.phone,
+            "role": user.role,
+            "unit": {"code": user.unit.code, "name": user.unit.name},
+            "birth_year": user.birth_year,
+            "gender": user.gender,
+            "created_at": user.created_at.isoformat(),
+            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        },
+        "consents": [
+            {"version": c.version, "given_at": c.given_at.isoformat()} for c in user.consents
+        ],
+    }
+
+
+def delete_account(session: Session, user: User, now: datetime) -> None:
+    """Erase name, phone, password and optional fields; keep the row as a placeholder.
+
+    What the person took part in stays linked to the placeholder, so participation counts per
+    commune and the one-entry-per-person rules keep holding. Every session and token dies.
+    """
+    user.name = None
+    user.phone = None
+    user.password_hash = None
+    user.birth_year = None
+    user.gender = None
+    user.last_login_at = None
+    user.deleted_at = now
+    user.auth_nonce = secrets.token_hex(16)
+    session.commit()

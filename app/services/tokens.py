@@ -1,0 +1,33 @@
+"""Bearer tokens for the API: signed, expiring, and void once the account's nonce rotates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from app.models import User
+
+_SALT = "api-token-v1"
+
+
+def issue_token(
+    secret_key: str, user: User, now: datetime, lifetime: timedelta
+) -> tuple[str, datetime]:
+    expires_at = (now + lifetime).replace(microsecond=0)
+    payload = {"u": user.id, "n": user.auth_nonce, "e": int(expires_at.timestamp())}
+    return URLSafeSerializer(secret_key, salt=_SALT).dumps(payload), expires_at
+
+
+def user_for_token(secret_key: str, session: Session, token: str, now: datetime) -> User | None:
+    try:
+        payload = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict) or payload.get("e", 0) < now.timestamp():
+        return None
+    user = session.get(User, payload.get("u"))
+    if user is None or user.deleted_at is not None or user.auth_nonce != payload.get("n"):
+        return None
+    return user

@@ -1,0 +1,138 @@
+"""Administrative units: loaded from `vietnam-provinces`, searched without diacritics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from sqlalchemy import literal, select
+from sqlalchemy.orm import Session
+from vietnam_provinces import Province, ProvinceCode, Ward
+
+from app.models import Unit, UnitLevel
+from app.text import fold, vietnamese_key
+
+
+class UnitsError(ValueError):
+    """A problem an operator can fix (wrong province code, bad population CSV)."""
+
+
+@dataclass
+class LoadReport:
+    province: str
+    added: int = 0
+    updated: int = 0
+    populations: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def province_divisions(province_code: int) -> tuple[Province, list[Ward]]:
+    try:
+        province = Province.from_code(ProvinceCode(province_code))
+    except ValueError:
+        raise UnitsError(f"Unknown province code {province_code} (vietnam-provinces).") from None
+    return province, list(Ward.iter_by_province(province.code))
+
+
+def load_units(
+    session: Session, province_code: int, population_csv: str | None = None
+) -> LoadReport:
+    """Insert or update the province and its communes/wards; idempotent. Commits."""
+    province, wards = province_divisions(province_code)
+    report = LoadReport(province=province.name)
+    existing = {u.code: u for u in session.scalars(select(Unit))}
+    rows = [(int(province.code), province.name, UnitLevel.PROVINCE, province.division_type, None)]
+    rows += [
+        (int(w.code), w.name, UnitLevel.COMMUNE, w.division_type, int(province.code)) for w in wards
+    ]
+    for code, name, level, division_type, parent in rows:
+        unit = existing.get(code)
+        values = {
+            "name": name,
+            "level": str(level),
+            "division_type": str(division_type.value),
+            "parent_code": parent,
+            "search_name": fold(name),
+        }
+        if unit is None:
+            session.add(Unit(code=code, **values))
+            report.added += 1
+        elif any(getattr(unit, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(unit, key, value)
+            report.updated += 1
+        # Parents first: the province row must exist before its communes reference it.
+        if level == UnitLevel.PROVINCE:
+            session.flush()
+    if population_csv:
+        with open(population_csv, encoding="utf-8-sig") as handle:
+            populations = parse_population_csv(handle.read())
+        report.populations = apply_populations(session, populations)
+    session.commit()
+    return report
+
+
+def parse_population_csv(text: str) -> dict[int, int]:
+    """`code,population` rows (a header line is optional) -> {code: population}."""
+    populations: dict[int, int] = {}
+    problems: list[str] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if number == 1 and row[0].strip().lower() == "code":
+            continue
+        if len(row) != 2:
+            problems.append(f"line {number}: expected 'code,population'")
+            continue
+        code, population = (cell.strip().replace(".", "").replace(" ", "") for cell in row)
+        if not code.isdigit() or not population.isdigit():
+            problems.append(f"line {number}: code and population must be whole numbers")
+            continue
+        populations[int(code)] = int(population)
+    if problems:
+        raise UnitsError("; ".join(problems))
+    return populations
+
+
+def apply_populations(session: Session, populations: dict[int, int]) -> int:
+    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(populations)))}
+    unknown = sorted(set(populations) - set(units))
+    if unknown:
+        raise UnitsError(f"unknown unit codes in population file: {', '.join(map(str, unknown))}")
+    for code, population in populations.items():
+        units[code].population = population
+    return len(populations)
+
+
+def search_units(
+    session: Session, query: str | None = None, level: str | None = None
+) -> list[Unit]:
+    """Units whose name has every word of `query`, diacritics ignored; in Vietnamese order."""
+    stmt = select(Unit)
+    if level:
+        stmt = stmt.where(Unit.level == level)
+    # Every word typed must be a word of the name, the last one possibly unfinished:
+    # "vi thanh" finds "Phường Vị Thanh" and "Xã Vị Thanh 1", not "Xã Vĩnh Thạnh".
+    padded = literal(" ") + Unit.search_name + literal(" ")
+    words = fold(query or "").split()
+    for position, word in enumerate(words):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        ending = "%" if position == len(words) - 1 else " %"
+        stmt = stmt.where(padded.like(f"% {escaped}{ending}", escape="\\"))
+    units = list(session.scalars(stmt))
+    # Province first, then communes/wards in Vietnamese alphabetical order.
+    return sorted(units, key=lambda u: (u.level != UnitLevel.PROVINCE, vietnamese_key(u.name)))
+
+
+def communes(session: Session) -> list[Unit]:
+    return search_units(session, level=UnitLevel.COMMUNE)
+
+
+def get_unit(session: Session, code: int) -> Unit | None:
+    return session.get(Unit, code)
+
+
+def is_within(unit: Unit, scope: Unit) -> bool:
+    """True when `unit` is `scope` or lies below it (two levels: province > commune)."""
+    return unit.code == scope.code or unit.parent_code == scope.code

@@ -1,0 +1,74 @@
+"""Text rules shared by forms, the API and the content loader.
+
+Vietnamese keyboards produce both composed (NFC) and decomposed (NFD) text; everything stored
+is NFC. Search ignores diacritics; lists sort in Vietnamese alphabetical order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Vietnamese alphabet order; f, j, w, z appear in foreign words and go where Latin puts them.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_RANK = {letter: i for i, letter in enumerate(_ALPHABET)}
+# Marks that make a different letter (ă, â, ê, ô, ơ, ư) versus tone marks (secondary order:
+# ngang, huyền, hỏi, ngã, sắc, nặng).
+_LETTER_MARKS = {"\u0306": "breve", "\u0302": "circumflex", "\u031b": "horn"}
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_COMPOSE = {
+    ("a", "breve"): "ă",
+    ("a", "circumflex"): "â",
+    ("e", "circumflex"): "ê",
+    ("o", "circumflex"): "ô",
+    ("o", "horn"): "ơ",
+    ("u", "horn"): "ư",
+}
+_SPACES = re.compile(r"\s+")
+
+
+def nfc(value: str) -> str:
+    """Unicode NFC with outer whitespace trimmed: the one form text is stored in."""
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def clean_line(value: str) -> str:
+    """NFC, trimmed, inner runs of whitespace folded to one space (names, titles)."""
+    return _SPACES.sub(" ", nfc(value))
+
+
+def fold(value: str) -> str:
+    """Lower case without diacritics, for search: 'Phường Vị Thanh' -> 'phuong vi thanh'."""
+    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", stripped).strip().lower()
+
+
+def vietnamese_key(value: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    """Sort key for Vietnamese order: letters first (ă after a, đ after d…), then tones."""
+    letters: list[int] = []
+    tones: list[int] = []
+    for char in unicodedata.normalize("NFC", value).lower():
+        parts = unicodedata.normalize("NFD", char)
+        base, marks = parts[0], parts[1:]
+        letter = base
+        tone = 0
+        for mark in marks:
+            if mark in _LETTER_MARKS:
+                letter = _COMPOSE.get((base, _LETTER_MARKS[mark]), base)
+            elif mark in _TONES:
+                tone = _TONES[mark]
+        if letter in _RANK:
+            letters.append(100 + _RANK[letter])
+        elif letter.isdigit():
+            letters.append(10 + int(letter))
+        elif letter.isspace():
+            letters.append(1)
+        else:
+            letters.append(2)
+        tones.append(tone)
+    return tuple(letters), tuple(tones), value
+
+
+def sort_vietnamese(values: list[str]) -> list[str]:
+    return sorted(values, key=vietnamese_key)

@@ -1,0 +1,157 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set),
+migrated once per run with the project's own migrations, emptied after every test."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.config import TestingConfig
+from app.extensions import db, limiter
+from app.models import Role, User, utcnow
+from app.phones import normalize_phone
+from app.services.accounts import NewAccount, create_account
+from app.services.units import load_units
+
+PROVINCE = 92
+VI_THANH = 31321  # Phường Vị Thanh
+NINH_KIEU = 31135  # Phường Ninh Kiều
+PASSWORD = "mat-khau-thu-nghiem"
+
+
+def fresh_database_url(name: str, tmp_dir: Path) -> str:
+    """An empty database of the engine under test: a new SQLite file, or a new PG database."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_dir / (name + '.sqlite')}"
+    url = make_url(base)
+    database = f"{url.database}_{name}"
+    assert re.fullmatch(r"[a-z0-9_]+", database)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {database}"))
+    admin.dispose()
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def _drop_everything(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    )
+    setup = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    _drop_everything(setup)
+    with setup.app_context():
+        upgrade()  # the real migrations, not create_all: they are what production runs
+        load_units(db.session, PROVINCE)
+        db.engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        keep = {"units", "alembic_version"}
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                if table.name not in keep:
+                    conn.execute(table.delete())
+            conn.execute(text("UPDATE units SET population = NULL"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app: Flask):  # type: ignore[no-untyped-def]
+    """Builder: make_user(role=Role.OFFICER, phone="0912...", unit=PROVINCE) -> user id."""
+    counter = iter(range(10_000))
+
+    def make(
+        role: Role = Role.RESIDENT,
+        phone: str | None = None,
+        unit: int | None = None,
+        name: str = "Nguyễn Văn Thử",
+        password: str = PASSWORD,
+    ) -> User:
+        phone = normalize_phone(phone or f"09{next(counter):08d}")
+        unit = unit or (VI_THANH if role == Role.RESIDENT else PROVINCE)
+        with app.app_context():
+            user = create_account(
+                db.session,
+                NewAccount(name=name, phone=phone, password=password, unit_code=unit, role=role),
+                utcnow(),
+                consent=True,
+            )
+            db.session.refresh(user)
+            db.session.expunge(user)
+        return user
+
+    return make
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form at `path`, read from the page as a browser would."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, phone: str, password: str = PASSWORD, next_: str = ""):  # type: ignore[no-untyped-def]
+        token = csrf_token(self._client, "/auth/login")
+        return self._client.post(
+            "/auth/login",
+            data={"phone": phone, "password": password, "csrf_token": token, "next": next_},
+        )
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        token = csrf_token(self._client, "/account/")
+        return self._client.post("/auth/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)

@@ -1,0 +1,30 @@
+"""The migrations build the models' schema, and go down and up again, on the engine under test."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from app import create_app
+from app.config import TestingConfig
+from app.extensions import db
+from tests.conftest import fresh_database_url
+
+TABLES = {"units", "users", "consents"}
+
+
+def test_upgrade_downgrade_upgrade(tmp_path):
+    url = fresh_database_url("migrations", tmp_path)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        assert TABLES <= set(inspect(db.engine).get_table_names())
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert TABLES <= set(inspect(db.engine).get_table_names())
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        assert differences == [], f"models and migrations differ: {differences}"
+        db.engine.dispose()
