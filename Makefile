@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
-.PHONY: run test lint translations test-sqlite test-postgres browser-deps clean
+.PHONY: run test lint translations messages test-sqlite test-postgres browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ browser-deps:
 	@if [ -x /usr/bin/chromium ]; then echo "browser tests: using /usr/bin/chromium"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "browser tests: installing Debian's chromium with apt-get"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1) \
 	    || echo "browser tests: SKIPPED, could not install chromium with apt-get"; \
 	else echo "browser tests: SKIPPED, /usr/bin/chromium is missing and apt-get cannot run here"; fi
 
@@ -59,3 +59,9 @@ test: $(VENV)/.dev lint browser-deps
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# After changing user-facing text: refresh the catalogue, then translate the new entries.
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o app/translations/messages.pot app
+	$(BIN)/pybabel update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
+	rm app/translations/messages.pot

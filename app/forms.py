@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_translations
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field, StringField, ValidationError
 
 from app.phones import PhoneError, normalize_phone
@@ -28,3 +31,29 @@ def phone_number(_form: Any, field: Field) -> None:
         field.data = normalize_phone(field.data or "")
     except PhoneError as error:
         raise ValidationError(str(error)) from None
+
+
+def optional_int(value: Any) -> int | None:
+    """Coerce for selects with an empty "choose…" first option."""
+    if value in ("", None):
+        return None
+    return int(value)
+
+
+class Form(FlaskForm):
+    """Base of every form: CSRF from Flask-WTF, WTForms' own messages from our catalogue."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: Any) -> Any:
+            return get_translations()
+
+
+# WTForms' built-in messages that our forms can show; listed so that extraction puts them in
+# our catalogue (WTForms ships no Vietnamese).
+WTFORMS_MESSAGES = (
+    _l("Not a valid integer value."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("This field is required."),
+    _l("Invalid input."),
+)

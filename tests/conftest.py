@@ -29,6 +29,18 @@ NINH_KIEU = 31135  # Phường Ninh Kiều
 PASSWORD = "mat-khau-thu-nghiem"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translation catalogues when a .po is newer than its .mo (as `make` does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("app/translations/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
+
+
 def fresh_database_url(name: str, tmp_dir: Path) -> str:
     """An empty database of the engine under test: a new SQLite file, or a new PG database."""
     base = os.environ.get("TEST_DATABASE_URL")

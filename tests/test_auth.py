@@ -168,3 +168,11 @@ def test_anonymous_visitor_is_sent_to_sign_in(client):
 def test_session_outlives_any_contest(app):
     assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() >= 2 * 3600
     assert app.config["WTF_CSRF_TIME_LIMIT"] >= 2 * 3600
+
+
+def test_form_messages_are_vietnamese(client):
+    response = register_form(client, birth_year="năm ngoái", unit="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Vui lòng nhập một số nguyên." in page
+    assert "Vui lòng chọn xã/phường" in page or "xã hoặc phường" in page

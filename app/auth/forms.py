@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from app.forms import NFCStringField, phone_number
+from app.forms import Form, NFCStringField, optional_int, phone_number
 from app.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -20,7 +19,7 @@ def gender_choices() -> list[tuple[str, str]]:
     ]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     name = NFCStringField(
         _l("Full name"),
         validators=[DataRequired(_l("Please enter your full name.")), Length(max=NAME_MAX)],
@@ -33,8 +32,8 @@ class RegisterForm(FlaskForm):
     )
     unit = SelectField(
         _l("Commune / ward where you live"),
-        coerce=int,
-        validators=[InputRequired(_l("Please choose your commune or ward from the list."))],
+        coerce=optional_int,
+        validators=[DataRequired(_l("Please choose your commune or ward from the list."))],
         validate_choice=True,
     )
     password = PasswordField(
@@ -66,7 +65,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField(_l("Sign up"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     phone = NFCStringField(
         _l("Mobile phone number"),
         validators=[DataRequired(_l("Please enter your phone number.")), phone_number],
@@ -81,5 +80,5 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     submit = SubmitField(_l("Sign out"))

@@ -31,13 +31,15 @@ def register() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
-    form.unit.choices = [(u.code, u.name) for u in units.communes(db.session)]
+    form.unit.choices = [("", _("— Choose your commune/ward —"))] + [
+        (u.code, u.name) for u in units.communes(db.session)
+    ]
     if form.validate_on_submit():
         new = NewAccount(
             name=form.name.data or "",
             phone=form.phone.data or "",
             password=form.password.data or "",
-            unit_code=form.unit.data,
+            unit_code=form.unit.data or 0,
             birth_year=form.birth_year.data,
             gender=form.gender.data or None,
         )

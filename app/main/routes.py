@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, jsonify, render_template
+from flask import Response, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
 from app.extensions import db
@@ -17,6 +17,12 @@ def privacy() -> str:
     from app.consent import CONSENT_TEXT, CONSENT_VERSION
 
     return render_template("main/privacy.html", text=CONSENT_TEXT, version=CONSENT_VERSION)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    # Browsers ask for /favicon.ico whatever the page says; send them to the real one.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/healthz")

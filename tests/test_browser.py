@@ -1,0 +1,101 @@
+"""A resident on a 360 px phone signs up, signs out and signs in again, in real Chromium.
+
+Uses Debian's chromium (`make test` installs it with apt when it can); skipped, saying so,
+where /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(server: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.problems = problems  # type: ignore[attr-defined]
+        page.base = server  # type: ignore[attr-defined]
+        yield page
+        context.close()
+        browser.close()
+
+
+def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_sign_up_sign_out_sign_in_on_a_phone(page, tmp_path):  # type: ignore[no-untyped-def]
+    page.goto(page.base + "/")
+    assert fits_the_screen(page)
+    page.get_by_role("link", name="Đăng ký").first.click()
+    assert page.locator('#unit option[value^="3"]').count() == 103
+    assert fits_the_screen(page)
+    page.get_by_label("Họ và tên").fill("Võ Thị Mai")
+    page.get_by_label("Số điện thoại di động").fill("0912 345 678")
+    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
+    page.locator("#password").fill("mat-khau-thu-nghiem")
+    page.locator("#confirm").fill("mat-khau-thu-nghiem")
+    page.locator("#consent").check()
+    page.screenshot(path=str(tmp_path / "register.png"), full_page=True)
+    page.get_by_role("button", name="Đăng ký").click()
+    assert "Võ Thị Mai" in page.content()
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.get_by_role("link", name="Đăng nhập").first.click()
+    page.get_by_label("Số điện thoại di động").fill("+84912345678")
+    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
+    page.get_by_role("button", name="Đăng nhập").click()
+    assert "Phường Vị Thanh" in page.content()
+    assert page.problems == []  # no CSP violations, no script errors
+
+
+def test_every_field_is_labelled_and_reachable_by_keyboard(page):  # type: ignore[no-untyped-def]
+    page.goto(page.base + "/auth/register")
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll(
+                'input:not([type=hidden]):not([type=submit]), select, textarea')]
+             .filter(el => !(el.labels && el.labels.length)).map(el => el.name)"""
+    )
+    assert unlabelled == []
+    reached = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.name || document.activeElement.id"))
+    assert {"name", "phone", "unit", "password", "confirm", "consent", "submit"} <= reached
