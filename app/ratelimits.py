@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from flask import current_app
 from limits import parse
 
 from app.extensions import limiter
@@ -17,8 +18,9 @@ FAILED_SIGNIN = parse("5 per 15 minutes")
 REGISTRATIONS = "20 per hour"
 
 
-def _keys(phone: str, ip: str) -> list[tuple[str, str]]:
-    return [("signin-phone", phone), ("signin-ip", ip)]
+def _keys(phone: str, ip: str) -> list[tuple[str, str, str]]:
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    return [(prefix, "signin-phone", phone), (prefix, "signin-ip", ip)]
 
 
 def signin_blocked(phone: str, ip: str) -> int | None:
@@ -26,14 +28,14 @@ def signin_blocked(phone: str, ip: str) -> int | None:
     if not limiter.enabled:
         return None
     waits = []
-    for scope, key in _keys(phone, ip):
-        if not limiter.limiter.test(FAILED_SIGNIN, scope, key):
-            reset_at = limiter.limiter.get_window_stats(FAILED_SIGNIN, scope, key).reset_time
+    for keys in _keys(phone, ip):
+        if not limiter.limiter.test(FAILED_SIGNIN, *keys):
+            reset_at = limiter.limiter.get_window_stats(FAILED_SIGNIN, *keys).reset_time
             waits.append(max(1, int(reset_at - time.time()) + 1))
     return max(waits) if waits else None
 
 
 def record_failed_signin(phone: str, ip: str) -> None:
     if limiter.enabled:
-        for scope, key in _keys(phone, ip):
-            limiter.limiter.hit(FAILED_SIGNIN, scope, key)
+        for keys in _keys(phone, ip):
+            limiter.limiter.hit(FAILED_SIGNIN, *keys)

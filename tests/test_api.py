@@ -149,3 +149,48 @@ def test_openapi_is_valid_and_describes_the_endpoints(client):
     assert {"201", "409", "422"} <= set(register["responses"])
     schema = document["components"]["schemas"]["RegisterIn"]
     assert {"name", "phone", "password", "unit", "consent"} <= set(schema["required"])
+
+
+def test_concurrent_sign_ups_with_one_phone_make_one_account(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sign_up(index):
+        with app.test_client() as client:
+            body = {**REGISTRATION, "name": f"Người thứ {index}"}
+            return client.post("/api/v1/auth/register", json=body).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(sign_up, range(6)))
+    assert statuses == [201, 409, 409, 409, 409, 409]
+
+
+def test_rate_limits_shared_through_redis_when_configured(database_url):
+    """Two app processes (here: two apps) share the failed sign-in count through Redis."""
+    import uuid
+
+    import pytest
+    import redis
+
+    from app import create_app
+    from app.config import TestingConfig
+
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_timeout=1)
+    try:
+        store.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis does not answer at 127.0.0.1:6379")
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    first, second = create_app(TestingConfig, **settings), create_app(TestingConfig, **settings)
+    phone = "0987000111"
+    for _ in range(3):
+        assert token_for(first.test_client(), phone, "wrong").status_code == 401
+    for _ in range(2):
+        assert token_for(second.test_client(), phone, "wrong").status_code == 401
+    assert token_for(first.test_client(), phone, "wrong").status_code == 429
+    keys = store.keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
+    assert keys  # the counters really live in Redis
+    store.delete(*keys)
