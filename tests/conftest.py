@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,6 +98,21 @@ def app(database_url: str) -> Iterator[Flask]:
                     conn.execute(table.delete())
             conn.execute(text("UPDATE units SET population = NULL"))
         db.engine.dispose()
+
+
+@pytest.fixture
+def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """More apps on the test database (two workers, say); their connections closed after."""
+    made: list[Flask] = []
+
+    def make(**settings: object) -> Flask:
+        made.append(create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **settings))
+        return made[-1]
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

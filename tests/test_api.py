@@ -164,15 +164,12 @@ def test_concurrent_sign_ups_with_one_phone_make_one_account(app):
     assert statuses == [201, 409, 409, 409, 409, 409]
 
 
-def test_rate_limits_shared_through_redis_when_configured(database_url):
+def test_rate_limits_shared_through_redis_when_configured(app_factory):
     """Two app processes (here: two apps) share the failed sign-in count through Redis."""
     import uuid
 
     import pytest
     import redis
-
-    from app import create_app
-    from app.config import TestingConfig
 
     store = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_timeout=1)
     try:
@@ -180,11 +177,10 @@ def test_rate_limits_shared_through_redis_when_configured(database_url):
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis does not answer at 127.0.0.1:6379")
     settings = {
-        "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
-    first, second = create_app(TestingConfig, **settings), create_app(TestingConfig, **settings)
+    first, second = app_factory(**settings), app_factory(**settings)
     phone = "0987000111"
     for _ in range(3):
         assert token_for(first.test_client(), phone, "wrong").status_code == 401
