@@ -176,3 +176,19 @@ def test_form_messages_are_vietnamese(client):
     assert response.status_code == 422
     assert "Vui lòng nhập một số nguyên." in page
     assert "Vui lòng chọn xã/phường" in page or "xã hoặc phường" in page
+
+
+def test_optional_fields_may_be_left_out_entirely(app, client):
+    data = {
+        "name": "Lý Văn Tư",
+        "phone": "0912345678",
+        "unit": str(VI_THANH),
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "consent": "y",
+        "csrf_token": csrf_token(client, "/auth/register"),
+    }
+    assert client.post("/auth/register", data=data).status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.phone == "0912345678"))
+        assert (user.birth_year, user.gender) == (None, None)

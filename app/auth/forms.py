@@ -57,7 +57,9 @@ class RegisterForm(Form):
         ],
         render_kw={"inputmode": "numeric"},
     )
-    gender = SelectField(_l("Gender (optional)"), choices=gender_choices, validate_choice=True)
+    gender = SelectField(
+        _l("Gender (optional)"), choices=gender_choices, default="", validate_choice=True
+    )
     consent = BooleanField(
         _l("I have read and agree to the purpose above."),
         validators=[DataRequired(_l("You must agree to the purpose of data use to sign up."))],
