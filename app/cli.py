@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.content.cli import content_cli
 from app.extensions import db
 from app.models import Role, User, utcnow
 from app.phones import PhoneError, normalize_phone
@@ -96,3 +97,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(units_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(content_cli)

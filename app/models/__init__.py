@@ -1,6 +1,33 @@
 """Models, one module per area. Import them here so Alembic sees every table."""
 
+from app.models.content import (
+    Bank,
+    ContentVersion,
+    Contest,
+    Question,
+    QuestionVersion,
+    Round,
+    Survey,
+    SurveyQuestion,
+)
 from app.models.people import Consent, Gender, Role, Unit, UnitLevel, User
 from app.models.types import UTCDateTime, utcnow
 
-__all__ = ["Consent", "Gender", "Role", "UTCDateTime", "Unit", "UnitLevel", "User", "utcnow"]
+__all__ = [
+    "Bank",
+    "Consent",
+    "ContentVersion",
+    "Contest",
+    "Gender",
+    "Question",
+    "QuestionVersion",
+    "Role",
+    "Round",
+    "Survey",
+    "SurveyQuestion",
+    "UTCDateTime",
+    "Unit",
+    "UnitLevel",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,90 @@
+"""Validate a batch of files together, then store each valid one all-or-nothing.
+
+The command line and the API both come through here, so they accept and refuse the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.content.checks import BankInfo
+from app.content.store import Actor, LoadReport, Refused, database_banks, load
+from app.content.validate import Result, validate_many
+
+ORDER = {"bank": 0, "contest": 1, "survey": 1}
+
+
+@dataclass
+class Outcome:
+    result: Result
+    report: LoadReport | None = None
+    refused: Refused | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok and self.refused is None
+
+
+def find_files(paths: list[str]) -> list[Path]:
+    """YAML files named, and those under folders named, in a stable order."""
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file()
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def lookup_if_database(session: Session | None) -> Callable[[str], BankInfo | None] | None:
+    """Banks from the database when there is one; validating works without."""
+    if session is None:
+        return None
+    stored = database_banks(session)
+
+    def lookup(slug: str) -> BankInfo | None:
+        try:
+            return stored(slug)
+        except SQLAlchemyError:
+            session.rollback()
+            return None
+
+    return lookup
+
+
+def validate_files(files: list[tuple[str, bytes]], session: Session | None) -> list[Result]:
+    return validate_many(files, lookup_if_database(session))
+
+
+def load_files(
+    session: Session,
+    files: list[tuple[str, bytes]],
+    actor: Actor,
+    now: datetime,
+    progress: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Validate all, then store valid files banks first, each in its own transaction."""
+    results = validate_files(files, session)
+    outcomes = [Outcome(result) for result in results]
+    for outcome in sorted(outcomes, key=lambda o: ORDER.get(o.result.kind or "", 2)):
+        if outcome.result.ok:
+            source = dict(files)[outcome.result.filename].decode("utf-8-sig")
+            try:
+                with session.begin_nested():
+                    outcome.report = load(session, outcome.result, actor, now, source)
+                session.commit()
+            except Refused as refused:
+                session.rollback()
+                outcome.refused = refused
+        if progress:
+            progress(outcome)
+    return outcomes

@@ -1,0 +1,247 @@
+"""One entry point for every content file: text in, a validated model or every problem out."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from app.content import checks
+from app.content.messages import N_, Problem
+from app.content.reader import Located, Unreadable, read_yaml
+from app.content.schemas import KINDS, Bank, Strict
+
+
+@dataclass
+class Result:
+    """What validating one file found: its kind and id when readable, the model when valid."""
+
+    filename: str
+    kind: str | None = None
+    slug: str | None = None
+    model: Any = None
+    problems: list[Problem] = field(default_factory=list)
+    located: Located | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.model is not None
+
+    def messages(self, lang: str = "vi") -> list[str]:
+        return [p.format(self.filename, lang) for p in self.problems]
+
+
+BankLookup = Callable[[str], "checks.BankInfo | None"]
+
+
+def validate_text(raw: bytes | str, filename: str, banks: BankLookup | None = None) -> Result:
+    """Validate one document. `banks` finds the banks a contest draws from (other files being
+    validated together, then the database)."""
+    result = Result(filename)
+    try:
+        located = read_yaml(raw)
+    except Unreadable as unreadable:
+        result.problems = [unreadable.problem]
+        return result
+    result.located = located
+    problems = list(located.problems)
+    data = located.data
+    kinds = [kind for kind in KINDS if isinstance(data, dict) and kind in data]
+    if len(kinds) != 1:
+        problems.append(
+            Problem(
+                1,
+                1,
+                N_(
+                    'The file must start with "bank:", "contest:" or "survey:" (exactly one of them).'
+                ),
+            )
+        )
+        result.problems = problems
+        return result
+    kind = result.kind = kinds[0]
+    slug = data.get(kind)
+    result.slug = slug if isinstance(slug, str) else None
+    model_class = KINDS[kind]
+    try:
+        result.model = model_class.model_validate(data)
+    except ValidationError as error:
+        problems += _pydantic_problems(error, model_class, located)
+    problems += checks.check(kind, located, banks or (lambda _slug: None))
+    result.problems = sorted(set(problems), key=lambda p: (p.line, p.column, p.message))
+    if result.problems:
+        result.model = None
+    return result
+
+
+def validate_many(
+    files: Iterable[tuple[str, bytes | str]], database_banks: BankLookup | None = None
+) -> list[Result]:
+    """Validate files together: banks first, so contests find banks of the same batch."""
+    pending = list(files)
+    results: dict[str, Result] = {}
+    batch: dict[str, checks.BankInfo] = {}
+
+    def lookup(slug: str) -> checks.BankInfo | None:
+        if slug in batch:
+            return batch[slug]
+        return database_banks(slug) if database_banks else None
+
+    ordered = sorted(pending, key=lambda item: 0 if _looks_like_bank(item[1]) else 1)
+    for filename, raw in ordered:
+        result = validate_text(raw, filename, lookup)
+        if result.ok and isinstance(result.model, Bank):
+            batch[result.model.bank] = checks.bank_info(result.model)
+        results[filename] = result
+    return [results[name] for name, _raw in pending]
+
+
+def _looks_like_bank(raw: bytes | str) -> bool:
+    head = raw[:4096].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:4096]
+    return any(line.startswith("bank:") for line in head.splitlines())
+
+
+# ------------------------------------------------------------------- pydantic errors -> problems
+
+_TYPE_MESSAGES = {
+    "string_type": N_("Expected text here."),
+    "int_parsing": N_("Expected a whole number here, for example 15."),
+    "int_type": N_("Expected a whole number here, for example 15."),
+    "int_from_float": N_("Expected a whole number here, for example 15."),
+    "float_parsing": N_("Expected a number here."),
+    "float_type": N_("Expected a number here."),
+    "bool_parsing": N_("Expected true or false here."),
+    "bool_type": N_("Expected true or false here."),
+    "list_type": N_('Expected a list here (one item per line, each starting with "- ").'),
+    "dict_type": N_('Expected a block of "key: value" lines here.'),
+    "model_type": N_('Expected a block of "key: value" lines here.'),
+    "model_attributes_type": N_('Expected a block of "key: value" lines here.'),
+    "string_pattern_mismatch": N_("This value is not in the expected form."),
+}
+
+
+def _pydantic_problems(
+    error: ValidationError, root: type[Strict], located: Located
+) -> list[Problem]:
+    found: list[tuple[tuple[Any, ...], Problem]] = []
+    for item in error.errors(include_url=False, include_input=True):
+        path = _data_path(item["loc"], located.data)
+        found.append((path, _problem(item, path, root, located)))
+    # A union reports one error per member; keep the most specific (deepest) ones.
+    paths = {path for path, _problem in found}
+    return [
+        problem
+        for path, problem in found
+        if not any(other != path and other[: len(path)] == path for other in paths)
+    ]
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """pydantic's location without the names it adds for union members and validators."""
+    path: list[Any] = []
+    node = data
+    for index, part in enumerate(loc):
+        is_last = index == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif is_last and isinstance(node, dict) and isinstance(part, str):
+            path.append(part)  # a missing or unknown key
+        # else: a union member's name (e.g. "list[int]"), not part of the document
+    return tuple(path)
+
+
+def _problem(
+    item: dict[str, Any], path: tuple[Any, ...], root: type[Strict], located: Located
+) -> Problem:
+    kind = item["type"]
+    ctx = item.get("ctx") or {}
+    value = item.get("input")
+    if kind == "content":
+        params = {k: v for k, v in ctx.items() if k != "msgid"}
+        return Problem(*located.at(path), ctx["msgid"], params)
+    if kind == "missing":
+        return Problem(*located.at(path[:-1]), N_('"%(key)s" is required here.'), {"key": path[-1]})
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        allowed = _allowed_keys(root, item["loc"][:-1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        if close:
+            return Problem(
+                *located.at(path, key=True),
+                N_('Unknown key "%(key)s": did you mean "%(suggestion)s"?'),
+                {"key": key, "suggestion": close[0]},
+            )
+        return Problem(
+            *located.at(path, key=True),
+            N_('Unknown key "%(key)s". Allowed here: %(allowed)s.'),
+            {"key": key, "allowed": ", ".join(allowed)},
+        )
+    if kind == "literal_error":
+        return Problem(
+            *located.at(path),
+            N_('"%(value)s" is not allowed here: use %(expected)s.'),
+            {"value": value, "expected": ctx.get("expected", "")},
+        )
+    if kind in {"too_short", "too_long"}:
+        if kind == "too_short":
+            return Problem(
+                *located.at(path),
+                N_("At least %(n)s items are needed here."),
+                {"n": ctx.get("min_length")},
+            )
+        return Problem(
+            *located.at(path),
+            N_("At most %(n)s items are allowed here."),
+            {"n": ctx.get("max_length")},
+        )
+    if kind == "string_too_short":
+        return Problem(*located.at(path), N_("This text must not be empty."))
+    if kind == "string_too_long":
+        return Problem(
+            *located.at(path),
+            N_("This text is too long (at most %(n)s characters)."),
+            {"n": ctx.get("max_length")},
+        )
+    if kind in {"greater_than_equal", "greater_than"}:
+        return Problem(
+            *located.at(path),
+            N_("The value must be at least %(n)s."),
+            {"n": ctx.get("ge", ctx.get("gt"))},
+        )
+    if kind in {"less_than_equal", "less_than"}:
+        return Problem(
+            *located.at(path),
+            N_("The value must be at most %(n)s."),
+            {"n": ctx.get("le", ctx.get("lt"))},
+        )
+    message = _TYPE_MESSAGES.get(kind, N_("This value is not valid here."))
+    return Problem(*located.at(path), message)
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at `loc` accepts, for suggesting the closest to a misspelt one."""
+    model: Any = root
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        info = model.model_fields.get(part)
+        model = _model_in(info.annotation) if info else None
+    return list(model.model_fields) if model else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
