@@ -72,7 +72,9 @@ def describe(report: LoadReport, lang: str) -> str:
         ),
         "unchanged": N_("%(kind)s %(slug)s: unchanged (version %(version)d)."),
     }
+    kinds = {"bank": N_("bank"), "contest": N_("contest"), "survey": N_("survey")}
     params = report.as_dict() | {
+        "kind": render(kinds[report.kind], {}, lang),
         "added": len(report.added),
         "changed": len(report.changed),
         "retired": len(report.retired),

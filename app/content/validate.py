@@ -188,7 +188,10 @@ def _problem(
         return Problem(
             *located.at(path),
             N_('"%(value)s" is not allowed here: use %(expected)s.'),
-            {"value": value, "expected": ctx.get("expected", "")},
+            {
+                "value": value,
+                "expected": str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", "),
+            },
         )
     if kind in {"too_short", "too_long"}:
         if kind == "too_short":
