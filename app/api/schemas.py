@@ -121,3 +121,15 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class ContentOut(BaseModel):
+    """What a publish stored; the id field is named after the kind (`bank`, `contest`, `survey`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    status: Literal["new", "updated", "unchanged"]
+    added: list[str]
+    changed: list[str]
+    retired: list[str]

@@ -44,6 +44,8 @@ class Operation:
     responses: dict[int, Any]
     auth: bool
     tags: list[str] = field(default_factory=list)
+    roles: tuple[str, ...] = ()
+    yaml_body: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -119,6 +121,8 @@ def endpoint(
     query: type[BaseModel] | None = None,
     responses: dict[int, Any],
     auth: bool = False,
+    roles: tuple[str, ...] = (),
+    yaml_body: bool = False,
     limit: str | None = None,
     tag: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -131,17 +135,21 @@ def endpoint(
                 body,
                 query,
                 responses,
-                auth,
+                auth or bool(roles),
                 [tag] if tag else [],
+                roles,
+                yaml_body,
             )
         )
 
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:
-            if auth:
+            if auth or roles:
                 g.api_user = _api_user()
                 if g.api_user is None:
                     return api_error(401)
+                if roles and g.api_user.role not in roles:
+                    return api_error(403)
             try:
                 if body is not None:
                     data = request.get_json(silent=True)
@@ -216,6 +224,11 @@ def openapi_document() -> dict[str, Any]:
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                 for p in params
             )
+        if op.yaml_body:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/yaml": {"schema": {"type": "string"}}},
+            }
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -223,11 +236,15 @@ def openapi_document() -> dict[str, Any]:
             }
         if op.auth:
             operation["security"] = [{"bearer": []}, {"session": []}]
+        if op.roles:
+            operation["description"] = "Allowed to: " + ", ".join(op.roles) + "."
         statuses = dict(op.responses)
         if op.body is not None or op.query is not None:
             statuses.setdefault(422, ErrorOut)
         if op.auth:
             statuses.setdefault(401, ErrorOut)
+        if op.roles:
+            statuses.setdefault(403, ErrorOut)
         for status, tp in sorted(statuses.items()):
             entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
             if tp is not None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.content.checks import BankInfo
+from app.content.messages import N_, Problem
 from app.content.store import Actor, LoadReport, Refused, database_banks, load
 from app.content.validate import Result, validate_many
 
@@ -71,9 +72,23 @@ def load_files(
     actor: Actor,
     now: datetime,
     progress: Callable[[Outcome], None] | None = None,
+    expect_kind: str | None = None,
 ) -> list[Outcome]:
-    """Validate all, then store valid files banks first, each in its own transaction."""
+    """Validate all, then store valid files banks first, each in its own transaction.
+    With `expect_kind`, a file of another kind is refused (the API's /banks takes banks)."""
     results = validate_files(files, session)
+    for result in results:
+        if expect_kind and result.kind and result.kind != expect_kind:
+            result.problems.insert(
+                0,
+                Problem(
+                    1,
+                    1,
+                    N_("This is a %(kind)s file, but a %(expected)s was expected here."),
+                    {"kind": result.kind, "expected": expect_kind},
+                ),
+            )
+            result.model = None
     outcomes = [Outcome(result) for result in results]
     for outcome in sorted(outcomes, key=lambda o: ORDER.get(o.result.kind or "", 2)):
         if outcome.result.ok:

@@ -155,7 +155,7 @@ def read_yaml(raw: bytes | str) -> Located:
                     )
             if isinstance(event, yaml.ScalarEvent):
                 value = nfc(event.value)
-                if event.style is None and value in _NULLS:
+                if event.implicit[0] and value in _NULLS:  # plain, not quoted
                     value = None
                 _place(located, stack, value, event)
             elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):

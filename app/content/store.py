@@ -219,7 +219,7 @@ def _store_bank(session: Session, doc: schemas.Bank, actor: Actor, now: datetime
                 ),
             )
             .where(Question.bank_id == bank.id)
-        ).tuples()
+        )
     }
     report = LoadReport("bank", doc.bank, bank.version, "unchanged", count=len(doc.questions))
     for position, item in enumerate(doc.questions):
@@ -268,7 +268,7 @@ def export_bank(session: Session, bank: Bank) -> dict[str, Any]:
         )
         .where(Question.bank_id == bank.id, Question.retired_at.is_(None))
         .order_by(Question.position)
-    ).tuples()
+    )
     document: dict[str, Any] = {"bank": bank.slug, "title": bank.title}
     _put(document, "description", bank.description)
     if bank.language != "vi":
@@ -601,8 +601,8 @@ def export_survey(survey: Survey) -> dict[str, Any]:
 
 
 def _export_survey_question(row: SurveyQuestion) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": row.key, "type": row.type, "text": row.text}
-    for name in ("help", "show_if", "choices", "scale", "rows", "low", "high"):
+    item: dict[str, Any] = {"id": row.key, "type": row.type}
+    for name in ("text", "help", "show_if", "choices", "scale", "rows", "low", "high"):
         _put(item, name, getattr(row, name))
     if not row.required:
         item["required"] = False
