@@ -256,3 +256,37 @@ def test_cli_load_reports_versions_and_exit_status(runner, tmp_path):
     (folder / "c.yaml").write_text("contest: x\n", encoding="utf-8")
     result = runner.invoke(args=["content", "load", str(folder)])
     assert result.exit_code == 1
+
+
+def test_a_survey_with_responses_refuses_changes_that_would_corrupt_them(app, monkeypatch):
+    from app.content import store
+
+    survey_text = (VALID / "survey-full.yaml").read_text(encoding="utf-8")
+    with app.app_context():
+        assert load(survey_text).ok
+        monkeypatch.setattr(store, "RESPONSE_CHECKS", [lambda _session, _survey: True])
+        # Adding a question, a page or a choice at the end is allowed.
+        added = survey_text.replace("Truyền hình, Báo in]", "Truyền hình, Báo in, Tờ rơi]")
+        added += "  - title: Thêm\n    questions:\n      - id: moi\n"
+        added += "        type: text\n        text: Góp ý thêm\n"
+        outcome = load(added)
+        assert outcome.ok and outcome.report.added == ["moi"] and outcome.report.changed == ["kenh"]
+        for change, where in [
+            (added.replace("anonymous: true", "anonymous: false"), "anonymous"),
+            (added.replace("sign_in: optional", "sign_in: required"), "sign_in"),
+            (added.replace("choices: [Nam, Nữ, Khác]", "choices: [Nữ, Nam, Khác]"), "choices"),
+            (added.replace("[Ít, Vừa, Nhiều]", "[Vừa, Ít, Nhiều]"), "choices"),
+            (
+                added.replace(
+                    "type: scale\n        choices: [Ít", "type: single\n        choices: [Ít"
+                ),
+                "type",
+            ),
+            (added.replace("Rất không hài lòng, ", ""), "scale"),
+        ]:
+            refused = load(change)
+            assert refused.refused is not None, where
+            problem = refused.refused.problems[0]
+            line = change.splitlines()[problem.line - 1]
+            assert where in line, (where, line)
+        assert db.session.scalar(select(Survey.version)) == 2  # nothing refused was stored

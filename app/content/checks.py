@@ -48,8 +48,9 @@ class _Report:
         self.located = located
         self.problems: list[Problem] = []
 
-    def at(self, path: tuple[Any, ...], message: str, key: bool = False, **params: Any) -> None:
-        self.problems.append(Problem(*self.located.at(path, key=key), message, params))
+    def at(self, path: tuple[Any, ...], message: str, on_key: bool = False, **params: Any) -> None:
+        """A problem at the value of `path`, or at its key itself with `on_key`."""
+        self.problems.append(Problem(*self.located.at(path, key=on_key), message, params))
 
 
 def check(kind: str, located: Located, banks: Callable[[str], BankInfo | None]) -> list[Problem]:
@@ -154,7 +155,7 @@ def _check_question(report: _Report, path: tuple[Any, ...], question: dict[str, 
                 N_(
                     "A true/false question has no choices: remove them (they are always Đúng / Sai)."
                 ),
-                key=True,
+                on_key=True,
             )
         for position, value in answers:
             where = (*path, "answer") if position is None else (*path, "answer", position)
@@ -442,7 +443,8 @@ def _check_survey_question(
             report.at(
                 (*path, key),
                 N_('"%(key)s" cannot be used on a %(type)s question (only on: %(allowed)s).'),
-                key=True,
+                on_key=True,
+                key=key,
                 type=kind,
                 allowed=", ".join(sorted(types)),
             )
@@ -521,14 +523,14 @@ def _check_show_if(
                     N_(
                         'show_if names "%(value)s", which does not come before this question: a question can only depend on earlier ones.'
                     ),
-                    key=True,
+                    on_key=True,
                     value=key,
                 )
             else:
                 report.at(
                     where,
                     N_('show_if names "%(value)s", which is not a question of this survey.'),
-                    key=True,
+                    on_key=True,
                     value=key,
                 )
             continue
@@ -539,7 +541,7 @@ def _check_show_if(
                 N_(
                     'show_if can only depend on single, multiple, scale or rating questions; "%(value)s" is a %(type)s question.'
                 ),
-                key=True,
+                on_key=True,
                 value=key,
                 type=target.get("type"),
             )
