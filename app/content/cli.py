@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from app.content.messages import N_, render
+from app.content.messages import KIND_WORDS, N_, render
 from app.content.pipeline import Outcome, find_files, load_files, validate_files
 from app.content.store import Actor, LoadReport
 from app.extensions import db
@@ -72,9 +72,8 @@ def describe(report: LoadReport, lang: str) -> str:
         ),
         "unchanged": N_("%(kind)s %(slug)s: unchanged (version %(version)d)."),
     }
-    kinds = {"bank": N_("bank"), "contest": N_("contest"), "survey": N_("survey")}
     params = report.as_dict() | {
-        "kind": render(kinds[report.kind], {}, lang),
+        "kind": KIND_WORDS[report.kind],
         "added": len(report.added),
         "changed": len(report.changed),
         "retired": len(report.retired),

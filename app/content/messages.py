@@ -43,6 +43,21 @@ def _translations(lang: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS), [lang])
 
 
+class Term(str):
+    """A parameter that is itself a word to translate (the kind of a file, say)."""
+
+
+KIND_WORDS = {
+    "bank": Term(N_("bank")),
+    "contest": Term(N_("contest")),
+    "survey": Term(N_("survey")),
+}
+
+
 def render(message: str, params: dict[str, Any], lang: str = "vi") -> str:
-    translated = _translations(lang).gettext(message)
-    return translated % params if params else translated
+    catalogue = _translations(lang)
+    translated = catalogue.gettext(message)
+    if not params:
+        return translated
+    values = {k: catalogue.gettext(v) if isinstance(v, Term) else v for k, v in params.items()}
+    return translated % values

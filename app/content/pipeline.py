@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.content.checks import BankInfo
-from app.content.messages import N_, Problem
+from app.content.messages import KIND_WORDS, N_, Problem
 from app.content.store import Actor, LoadReport, Refused, database_banks, load
 from app.content.validate import Result, validate_many
 
@@ -85,7 +85,7 @@ def load_files(
                     1,
                     1,
                     N_("This is a %(kind)s file, but a %(expected)s was expected here."),
-                    {"kind": result.kind, "expected": expect_kind},
+                    {"kind": KIND_WORDS[result.kind], "expected": KIND_WORDS[expect_kind]},
                 ),
             )
             result.model = None
