@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from app.content.convert import FORMATS, convert, detect, slugify, to_bank_yaml
 from app.content.messages import KIND_WORDS, N_, render
 from app.content.pipeline import Outcome, find_files, load_files, validate_files
 from app.content.store import Actor, LoadReport
+from app.content.validate import validate_text
 from app.extensions import db
 from app.models import utcnow
 
@@ -140,3 +143,42 @@ def _load(
                 db.session, files, actor, utcnow(), lambda o: (show(o), bar.update(1))
             )
     return load_files(db.session, files, actor, utcnow(), show)
+
+
+@content_cli.command("convert")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="The bank YAML to write."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="Default: detected."
+)
+@click.option("--bank", "slug", default=None, help="The bank id (default: from the file name).")
+@click.option("--title", default=None, help="The bank title (default: the file name).")
+@LANG
+def convert_command(
+    source: str, output: str, fmt: str | None, slug: str | None, title: str | None, lang: str
+) -> None:
+    """Convert Aiken, GIFT or a Word-style paste (Câu 1. / A. / Đáp án: B) into a bank YAML."""
+    path = Path(source)
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    converted = convert(text, fmt or detect(text, path.name))
+    for problem in converted.problems:
+        click.echo(problem.format(source, lang))
+    if not converted.questions:
+        raise click.ClickException(render(N_("No question could be converted."), {}, lang))
+    document = to_bank_yaml(converted, slug or slugify(path.stem), title or path.stem)
+    check = validate_text(document, output)
+    Path(output).write_text(document, encoding="utf-8")
+    for line in check.messages(lang):
+        click.echo(line)
+    click.echo(
+        render(
+            N_("%(count)d questions written to %(path)s."),
+            {"count": len(converted.questions), "path": output},
+            lang,
+        ),
+        err=True,
+    )
+    if converted.problems or not check.ok:
+        raise SystemExit(1)
