@@ -41,6 +41,11 @@ BankLookup = Callable[[str], "checks.BankInfo | None"]
 def validate_text(raw: bytes | str, filename: str, banks: BankLookup | None = None) -> Result:
     """Validate one document. `banks` finds the banks a contest draws from (other files being
     validated together, then the database)."""
+    return _validate(_read(raw, filename), banks)
+
+
+def _read(raw: bytes | str, filename: str) -> Result:
+    """Parse and find the kind; a Result with the located tree, or with the reason it failed."""
     result = Result(filename)
     try:
         located = read_yaml(raw)
@@ -48,10 +53,21 @@ def validate_text(raw: bytes | str, filename: str, banks: BankLookup | None = No
         result.problems = [unreadable.problem]
         return result
     result.located = located
-    problems = list(located.problems)
     data = located.data
     kinds = [kind for kind in KINDS if isinstance(data, dict) and kind in data]
-    if len(kinds) != 1:
+    if len(kinds) == 1:
+        result.kind = kinds[0]
+        slug = data.get(result.kind)
+        result.slug = slug if isinstance(slug, str) else None
+    return result
+
+
+def _validate(result: Result, banks: BankLookup | None) -> Result:
+    located = result.located
+    if located is None:
+        return result
+    problems = list(located.problems)
+    if result.kind is None:
         problems.append(
             Problem(
                 1,
@@ -63,27 +79,35 @@ def validate_text(raw: bytes | str, filename: str, banks: BankLookup | None = No
         )
         result.problems = problems
         return result
-    kind = result.kind = kinds[0]
-    slug = data.get(kind)
-    result.slug = slug if isinstance(slug, str) else None
-    model_class = KINDS[kind]
+    model_class = KINDS[result.kind]
     try:
-        result.model = model_class.model_validate(data)
+        result.model = model_class.model_validate(located.data)
     except ValidationError as error:
         problems += _pydantic_problems(error, model_class, located)
-    problems += checks.check(kind, located, banks or (lambda _slug: None))
-    result.problems = sorted(set(problems), key=lambda p: (p.line, p.column, p.message))
+    problems += checks.check(result.kind, located, banks or (lambda _slug: None))
+    result.problems = _distinct(problems)
     if result.problems:
         result.model = None
     return result
 
 
+def _distinct(problems: list[Problem]) -> list[Problem]:
+    """In file order, each problem once (two problems differ by their parameters too)."""
+    seen: dict[tuple[Any, ...], Problem] = {}
+    for problem in problems:
+        key = (problem.line, problem.column, problem.message, repr(sorted(problem.params.items())))
+        seen.setdefault(key, problem)
+    return sorted(
+        seen.values(), key=lambda p: (p.line, p.column, p.message, repr(sorted(p.params.items())))
+    )
+
+
 def validate_many(
     files: Iterable[tuple[str, bytes | str]], database_banks: BankLookup | None = None
 ) -> list[Result]:
-    """Validate files together: banks first, so contests find banks of the same batch."""
-    pending = list(files)
-    results: dict[str, Result] = {}
+    """Validate files together, banks first whatever the order given, so that contests find
+    the banks of the same batch."""
+    read = [_read(raw, filename) for filename, raw in files]
     batch: dict[str, checks.BankInfo] = {}
 
     def lookup(slug: str) -> checks.BankInfo | None:
@@ -91,18 +115,11 @@ def validate_many(
             return batch[slug]
         return database_banks(slug) if database_banks else None
 
-    ordered = sorted(pending, key=lambda item: 0 if _looks_like_bank(item[1]) else 1)
-    for filename, raw in ordered:
-        result = validate_text(raw, filename, lookup)
+    for result in sorted(read, key=lambda r: 0 if r.kind == "bank" else 1):
+        _validate(result, lookup)
         if result.ok and isinstance(result.model, Bank):
             batch[result.model.bank] = checks.bank_info(result.model)
-        results[filename] = result
-    return [results[name] for name, _raw in pending]
-
-
-def _looks_like_bank(raw: bytes | str) -> bool:
-    head = raw[:4096].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:4096]
-    return any(line.startswith("bank:") for line in head.splitlines())
+    return read
 
 
 # ------------------------------------------------------------------- pydantic errors -> problems
@@ -224,6 +241,13 @@ def _problem(
             *located.at(path),
             N_("The value must be at most %(n)s."),
             {"n": ctx.get("le", ctx.get("lt"))},
+        )
+    if kind == "string_type" and isinstance(value, dict):
+        return Problem(
+            *located.at(path),
+            N_(
+                'A colon (:) inside this text makes it read as "key: value": put the whole text in double quotes ("…").'
+            ),
         )
     message = _TYPE_MESSAGES.get(kind, N_("This value is not valid here."))
     return Problem(*located.at(path), message)
