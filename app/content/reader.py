@@ -52,6 +52,12 @@ class Located:
         return self.values.get(path, (1, 1))
 
 
+def too_large() -> Problem:
+    return Problem(
+        1, 1, N_("The file is larger than %(limit)s MiB."), {"limit": MAX_BYTES // 2**20}
+    )
+
+
 def _position(mark: Any) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
@@ -99,11 +105,7 @@ def read_yaml(raw: bytes | str) -> Located:
     """Parse `raw` into a Located tree; raise Unreadable when nothing sensible can be read."""
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
     if len(data) > MAX_BYTES:
-        raise Unreadable(
-            Problem(
-                1, 1, N_("The file is larger than %(limit)s MiB."), {"limit": MAX_BYTES // 2**20}
-            )
-        )
+        raise Unreadable(too_large())
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -1,0 +1,183 @@
+"""Officers' authoring: upload or paste, see every mistake beside its line, preview as
+residents will see it, publish; the list of content in scope, its history, download."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+import yaml
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.access import roles_required
+from app.authoring import bp
+from app.authoring.forms import PublishForm, UploadForm
+from app.content import listing, preview, schemas
+from app.content.convert import convert, slugify, to_bank_yaml
+from app.content.messages import Problem
+from app.content.pipeline import load_files, lookup_if_database, validate_files
+from app.content.reader import MAX_BYTES
+from app.content.store import Actor, export_bank, export_contest, export_survey
+from app.extensions import db
+from app.models import Role, utcnow
+
+EDITORS = (Role.OFFICER, Role.ADMIN)
+
+
+def _lang() -> str:
+    return str(get_locale() or "vi")
+
+
+def _actor() -> Actor:
+    user = current_user
+    return Actor(unit_code=user.unit_code, is_admin=user.role == Role.ADMIN, user_id=user.id)
+
+
+def _problems_page(
+    source: str, filename: str, problems: list[Problem], status: int, note: str | None = None
+):  # type: ignore[no-untyped-def]
+    """The file with line numbers, each message beside the line it is about."""
+    lang = _lang()
+    by_line: dict[int, list[tuple[int, str]]] = {}
+    for problem in problems:
+        by_line.setdefault(problem.line, []).append((problem.column, problem.text(lang)))
+    lines = source.splitlines() or [""]
+    summary = [(p.line, p.column, p.text(lang)) for p in problems]
+    page = render_template(
+        "authoring/problems.html",
+        lines=lines,
+        by_line=by_line,
+        summary=summary,
+        filename=filename,
+        note=note,
+    )
+    return page, status
+
+
+@bp.get("/")
+@roles_required(*EDITORS)
+def index() -> str:
+    return render_template(
+        "authoring/list.html", entries=listing.in_scope(db.session, current_user)
+    )
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def upload():  # type: ignore[no-untyped-def]
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "authoring/upload.html", form=form
+        ), 422 if form.is_submitted() else 200
+    if form.file.data:
+        raw, filename = (
+            form.file.data.read(MAX_BYTES + 1),
+            PurePath(form.file.data.filename or "upload.yaml").name,
+        )
+    else:
+        raw, filename = (form.text.data or "").encode("utf-8"), "paste.yaml"
+    if not raw.strip():
+        form.text.errors.append(_("Choose a file or paste the content."))
+        return render_template("authoring/upload.html", form=form), 422
+    if len(raw) > MAX_BYTES:
+        problem = Problem(
+            1, 1, "The file is larger than %(limit)s MiB.", {"limit": MAX_BYTES // 2**20}
+        )
+        return _problems_page("", filename, [problem], 413)
+    text = raw.decode("utf-8-sig", errors="replace")
+    note = None
+    if form.format.data != "yaml":
+        converted = convert(text, form.format.data)
+        if converted.problems or not converted.questions:
+            note = _("These lines could not be converted; correct them and check again.")
+            return _problems_page(text, filename, converted.problems, 422, note)
+        stem = PurePath(filename).stem
+        text = to_bank_yaml(converted, form.bank.data or slugify(stem), form.title.data or stem)
+        filename = PurePath(filename).with_suffix(".yaml").name
+        note = _(
+            "Converted to the bank file below; you can download it from the list after publishing."
+        )
+    result = validate_files([(filename, text.encode("utf-8"))], db.session)[0]
+    if not result.ok:
+        return _problems_page(text, filename, result.problems, 422, note)
+    publish = PublishForm(source=text, filename=filename)
+    return render_template(
+        "authoring/preview.html", result=result, form=publish, note=note, **_preview(result.model)
+    )
+
+
+def _preview(model: schemas.Document) -> dict[str, object]:
+    if isinstance(model, schemas.Bank):
+        return {"kind": "bank", "questions": preview.bank_view(model)}
+    if isinstance(model, schemas.Survey):
+        return {"kind": "survey", "pages": preview.survey_view(model, _lang())}
+    banks = lookup_if_database(db.session)
+    return {"kind": "contest", "rounds": preview.contest_view(model, banks or (lambda _slug: None))}
+
+
+@bp.post("/publish")
+@roles_required(*EDITORS)
+def publish():  # type: ignore[no-untyped-def]
+    form = PublishForm()
+    if not form.validate_on_submit() or not form.source.data:
+        abort(400)
+    filename = PurePath(form.filename.data or "upload.yaml").name
+    source = form.source.data
+    outcome = load_files(db.session, [(filename, source.encode("utf-8"))], _actor(), utcnow())[0]
+    if outcome.refused is not None:
+        status = 403 if outcome.refused.forbidden else 409
+        return _problems_page(source, filename, outcome.refused.problems, status)
+    if not outcome.result.ok:
+        return _problems_page(source, filename, outcome.result.problems, 422)
+    report = outcome.report
+    assert report is not None
+    if report.status == "unchanged":
+        flash(
+            _(
+                "Nothing changed: %(slug)s stays at version %(version)d.",
+                slug=report.slug,
+                version=report.version,
+            ),
+            "info",
+        )
+    else:
+        flash(
+            _("Published %(slug)s, version %(version)d.", slug=report.slug, version=report.version),
+            "success",
+        )
+    return redirect(url_for(".history", kind=report.kind, slug=report.slug))
+
+
+@bp.get("/<kind>/<slug>")
+@roles_required(*EDITORS)
+def history(kind: str, slug: str) -> str:
+    row = listing.find(db.session, current_user, kind, slug) or abort(404)
+    versions = listing.history(db.session, kind, slug)
+    return render_template("authoring/history.html", kind=kind, row=row, versions=versions)
+
+
+@bp.get("/<kind>/<slug>.yaml")
+@roles_required(*EDITORS)
+def download(kind: str, slug: str):  # type: ignore[no-untyped-def]
+    row = listing.find(db.session, current_user, kind, slug) or abort(404)
+    if kind == "bank":
+        open_rounds = listing.open_rounds_drawing_from(db.session, slug, utcnow())
+        if open_rounds:
+            message = _(
+                "This bank cannot be downloaded while a round that draws from it is open "
+                "(%(rounds)s): its answers would leak.",
+                rounds=", ".join(f"{r.contest.title} – {r.title or r.key}" for r in open_rounds),
+            )
+            return render_template("errors/error.html", status=409, message=message), 409
+        document = export_bank(db.session, row)
+    else:
+        document = export_contest(row) if kind == "contest" else export_survey(row)
+    body = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+    return Response(
+        body,
+        mimetype="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{slug}.yaml"'},
+    )

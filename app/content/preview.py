@@ -1,0 +1,158 @@
+"""What a file will look like once published, as plain data for the preview page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.content import schemas
+from app.content.checks import BankInfo, answer_indices
+from app.content.messages import N_, render
+from app.content.store import TRUE_FALSE_CHOICES, local_time, resolved_choices
+
+
+@dataclass
+class QuestionView:
+    """A question as a resident sees it (and, for the officer, which choices are right)."""
+
+    key: str
+    text: str
+    choices: list[str]
+    multiple: bool
+    right: list[int] = field(default_factory=list)
+    explanation: str | None = None
+    source: str | None = None
+    meta: list[str] = field(default_factory=list)
+
+
+def bank_view(bank: schemas.Bank) -> list[QuestionView]:
+    sources = {s.id: s.title for s in bank.sources}
+    topics = {t.id: t.title for t in bank.topics}
+    views = []
+    for q in bank.questions:
+        right = answer_indices(q)
+        choices = TRUE_FALSE_CHOICES if q.type == "true_false" else list(q.choices or [])
+        meta = [q.difficulty] + ([topics.get(q.topic, q.topic)] if q.topic else [])
+        views.append(
+            QuestionView(
+                q.id,
+                q.text,
+                choices,
+                len(right) > 1,
+                right,
+                q.explanation,
+                sources.get(q.source or "", q.source),
+                meta,
+            )
+        )
+    return views
+
+
+def show_if_words(
+    question: schemas.SurveyQuestion, survey: schemas.Survey, lang: str
+) -> str | None:
+    """`show_if: {thai-do: [1, 2]}` -> 'Shown only when "…" is answered: A or B.'"""
+    if not question.show_if:
+        return None
+    everything = {q.id: q for page in survey.pages for q in page.questions}
+    parts = []
+    for key, values in question.show_if.items():
+        target = everything.get(key)
+        if target is None:
+            continue
+        options = resolved_choices(target.choices, target.scale, dict(survey.scales))
+        names = [
+            f"“{options[v - 1]}”" if target.type != "rating" and 0 < v <= len(options) else str(v)
+            for v in values
+        ]
+        parts.append(
+            render(
+                N_("the answer to “%(question)s” is %(values)s"),
+                {
+                    "question": target.text or target.id,
+                    "values": render(N_(" or "), {}, lang).join(names),
+                },
+                lang,
+            )
+        )
+    joined = render(N_(" and "), {}, lang).join(parts)
+    return render(N_("Shown only when %(conditions)s."), {"conditions": joined}, lang)
+
+
+@dataclass
+class SurveyQuestionView:
+    key: str
+    type: str
+    text: str | None
+    help: str | None
+    required: bool
+    choices: list[str]
+    rows: list[str]
+    other: bool
+    condition: str | None
+    details: dict[str, Any]
+
+
+def survey_view(survey: schemas.Survey, lang: str) -> list[dict[str, Any]]:
+    pages = []
+    for page in survey.pages:
+        questions = [
+            SurveyQuestionView(
+                key=q.id,
+                type=q.type,
+                text=q.text,
+                help=q.help,
+                required=q.required,
+                choices=resolved_choices(q.choices, q.scale, dict(survey.scales)),
+                rows=list(q.rows or []),
+                other=bool(q.other),
+                condition=show_if_words(q, survey, lang),
+                details={
+                    "min": q.min,
+                    "max": q.max,
+                    "low": q.low,
+                    "high": q.high,
+                    "decimal": q.decimal,
+                },
+            )
+            for q in page.questions
+        ]
+        pages.append({"title": page.title, "description": page.description, "questions": questions})
+    return pages
+
+
+def contest_view(
+    contest: schemas.Contest, banks: Callable[[str], BankInfo | None]
+) -> list[dict[str, Any]]:
+    rounds = []
+    for item in contest.rounds:
+        draws = []
+        for draw in item.draw:
+            info = banks(draw.bank)
+            draws.append(
+                {
+                    "bank": draw.bank,
+                    "count": draw.count,
+                    "difficulty": draw.difficulty,
+                    "topic": draw.topic,
+                    "available": info.available(draw.difficulty, draw.topic) if info else None,
+                }
+            )
+        zone = ZoneInfo(contest.timezone)
+        rounds.append(
+            {
+                "id": item.id,
+                "title": item.title or item.id,
+                "opens": local_time(item.opens, contest.timezone).astimezone(zone),
+                "closes": local_time(item.closes, contest.timezone).astimezone(zone),
+                "minutes": round(schemas.duration_seconds(item.time_limit) / 60, 1),
+                "attempts": item.attempts,
+                "prediction": item.prediction,
+                "review": item.review,
+                "draws": draws,
+                "questions": sum(d.count for d in item.draw),
+            }
+        )
+    return rounds
