@@ -271,7 +271,10 @@ def _gift_choices(answers: str, line: int, out: Converted) -> tuple[list[str], l
         return None
     if not right:
         out.problems.append(
-            _problem(line, N_("No right answer marked (= before a choice, or a positive percentage weight)."))
+            _problem(
+                line,
+                N_("No right answer marked (= before a choice, or a positive percentage weight)."),
+            )
         )
         return None
     if not 2 <= len(choices) <= 8:
