@@ -290,3 +290,10 @@ def test_a_survey_with_responses_refuses_changes_that_would_corrupt_them(app, mo
             line = change.splitlines()[problem.line - 1]
             assert where in line, (where, line)
         assert db.session.scalar(select(Survey.version)) == 2  # nothing refused was stored
+
+
+def test_loading_before_the_units_explains_what_to_run(app):
+    with app.app_context():
+        outcome = load(BANK_V1, actor=Actor(unit_code=99, is_admin=True))
+        assert outcome.refused is not None
+        assert "flask units load" in outcome.refused.problems[0].text("en")

@@ -110,6 +110,17 @@ def database_banks(session: Session) -> Callable[[str], BankInfo | None]:
 def load(session: Session, result: Result, actor: Actor, now: datetime, source: str) -> LoadReport:
     """Store one valid file. Raises Refused (nothing stored) when a rule forbids it."""
     assert result.ok and result.located is not None
+    if session.get(Unit, actor.unit_code) is None:
+        raise Refused(
+            [
+                Problem(
+                    1,
+                    1,
+                    N_("Unit %(code)s is not loaded: run `flask units load` first."),
+                    {"code": actor.unit_code},
+                )
+            ]
+        )
     model = result.model
     if isinstance(model, schemas.Bank):
         report = _store_bank(session, model, actor, now)
