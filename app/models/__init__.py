@@ -10,10 +10,13 @@ from app.models.content import (
     Survey,
     SurveyQuestion,
 )
+from app.models.contests import Attempt, AttemptQuestion
 from app.models.people import Consent, Gender, Role, Unit, UnitLevel, User
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
+    "Attempt",
+    "AttemptQuestion",
     "Bank",
     "Consent",
     "ContentVersion",

@@ -1,0 +1,71 @@
+"""Attempts at contest rounds: the paper drawn for each, the answers, the score."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.content import QuestionVersion, Round
+from app.models.types import UTCDateTime
+
+
+class Attempt(db.Model):
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1st, 2nd… attempt of this person at this round
+    state: Mapped[str] = mapped_column(String(10), default="open")  # open | submitted | expired
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[int | None] = mapped_column(Integer)  # measured by the server
+    score: Mapped[int | None] = mapped_column(Integer)
+    max_score: Mapped[int] = mapped_column(Integer)
+    prediction: Mapped[int | None] = mapped_column(Integer)
+
+    round: Mapped[Round] = relationship()
+    questions: Mapped[list[AttemptQuestion]] = relationship(
+        back_populates="attempt", order_by="AttemptQuestion.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", "number"),
+        # One attempt in progress per person and round, whatever the code above it does.
+        Index(
+            "uq_attempts_open",
+            "round_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        # For `flask contests finalize` and the ranking: finished attempts per round.
+        Index("ix_attempts_round_state", "round_id", "state"),
+    )
+
+
+class AttemptQuestion(db.Model):
+    """One question of one attempt's paper: the exact version shown, the order its choices were
+    shown in, and the answer saved (one row per question, so facility is a GROUP BY)."""
+
+    __tablename__ = "attempt_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1-based; the question id the API hands out
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"), index=True)
+    choice_order: Mapped[list[int]] = mapped_column(JSON)  # shown position -> original index
+    selected: Mapped[list[int] | None] = mapped_column(JSON)  # original indices, sorted
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # the client's counter of the last write
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    correct: Mapped[bool | None] = mapped_column(Boolean)  # set when the attempt is scored
+
+    attempt: Mapped[Attempt] = relationship(back_populates="questions")
+    version: Mapped[QuestionVersion] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),)

@@ -1,0 +1,389 @@
+"""Timed attempts at contest rounds: draw a paper, save answers, submit exactly once.
+
+The database decides every race: a partial unique index allows one attempt in progress per
+person and round; answers and submission are conditional UPDATEs (a stale `seq` or a closed
+attempt changes nothing). Time comes in as `now`; the grace after the deadline is a parameter.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Attempt,
+    AttemptQuestion,
+    Bank,
+    Contest,
+    Question,
+    QuestionVersion,
+    Round,
+    Unit,
+    User,
+)
+
+KEYS = "ABCDEFGH"
+
+
+class AttemptError(Exception):
+    """A refusal people can understand; `status` is the HTTP status the pages and API use."""
+
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RoundNotOpen(AttemptError):
+    pass
+
+
+class NoAttemptsLeft(AttemptError):
+    pass
+
+
+class NotInAudience(AttemptError):
+    status = 403
+
+
+class AttemptClosed(AttemptError):
+    pass
+
+
+class BadAnswer(AttemptError):
+    status = 422
+
+
+class PredictionRequired(AttemptError):
+    status = 422
+
+
+def round_state(round_: Round, now: datetime) -> str:
+    if now < round_.opens_at:
+        return "upcoming"
+    return "open" if now < round_.closes_at else "closed"
+
+
+def in_audience(contest: Contest, unit: Unit) -> bool:
+    return (
+        not contest.audience
+        or unit.code in contest.audience
+        or unit.parent_code in contest.audience
+    )
+
+
+def remaining_s(attempt: Attempt, now: datetime) -> float:
+    return round(max(0.0, (attempt.deadline - now).total_seconds()), 3)
+
+
+def is_late(attempt: Attempt, now: datetime, grace: timedelta) -> bool:
+    return now > attempt.deadline + grace
+
+
+# ------------------------------------------------------------------------------------- draw
+
+
+@dataclass(frozen=True)
+class Candidate:
+    question_id: int
+    version_id: int
+    choices: int
+    shuffle: bool
+
+
+# Candidates per (round, draw, bank versions): computed once per process and content version,
+# so a start costs the same whatever the size of the bank (a random sample, not a scan).
+_POOLS: dict[tuple[Any, ...], list[list[Candidate]]] = {}
+
+
+def draw_pools(session: Session, round_: Round) -> list[list[Candidate]]:
+    slugs = sorted({d["bank"] for d in round_.draw})
+    versions = session.execute(
+        select(Bank.slug, Bank.id, Bank.version).where(Bank.slug.in_(slugs))
+    ).all()
+    key = (round_.id, repr(round_.draw), tuple(sorted((s, v) for s, _i, v in versions)))
+    if key not in _POOLS:
+        ids = {slug: bank_id for slug, bank_id, _v in versions}
+        pools = []
+        for draw in round_.draw:
+            stmt = (
+                select(
+                    Question.id,
+                    QuestionVersion.id,
+                    func.json_array_length(QuestionVersion.choices)
+                    if False
+                    else QuestionVersion.choices,
+                    QuestionVersion.shuffle,
+                )
+                .join(
+                    QuestionVersion,
+                    and_(
+                        QuestionVersion.question_id == Question.id,
+                        QuestionVersion.version == Question.version,
+                    ),
+                )
+                .where(Question.bank_id == ids.get(draw["bank"], -1), Question.retired_at.is_(None))
+                .order_by(Question.position)
+            )
+            if draw.get("difficulty"):
+                stmt = stmt.where(QuestionVersion.difficulty.in_(draw["difficulty"]))
+            if draw.get("topic"):
+                stmt = stmt.where(QuestionVersion.topic.in_(draw["topic"]))
+            pools.append([Candidate(q, v, len(c), s) for q, v, c, s in session.execute(stmt)])
+        if len(_POOLS) > 512:
+            _POOLS.clear()
+        _POOLS[key] = pools
+    return _POOLS[key]
+
+
+def draw_paper(
+    pools: list[list[Candidate]], counts: Sequence[int], rng: random.Random
+) -> list[Candidate]:
+    """`count` questions from each pool, never the same question twice, in a random order."""
+    used: set[int] = set()
+    paper: list[Candidate] = []
+    for pool, count in zip(pools, counts, strict=True):
+        picked = [
+            c
+            for c in rng.sample(pool, min(len(pool), count + len(used)))
+            if c.question_id not in used
+        ]
+        if len(picked) < count:  # many overlaps: fall back to the whole pool
+            picked = [c for c in pool if c.question_id not in used]
+            rng.shuffle(picked)
+        chosen = picked[:count]
+        if len(chosen) < count:
+            raise RoundNotOpen("This round cannot be drawn: its bank has too few questions.")
+        used.update(c.question_id for c in chosen)
+        paper += chosen
+    rng.shuffle(paper)
+    return paper
+
+
+# ------------------------------------------------------------------------------------ start
+
+
+def open_attempt(session: Session, round_id: int, user_id: int) -> Attempt | None:
+    return session.scalar(
+        select(Attempt).where(
+            Attempt.round_id == round_id, Attempt.user_id == user_id, Attempt.state == "open"
+        )
+    )
+
+
+def attempts_of(session: Session, round_id: int, user_id: int) -> list[Attempt]:
+    return list(
+        session.scalars(
+            select(Attempt)
+            .where(Attempt.round_id == round_id, Attempt.user_id == user_id)
+            .order_by(Attempt.number)
+        )
+    )
+
+
+def start(
+    session: Session,
+    round_: Round,
+    user: User,
+    now: datetime,
+    grace: timedelta,
+    rng: random.Random | None = None,
+) -> tuple[Attempt, bool]:
+    """The attempt in progress, or a new one with its paper drawn. (attempt, created)."""
+    if not in_audience(round_.contest, user.unit):
+        raise NotInAudience("This contest is not open to your commune or ward.")
+    current = open_attempt(session, round_.id, user.id)
+    if current is not None:
+        if not is_late(current, now, grace):
+            return current, False
+        finish(session, current, now, grace)
+    if round_state(round_, now) != "open":
+        raise RoundNotOpen("This round is not open.")
+    done = (
+        session.scalar(
+            select(func.count(Attempt.id)).where(
+                Attempt.round_id == round_.id, Attempt.user_id == user.id
+            )
+        )
+        or 0
+    )
+    if done >= round_.attempts:
+        raise NoAttemptsLeft("You have used all your attempts at this round.")
+    rng = rng or random.SystemRandom()
+    paper = draw_paper(draw_pools(session, round_), [d["count"] for d in round_.draw], rng)
+    attempt = Attempt(
+        round_id=round_.id,
+        user_id=user.id,
+        number=done + 1,
+        state="open",
+        started_at=now,
+        deadline=min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
+        max_score=len(paper),
+    )
+    for position, item in enumerate(paper, start=1):
+        order = list(range(item.choices))
+        if item.shuffle:
+            rng.shuffle(order)
+        attempt.questions.append(
+            AttemptQuestion(
+                position=position, question_version_id=item.version_id, choice_order=order
+            )
+        )
+    session.add(attempt)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another start of the same person won the race: theirs is the attempt in progress.
+        session.rollback()
+        current = open_attempt(session, round_.id, user.id)
+        if current is None:
+            raise NoAttemptsLeft("You have used all your attempts at this round.") from None
+        return current, False
+    return attempt, True
+
+
+# ---------------------------------------------------------------------------------- answers
+
+
+def _still_open(attempt_id: int, now: datetime, grace: timedelta) -> Any:
+    return select(Attempt.id).where(
+        Attempt.id == attempt_id, Attempt.state == "open", Attempt.deadline >= now - grace
+    )
+
+
+def selected_indices(item: AttemptQuestion, keys: Sequence[str]) -> list[int]:
+    """Shown keys ("A", "C") -> original choice indices; BadAnswer for keys not on the paper."""
+    shown = item.choice_order
+    try:
+        indices = sorted({shown[KEYS.index(key.upper())] for key in keys})
+    except (ValueError, IndexError, AttributeError):
+        raise BadAnswer("That choice is not one of this question's.") from None
+    if len(item.version.answer) == 1 and len(indices) > 1:
+        raise BadAnswer("Choose one answer only for this question.")
+    return indices
+
+
+def save_answer(
+    session: Session,
+    attempt: Attempt,
+    position: int,
+    keys: Sequence[str],
+    seq: int | None,
+    now: datetime,
+    grace: timedelta,
+) -> bool:
+    """Store an answer unless a newer one (higher seq) is stored. True when it was written."""
+    if attempt.state != "open" or is_late(attempt, now, grace):
+        if attempt.state == "open":
+            finish(session, attempt, now, grace)
+        raise AttemptClosed("This attempt is over: answers can no longer change.")
+    item = next((q for q in attempt.questions if q.position == position), None)
+    if item is None:
+        raise BadAnswer("No such question in this attempt.")
+    indices = selected_indices(item, keys)
+    stmt = update(AttemptQuestion).where(
+        AttemptQuestion.id == item.id,
+        AttemptQuestion.attempt_id.in_(_still_open(attempt.id, now, grace)),
+    )
+    if seq is None:
+        stmt = stmt.values(selected=indices, seq=AttemptQuestion.seq + 1, answered_at=now)
+    else:
+        stmt = stmt.where(AttemptQuestion.seq < seq).values(
+            selected=indices, seq=seq, answered_at=now
+        )
+    written = session.execute(stmt, execution_options={"synchronize_session": False}).rowcount
+    session.commit()
+    if not written:
+        session.refresh(attempt)
+        if attempt.state != "open":
+            raise AttemptClosed("This attempt is over: answers can no longer change.")
+    return bool(written)
+
+
+# ----------------------------------------------------------------------------------- submit
+
+
+def finish(
+    session: Session,
+    attempt: Attempt,
+    now: datetime,
+    grace: timedelta,
+    prediction: int | None = None,
+) -> Attempt:
+    """Submit once: the first call scores the attempt, every later call returns the same result.
+    Past the deadline (plus grace) the attempt is finished from its saved answers, as expired."""
+    late = is_late(attempt, now, grace)
+    if (
+        attempt.state == "open"
+        and not late
+        and attempt.round.prediction != "none"
+        and prediction is None
+    ):
+        raise PredictionRequired("Please enter your prediction before submitting.")
+    ended = min(now, attempt.deadline)
+    changed = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == "open")
+        .values(
+            state="expired" if late else "submitted",
+            submitted_at=ended,
+            duration_ms=max(0, round((ended - attempt.started_at).total_seconds() * 1000)),
+            prediction=None if late else prediction,
+        ),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if changed:
+        _score(session, attempt.id)
+    session.commit()
+    session.refresh(attempt)
+    return attempt
+
+
+def _score(session: Session, attempt_id: int) -> None:
+    rows = session.execute(
+        select(AttemptQuestion.id, AttemptQuestion.selected, QuestionVersion.answer)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .where(AttemptQuestion.attempt_id == attempt_id)
+    ).all()
+    score = 0
+    for row_id, selected, answer in rows:
+        right = sorted(selected or []) == sorted(answer)
+        score += right
+        session.execute(
+            update(AttemptQuestion).where(AttemptQuestion.id == row_id).values(correct=right),
+            execution_options={"synchronize_session": False},
+        )
+    session.execute(
+        update(Attempt).where(Attempt.id == attempt_id).values(score=score),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def finalize_expired(session: Session, now: datetime, grace: timedelta) -> int:
+    """Finish every attempt left open past its deadline (for a scheduler). Returns how many."""
+    late = session.scalars(
+        select(Attempt).where(Attempt.state == "open", Attempt.deadline < now - grace)
+    ).all()
+    for attempt in late:
+        finish(session, attempt, now, grace)
+    return len(late)
+
+
+# ----------------------------------------------------------------------------------- review
+
+
+def review_allowed(attempt: Attempt, now: datetime) -> bool:
+    if attempt.state == "open":
+        return False
+    policy = attempt.round.review
+    if policy == "after_submit":
+        return True
+    return policy == "after_close" and now >= attempt.round.closes_at
