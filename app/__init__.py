@@ -45,6 +45,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.authoring import bp as authoring_bp
+    from app.contests import bp as contests_bp
     from app.main import bp as main_bp
     from app.officer import bp as officer_bp
 
@@ -53,6 +54,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(officer_bp, url_prefix="/officer")
     app.register_blueprint(authoring_bp, url_prefix="/officer/content")
+    app.register_blueprint(contests_bp, url_prefix="/contests")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from app import cli, errors, security

@@ -14,6 +14,7 @@ from app.services.accounts import AccountError, NewAccount, create_account
 from app.services.units import UnitsError, load_units
 
 units_cli = AppGroup("units", help="Administrative units.")
+contests_cli = AppGroup("contests", help="Contest rounds and attempts.")
 users_cli = AppGroup("users", help="Accounts.")
 
 DEMO_PASSWORD = "demo-mat-khau-2026"
@@ -133,8 +134,19 @@ def demo_content(paths: tuple[str, ...]) -> None:
         raise click.ClickException(f"{bad} content files did not load")
 
 
+@contests_cli.command("finalize")
+def contests_finalize() -> None:
+    """Finish every attempt left open past its deadline, from its saved answers (for cron)."""
+    from app import clock
+    from app.services.attempts import finalize_expired
+
+    count = finalize_expired(db.session, clock.now(), clock.grace())
+    click.echo(f"{count} attempts finished.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(units_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
     app.cli.add_command(content_cli)
+    app.cli.add_command(contests_cli)

@@ -63,6 +63,12 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "civic"
 
+    # Answers and submissions arriving this long after an attempt's deadline are still taken
+    # (network latency); later ones are refused whatever the client says.
+    ATTEMPT_GRACE_SECONDS = int(os.environ.get("ATTEMPT_GRACE_SECONDS", "10"))
+    # Tests replace the clock (a callable returning an aware datetime); None: the real time.
+    CLOCK = None
+
     BOOTSTRAP_SERVE_LOCAL = True
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 

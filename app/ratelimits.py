@@ -39,3 +39,23 @@ def record_failed_signin(phone: str, ip: str) -> None:
     if limiter.enabled:
         for keys in _keys(phone, ip):
             limiter.limiter.hit(FAILED_SIGNIN, *keys)
+
+
+ATTEMPT_STARTS = "10 per minute"
+
+
+def account_key() -> str:
+    """Rate-limit key of the signed-in account (bearer token or session), else the address."""
+    from flask import request
+    from flask_login import current_user
+
+    from app.services.tokens import token_payload
+
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        payload = token_payload(current_app.config["SECRET_KEY"], header[7:].strip())
+        if payload and "u" in payload:
+            return f"user:{payload['u']}"
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{request.remote_addr}"

@@ -133,3 +133,79 @@ class ContentOut(BaseModel):
     added: list[str]
     changed: list[str]
     retired: list[str]
+
+
+class RoundOut(BaseModel):
+    id: int
+    title: str
+    opens: datetime
+    closes: datetime
+    time_limit_s: int
+    attempts: int
+    state: Literal["upcoming", "open", "closed"]
+
+
+class ContestOut(BaseModel):
+    id: str
+    title: str
+    description: str | None
+    prizes: str | None
+    rounds: list[RoundOut]
+
+
+class ChoiceOut(BaseModel):
+    key: str
+    text: str
+
+
+class QuestionOut(BaseModel):
+    id: str
+    text: str
+    multiple: bool
+    choices: list[ChoiceOut]
+
+
+class PredictionOut(BaseModel):
+    target: Literal["full_scores", "entries", "participants"]
+    question: str
+
+
+class ReviewOut(BaseModel):
+    id: str
+    correct: list[str]
+    right: bool
+    explanation: str | None
+    source: str | None
+
+
+class ResultOut(BaseModel):
+    score: int
+    max_score: int
+    duration_s: float
+    review: list[ReviewOut] | None = None
+
+
+class AttemptOut(BaseModel):
+    id: int
+    state: Literal["open", "submitted", "expired"]
+    deadline: datetime
+    remaining_s: float
+    questions: list[QuestionOut]
+    answers: dict[str, list[str]]
+    prediction: PredictionOut | None
+    result: ResultOut | None
+
+
+class AnswerIn(Request):
+    choices: list[str] = Field(max_length=8, description='Keys as shown, for example ["B"]')
+    seq: int | None = Field(
+        default=None, ge=0, description="The client's counter for this question"
+    )
+
+
+class AnswerOut(BaseModel):
+    remaining_s: float
+
+
+class SubmitIn(Request):
+    prediction: int | None = Field(default=None, ge=0, le=10_000_000)

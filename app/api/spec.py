@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from pydantic import BaseModel, ValidationError
@@ -29,6 +30,7 @@ from app.api import bp
 from app.errors import api_error
 from app.extensions import db, limiter
 from app.models import User, utcnow
+from app.ratelimits import account_key
 from app.services.tokens import user_for_token
 
 REF = "#/components/schemas/{model}"
@@ -163,7 +165,9 @@ def endpoint(
             return view(**kwargs)
 
         if limit:
-            wrapped = limiter.limit(limit)(wrapped)
+            # Per account where the endpoint needs one (attempt starts), else per address.
+            key = account_key if auth or roles else get_remote_address
+            wrapped = limiter.limit(limit, key_func=key)(wrapped)
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[method])
         return wrapped
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.content.messages import N_
 from app.models import (
     Attempt,
     AttemptQuestion,
@@ -118,9 +119,7 @@ def draw_pools(session: Session, round_: Round) -> list[list[Candidate]]:
                 select(
                     Question.id,
                     QuestionVersion.id,
-                    func.json_array_length(QuestionVersion.choices)
-                    if False
-                    else QuestionVersion.choices,
+                    QuestionVersion.choices,
                     QuestionVersion.shuffle,
                 )
                 .join(
@@ -161,7 +160,7 @@ def draw_paper(
             rng.shuffle(picked)
         chosen = picked[:count]
         if len(chosen) < count:
-            raise RoundNotOpen("This round cannot be drawn: its bank has too few questions.")
+            raise RoundNotOpen(N_("This round cannot be drawn: its bank has too few questions."))
         used.update(c.question_id for c in chosen)
         paper += chosen
     rng.shuffle(paper)
@@ -199,14 +198,14 @@ def start(
 ) -> tuple[Attempt, bool]:
     """The attempt in progress, or a new one with its paper drawn. (attempt, created)."""
     if not in_audience(round_.contest, user.unit):
-        raise NotInAudience("This contest is not open to your commune or ward.")
+        raise NotInAudience(N_("This contest is not open to your commune or ward."))
     current = open_attempt(session, round_.id, user.id)
     if current is not None:
         if not is_late(current, now, grace):
             return current, False
         finish(session, current, now, grace)
     if round_state(round_, now) != "open":
-        raise RoundNotOpen("This round is not open.")
+        raise RoundNotOpen(N_("This round is not open."))
     done = (
         session.scalar(
             select(func.count(Attempt.id)).where(
@@ -216,7 +215,7 @@ def start(
         or 0
     )
     if done >= round_.attempts:
-        raise NoAttemptsLeft("You have used all your attempts at this round.")
+        raise NoAttemptsLeft(N_("You have used all your attempts at this round."))
     rng = rng or random.SystemRandom()
     paper = draw_paper(draw_pools(session, round_), [d["count"] for d in round_.draw], rng)
     attempt = Attempt(
@@ -245,7 +244,7 @@ def start(
         session.rollback()
         current = open_attempt(session, round_.id, user.id)
         if current is None:
-            raise NoAttemptsLeft("You have used all your attempts at this round.") from None
+            raise NoAttemptsLeft(N_("You have used all your attempts at this round.")) from None
         return current, False
     return attempt, True
 
@@ -265,9 +264,9 @@ def selected_indices(item: AttemptQuestion, keys: Sequence[str]) -> list[int]:
     try:
         indices = sorted({shown[KEYS.index(key.upper())] for key in keys})
     except (ValueError, IndexError, AttributeError):
-        raise BadAnswer("That choice is not one of this question's.") from None
+        raise BadAnswer(N_("That choice is not one of this question's.")) from None
     if len(item.version.answer) == 1 and len(indices) > 1:
-        raise BadAnswer("Choose one answer only for this question.")
+        raise BadAnswer(N_("Choose one answer only for this question."))
     return indices
 
 
@@ -284,10 +283,10 @@ def save_answer(
     if attempt.state != "open" or is_late(attempt, now, grace):
         if attempt.state == "open":
             finish(session, attempt, now, grace)
-        raise AttemptClosed("This attempt is over: answers can no longer change.")
+        raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
     item = next((q for q in attempt.questions if q.position == position), None)
     if item is None:
-        raise BadAnswer("No such question in this attempt.")
+        raise BadAnswer(N_("No such question in this attempt."))
     indices = selected_indices(item, keys)
     stmt = update(AttemptQuestion).where(
         AttemptQuestion.id == item.id,
@@ -304,7 +303,7 @@ def save_answer(
     if not written:
         session.refresh(attempt)
         if attempt.state != "open":
-            raise AttemptClosed("This attempt is over: answers can no longer change.")
+            raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
     return bool(written)
 
 
@@ -327,7 +326,7 @@ def finish(
         and attempt.round.prediction != "none"
         and prediction is None
     ):
-        raise PredictionRequired("Please enter your prediction before submitting.")
+        raise PredictionRequired(N_("Please enter your prediction before submitting."))
     ended = min(now, attempt.deadline)
     changed = session.execute(
         update(Attempt)
@@ -387,3 +386,56 @@ def review_allowed(attempt: Attempt, now: datetime) -> bool:
     if policy == "after_submit":
         return True
     return policy == "after_close" and now >= attempt.round.closes_at
+
+
+# ------------------------------------------------------------------------------------ views
+
+
+@dataclass
+class PaperQuestion:
+    """One question of an attempt as its owner sees it: choices in the order shown."""
+
+    position: int
+    text: str
+    choices: list[str]
+    multiple: bool
+    selected: list[int]  # shown positions
+    seq: int
+    right: list[int]  # shown positions; for review only
+    correct: bool | None
+    explanation: str | None
+    source: str | None
+
+    @property
+    def key(self) -> str:
+        return str(self.position)
+
+
+def paper(session: Session, attempt: Attempt) -> list[PaperQuestion]:
+    question_ids = [item.version.question_id for item in attempt.questions]
+    sources = {
+        question_id: {s["id"]: s["title"] for s in bank_sources}
+        for question_id, bank_sources in session.execute(
+            select(Question.id, Bank.sources).join(Bank).where(Question.id.in_(question_ids))
+        )
+    }
+    views = []
+    for item in attempt.questions:
+        version, order = item.version, item.choice_order
+        views.append(
+            PaperQuestion(
+                position=item.position,
+                text=version.text,
+                choices=[version.choices[i] for i in order],
+                multiple=len(version.answer) > 1,
+                selected=sorted(order.index(i) for i in (item.selected or [])),
+                seq=item.seq,
+                right=sorted(order.index(i) for i in version.answer),
+                correct=item.correct,
+                explanation=version.explanation,
+                source=sources.get(version.question_id, {}).get(
+                    version.source or "", version.source
+                ),
+            )
+        )
+    return views

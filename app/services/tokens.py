@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
@@ -20,12 +21,18 @@ def issue_token(
     return URLSafeSerializer(secret_key, salt=_SALT).dumps(payload), expires_at
 
 
-def user_for_token(secret_key: str, session: Session, token: str, now: datetime) -> User | None:
+def token_payload(secret_key: str, token: str) -> dict[str, Any] | None:
+    """The signed content of a token (not yet checked against the account), or None."""
     try:
         payload = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
     except BadSignature:
         return None
-    if not isinstance(payload, dict) or payload.get("e", 0) < now.timestamp():
+    return payload if isinstance(payload, dict) else None
+
+
+def user_for_token(secret_key: str, session: Session, token: str, now: datetime) -> User | None:
+    payload = token_payload(secret_key, token)
+    if payload is None or payload.get("e", 0) < now.timestamp():
         return None
     user = session.get(User, payload.get("u"))
     if user is None or user.deleted_at is not None or user.auth_nonce != payload.get("n"):

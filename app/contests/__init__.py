@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("contests", __name__)
+
+from app.contests import routes  # noqa: E402,F401

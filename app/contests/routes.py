@@ -1,0 +1,174 @@
+"""Residents' contest pages: rounds, a timed attempt that works with and without JavaScript,
+the result and the review. The rules live in app.services.attempts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app import clock
+from app.content.messages import N_
+from app.contests import bp
+from app.contests.texts import prediction_question, review_policy, state_label
+from app.extensions import db, limiter
+from app.models import Attempt, Contest, Role, Round
+from app.ratelimits import ATTEMPT_STARTS, account_key
+from app.services import attempts as service
+
+PREDICTION_MAX = 10_000_000
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, object]:
+    return {"state_label": state_label, "review_policy": review_policy}
+
+
+@bp.get("/")
+def index() -> str:
+    contests = db.session.scalars(select(Contest).order_by(Contest.created_at.desc())).all()
+    now = clock.now()
+    visible = [
+        c
+        for c in contests
+        if not current_user.is_authenticated or service.in_audience(c, current_user.unit)
+    ]
+    return render_template(
+        "contests/index.html", contests=visible, now=now, state=service.round_state
+    )
+
+
+def _round_or_404(round_id: int) -> Round:
+    return db.session.get(Round, round_id) or abort(404)
+
+
+@bp.get("/rounds/<int:round_id>")
+def round_page(round_id: int) -> str:
+    round_ = _round_or_404(round_id)
+    mine = []
+    if current_user.is_authenticated:
+        mine = service.attempts_of(db.session, round_.id, current_user.id)
+    return render_template(
+        "contests/round.html",
+        round=round_,
+        contest=round_.contest,
+        mine=mine,
+        state=service.round_state(round_, clock.now()),
+        form=FlaskForm(),
+        prediction=prediction_question(round_.prediction),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/start")
+@login_required
+@limiter.limit(ATTEMPT_STARTS, key_func=account_key)
+def start(round_id: int) -> Response | tuple[str, int]:
+    round_ = _round_or_404(round_id)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.role != Role.RESIDENT:
+        abort(403)
+    try:
+        attempt, _created = service.start(
+            db.session, round_, current_user, clock.now(), clock.grace()
+        )
+    except service.AttemptError as error:
+        return render_template(
+            "errors/error.html", status=error.status, message=_(error.message)
+        ), error.status
+    return redirect(url_for(".attempt_page", attempt_id=attempt.id))
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+def attempt_page(attempt_id: int) -> Response | str:
+    attempt = _own_attempt(attempt_id)
+    now = clock.now()
+    if attempt.state == "open" and service.is_late(attempt, now, clock.grace()):
+        service.finish(db.session, attempt, now, clock.grace())
+    if attempt.state != "open":
+        return redirect(url_for(".result", attempt_id=attempt.id))
+    return render_template(
+        "contests/attempt.html",
+        attempt=attempt,
+        questions=service.paper(db.session, attempt),
+        remaining=service.remaining_s(attempt, now),
+        form=FlaskForm(),
+        prediction=prediction_question(attempt.round.prediction),
+    )
+
+
+@bp.post("/attempts/<int:attempt_id>")
+@login_required
+def attempt_post(attempt_id: int) -> Response | tuple[str, int]:
+    """The page's form without JavaScript: save every answer shown, then submit if asked."""
+    attempt = _own_attempt(attempt_id)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    now, grace = clock.now(), clock.grace()
+    try:
+        for item in attempt.questions:
+            if f"seq-{item.position}" not in request.form:
+                continue  # not on the page that was sent
+            keys = request.form.getlist(f"q-{item.position}")
+            seen = request.form.get(f"seq-{item.position}", "0")
+            seq = int(seen) + 1 if seen.isdigit() else None
+            service.save_answer(db.session, attempt, item.position, keys, seq, now, grace)
+        if request.form.get("action") == "submit":
+            prediction = _prediction(request.form.get("prediction", ""))
+            service.finish(db.session, attempt, now, grace, prediction)
+            return redirect(url_for(".result", attempt_id=attempt.id))
+    except service.AttemptClosed:
+        return redirect(url_for(".result", attempt_id=attempt.id))
+    except service.AttemptError as error:
+        flash(_(error.message), "danger")
+        page = render_template(
+            "contests/attempt.html",
+            attempt=attempt,
+            questions=service.paper(db.session, attempt),
+            remaining=service.remaining_s(attempt, now),
+            form=form,
+            prediction=prediction_question(attempt.round.prediction),
+        )
+        return page, error.status
+    flash(_("Your answers are saved."), "success")
+    return redirect(url_for(".attempt_page", attempt_id=attempt.id))
+
+
+def _prediction(raw: str) -> int | None:
+    value = raw.strip().replace(".", "").replace(",", "").replace(" ", "")
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > PREDICTION_MAX:
+        raise service.BadAnswer(N_("The prediction must be a whole number, for example 125."))
+    return int(value)
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+@login_required
+def result(attempt_id: int) -> Response | str:
+    attempt = _own_attempt(attempt_id)
+    now = clock.now()
+    if attempt.state == "open":
+        if not service.is_late(attempt, now, clock.grace()):
+            return redirect(url_for(".attempt_page", attempt_id=attempt.id))
+        service.finish(db.session, attempt, now, clock.grace())
+    review = service.review_allowed(attempt, now)
+    return render_template(
+        "contests/result.html",
+        attempt=attempt,
+        review=review,
+        questions=service.paper(db.session, attempt) if review else [],
+    )
