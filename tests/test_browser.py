@@ -40,19 +40,24 @@ def server(app: Flask) -> Iterator[str]:
     thread.join()
 
 
-@pytest.fixture
-def page(server: str):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=[True], ids=["js"])
+def page(request, server: str):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            locale="vi-VN",
+            java_script_enabled=request.param,
+        )
         page = context.new_page()
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.problems = problems  # type: ignore[attr-defined]
         page.base = server  # type: ignore[attr-defined]
+        page.javascript = request.param  # type: ignore[attr-defined]
         yield page
         context.close()
         browser.close()
@@ -99,3 +104,47 @@ def test_every_field_is_labelled_and_reachable_by_keyboard(page):  # type: ignor
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.name || document.activeElement.id"))
     assert {"name", "phone", "unit", "password", "confirm", "consent", "submit"} <= reached
+
+
+@pytest.mark.parametrize("page", [True, False], ids=["with-js", "without-js"], indirect=True)
+def test_take_a_round_reload_midway_and_submit(app, page, tmp_path):  # type: ignore[no-untyped-def]
+    from app.content.pipeline import load_files
+    from app.content.store import Actor
+    from app.extensions import db
+    from tests.conftest import PROVINCE
+    from tests.test_attempts import CONTEST, START, Clock, bank_yaml
+
+    app.config["CLOCK"] = Clock()
+    with app.app_context():
+        load_files(
+            db.session,
+            [("b.yaml", bank_yaml().encode()), ("c.yaml", CONTEST.encode())],
+            Actor(unit_code=PROVINCE, is_admin=True),
+            START,
+        )
+    page.goto(page.base + "/auth/register")
+    page.get_by_label("Họ và tên").fill("Đặng Văn Hùng")
+    page.get_by_label("Số điện thoại di động").fill("0933444555")
+    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
+    page.locator("#password").fill("mat-khau-thu-nghiem")
+    page.locator("#confirm").fill("mat-khau-thu-nghiem")
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Đăng ký").click()
+    page.get_by_role("link", name="Cuộc thi").first.click()
+    page.get_by_role("link", name="Tuần 1").click()
+    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    assert page.locator("fieldset[data-position]").count() == 10
+    assert fits_the_screen(page)
+    page.locator("#q-1-0").check()
+    page.locator("#q-2-1").check()
+    if page.javascript:  # saved as they are chosen
+        page.wait_for_function("document.getElementById('save-status').textContent === '✓'")
+    else:
+        page.get_by_role("button", name="Lưu câu trả lời").click()
+    page.reload()
+    assert page.locator("#q-1-0").is_checked() and page.locator("#q-2-1").is_checked()
+    page.locator("#prediction").fill("25")
+    page.screenshot(path=str(tmp_path / "attempt.png"), full_page=True)
+    page.get_by_role("button", name="Nộp bài").click()
+    assert "/ 10" in page.locator("#score").inner_text()
+    assert page.problems == []
