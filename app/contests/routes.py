@@ -99,12 +99,16 @@ def attempt_page(attempt_id: int) -> Response | str:
         service.finish(db.session, attempt, now, clock.grace())
     if attempt.state != "open":
         return redirect(url_for(".result", attempt_id=attempt.id))
+    return _attempt_page(attempt, FlaskForm())
+
+
+def _attempt_page(attempt: Attempt, form: FlaskForm) -> str:
     return render_template(
         "contests/attempt.html",
         attempt=attempt,
         questions=service.paper(db.session, attempt),
-        remaining=service.remaining_s(attempt, now),
-        form=FlaskForm(),
+        remaining=service.remaining_s(attempt, clock.now()),
+        form=form,
         prediction=prediction_question(attempt.round.prediction),
     )
 
@@ -134,15 +138,7 @@ def attempt_post(attempt_id: int) -> Response | tuple[str, int]:
         return redirect(url_for(".result", attempt_id=attempt.id))
     except service.AttemptError as error:
         flash(_(error.message), "danger")
-        page = render_template(
-            "contests/attempt.html",
-            attempt=attempt,
-            questions=service.paper(db.session, attempt),
-            remaining=service.remaining_s(attempt, now),
-            form=form,
-            prediction=prediction_question(attempt.round.prediction),
-        )
-        return page, error.status
+        return _attempt_page(attempt, form), error.status
     flash(_("Your answers are saved."), "success")
     return redirect(url_for(".attempt_page", attempt_id=attempt.id))
 
