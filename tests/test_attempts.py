@@ -371,6 +371,8 @@ def test_the_whole_attempt_without_javascript(app, client, auth, clock, rounds, 
     assert submitted.status_code == 302 and submitted.headers["Location"].endswith("/result")
     result = client.get(submitted.headers["Location"]).get_data(as_text=True)
     assert "6 / 10" in result and "Giải thích câu" in result  # review after_submit
+    mine = client.get("/account/data.json").get_json()["attempts"]
+    assert [(a["round"], a["score"], a["prediction"]) for a in mine] == [("Tuần 1", 6, 12)]
 
 
 def test_a_stale_form_from_a_second_tab_does_not_overwrite(app, client, auth, rounds, make_user):

@@ -24,7 +24,7 @@ def profile() -> str:
 @bp.get("/data.json")
 @login_required
 def download() -> Response:
-    body = json.dumps(personal_data(current_user), ensure_ascii=False, indent=2)
+    body = json.dumps(personal_data(db.session, current_user), ensure_ascii=False, indent=2)
     return Response(
         body,
         mimetype="application/json",

@@ -117,8 +117,16 @@ def load_session_user(session: Session, session_id: str) -> User | None:
     return user
 
 
-def personal_data(user: User) -> dict[str, Any]:
+def personal_data(session: Session, user: User) -> dict[str, Any]:
     """Everything the app holds about a person, as they may download it."""
+    from app.models import Attempt, Round
+
+    attempts = session.execute(
+        select(Attempt, Round.title, Round.key)
+        .join(Round, Round.id == Attempt.round_id)
+        .where(Attempt.user_id == user.id)
+        .order_by(Attempt.started_at)
+    ).all()
     return {
         "account": {
             "id": user.id,
@@ -133,6 +141,18 @@ def personal_data(user: User) -> dict[str, Any]:
         },
         "consents": [
             {"version": c.version, "given_at": c.given_at.isoformat()} for c in user.consents
+        ],
+        "attempts": [
+            {
+                "round": title or key,
+                "state": attempt.state,
+                "started_at": attempt.started_at.isoformat(),
+                "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
+                "score": attempt.score,
+                "max_score": attempt.max_score,
+                "prediction": attempt.prediction,
+            }
+            for attempt, title, key in attempts
         ],
     }
 
