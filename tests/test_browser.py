@@ -63,6 +63,16 @@ def page(request, server: str):  # type: ignore[no-untyped-def]
         browser.close()
 
 
+def sign_up(page, name: str, phone: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill the sign-up form as a resident of Phường Vị Thanh (without sending it)."""
+    page.get_by_label("Họ và tên").fill(name)
+    page.get_by_label("Số điện thoại di động").fill(phone)
+    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
+    page.locator("#password").fill("mat-khau-thu-nghiem")
+    page.locator("#confirm").fill("mat-khau-thu-nghiem")
+    page.locator("#consent").check()
+
+
 def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -73,12 +83,7 @@ def test_sign_up_sign_out_sign_in_on_a_phone(page, tmp_path):  # type: ignore[no
     page.get_by_role("link", name="Đăng ký").first.click()
     assert page.locator('#unit option[value^="3"]').count() == 103
     assert fits_the_screen(page)
-    page.get_by_label("Họ và tên").fill("Võ Thị Mai")
-    page.get_by_label("Số điện thoại di động").fill("0912 345 678")
-    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
-    page.locator("#password").fill("mat-khau-thu-nghiem")
-    page.locator("#confirm").fill("mat-khau-thu-nghiem")
-    page.locator("#consent").check()
+    sign_up(page, "Võ Thị Mai", "0912 345 678")
     page.screenshot(path=str(tmp_path / "register.png"), full_page=True)
     page.get_by_role("button", name="Đăng ký").click()
     assert "Võ Thị Mai" in page.content()
@@ -123,12 +128,7 @@ def test_take_a_round_reload_midway_and_submit(app, page, tmp_path):  # type: ig
             START,
         )
     page.goto(page.base + "/auth/register")
-    page.get_by_label("Họ và tên").fill("Đặng Văn Hùng")
-    page.get_by_label("Số điện thoại di động").fill("0933444555")
-    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
-    page.locator("#password").fill("mat-khau-thu-nghiem")
-    page.locator("#confirm").fill("mat-khau-thu-nghiem")
-    page.locator("#consent").check()
+    sign_up(page, "Đặng Văn Hùng", "0933444555")
     page.get_by_role("button", name="Đăng ký").click()
     page.get_by_role("link", name="Cuộc thi").first.click()
     page.get_by_role("link", name="Tuần 1").click()

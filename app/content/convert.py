@@ -22,6 +22,9 @@ from app.content.messages import N_, Problem
 from app.text import clean_line, fold, nfc
 
 FORMATS = ("aiken", "gift", "word")
+ANSWER_PAST_LAST = N_(
+    'The answer "%(value)s" does not exist: the question has only %(count)d choices.'
+)
 
 
 @dataclass
@@ -81,9 +84,7 @@ def from_aiken(text: str) -> Converted:
                 out.problems.append(
                     _problem(
                         number,
-                        N_(
-                            'The answer "%(value)s" does not exist: the question has only %(count)d choices.'
-                        ),
+                        ANSWER_PAST_LAST,
                         value=answer.group(1),
                         count=len(choices),
                     )
@@ -395,9 +396,7 @@ def from_word(text: str) -> Converted:
                 out.problems.append(
                     _problem(
                         number,
-                        N_(
-                            'The answer "%(value)s" does not exist: the question has only %(count)d choices.'
-                        ),
+                        ANSWER_PAST_LAST,
                         value=answer.group(1),
                         count=len(current["choices"]),
                     )

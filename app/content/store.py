@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.content import schemas
@@ -34,6 +34,7 @@ from app.models import (
     SurveyQuestion,
     Unit,
 )
+from app.models.content import CURRENT
 from app.services.units import is_within
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
@@ -90,13 +91,7 @@ def database_banks(session: Session) -> Callable[[str], BankInfo | None]:
             return None
         rows = session.execute(
             select(QuestionVersion.difficulty, QuestionVersion.topic)
-            .join(
-                Question,
-                and_(
-                    Question.id == QuestionVersion.question_id,
-                    Question.version == QuestionVersion.version,
-                ),
-            )
+            .join(Question, CURRENT)
             .where(Question.bank_id == bank.id, Question.retired_at.is_(None))
         ).all()
         return BankInfo(
@@ -222,13 +217,7 @@ def _store_bank(session: Session, doc: schemas.Bank, actor: Actor, now: datetime
         question.key: (question, version)
         for question, version in session.execute(
             select(Question, QuestionVersion)
-            .join(
-                QuestionVersion,
-                and_(
-                    QuestionVersion.question_id == Question.id,
-                    QuestionVersion.version == Question.version,
-                ),
-            )
+            .join(QuestionVersion, CURRENT)
             .where(Question.bank_id == bank.id)
         )
     }
@@ -270,13 +259,7 @@ def export_bank(session: Session, bank: Bank) -> dict[str, Any]:
     """The bank as a file would say it (live questions, current versions), for download."""
     rows = session.execute(
         select(Question, QuestionVersion)
-        .join(
-            QuestionVersion,
-            and_(
-                QuestionVersion.question_id == Question.id,
-                QuestionVersion.version == Question.version,
-            ),
-        )
+        .join(QuestionVersion, CURRENT)
         .where(Question.bank_id == bank.id, Question.retired_at.is_(None))
         .order_by(Question.position)
     )

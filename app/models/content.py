@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -218,3 +219,9 @@ class SurveyQuestion(db.Model):
     survey: Mapped[Survey] = relationship(back_populates="questions")
 
     __table_args__ = (UniqueConstraint("survey_id", "key"),)
+
+
+# Join condition of a question with its current version: `.join(QuestionVersion, CURRENT)`.
+CURRENT = and_(
+    QuestionVersion.question_id == Question.id, QuestionVersion.version == Question.version
+)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from app.models import (
     Unit,
     User,
 )
+from app.models.content import CURRENT
 
 KEYS = "ABCDEFGH"
 
@@ -122,13 +123,7 @@ def draw_pools(session: Session, round_: Round) -> list[list[Candidate]]:
                     QuestionVersion.choices,
                     QuestionVersion.shuffle,
                 )
-                .join(
-                    QuestionVersion,
-                    and_(
-                        QuestionVersion.question_id == Question.id,
-                        QuestionVersion.version == Question.version,
-                    ),
-                )
+                .join(QuestionVersion, CURRENT)
                 .where(Question.bank_id == ids.get(draw["bank"], -1), Question.retired_at.is_(None))
                 .order_by(Question.position)
             )
