@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.content.cli import content_cli
+from app.contests.cli import contests_cli
 from app.extensions import db
 from app.models import Role, User, utcnow
 from app.phones import PhoneError, normalize_phone
@@ -14,7 +15,6 @@ from app.services.accounts import AccountError, NewAccount, create_account
 from app.services.units import UnitsError, load_units
 
 units_cli = AppGroup("units", help="Administrative units.")
-contests_cli = AppGroup("contests", help="Contest rounds and attempts.")
 users_cli = AppGroup("users", help="Accounts.")
 
 DEMO_PASSWORD = "demo-mat-khau-2026"
@@ -132,16 +132,6 @@ def demo_content(paths: tuple[str, ...]) -> None:
         bad += not outcome.ok
     if bad:
         raise click.ClickException(f"{bad} content files did not load")
-
-
-@contests_cli.command("finalize")
-def contests_finalize() -> None:
-    """Finish every attempt left open past its deadline, from its saved answers (for cron)."""
-    from app import clock
-    from app.services.attempts import finalize_expired
-
-    count = finalize_expired(db.session, clock.now(), clock.grace())
-    click.echo(f"{count} attempts finished.")
 
 
 def init_app(app: Flask) -> None:

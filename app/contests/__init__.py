@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("contests", __name__)
 
-from app.contests import routes  # noqa: E402,F401
+from app.contests import ranking, routes  # noqa: E402,F401

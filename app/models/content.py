@@ -151,6 +151,10 @@ class Round(db.Model):
     draw: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     prediction: Mapped[str] = mapped_column(String(12), default="none")
     review: Mapped[str] = mapped_column(String(12), default="after_close")
+    # The real figure people predicted (full scores, entries or participants), counted once
+    # when the round closes and kept: the final ranking depends on it.
+    frozen_figure: Mapped[int | None] = mapped_column(Integer)
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
 

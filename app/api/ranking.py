@@ -1,0 +1,1 @@
+"""Leaderboards over the API: GET /rounds/{round}/leaderboard and /units (api.md)."""
