@@ -48,6 +48,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.contests import bp as contests_bp
     from app.main import bp as main_bp
     from app.officer import bp as officer_bp
+    from app.surveys import bp as surveys_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -55,6 +56,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(officer_bp, url_prefix="/officer")
     app.register_blueprint(authoring_bp, url_prefix="/officer/content")
     app.register_blueprint(contests_bp, url_prefix="/contests")
+    app.register_blueprint(surveys_bp, url_prefix="/surveys")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from app import cli, errors, security

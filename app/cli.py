@@ -7,12 +7,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.content.cli import content_cli
-from app.contests.cli import contests_cli
+from app.contests.cli import contests_cli, demo_attempts
 from app.extensions import db
 from app.models import Role, User, utcnow
 from app.phones import PhoneError, normalize_phone
 from app.services.accounts import AccountError, NewAccount, create_account
 from app.services.units import UnitsError, load_units
+from app.surveys.cli import surveys_cli
 
 units_cli = AppGroup("units", help="Administrative units.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -134,9 +135,13 @@ def demo_content(paths: tuple[str, ...]) -> None:
         raise click.ClickException(f"{bad} content files did not load")
 
 
+demo.add_command(demo_attempts)  # `flask demo attempts`, in app/contests/cli.py
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(units_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
     app.cli.add_command(content_cli)
     app.cli.add_command(contests_cli)
+    app.cli.add_command(surveys_cli)

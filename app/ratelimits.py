@@ -42,6 +42,7 @@ def record_failed_signin(phone: str, ip: str) -> None:
 
 
 ATTEMPT_STARTS = "10 per minute"
+SURVEY_SUBMISSIONS = "30 per minute"
 
 
 def account_key() -> str:

@@ -114,6 +114,19 @@ def _api_user() -> User | None:
     return None
 
 
+def optional_user(*, csrf: bool = False) -> User | None:
+    """The caller when known (bearer token or session), else None, for endpoints open to all.
+    With `csrf`, a caller known by the session must send X-CSRFToken on unsafe methods."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return _api_user()
+    if not current_user.is_authenticated:
+        return None
+    if csrf:
+        return _api_user()
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
 def endpoint(
     method: str,
     rule: str,

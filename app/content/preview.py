@@ -50,35 +50,52 @@ def bank_view(bank: schemas.Bank) -> list[QuestionView]:
     return views
 
 
-def show_if_words(
-    question: schemas.SurveyQuestion, survey: schemas.Survey, lang: str
+def condition_words(
+    show_if: dict[str, list[int]] | None,
+    lookup: Callable[[str], tuple[str, str, list[str]] | None],
+    lang: str,
 ) -> str | None:
-    """`show_if: {thai-do: [1, 2]}` -> 'Shown only when "…" is answered: A or B.'"""
-    if not question.show_if:
+    """`{thai-do: [1, 2]}` -> 'Shown only when the answer to “…” is “A” or “B”.'
+    `lookup(key)` gives the target question's (type, text, choices)."""
+    if not show_if:
         return None
-    everything = {q.id: q for page in survey.pages for q in page.questions}
     parts = []
-    for key, values in question.show_if.items():
-        target = everything.get(key)
+    for key, values in show_if.items():
+        target = lookup(key)
         if target is None:
             continue
-        options = resolved_choices(target.choices, target.scale, dict(survey.scales))
+        kind, text, options = target
         names = [
-            f"“{options[v - 1]}”" if target.type != "rating" and 0 < v <= len(options) else str(v)
+            f"“{options[v - 1]}”" if kind != "rating" and 0 < v <= len(options) else str(v)
             for v in values
         ]
         parts.append(
             render(
                 N_("the answer to “%(question)s” is %(values)s"),
-                {
-                    "question": target.text or target.id,
-                    "values": render(N_(" or "), {}, lang).join(names),
-                },
+                {"question": text, "values": render(N_(" or "), {}, lang).join(names)},
                 lang,
             )
         )
     joined = render(N_(" and "), {}, lang).join(parts)
     return render(N_("Shown only when %(conditions)s."), {"conditions": joined}, lang)
+
+
+def show_if_words(
+    question: schemas.SurveyQuestion, survey: schemas.Survey, lang: str
+) -> str | None:
+    everything = {q.id: q for page in survey.pages for q in page.questions}
+
+    def lookup(key: str) -> tuple[str, str, list[str]] | None:
+        target = everything.get(key)
+        if target is None:
+            return None
+        return (
+            target.type,
+            target.text or target.id,
+            resolved_choices(target.choices, target.scale, dict(survey.scales)),
+        )
+
+    return condition_words(question.show_if, lookup, lang)
 
 
 @dataclass
@@ -92,7 +109,11 @@ class SurveyQuestionView:
     rows: list[str]
     other: bool
     condition: str | None
-    details: dict[str, Any]
+    min: float | None = None
+    max: float | None = None
+    low: str | None = None
+    high: str | None = None
+    decimal: bool = False
 
 
 def survey_view(survey: schemas.Survey, lang: str) -> list[dict[str, Any]]:
@@ -109,13 +130,11 @@ def survey_view(survey: schemas.Survey, lang: str) -> list[dict[str, Any]]:
                 rows=list(q.rows or []),
                 other=bool(q.other),
                 condition=show_if_words(q, survey, lang),
-                details={
-                    "min": q.min,
-                    "max": q.max,
-                    "low": q.low,
-                    "high": q.high,
-                    "decimal": q.decimal,
-                },
+                min=q.min,
+                max=q.max,
+                low=q.low,
+                high=q.high,
+                decimal=bool(q.decimal),
             )
             for q in page.questions
         ]

@@ -12,6 +12,7 @@ from app.models.content import (
 )
 from app.models.contests import Attempt, AttemptQuestion
 from app.models.people import Consent, Gender, Role, Unit, UnitLevel, User
+from app.models.surveys import SurveyAnswer, SurveyDraft, SurveyLedger, SurveyResponse
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -27,7 +28,11 @@ __all__ = [
     "Role",
     "Round",
     "Survey",
+    "SurveyAnswer",
+    "SurveyDraft",
+    "SurveyLedger",
     "SurveyQuestion",
+    "SurveyResponse",
     "UTCDateTime",
     "Unit",
     "UnitLevel",

@@ -1,0 +1,60 @@
+"""Schemas of the survey endpoints (api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.api.schemas import Request
+
+
+class SurveySummaryOut(BaseModel):
+    id: str
+    title: str
+    anonymous: bool
+    opens: datetime
+    closes: datetime
+    minutes: int
+
+
+class SurveyQuestionOut(BaseModel):
+    id: str
+    type: Literal["single", "multiple", "scale", "rating", "number", "text", "grid"]
+    text: str | None
+    help: str | None
+    required: bool
+    choices: list[str]
+    rows: list[str]
+    other: bool
+    max: float | None
+    min: float | None
+    decimal: bool
+    low: str | None
+    high: str | None
+    show_if: dict[str, list[int]] | None
+
+
+class SurveyPageOut(BaseModel):
+    title: str
+    description: str | None
+    questions: list[SurveyQuestionOut]
+
+
+class SurveyOut(SurveySummaryOut):
+    description: str | None
+    sign_in: Literal["required", "optional"]
+    show_results: bool
+    pages: list[SurveyPageOut]
+
+
+class ResponseIn(Request):
+    unit: int | None = Field(
+        default=None, description="Commune/ward code; for people not signed in"
+    )
+    answers: dict[str, Any] = Field(description="question id -> value (api.md)")
+
+
+class ResponseOut(BaseModel):
+    status: Literal["received"]

@@ -1,0 +1,138 @@
+"""Surveys over the API: list, read, respond (api.md)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from app import clock
+from app.api.schemas import ErrorOut
+from app.api.spec import endpoint, optional_user
+from app.api.survey_schemas import ResponseIn, ResponseOut, SurveyOut, SurveySummaryOut
+from app.content.messages import N_, render
+from app.errors import api_error
+from app.extensions import db
+from app.models import Survey, Unit, UnitLevel
+from app.ratelimits import SURVEY_SUBMISSIONS
+from app.services import surveys as service
+
+
+def _summary(survey: Survey, defn: service.SurveyDef) -> dict[str, object]:
+    return {
+        "id": survey.slug,
+        "title": survey.title,
+        "anonymous": survey.anonymous,
+        "opens": survey.opens_at.isoformat(),
+        "closes": survey.closes_at.isoformat(),
+        "minutes": service.estimated_minutes(defn),
+    }
+
+
+@endpoint(
+    "GET",
+    "/surveys",
+    summary="Surveys open to the caller",
+    responses={200: list[SurveySummaryOut]},
+    tag="surveys",
+)
+def list_surveys() -> Response:
+    user = optional_user()
+    found = service.open_surveys(db.session, clock.now(), user.unit if user else None)
+    return jsonify([_summary(s, service.definition(db.session, s)) for s in found])
+
+
+def _survey(slug: str) -> Survey | None:
+    return db.session.scalar(select(Survey).where(Survey.slug == slug))
+
+
+@endpoint(
+    "GET",
+    "/surveys/<slug>",
+    summary="A survey's pages and questions",
+    responses={200: SurveyOut, 404: ErrorOut},
+    tag="surveys",
+)
+def get_survey(slug: str) -> Response:
+    survey = _survey(slug)
+    if survey is None:
+        return api_error(404)
+    defn = service.definition(db.session, survey)
+    pages = [
+        {
+            "title": page["title"],
+            "description": page.get("description"),
+            "questions": [
+                {
+                    "id": q.key,
+                    "type": q.type,
+                    "text": q.text,
+                    "help": q.help,
+                    "required": q.required,
+                    "choices": q.choices,
+                    "rows": q.rows,
+                    "other": q.other,
+                    "max": q.max,
+                    "min": q.min,
+                    "decimal": q.decimal,
+                    "low": q.low,
+                    "high": q.high,
+                    "show_if": q.show_if,
+                }
+                for q in defn.page_questions(index)
+            ],
+        }
+        for index, page in enumerate(defn.pages)
+    ]
+    body = _summary(survey, defn) | {
+        "description": survey.description,
+        "sign_in": survey.sign_in,
+        "show_results": survey.show_results,
+        "pages": pages,
+    }
+    return jsonify(SurveyOut.model_validate(body).model_dump(mode="json"))
+
+
+@endpoint(
+    "POST",
+    "/surveys/<slug>/responses",
+    summary="Answer a survey (once)",
+    body=ResponseIn,
+    responses={
+        201: ResponseOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        429: ErrorOut,
+    },
+    limit=SURVEY_SUBMISSIONS,
+    tag="surveys",
+)
+def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
+    survey = _survey(slug)
+    if survey is None:
+        return api_error(404)
+    lang = str(get_locale() or "vi")
+    user = optional_user(csrf=True)
+    if user is None and (survey.sign_in == "required" or request.headers.get("Authorization")):
+        return api_error(401)
+    if user is not None:
+        unit = user.unit
+    else:
+        unit = db.session.get(Unit, body.unit) if body.unit else None
+        if unit is None or unit.level != UnitLevel.COMMUNE:
+            message = render(N_("Please choose your commune or ward first."), {}, lang)
+            return api_error(422, message, [{"field": "unit", "message": message}])
+    defn = service.definition(db.session, survey)
+    answers, problems = service.clean_answers(defn, body.answers, hidden="refuse")
+    if problems:
+        details = [
+            {"question": p.key, "message": render(p.message, p.params, lang)} for p in problems
+        ]
+        return api_error(422, details[0]["message"], details)
+    try:
+        service.submit(db.session, defn, answers, clock.now(), user=user, unit=unit)
+    except service.SurveyError as error:
+        return api_error(error.status, render(error.message, {}, lang))
+    return jsonify({"status": "received"}), 201

@@ -1,0 +1,111 @@
+"""Survey responses, stored so that anonymity holds by construction and the database can count.
+
+- `survey_responses`: one row per response. Random UUID key, the respondent's unit, the day (no
+  time), whether the person was signed in; the account only for identified surveys.
+- `survey_answers`: one row per answered value (a choice ticked, a grid row, a number, a text),
+  indexed for the dashboards' GROUP BY.
+- `survey_ledger`: who has answered which survey — (survey, account) and nothing else: no key,
+  time or order shared with the responses. Written in the same transaction as the response.
+- `survey_drafts`: identified surveys only: answers so far, to resume.
+
+On SQLite the three response tables are WITHOUT ROWID: their rows are stored in key order, so no
+insertion order is visible. On PostgreSQL the physical order is an engine internal; `flask
+surveys reorder` (nightly) rewrites the tables in key order (see docs/anonymity.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime
+
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
+
+
+class SurveyResponse(db.Model):
+    __tablename__ = "survey_responses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"))
+    submitted_on: Mapped[date] = mapped_column(Date)  # the day only, never the time
+    signed_in: Mapped[bool] = mapped_column(Boolean)  # False: answered without an account
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # identified surveys only
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    answers: Mapped[list[SurveyAnswer]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index("ix_survey_responses_survey_unit", "survey_id", "unit_code"),
+        Index(
+            "uq_survey_responses_identified",
+            "survey_id",
+            "user_id",
+            unique=True,
+            sqlite_where=db.text("user_id IS NOT NULL"),
+            postgresql_where=db.text("user_id IS NOT NULL"),
+        ),
+        WITHOUT_ROWID,
+    )
+
+
+class SurveyAnswer(db.Model):
+    """One answered value. `item`: the choice number (multiple), the row number (grid), 0 for a
+    single value, -1 for an "other" text. `value`: the choice, scale value or rating."""
+
+    __tablename__ = "survey_answers"
+
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"), primary_key=True)
+    item: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_survey_answers_question_value", "question_id", "item", "value"),
+        WITHOUT_ROWID,
+    )
+
+
+class SurveyLedger(db.Model):
+    """That an account has answered a survey: one response per person, nothing about which."""
+
+    __tablename__ = "survey_ledger"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+    __table_args__ = (WITHOUT_ROWID,)
+
+
+class SurveyDraft(db.Model):
+    """Answers so far of an identified survey, to resume later. Never for anonymous surveys."""
+
+    __tablename__ = "survey_drafts"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    page: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

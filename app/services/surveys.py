@@ -1,0 +1,509 @@
+"""Answering surveys: which questions show, what an answer may be, one response per person,
+and anonymity by construction (app/models/surveys.py says how the tables keep it).
+
+Answer values are those of api.md: `single`/`scale` → the 1-based choice number (a `single`
+with `other` may be `{"other": "text"}`), `multiple` → a list of choice numbers or
+`{"choices": [...], "other": "text"}`, `rating` → 0..10, `number` → a number, `text` → a
+string, `grid` → `{"1": value, ...}` by 1-based row.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.content import store
+from app.content.messages import N_
+from app.content.store import resolved_choices
+from app.models import (
+    Survey,
+    SurveyAnswer,
+    SurveyDraft,
+    SurveyLedger,
+    SurveyQuestion,
+    SurveyResponse,
+    Unit,
+    User,
+)
+
+TEXT_MAX = 2000
+OTHER_MAX = 200
+CHOICE_TYPES = {"single", "multiple", "scale"}
+
+
+class SurveyError(Exception):
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SurveyClosed(SurveyError):
+    pass
+
+
+class AlreadyAnswered(SurveyError):
+    pass
+
+
+class NotInAudience(SurveyError):
+    status = 403
+
+
+@dataclass(frozen=True)
+class QuestionDef:
+    id: int
+    key: str
+    type: str
+    text: str | None
+    help: str | None
+    required: bool
+    show_if: dict[str, list[int]] | None
+    choices: list[str]
+    rows: list[str]
+    min: float | None
+    max: float | None
+    decimal: bool
+    other: bool
+    demographic: bool
+    index: bool
+    low: str | None
+    high: str | None
+    page: int
+
+
+@dataclass
+class SurveyDef:
+    survey: Survey
+    questions: list[QuestionDef]
+    pages: list[dict[str, Any]]
+
+    @property
+    def by_key(self) -> dict[str, QuestionDef]:
+        return {q.key: q for q in self.questions}
+
+    def page_questions(self, page: int) -> list[QuestionDef]:
+        return [q for q in self.questions if q.page == page]
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    key: str
+    message: str  # an N_ msgid
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def definition(session: Session, survey: Survey) -> SurveyDef:
+    rows = session.scalars(
+        select(SurveyQuestion)
+        .where(SurveyQuestion.survey_id == survey.id, SurveyQuestion.retired_at.is_(None))
+        .order_by(SurveyQuestion.position)
+    ).all()
+    questions = [
+        QuestionDef(
+            id=q.id,
+            key=q.key,
+            type=q.type,
+            text=q.text,
+            help=q.help,
+            required=q.required,
+            show_if=q.show_if,
+            choices=resolved_choices(q.choices, q.scale, survey.scales),
+            rows=list(q.rows or []),
+            min=q.min_value,
+            max=q.max_value,
+            decimal=bool(q.decimal),
+            other=bool(q.other),
+            demographic=bool(q.demographic),
+            index=bool(q.index),
+            low=q.low,
+            high=q.high,
+            page=q.page,
+        )
+        for q in rows
+    ]
+    return SurveyDef(survey, questions, survey.pages)
+
+
+def estimated_minutes(defn: SurveyDef) -> int:
+    seconds = 0.0
+    for q in defn.questions:
+        seconds += {"text": 60, "grid": 8 * max(1, len(q.rows)), "number": 12}.get(q.type, 10)
+    return max(1, math.ceil(seconds / 60))
+
+
+def is_open(survey: Survey, now: datetime) -> bool:
+    return survey.opens_at <= now < survey.closes_at
+
+
+def in_audience(survey: Survey, unit: Unit) -> bool:
+    return (
+        not survey.audience or unit.code in survey.audience or unit.parent_code in survey.audience
+    )
+
+
+def open_surveys(session: Session, now: datetime, unit: Unit | None) -> list[Survey]:
+    surveys = session.scalars(
+        select(Survey)
+        .where(Survey.opens_at <= now, Survey.closes_at > now)
+        .order_by(Survey.closes_at)
+    ).all()
+    return [s for s in surveys if unit is None or in_audience(s, unit)]
+
+
+def local_day(now: datetime, survey: Survey) -> Any:
+    return now.astimezone(ZoneInfo(survey.timezone)).date()
+
+
+# ------------------------------------------------------------------------------ visibility
+
+
+def _chosen(value: Any) -> set[int]:
+    """The numbers a value stands for, for show_if: a choice, a rating, or ticked choices."""
+    if isinstance(value, bool):
+        return set()
+    if isinstance(value, int):
+        return {value}
+    if isinstance(value, list):
+        return {v for v in value if isinstance(v, int) and not isinstance(v, bool)}
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        return _chosen(value["choices"])
+    return set()
+
+
+def visible_keys(defn: SurveyDef, answers: dict[str, Any]) -> set[str]:
+    """Questions shown given these answers: every show_if entry holds, on a shown question
+    (a question shown only by a hidden one is hidden too)."""
+    shown: set[str] = set()
+    for q in defn.questions:
+        conditions = q.show_if or {}
+        if all(
+            key in shown and _chosen(answers.get(key)) & set(values)
+            for key, values in conditions.items()
+        ):
+            shown.add(q.key)
+    return shown
+
+
+def pending_on_page(defn: SurveyDef, page: int, answers: dict[str, Any]) -> list[QuestionDef]:
+    """The questions a page shows now: those whose conditions hold, or depend on this page."""
+    shown = visible_keys(defn, answers)
+    same_page = {q.key for q in defn.page_questions(page)}
+    result = []
+    for q in defn.page_questions(page):
+        depends_here = any(key in same_page for key in (q.show_if or {}))
+        if q.key in shown or depends_here:
+            result.append(q)
+    return result
+
+
+# ------------------------------------------------------------------------------- validation
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, dict) and ("choices" in value or "other" in value):
+        return not value.get("choices") and not value.get("other")
+    return value is None or value == "" or value == [] or value == {}
+
+
+def check_value(q: QuestionDef, value: Any) -> tuple[Any, AnswerProblem | None]:
+    """One answer in its stored form, or the problem with it."""
+
+    def problem(message: str, **params: Any) -> tuple[None, AnswerProblem]:
+        return None, AnswerProblem(q.key, message, params)
+
+    k = len(q.choices)
+    if q.type in {"single", "scale"}:
+        if q.type == "single" and q.other and isinstance(value, dict) and set(value) == {"other"}:
+            text = str(value["other"]).strip()
+            if not text or len(text) > OTHER_MAX:
+                return problem(
+                    N_("Please write your other answer (at most %(n)d characters)."), n=OTHER_MAX
+                )
+            return {"other": text}, None
+        number = _int(value)
+        if number is None or not 1 <= number <= k:
+            return problem(N_("Please choose one of the answers listed."))
+        return number, None
+    if q.type == "multiple":
+        other = None
+        items = value
+        if isinstance(value, dict):
+            items, other = value.get("choices", []), value.get("other")
+        if not isinstance(items, list):
+            return problem(N_("Please choose among the answers listed."))
+        numbers = [_int(v) for v in items]
+        if any(n is None or not 1 <= n <= k for n in numbers) or len(set(numbers)) != len(numbers):
+            return problem(N_("Please choose among the answers listed."))
+        if other is not None:
+            other = str(other).strip()
+            if not q.other:
+                return problem(N_("This question has no other answer."))
+            if len(other) > OTHER_MAX:
+                return problem(
+                    N_("Please write your other answer (at most %(n)d characters)."), n=OTHER_MAX
+                )
+        count = len(numbers) + (1 if other else 0)
+        if q.max is not None and count > q.max:
+            return problem(N_("Choose at most %(n)d answers."), n=int(q.max))
+        if count == 0:
+            return None, None
+        chosen = sorted(n for n in numbers if n is not None)
+        return ({"choices": chosen, "other": other} if other else chosen), None
+    if q.type == "rating":
+        number = _int(value)
+        if number is None or not 0 <= number <= 10:
+            return problem(N_("Please choose a mark from 0 to 10."))
+        return number, None
+    if q.type == "number":
+        number = _number(value)
+        if number is None:
+            return problem(N_("Please enter a number."))
+        if not q.decimal and not number.is_integer():
+            return problem(N_("Please enter a whole number."))
+        low = q.min if q.min is not None else -math.inf
+        high = q.max if q.max is not None else math.inf
+        if not low <= number <= high:
+            return problem(
+                N_("Please enter a number from %(low)s to %(high)s."),
+                low=_plain(q.min),
+                high=_plain(q.max),
+            )
+        return (int(number) if not q.decimal else number), None
+    if q.type == "text":
+        if not isinstance(value, str):
+            return problem(N_("Please write your answer as text."))
+        text = value.strip()
+        if len(text) > TEXT_MAX:
+            return problem(
+                N_("Please shorten your answer to at most %(n)d characters."), n=TEXT_MAX
+            )
+        return (text or None), None
+    if q.type == "grid":
+        if not isinstance(value, dict):
+            return problem(N_("Please answer each line."))
+        clean = {}
+        for row, row_value in value.items():
+            index, mark = _int(row), _int(row_value)
+            if index is None or not 1 <= index <= len(q.rows) or mark is None or not 1 <= mark <= k:
+                return problem(N_("Please answer each line with one of the answers listed."))
+            clean[str(index)] = mark
+        return clean or None, None
+    return problem(N_("This question cannot be answered."))
+
+
+def _plain(number: float | None) -> str:
+    if number is None:
+        return "…"
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def clean_answers(
+    defn: SurveyDef,
+    raw: dict[str, Any],
+    *,
+    hidden: str = "refuse",
+    pages: Iterable[int] | None = None,
+) -> tuple[dict[str, Any], list[AnswerProblem]]:
+    """Check answers against the survey. `hidden`: "refuse" (API: an answer to a hidden question
+    is an error) or "drop" (web form: a value left from an earlier choice is removed).
+    `pages`: check that required questions are answered on these pages only (page by page)."""
+    by_key = defn.by_key
+    problems: list[AnswerProblem] = []
+    clean: dict[str, Any] = {}
+    for key, value in raw.items():
+        q = by_key.get(key)
+        if q is None:
+            problems.append(AnswerProblem(key, N_("There is no such question in this survey.")))
+            continue
+        if _empty(value):
+            continue
+        stored, problem = check_value(q, value)
+        if problem:
+            problems.append(problem)
+        elif stored is not None:
+            clean[key] = stored
+    shown = visible_keys(defn, clean)
+    for key in list(clean):
+        if key not in shown:
+            if hidden == "refuse":
+                problems.append(
+                    AnswerProblem(
+                        key,
+                        N_("This question is not shown for your earlier answers: leave it out."),
+                    )
+                )
+            del clean[key]
+    wanted = set(pages) if pages is not None else None
+    bad = {p.key for p in problems}
+    for q in defn.questions:
+        if q.required and q.key in shown and q.key not in clean and q.key not in bad:
+            if wanted is None or q.page in wanted:
+                problems.append(AnswerProblem(q.key, N_("This question needs an answer.")))
+    for q in defn.questions:
+        if q.type == "grid" and q.required and q.key in clean and len(clean[q.key]) < len(q.rows):
+            if wanted is None or q.page in wanted:
+                problems.append(AnswerProblem(q.key, N_("Please answer each line.")))
+    order = {q.key: i for i, q in enumerate(defn.questions)}
+    return clean, sorted(problems, key=lambda p: order.get(p.key, -1))
+
+
+# ---------------------------------------------------------------------------------- storage
+
+
+def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | None, str | None]]:
+    """An answer as stored rows: (item, value, number, text)."""
+    if q.type in {"single", "scale", "rating"}:
+        return (
+            [(-1, None, None, value["other"])]
+            if isinstance(value, dict)
+            else [(0, value, None, None)]
+        )
+    if q.type == "multiple":
+        choices = value["choices"] if isinstance(value, dict) else value
+        rows: list[tuple[int, int | None, float | None, str | None]] = [
+            (c, c, None, None) for c in choices
+        ]
+        if isinstance(value, dict) and value.get("other"):
+            rows.append((-1, None, None, value["other"]))
+        return rows
+    if q.type == "number":
+        return [(0, None, float(value), None)]
+    if q.type == "text":
+        return [(0, None, None, value)]
+    return [(int(row), mark, None, None) for row, mark in value.items()]  # grid
+
+
+def _rows(defn: SurveyDef, response_id: uuid.UUID, answers: dict[str, Any]) -> list[SurveyAnswer]:
+    by_key = defn.by_key
+    return [
+        SurveyAnswer(
+            response_id=response_id,
+            question_id=by_key[key].id,
+            item=item,
+            value=v,
+            number=n,
+            text=t,
+        )
+        for key, value in answers.items()
+        for item, v, n, t in _values(by_key[key], value)
+    ]
+
+
+def submit(
+    session: Session,
+    defn: SurveyDef,
+    answers: dict[str, Any],
+    now: datetime,
+    *,
+    user: User | None,
+    unit: Unit,
+) -> SurveyResponse:
+    """Store one response (already checked with clean_answers). For a signed-in person the
+    ledger entry is written in the same transaction; a second response is AlreadyAnswered."""
+    survey = defn.survey
+    if not is_open(survey, now):
+        raise SurveyClosed(N_("This survey is not open."))
+    if not in_audience(survey, unit):
+        raise NotInAudience(N_("This survey is not open to your commune or ward."))
+    response = SurveyResponse(
+        id=uuid.uuid4(),
+        survey_id=survey.id,
+        unit_code=unit.code,
+        submitted_on=local_day(now, survey),
+        signed_in=user is not None,
+        user_id=user.id if user is not None and not survey.anonymous else None,
+    )
+    if user is not None:
+        session.add(SurveyLedger(survey_id=survey.id, user_id=user.id))
+    response.answers = _rows(defn, response.id, answers)
+    session.add(response)
+    try:
+        if user is not None:
+            session.execute(
+                delete(SurveyDraft).where(
+                    SurveyDraft.survey_id == survey.id, SurveyDraft.user_id == user.id
+                )
+            )
+        session.commit()
+    except IntegrityError:
+        # The ledger's key (survey, account) decides concurrent and repeated answers.
+        session.rollback()
+        raise AlreadyAnswered(N_("You have already answered this survey. Thank you!")) from None
+    return response
+
+
+def has_answered(session: Session, survey: Survey, user: User) -> bool:
+    return session.get(SurveyLedger, (survey.id, user.id)) is not None
+
+
+def save_draft(
+    session: Session, survey: Survey, user: User, answers: dict[str, Any], page: int, now: datetime
+) -> None:
+    """Identified surveys only: anonymous drafts never reach the server."""
+    if survey.anonymous:
+        return
+    draft = session.get(SurveyDraft, (survey.id, user.id))
+    if draft is None:
+        session.add(
+            SurveyDraft(
+                survey_id=survey.id, user_id=user.id, answers=answers, page=page, updated_at=now
+            )
+        )
+    else:
+        draft.answers, draft.page, draft.updated_at = answers, page, now
+    session.commit()
+
+
+def load_draft(session: Session, survey: Survey, user: User) -> SurveyDraft | None:
+    return None if survey.anonymous else session.get(SurveyDraft, (survey.id, user.id))
+
+
+def responses_exist(session: Session, survey: Survey) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.survey_id == survey.id)
+        )
+        > 0
+    )
+
+
+store.RESPONSE_CHECKS.append(responses_exist)  # a survey with responses refuses harmful changes

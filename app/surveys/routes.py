@@ -1,0 +1,276 @@
+"""Residents answer surveys page by page; the server decides which questions show. Officers
+follow responses per commune and close or extend a survey."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app import clock
+from app.access import STAFF, roles_required
+from app.content.messages import render
+from app.content.preview import condition_words
+from app.extensions import db, limiter
+from app.models import Survey, Unit, UnitLevel
+from app.ratelimits import SURVEY_SUBMISSIONS, account_key
+from app.services import survey_progress
+from app.services import surveys as service
+from app.services.units import communes, is_within
+from app.surveys import bp
+from app.surveys.forms import from_form, hidden_fields
+
+ANSWERED = "answered_surveys"  # in the signed session cookie, for people not signed in
+
+
+def _survey_or_404(slug: str) -> Survey:
+    return db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "vi")
+
+
+@bp.get("/")
+def index() -> str:
+    unit = current_user.unit if current_user.is_authenticated else None
+    now = clock.now()
+    listed = []
+    for survey in service.open_surveys(db.session, now, unit):
+        defn = service.definition(db.session, survey)
+        answered = current_user.is_authenticated and service.has_answered(
+            db.session, survey, current_user
+        )
+        listed.append((survey, service.estimated_minutes(defn), answered))
+    return render_template("surveys/index.html", surveys=listed)
+
+
+def _respondent_unit(survey: Survey) -> Unit | None:
+    if current_user.is_authenticated:
+        return current_user.unit
+    code = request.values.get("unit", "")
+    unit = db.session.get(Unit, int(code)) if code.isdigit() else None
+    return unit if unit is not None and unit.level == UnitLevel.COMMUNE else None
+
+
+def _refusal(survey: Survey) -> str | None:
+    """Why this person cannot answer now, or None."""
+    if not service.is_open(survey, clock.now()):
+        return _("This survey is not open.")
+    if current_user.is_authenticated:
+        if service.has_answered(db.session, survey, current_user):
+            return _("You have already answered this survey. Thank you!")
+        if not service.in_audience(survey, current_user.unit):
+            return _("This survey is not open to your commune or ward.")
+    elif survey.sign_in == "required":
+        return None  # the page offers to sign in
+    elif survey.slug in session.get(ANSWERED, []):
+        return _("You have already answered this survey. Thank you!")
+    return None
+
+
+@bp.get("/<slug>")
+def intro(slug: str) -> str:
+    survey = _survey_or_404(slug)
+    defn = service.definition(db.session, survey)
+    units = (
+        communes(db.session)
+        if not current_user.is_authenticated and survey.sign_in == "optional"
+        else []
+    )
+    if survey.audience:
+        units = [u for u in units if service.in_audience(survey, u)]
+    return render_template(
+        "surveys/intro.html",
+        survey=survey,
+        minutes=service.estimated_minutes(defn),
+        refusal=_refusal(survey),
+        units=units,
+        draft=current_user.is_authenticated
+        and service.load_draft(db.session, survey, current_user),
+    )
+
+
+def _page_view(
+    defn: service.SurveyDef,
+    page: int,
+    answers: dict[str, Any],
+    problems: list[service.AnswerProblem],
+    unit: Unit,
+    status: int = 200,
+) -> tuple[str, int]:
+    questions = service.pending_on_page(defn, page, answers)
+    shown = {q.key for q in questions}
+    pages = _pages_with_questions(defn, answers)
+    errors = {p.key: render(p.message, p.params, _lang()) for p in problems}
+    page = render_template(
+        "surveys/page.html",
+        survey=defn.survey,
+        defn=defn,
+        page=page,
+        questions=questions,
+        answers=answers,
+        errors=errors,
+        hidden=hidden_fields(defn, answers, shown),
+        unit=unit,
+        first=page == pages[0],
+        last=page == pages[-1],
+        number=pages.index(page) + 1 if page in pages else 1,
+        total=len(pages),
+        form=FlaskForm(),
+        conditions=_conditions(defn),
+    )
+    return page, status
+
+
+def _pages_with_questions(defn: service.SurveyDef, answers: dict[str, Any]) -> list[int]:
+    pages = [p for p in range(len(defn.pages)) if service.pending_on_page(defn, p, answers)]
+    return pages or [0]
+
+
+def _conditions(defn: service.SurveyDef) -> dict[str, str | None]:
+    by_key = defn.by_key
+
+    def lookup(key: str) -> tuple[str, str, list[str]] | None:
+        target = by_key.get(key)
+        return (target.type, target.text or target.key, target.choices) if target else None
+
+    return {q.key: condition_words(q.show_if, lookup, _lang()) for q in defn.questions if q.show_if}
+
+
+@bp.route("/<slug>/page/<int:page>", methods=["GET", "POST"])
+@limiter.limit(
+    SURVEY_SUBMISSIONS,
+    key_func=account_key,
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("action") != "submit",
+)
+def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
+    survey = _survey_or_404(slug)
+    if survey.sign_in == "required" and not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for(".intro", slug=slug)))
+    refusal = _refusal(survey)
+    if refusal:
+        flash(refusal, "info")
+        return redirect(url_for(".intro", slug=slug))
+    unit = _respondent_unit(survey)
+    if unit is None or not service.in_audience(survey, unit):
+        flash(_("Please choose your commune or ward first."), "danger")
+        return redirect(url_for(".intro", slug=slug))
+    defn = service.definition(db.session, survey)
+    page = min(max(page, 0), len(defn.pages) - 1)
+    if request.method == "GET":
+        answers: dict[str, Any] = {}
+        if current_user.is_authenticated:
+            draft = service.load_draft(db.session, survey, current_user)
+            answers = dict(draft.answers) if draft else {}
+        return _page_view(defn, page, answers, [], unit)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    raw = from_form(defn, request.form)
+    answers, problems = service.clean_answers(defn, raw, hidden="drop", pages=[page])
+    answers = _keep_typed(raw, answers, problems)
+    action = request.form.get("action", "next")
+    pages = _pages_with_questions(defn, answers)
+    if action == "back":
+        earlier = [p for p in pages if p < page]
+        return _page_view(defn, earlier[-1] if earlier else page, answers, [], unit)
+    if problems:
+        return _page_view(defn, page, answers, problems, unit, 422)
+    later = [p for p in pages if p > page]
+    now = clock.now()
+    if action != "submit" and later:
+        if current_user.is_authenticated:
+            service.save_draft(db.session, survey, current_user, answers, later[0], now)
+        return _page_view(defn, later[0], answers, [], unit)
+    answers, problems = service.clean_answers(defn, raw, hidden="drop")
+    if problems:
+        first_bad = defn.by_key[problems[0].key].page
+        return _page_view(defn, first_bad, _keep_typed(raw, answers, problems), problems, unit, 422)
+    try:
+        service.submit(
+            db.session,
+            defn,
+            answers,
+            now,
+            user=current_user if current_user.is_authenticated else None,
+            unit=unit,
+        )
+    except service.SurveyError as error:
+        flash(render(error.message, {}, _lang()), "info")
+        return redirect(url_for(".intro", slug=slug))
+    if not current_user.is_authenticated:
+        session[ANSWERED] = [*session.get(ANSWERED, []), survey.slug][-50:]
+    return redirect(url_for(".thanks", slug=slug))
+
+
+def _keep_typed(
+    raw: dict[str, Any], clean: dict[str, Any], problems: list[service.AnswerProblem]
+) -> dict[str, Any]:
+    """What the person typed stays in the form, even where it was refused."""
+    bad = {p.key for p in problems}
+    return clean | {key: value for key, value in raw.items() if key in bad}
+
+
+@bp.get("/<slug>/thanks")
+def thanks(slug: str) -> str:
+    survey = _survey_or_404(slug)
+    results = None
+    if survey.show_results:
+        results = survey_progress.overall_results(
+            db.session, service.definition(db.session, survey)
+        )
+    return render_template("surveys/thanks.html", survey=survey, results=results)
+
+
+@bp.route("/<slug>/progress", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def progress(slug: str) -> Response | str:
+    survey = _survey_or_404(slug)
+    scope = current_user.unit
+    form = FlaskForm()
+    if request.method == "POST":
+        if current_user.role not in ("officer", "admin") or not form.validate_on_submit():
+            abort(403)
+        owner = db.session.get(Unit, survey.owner_unit_code)
+        if current_user.role != "admin" and (owner is None or not is_within(owner, scope)):
+            abort(403)
+        now = clock.now()
+        if request.form.get("action") == "close":
+            survey.closes_at = min(survey.closes_at, now)
+            flash(_("The survey is closed."), "success")
+        else:
+            days = (
+                int(request.form.get("days", "7")) if request.form.get("days", "7").isdigit() else 7
+            )
+            survey.closes_at = max(survey.closes_at, now) + timedelta(days=min(days, 365))
+            flash(
+                _("The survey now closes on %(when)s.", when=_local(survey.closes_at, survey)),
+                "success",
+            )
+        db.session.commit()
+        return redirect(url_for(".progress", slug=slug))
+    rows = survey_progress.responses_per_unit(db.session, survey, scope)
+    completion = survey_progress.completion(db.session, survey) if not survey.anonymous else None
+    return render_template(
+        "surveys/progress.html",
+        survey=survey,
+        rows=rows,
+        completion=completion,
+        form=form,
+        scope=scope,
+    )
+
+
+def _local(moment: datetime, survey: Survey) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(survey.timezone)).strftime("%d/%m/%Y %H:%M")
