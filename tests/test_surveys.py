@@ -399,9 +399,12 @@ def test_web_form_drops_hidden_answers_and_keeps_what_was_typed(surveys, client,
 
 
 def test_not_signed_in_repeat_is_refused_by_the_cookie(surveys, client):
-    start = client.get(f"/surveys/hai-long-chinh-quyen-2026/page/0?unit={VI_THANH}")
-    assert start.status_code == 200
-    token = csrf_token(client, f"/surveys/hai-long-chinh-quyen-2026/page/0?unit={VI_THANH}")
+    token = csrf_token(client, "/surveys/hai-long-chinh-quyen-2026")
+    start = client.post(
+        "/surveys/hai-long-chinh-quyen-2026/page/0",
+        data={"csrf_token": token, "action": "start", "unit": str(VI_THANH)},
+    )
+    assert start.status_code == 200 and 'name="unit" value="31321"' in start.get_data(as_text=True)
     form = {
         "csrf_token": token,
         "action": "submit",
@@ -418,8 +421,13 @@ def test_not_signed_in_repeat_is_refused_by_the_cookie(surveys, client):
     }
     done = client.post("/surveys/hai-long-chinh-quyen-2026/page/1", data=form)
     assert done.status_code == 302, done.get_data(as_text=True)[:2000]
-    again = client.get(f"/surveys/hai-long-chinh-quyen-2026/page/0?unit={VI_THANH}")
-    assert again.status_code == 302
+    again = client.post(
+        "/surveys/hai-long-chinh-quyen-2026/page/0",
+        data={"csrf_token": token, "action": "start", "unit": str(VI_THANH)},
+    )
+    assert again.status_code == 302 and again.headers["Location"].endswith(
+        "/surveys/hai-long-chinh-quyen-2026"
+    )
     with surveys.app_context():
         assert db.session.scalar(select(SurveyResponse.signed_in)) is False
 

@@ -175,6 +175,8 @@ def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
         return _page_view(defn, page, answers, [], unit)
     if not FlaskForm().validate_on_submit():
         abort(400)
+    if request.form.get("action") == "start":  # from the intro page: the commune was chosen
+        return _page_view(defn, 0, {}, [], unit)
     raw = from_form(defn, request.form)
     answers, problems = service.clean_answers(defn, raw, hidden="drop", pages=[page])
     answers = _keep_typed(raw, answers, problems)
