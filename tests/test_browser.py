@@ -148,3 +148,73 @@ def test_take_a_round_reload_midway_and_submit(app, page, tmp_path):  # type: ig
     page.get_by_role("button", name="Nộp bài").click()
     assert "/ 10" in page.locator("#score").inner_text()
     assert page.problems == []
+
+
+def answer_page(page) -> None:  # type: ignore[no-untyped-def]
+    """Answer every question shown on a survey page with its first possible value."""
+    for box in page.locator("fieldset[data-type]:visible").all():
+        kind = box.get_attribute("data-type")
+        if kind in ("single", "scale", "multiple"):
+            box.locator("input[value='1']").first.check()
+        elif kind == "rating":
+            box.locator("input[value='7']").check()
+        elif kind == "number":
+            box.locator("input").fill("2")
+        elif kind == "grid":
+            for row in box.locator("tbody tr").all():
+                row.locator("input").first.check()
+
+
+@pytest.mark.parametrize("page", [True, False], ids=["with-js", "without-js"], indirect=True)
+def test_answer_the_sample_satisfaction_survey_with_a_skip(app, page):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from app.content.pipeline import find_files, load_files
+    from app.content.store import Actor
+    from app.extensions import db
+    from app.models import SurveyAnswer, SurveyQuestion
+    from tests.conftest import PROVINCE
+
+    moment = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    app.config["CLOCK"] = lambda: moment
+    root = Path(__file__).resolve().parent.parent
+    with app.app_context():
+        files = [(str(p), p.read_bytes()) for p in find_files([str(root / "surveys")])]
+        assert all(
+            o.ok
+            for o in load_files(db.session, files, Actor(unit_code=PROVINCE, is_admin=True), moment)
+        )
+    page.goto(page.base + "/auth/register")
+    sign_up(page, "Lâm Thị Thu", "0933444666")
+    page.get_by_role("button", name="Đăng ký").click()
+    page.get_by_role("link", name="Khảo sát", exact=True).click()
+    page.get_by_role("link", name="Khảo sát sự hài lòng").click()
+    assert "ẩn danh" in page.content()
+    page.get_by_role("link", name="Bắt đầu").click()
+    for _ in range(3):
+        answer_page(page)
+        assert fits_the_screen(page)
+        page.get_by_role("button", name="Tiếp").click()
+    reason = page.locator("#s-ly-do-chua-hai-long")
+    if page.javascript:  # the skip applies as soon as the answer changes
+        page.locator("#s-hai-long-chung-1").check()
+        assert reason.is_visible()
+        page.locator("#s-hai-long-chung-4").check()
+        assert not reason.is_visible()
+    else:  # shown with its condition in words; the server drops it when the condition fails
+        page.locator("#s-hai-long-chung-4").check()
+        assert reason.is_visible() and "Chỉ hiện khi" in page.content()
+        page.locator("#s-ly-do-chua-hai-long-t").fill("Thủ tục chậm")
+    page.locator("input[name='a-gioi-thieu'][value='8']").check()
+    page.get_by_role("button", name="Gửi câu trả lời").click()
+    assert "Xin cảm ơn" in page.content()
+    with app.app_context():
+        skipped = db.session.scalar(
+            select(SurveyQuestion.id).where(SurveyQuestion.key == "ly-do-chua-hai-long")
+        )
+        stored = set(db.session.scalars(select(SurveyAnswer.question_id)))
+        assert stored and skipped not in stored
+    assert page.problems == []
