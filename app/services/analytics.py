@@ -1,0 +1,375 @@
+"""Survey results for leaders: counts in the database (GROUP BY), statistics in pandas, plain
+data out. Raw responses never leave the database: every query here returns aggregates.
+
+Definitions (survey.md): proportions with 95% Wilson intervals; means with 95% normal intervals;
+the satisfaction index (each respondent's mean of index items rescaled to 0–100, then the mean
+over respondents) and "% satisfied" (share of answered index items in the top two values);
+groups smaller than the threshold are never shown, with complementary suppression.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, case, distinct, func, select, true
+from sqlalchemy.orm import Session
+from statsmodels.stats.proportion import proportion_confint
+
+from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
+from app.services.surveys import QuestionDef, SurveyDef, definition
+
+Z95 = 1.959963984540054
+DEFAULT_THRESHOLD = 5
+CHOICE_LIKE = {"single", "multiple", "scale", "rating", "grid"}
+
+
+class UnknownBreakdown(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Grouping:
+    kind: str  # all | unit | question
+    question: QuestionDef | None = None
+
+
+def wilson(count: Any, n: Any) -> tuple[Any, Any]:
+    return proportion_confint(count, n, alpha=0.05, method="wilson")
+
+
+def _scope_filter(session: Session, scope: Unit | None) -> Any:
+    if scope is None:
+        return true()
+    if scope.level == UnitLevel.COMMUNE:
+        return SurveyResponse.unit_code == scope.code
+    below = select(Unit.code).where(Unit.parent_code == scope.code)
+    return SurveyResponse.unit_code.in_(below) | (SurveyResponse.unit_code == scope.code)
+
+
+def _grouping(defn: SurveyDef, by: str | None) -> Grouping:
+    if by in (None, "", "all"):
+        return Grouping("all")
+    if by == "unit":
+        return Grouping("unit")
+    q = defn.by_key.get(by or "")
+    if q is None or not q.demographic:
+        raise UnknownBreakdown(by)
+    return Grouping("question", q)
+
+
+def _group_expression(grouping: Grouping) -> tuple[Any, Any]:
+    """The SQL expression of a response's group, and the join it needs (or None)."""
+    if grouping.kind == "all":
+        # One group: the survey itself (a column, so that GROUP BY works on every engine).
+        return SurveyResponse.survey_id, None
+    if grouping.kind == "unit":
+        return SurveyResponse.unit_code, None
+    demo = SurveyAnswer.__table__.alias("demo")
+    join = (
+        demo,
+        and_(
+            demo.c.response_id == SurveyResponse.id,
+            demo.c.question_id == grouping.question.id,
+            demo.c.item == 0,
+        ),
+    )
+    return func.coalesce(demo.c.value, 0), join  # 0: did not answer the breakdown question
+
+
+def _base(stmt: Any, survey: Survey, scope_filter: Any, join: Any) -> Any:
+    if join is not None:
+        stmt = stmt.outerjoin(*join)
+    return stmt.where(SurveyResponse.survey_id == survey.id, scope_filter)
+
+
+def results(
+    session: Session,
+    survey: Survey,
+    *,
+    by: str | None = None,
+    scope: Unit | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The results answer of api.md for `survey`, broken down `by` ("unit", a demographic
+    question id, or None), restricted to `scope` (a unit and the units below it)."""
+    defn = definition(session, survey)
+    grouping = _grouping(defn, by)
+    threshold = survey.min_group or DEFAULT_THRESHOLD
+    scope_filter = _scope_filter(session, scope)
+    group, join = _group_expression(grouping)
+
+    sizes = dict(
+        session.execute(
+            _base(
+                select(group, func.count(SurveyResponse.id)).select_from(SurveyResponse),
+                survey,
+                scope_filter,
+                join,
+            ).group_by(group)
+        ).all()
+    )
+    total = sum(sizes.values())
+    answers = select(
+        SurveyAnswer.question_id,
+        group.label("g"),
+        SurveyAnswer.item,
+        SurveyAnswer.value,
+        func.count().label("n"),
+    )
+    answers = answers.select_from(SurveyResponse).join(
+        SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id
+    )
+    counts = pd.DataFrame(
+        session.execute(
+            _base(answers, survey, scope_filter, join)
+            .where(SurveyAnswer.value.is_not(None))
+            .group_by(SurveyAnswer.question_id, group, SurveyAnswer.item, SurveyAnswer.value)
+        ).all(),
+        columns=["question", "group", "item", "value", "n"],
+    )
+    respondents_stmt = select(
+        SurveyAnswer.question_id, group.label("g"), func.count(distinct(SurveyAnswer.response_id))
+    )
+    respondents_stmt = respondents_stmt.select_from(SurveyResponse).join(
+        SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id
+    )
+    respondents = {
+        (q, g): n
+        for q, g, n in session.execute(
+            _base(respondents_stmt, survey, scope_filter, join).group_by(
+                SurveyAnswer.question_id, group
+            )
+        )
+    }
+    numbers_stmt = (
+        select(
+            SurveyAnswer.question_id,
+            group.label("g"),
+            func.count(SurveyAnswer.number),
+            func.sum(SurveyAnswer.number),
+            func.sum(SurveyAnswer.number * SurveyAnswer.number),
+        )
+        .select_from(SurveyResponse)
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+    )
+    numbers = {
+        (q, g): (n, s, s2)
+        for q, g, n, s, s2 in session.execute(
+            _base(numbers_stmt, survey, scope_filter, join)
+            .where(SurveyAnswer.number.is_not(None))
+            .group_by(SurveyAnswer.question_id, group)
+        )
+    }
+    names = _group_labels(session, defn, grouping, sizes, labels or {})
+    questions = []
+    for q in defn.questions:
+        if q.type == "text":
+            continue
+        groups = []
+        for g in _ordered_groups(grouping, sizes, survey):
+            n = respondents.get((q.id, g), 0)
+            entry: dict[str, Any] = {
+                "group": "all" if grouping.kind == "all" else g,
+                "label": names.get(g, str(g)),
+                "n": n,
+            }
+            entry |= _figures(
+                q,
+                counts[(counts["question"] == q.id) & (counts["group"] == g)],
+                n,
+                numbers.get((q.id, g)),
+            )
+            groups.append(entry)
+        questions.append(
+            {"id": q.key, "type": q.type, "text": q.text, "groups": suppress(groups, threshold)}
+        )
+    return {
+        "survey": survey.slug,
+        "n": total,
+        "threshold": threshold,
+        "by": by or "all",
+        "questions": questions,
+        "index": suppress(
+            satisfaction_index(session, survey, defn, grouping, scope_filter, names), threshold
+        )
+        if any(q.index for q in defn.questions)
+        else [],
+    }
+
+
+def _ordered_groups(grouping: Grouping, sizes: dict[Any, int], survey: Survey) -> list[Any]:
+    if grouping.kind == "all":
+        return [survey.id]
+    if grouping.kind == "question":
+        return list(range(0, len(grouping.question.choices) + 1))  # 0: no answer
+    return sorted(sizes)
+
+
+def _group_labels(
+    session: Session,
+    defn: SurveyDef,
+    grouping: Grouping,
+    sizes: dict[Any, int],
+    labels: dict[str, str],
+) -> dict[Any, str]:
+    if grouping.kind == "all":
+        return {defn.survey.id: labels.get("all", "Tất cả")}
+    if grouping.kind == "unit":
+        return dict(
+            session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(list(sizes)))).all()
+        )
+    choices = grouping.question.choices
+    return {0: labels.get("none", "Không trả lời")} | {i + 1: c for i, c in enumerate(choices)}
+
+
+def _rounded(value: float) -> float:
+    return round(float(value), 4)
+
+
+def _proportions(counts: dict[str, int], n: int) -> tuple[dict[str, float], dict[str, list[float]]]:
+    if n <= 0:
+        return {}, {}
+    keys = list(counts)
+    low, high = wilson(pd.Series([counts[k] for k in keys]), n)
+    return (
+        {k: _rounded(counts[k] / n) for k in keys},
+        {k: [_rounded(lo), _rounded(hi)] for k, lo, hi in zip(keys, low, high, strict=True)},
+    )
+
+
+def _mean(n: int, total: float, squares: float) -> dict[str, Any]:
+    if n == 0:
+        return {}
+    mean = total / n
+    variance = (squares - n * mean * mean) / (n - 1) if n > 1 else 0.0
+    half = Z95 * math.sqrt(max(variance, 0.0) / n) if n > 1 else 0.0
+    return {"mean": _rounded(mean), "mean_ci95": [_rounded(mean - half), _rounded(mean + half)]}
+
+
+def _figures(
+    q: QuestionDef, rows: pd.DataFrame, n: int, number: tuple[int, float, float] | None
+) -> dict[str, Any]:
+    if q.type == "number":
+        count, total, squares = number or (0, 0.0, 0.0)
+        return {"counts": {}, "proportions": {}, "ci95": {}} | _mean(
+            count, total or 0.0, squares or 0.0
+        )
+    if q.type == "grid":
+        out: dict[str, Any] = {"rows": {}}
+        for row in range(1, len(q.rows) + 1):
+            part = rows[rows["item"] == row]
+            counts = {str(int(v)): int(c) for v, c in zip(part["value"], part["n"], strict=True)}
+            answered = sum(counts.values())
+            proportions, ci = _proportions(counts, answered)
+            values = [int(v) * int(c) for v, c in zip(part["value"], part["n"], strict=True)]
+            squares = [int(v) ** 2 * int(c) for v, c in zip(part["value"], part["n"], strict=True)]
+            out["rows"][str(row)] = {
+                "label": q.rows[row - 1],
+                "n": answered,
+                "counts": counts,
+                "proportions": proportions,
+                "ci95": ci,
+            } | _mean(answered, sum(values), sum(squares))
+        return out
+    part = rows[rows["item"] >= 0] if q.type == "multiple" else rows[rows["item"] == 0]
+    counts = {str(int(v)): int(c) for v, c in zip(part["value"], part["n"], strict=True)}
+    proportions, ci = _proportions(counts, n)
+    figures: dict[str, Any] = {"counts": counts, "proportions": proportions, "ci95": ci}
+    if q.type in {"scale", "rating"}:
+        figures |= _mean(
+            n,
+            sum(int(k) * v for k, v in counts.items()),
+            sum(int(k) ** 2 * v for k, v in counts.items()),
+        )
+    return figures
+
+
+def suppress(groups: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
+    """Hide every group below the threshold; when exactly one group would be hidden, hide the
+    next smallest too, so that no hidden group can be recovered from the total by subtraction."""
+    if len(groups) == 1 and groups[0]["group"] == "all":
+        hidden = {0} if groups[0]["n"] < threshold else set()
+    else:
+        hidden = {i for i, g in enumerate(groups) if 0 < g["n"] < threshold}
+        if len(hidden) == 1:
+            rest = sorted(
+                (g["n"], i) for i, g in enumerate(groups) if i not in hidden and g["n"] > 0
+            )
+            if rest:
+                hidden.add(rest[0][1])
+    shown = []
+    for i, g in enumerate(groups):
+        if i in hidden:
+            shown.append({"group": g["group"], "label": g["label"], "suppressed": True})
+        else:
+            shown.append(g)
+    return shown
+
+
+def satisfaction_index(
+    session: Session,
+    survey: Survey,
+    defn: SurveyDef,
+    grouping: Grouping,
+    scope_filter: Any,
+    names: dict[Any, str],
+) -> list[dict[str, Any]]:
+    """Index (0–100) with its 95% interval and "% satisfied" per group, computed in SQL from
+    each respondent's mean of index items."""
+    items = {q.id: len(q.choices) for q in defn.questions if q.index and len(q.choices) > 1}
+    if not items:
+        return []
+    group, join = _group_expression(grouping)
+    scale_max = case(*[(SurveyAnswer.question_id == qid, k) for qid, k in items.items()])
+    score = (SurveyAnswer.value - 1) * 100.0 / (scale_max - 1)
+    top_two = case((SurveyAnswer.value >= scale_max - 1, 1), else_=0)
+    per_response = (
+        _base(
+            select(
+                SurveyResponse.id.label("rid"),
+                group.label("g"),
+                func.avg(score).label("score"),
+                func.sum(top_two).label("top"),
+                func.count().label("answered"),
+            )
+            .select_from(SurveyResponse)
+            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id),
+            survey,
+            scope_filter,
+            join,
+        )
+        .where(SurveyAnswer.question_id.in_(list(items)), SurveyAnswer.value.is_not(None))
+        .group_by(SurveyResponse.id, group)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            per_response.c.g,
+            func.count(),
+            func.sum(per_response.c.score),
+            func.sum(per_response.c.score * per_response.c.score),
+            func.sum(per_response.c.top),
+            func.sum(per_response.c.answered),
+        ).group_by(per_response.c.g)
+    ).all()
+    by_group = {g: (n, s, s2, top, answered) for g, n, s, s2, top, answered in rows}
+    out = []
+    for g in _ordered_groups(grouping, {g: 1 for g in by_group}, survey):
+        n, s, s2, top, answered = by_group.get(g, (0, 0.0, 0.0, 0, 0))
+        entry: dict[str, Any] = {
+            "group": "all" if grouping.kind == "all" else g,
+            "label": names.get(g, str(g)),
+            "n": n,
+        }
+        if n:
+            mean = _mean(n, float(s), float(s2))
+            entry |= {
+                "index": mean["mean"],
+                "index_ci95": mean["mean_ci95"],
+                "satisfied": _rounded(int(top) / int(answered)) if answered else None,
+            }
+        out.append(entry)
+    return out

@@ -1,0 +1,161 @@
+"""Survey results on a small fixed data set, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.content.pipeline import load_files
+from app.content.store import Actor
+from app.extensions import db
+from app.models import Survey, Unit
+from app.services import analytics
+from app.services import surveys as service
+from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
+
+NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+CAI_KHE = 31120
+SURVEY = """\
+survey: hai-long-thu
+title: Hài lòng (thử)
+anonymous: true
+opens: 2026-12-01 00:00
+closes: 2026-12-31 23:59
+sign_in: optional
+scales:
+  muc: [Rất không hài lòng, Không hài lòng, Bình thường, Hài lòng, Rất hài lòng]
+pages:
+  - title: Một
+    questions:
+      - {id: gioi-tinh, type: single, text: Giới tính, choices: [Nam, Nữ], demographic: true}
+      - {id: hai-long, type: scale, scale: muc, text: Mức hài lòng, index: true}
+      - {id: kenh, type: multiple, text: Kênh, choices: [Loa, Zalo, Báo], required: false}
+      - {id: diem, type: rating, text: Điểm, required: false}
+      - {id: so-lan, type: number, text: Số lần, required: false}
+"""
+# (unit, gender, satisfaction, channels)
+DATA = [
+    (VI_THANH, 1, 5, [1, 2]),
+    (VI_THANH, 1, 4, [1]),
+    (VI_THANH, 1, 4, [2]),
+    (VI_THANH, 2, 3, [1, 3]),
+    (VI_THANH, 2, 5, [2]),
+    (VI_THANH, 2, 2, []),
+    (VI_THANH, 2, 4, [1]),
+    (NINH_KIEU, 2, 1, [3]),
+    (NINH_KIEU, 2, 2, [1]),
+    (NINH_KIEU, 2, 3, []),
+    (CAI_KHE, 1, 4, [2]),
+    (CAI_KHE, 1, 4, [1]),
+    (CAI_KHE, 2, 5, [1]),
+    (CAI_KHE, 2, 3, [2]),
+    (CAI_KHE, 2, 4, []),
+    (CAI_KHE, 1, 2, [3]),
+]
+SATISFACTION = [row[2] for row in DATA]
+
+
+def hand_wilson(count: int, n: int) -> list[float]:
+    p, z = count / n, 1.959963984540054
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round(centre - half, 4), round(centre + half, 4)]
+
+
+@pytest.fixture
+def survey(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        outcome = load_files(
+            db.session, [("s.yaml", SURVEY.encode())], Actor(unit_code=PROVINCE, is_admin=True), NOW
+        )[0]
+        assert outcome.ok, outcome.result.messages("en")
+        row = db.session.scalar(select(Survey))
+        defn = service.definition(db.session, row)
+        for index, (unit, gender, level, channels) in enumerate(DATA):
+            answers = {"gioi-tinh": gender, "hai-long": level, "diem": index % 11, "so-lan": index}
+            if channels:
+                answers["kenh"] = channels
+            clean, problems = service.clean_answers(defn, answers)
+            assert not problems
+            service.submit(db.session, defn, clean, NOW, user=None, unit=db.session.get(Unit, unit))
+    return app
+
+
+def overall(app, **kwargs):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return analytics.results(db.session, db.session.scalar(select(Survey)), **kwargs)
+
+
+def question(result, key):  # type: ignore[no-untyped-def]
+    return next(q for q in result["questions"] if q["id"] == key)
+
+
+def test_counts_proportions_and_wilson_bounds(survey):
+    result = overall(survey)
+    assert result["n"] == 16 and result["threshold"] == 5
+    group = question(result, "hai-long")["groups"][0]
+    assert group["n"] == 16
+    assert group["counts"] == {"1": 1, "2": 3, "3": 3, "4": 6, "5": 3}
+    assert group["proportions"]["4"] == round(6 / 16, 4) == 0.375
+    assert group["ci95"]["4"] == hand_wilson(6, 16)
+    assert group["ci95"]["1"] == hand_wilson(1, 16)
+
+
+def test_means_with_intervals(survey):
+    group = question(overall(survey), "hai-long")["groups"][0]
+    mean = statistics.mean(SATISFACTION)
+    half = 1.959963984540054 * statistics.stdev(SATISFACTION) / math.sqrt(16)
+    assert group["mean"] == round(mean, 4)
+    assert group["mean_ci95"] == [round(mean - half, 4), round(mean + half, 4)]
+    numbers = question(overall(survey), "so-lan")["groups"][0]
+    assert numbers["mean"] == 7.5  # 0..15
+
+
+def test_multiple_choice_proportions_are_of_respondents(survey):
+    group = question(overall(survey), "kenh")["groups"][0]
+    assert group["n"] == 13  # three people ticked nothing
+    assert group["counts"] == {"1": 7, "2": 5, "3": 3}
+    assert group["proportions"]["1"] == round(7 / 13, 4)
+
+
+def test_satisfaction_index_and_percent_satisfied(survey):
+    index = overall(survey)["index"][0]
+    scores = [(v - 1) * 25 for v in SATISFACTION]
+    mean = statistics.mean(scores)
+    half = 1.959963984540054 * statistics.stdev(scores) / math.sqrt(len(scores))
+    assert index["index"] == round(mean, 4)
+    assert index["index_ci95"] == [round(mean - half, 4), round(mean + half, 4)]
+    assert index["satisfied"] == round(9 / 16, 4)  # values 4 and 5
+
+
+def test_a_group_of_three_is_hidden_and_so_is_the_next_smallest(survey):
+    by_unit = question(overall(survey, by="unit"), "hai-long")["groups"]
+    shown = {g["group"]: g for g in by_unit}
+    assert shown[NINH_KIEU] == {"group": NINH_KIEU, "label": "Phường Ninh Kiều", "suppressed": True}
+    # Vị Thanh (7) and Cái Khế (6) would reveal Ninh Kiều (3) from the total: the smaller goes too.
+    assert shown[CAI_KHE].get("suppressed") is True and "n" not in shown[CAI_KHE]
+    assert shown[VI_THANH]["n"] == 7 and not shown[VI_THANH].get("suppressed")
+
+
+def test_a_group_and_the_total_cannot_reveal_the_other(survey):
+    by_gender = question(overall(survey, by="gioi-tinh"), "hai-long")["groups"]
+    sizes = {g["label"]: g.get("n") for g in by_gender}
+    assert sizes == {"Không trả lời": 0, "Nam": 6, "Nữ": 10}
+    with survey.app_context():
+        scoped = analytics.results(
+            db.session,
+            db.session.scalar(select(Survey)),
+            by="gioi-tinh",
+            scope=db.session.get(Unit, NINH_KIEU),
+        )
+    groups = question(scoped, "hai-long")["groups"]
+    assert all(g.get("suppressed") or g["n"] == 0 for g in groups)  # 3 people: nothing to show
+
+
+def test_unknown_breakdown_is_refused(survey):
+    with pytest.raises(analytics.UnknownBreakdown):
+        overall(survey, by="hai-long")  # not a demographic question
