@@ -46,6 +46,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.auth import bp as auth_bp
     from app.authoring import bp as authoring_bp
     from app.contests import bp as contests_bp
+    from app.dashboards import bp as dashboards_bp
     from app.main import bp as main_bp
     from app.officer import bp as officer_bp
     from app.surveys import bp as surveys_bp
@@ -57,6 +58,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(authoring_bp, url_prefix="/officer/content")
     app.register_blueprint(contests_bp, url_prefix="/contests")
     app.register_blueprint(surveys_bp, url_prefix="/surveys")
+    app.register_blueprint(dashboards_bp, url_prefix="/results")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from app import cli, errors, security

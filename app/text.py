@@ -72,3 +72,16 @@ def vietnamese_key(value: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
 
 def sort_vietnamese(values: list[str]) -> list[str]:
     return sorted(values, key=vietnamese_key)
+
+
+_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ID_NUMBER = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+def mask_personal(text: str) -> str:
+    """Free text as leaders may read it: e-mail addresses, 12-digit ID numbers and phone
+    numbers replaced by a mark."""
+    text = _EMAIL.sub("[email]", text)
+    text = _ID_NUMBER.sub("[số định danh]", text)
+    return _PHONE.sub("[số điện thoại]", text)

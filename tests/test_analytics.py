@@ -159,3 +159,49 @@ def test_a_group_and_the_total_cannot_reveal_the_other(survey):
 def test_unknown_breakdown_is_refused(survey):
     with pytest.raises(analytics.UnknownBreakdown):
         overall(survey, by="hai-long")  # not a demographic question
+
+
+def bearer(client, phone):  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD
+
+    token = client.post(
+        "/api/v1/auth/token", json={"phone": phone, "password": PASSWORD}
+    ).get_json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_results_api_follows_scope(survey, client, make_user):
+    make_user(role="leader", phone="0911111111")
+    make_user(role="officer", phone="0911111112", unit=VI_THANH)
+    make_user(phone="0987654321")
+    url = "/api/v1/surveys/hai-long-thu/results"
+    leader = client.get(url, query_string={"by": "unit"}, headers=bearer(client, "0911111111"))
+    assert leader.status_code == 200
+    body = leader.get_json()
+    assert body["n"] == 16 and body["by"] == "unit" and body["survey"] == "hai-long-thu"
+    commune = client.get(url, headers=bearer(client, "0911111112")).get_json()
+    assert commune["n"] == 7  # Vị Thanh only
+    outside = client.get(
+        url, query_string={"unit": NINH_KIEU}, headers=bearer(client, "0911111112")
+    )
+    assert outside.status_code == 403
+    assert (
+        client.get(url, headers=bearer(client, "0987654321")).status_code == 403
+    )  # did not answer
+    assert client.get(url).status_code == 401
+    assert (
+        client.get(
+            url, query_string={"by": "kenh"}, headers=bearer(client, "0911111111")
+        ).status_code
+        == 422
+    )
+
+
+def test_free_text_is_masked_and_only_for_large_enough_groups():
+    from app.text import mask_personal
+
+    text = "Gọi 0912 345 678 hoặc +84912345678, thư a.b@x.vn, CCCD 001234567890."
+    assert (
+        mask_personal(text)
+        == "Gọi [số điện thoại] hoặc [số điện thoại], thư [email], CCCD [số định danh]."
+    )

@@ -58,3 +58,10 @@ class ResponseIn(Request):
 
 class ResponseOut(BaseModel):
     status: Literal["received"]
+
+
+class ResultsQuery(Request):
+    by: str | None = Field(
+        default=None, max_length=32, description='"unit" or a demographic question id'
+    )
+    unit: int | None = Field(default=None, description="Narrow to this unit and those below it")

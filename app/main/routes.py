@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, jsonify, redirect, render_template, url_for
+from flask import Response, jsonify, redirect, render_template, send_file, url_for
 from sqlalchemy import text
 
 from app.extensions import db
@@ -23,6 +23,16 @@ def privacy() -> str:
 def favicon() -> Response:
     # Browsers ask for /favicon.ico whatever the page says; send them to the real one.
     return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
+@bp.get("/vendor/plotly.min.js")
+def plotly() -> Response:
+    """plotly.js from the copy bundled in the plotly package: served by the app, no CDN."""
+    from importlib.resources import files
+
+    path = files("plotly") / "package_data" / "plotly.min.js"
+    response = send_file(str(path), mimetype="text/javascript", max_age=30 * 24 * 3600)
+    return response
 
 
 @bp.get("/healthz")

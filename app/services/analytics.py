@@ -9,6 +9,7 @@ groups smaller than the threshold are never shown, with complementary suppressio
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -372,4 +373,105 @@ def satisfaction_index(
                 "satisfied": _rounded(int(top) / int(answered)) if answered else None,
             }
         out.append(entry)
+    return out
+
+
+def free_texts(
+    session: Session, survey: Survey, *, scope: Unit | None = None, limit: int = 200
+) -> dict[str, list[str]]:
+    """Free-text answers per question, masked, only when the scope has enough respondents."""
+    from app.text import mask_personal
+
+    defn = definition(session, survey)
+    threshold = survey.min_group or DEFAULT_THRESHOLD
+    scope_filter = _scope_filter(session, scope)
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.survey_id == survey.id, scope_filter)
+        )
+        or 0
+    )
+    if total < threshold:
+        return {}
+    ids = {q.id: q.key for q in defn.questions if q.type == "text"}
+    texts: dict[str, list[str]] = {key: [] for key in ids.values()}
+    rows = session.execute(
+        select(SurveyAnswer.question_id, SurveyAnswer.text)
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(
+            SurveyResponse.survey_id == survey.id,
+            scope_filter,
+            SurveyAnswer.question_id.in_(list(ids)),
+            SurveyAnswer.text.is_not(None),
+        )
+        .order_by(SurveyAnswer.response_id)  # the random key: no order of arrival
+        .limit(limit * max(1, len(ids)))
+    )
+    for question_id, text in rows:
+        bucket = texts[ids[question_id]]
+        if len(bucket) < limit:
+            bucket.append(mask_personal(text))
+    return texts
+
+
+def trends(session: Session, survey: Survey, *, scope: Unit | None = None) -> list[dict[str, Any]]:
+    """For a survey in a `series`: each shared scale or single question wave by wave — the
+    share in the top two values (scales) or of the first choice — and whether the change from
+    the wave before is real (two-proportion z-test, p < 0.05)."""
+    from statsmodels.stats.proportion import proportions_ztest
+
+    if not survey.series:
+        return []
+    waves = session.scalars(
+        select(Survey)
+        .where(Survey.series == survey.series, Survey.wave.is_not(None))
+        .order_by(Survey.wave)
+    ).all()
+    if len(waves) < 2:
+        return []
+    scope_filter = _scope_filter(session, scope)
+    shared: dict[str, list[tuple[Survey, QuestionDef]]] = {}
+    for wave in waves:
+        for q in definition(session, wave).questions:
+            if q.type in {"scale", "single"}:
+                shared.setdefault(q.key, []).append((wave, q))
+    out = []
+    for key, items in shared.items():
+        if len(items) < 2:
+            continue
+        points = []
+        for wave, q in items:
+            top = len(q.choices) - 1 if q.type == "scale" else 1
+            hits, n = session.execute(
+                select(func.sum(case((SurveyAnswer.value >= top, 1), else_=0)), func.count())
+                .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+                .where(
+                    SurveyAnswer.question_id == q.id,
+                    SurveyAnswer.item == 0,
+                    scope_filter,
+                    SurveyAnswer.value.is_not(None),
+                )
+            ).one()
+            hits, n = int(hits or 0), int(n or 0)
+            point: dict[str, Any] = {"wave": wave.wave, "survey": wave.slug, "n": n}
+            threshold = wave.min_group or DEFAULT_THRESHOLD
+            if n >= threshold:
+                point["proportion"] = _rounded(hits / n)
+                point["hits"] = hits
+            else:
+                point["suppressed"] = True
+            points.append(point)
+        for before, after in itertools.pairwise(points):
+            if "hits" in before and "hits" in after:
+                _stat, p_value = proportions_ztest(
+                    [after["hits"], before["hits"]], [after["n"], before["n"]]
+                )
+                after["p_value"] = _rounded(p_value) if p_value == p_value else None
+                after["real_change"] = bool(p_value == p_value and p_value < 0.05)
+        for point in points:
+            point.pop("hits", None)
+        measure = "top_two" if items[0][1].type == "scale" else "first_choice"
+        out.append({"id": key, "text": items[-1][1].text, "measure": measure, "waves": points})
     return out

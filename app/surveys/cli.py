@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import text
 
 from app.extensions import db
@@ -35,3 +35,26 @@ def reorder_command() -> None:
     click.echo(
         "Reordered." if reorder() else "Nothing to do: SQLite stores these tables in key order."
     )
+
+
+@click.command("responses")
+@click.option("--survey", "slug", help="The survey id (slug).")
+@click.option("--count", type=click.IntRange(1, 5_000_000), default=500)
+@click.option("--remove", is_flag=True, help="Delete every demo response (of --survey, or all).")
+@with_appcontext
+def demo_responses(slug: str | None, count: int, remove: bool) -> None:
+    """Demo survey responses, marked as demo: `flask demo responses --survey ID --count N`."""
+    from sqlalchemy import select
+
+    from app.models import Survey
+    from app.services import demo_responses as demo
+
+    survey = db.session.scalar(select(Survey).where(Survey.slug == slug)) if slug else None
+    if slug and survey is None:
+        raise click.ClickException(f"No survey {slug!r}.")
+    if remove:
+        click.echo(f"{demo.remove(db.session, survey)} demo responses removed.")
+        return
+    if survey is None:
+        raise click.ClickException("Name the survey: --survey ID")
+    click.echo(f"{demo.generate(db.session, survey, count)} demo responses added to {survey.slug}.")

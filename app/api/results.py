@@ -1,0 +1,61 @@
+"""GET /api/v1/surveys/{survey}/results (api.md): leaders and officers within their unit;
+anyone who answered a `show_results` survey, overall only."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.api.schemas import ErrorOut
+from app.api.spec import endpoint, optional_user
+from app.api.survey_schemas import ResultsQuery
+from app.errors import api_error
+from app.extensions import db
+from app.models import Role, Survey, Unit
+from app.services import analytics
+from app.services import surveys as service
+from app.services.units import is_within
+
+READERS = (Role.LEADER, Role.OFFICER, Role.ADMIN)
+
+
+@endpoint(
+    "GET",
+    "/surveys/<slug>/results",
+    summary="Results per question and group, small groups hidden",
+    query=ResultsQuery,
+    responses={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tag="surveys",
+)
+def survey_results(slug: str, query: ResultsQuery) -> Response:
+    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+    if survey is None:
+        return api_error(404)
+    user = optional_user()
+    if user is None:
+        return api_error(401)
+    scope = user.unit
+    if user.role in READERS:
+        if query.unit is not None:
+            wanted = db.session.get(Unit, query.unit)
+            if wanted is None:
+                return api_error(404)
+            if user.role != Role.ADMIN and not is_within(wanted, user.unit):
+                return api_error(403, _("You do not have permission to see this page."))
+            scope = wanted
+        by = query.by
+    elif survey.show_results and service.has_answered(db.session, survey, user):
+        scope, by = None, None  # the overall results only, never breakdowns
+    else:
+        return api_error(403)
+    try:
+        body = analytics.results(db.session, survey, by=by, scope=scope, labels={"all": _("All")})
+    except analytics.UnknownBreakdown:
+        return api_error(
+            422,
+            _("Break down by unit or by a demographic question."),
+            [{"field": "by", "message": _("Break down by unit or by a demographic question.")}],
+        )
+    body["trends"] = analytics.trends(db.session, survey, scope=scope) if by is None else []
+    return jsonify(body)

@@ -1,0 +1,187 @@
+"""Leaders' and officers' survey results: charts with their tables, exports, raw responses."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.access import STAFF, roles_required
+from app.dashboards import bp
+from app.dashboards.views import index_chart, sections, table_rows, trend_chart
+from app.extensions import db
+from app.models import Role, Survey, SurveyResponse, Unit
+from app.services import analytics, raw_export
+from app.services.surveys import definition
+from app.services.units import is_within
+
+
+def _survey(slug: str) -> Survey:
+    return db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+
+
+def _scope() -> Unit:
+    """The unit asked for (`?unit=`), which must lie within the reader's own."""
+    code = request.args.get("unit", "")
+    if not code:
+        return current_user.unit
+    unit = db.session.get(Unit, int(code)) if code.isdigit() else None
+    if unit is None:
+        abort(404)
+    if current_user.role != Role.ADMIN and not is_within(unit, current_user.unit):
+        abort(403)
+    return unit
+
+
+def _results(survey: Survey, scope: Unit) -> dict[str, Any]:
+    by = request.args.get("by") or None
+    try:
+        return analytics.results(
+            db.session, survey, by=by, scope=scope, labels={"all": _("All"), "none": _("No answer")}
+        )
+    except analytics.UnknownBreakdown:
+        abort(400)
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def index() -> str:
+    counts = dict(
+        db.session.execute(
+            select(SurveyResponse.survey_id, func.count()).group_by(SurveyResponse.survey_id)
+        ).all()
+    )
+    surveys = db.session.scalars(select(Survey).order_by(Survey.closes_at.desc())).all()
+    return render_template(
+        "dashboards/index.html", surveys=[(s, counts.get(s.id, 0)) for s in surveys]
+    )
+
+
+@bp.get("/<slug>")
+@roles_required(*STAFF)
+def survey_results(slug: str) -> str:
+    survey = _survey(slug)
+    scope = _scope()
+    result = _results(survey, scope)
+    defn = definition(db.session, survey)
+    trends = analytics.trends(db.session, survey, scope=scope)
+    return render_template(
+        "dashboards/survey.html",
+        survey=survey,
+        scope=scope,
+        result=result,
+        sections=sections(defn, result),
+        index_chart=index_chart(result["index"]) if result.get("index") else None,
+        trends=[(t, trend_chart(t)) for t in trends],
+        texts=analytics.free_texts(db.session, survey, scope=scope),
+        breakdowns=[q for q in defn.questions if q.demographic],
+        by=request.args.get("by") or "all",
+        can_export_raw=current_user.role in (Role.OFFICER, Role.ADMIN),
+    )
+
+
+def _export_rows(survey: Survey, scope: Unit) -> list[list[Any]]:
+    result = _results(survey, scope)
+    defn = definition(db.session, survey)
+    header = [
+        _("Question"),
+        _("Group"),
+        _("Row"),
+        _("Value"),
+        "n",
+        _("Count"),
+        _("Proportion"),
+        _("95% low"),
+        _("95% high"),
+        _("Mean"),
+    ]
+    rows: list[list[Any]] = [header]
+    for item in result["questions"]:
+        q = defn.by_key[item["id"]]
+        for row in table_rows(q, item["groups"]):
+            if row.get("suppressed"):
+                rows.append(
+                    [
+                        q.key,
+                        row["group"],
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        _("hidden: fewer than %(n)d", n=result["threshold"]),
+                    ]
+                )
+                continue
+            ci = row.get("ci") or ["", ""]
+            rows.append(
+                [
+                    q.key,
+                    row["group"],
+                    row.get("row") or "",
+                    row.get("value", ""),
+                    row.get("n", ""),
+                    row.get("count", ""),
+                    row.get("proportion", ""),
+                    ci[0],
+                    ci[1],
+                    row.get("mean", ""),
+                ]
+            )
+    return rows
+
+
+def _send(rows: list[list[Any]], name: str, fmt: str) -> Response:
+    if fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        body: bytes | str = "\ufeff" + buffer.getvalue()  # Excel opens UTF-8 with a BOM correctly
+        mimetype = "text/csv"
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        body, mimetype = (
+            out.getvalue(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+@bp.get("/<slug>/results.<fmt>")
+@roles_required(*STAFF)
+def export(slug: str, fmt: str) -> Response:
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    survey = _survey(slug)
+    return _send(_export_rows(survey, _scope()), f"{slug}-ket-qua", fmt)
+
+
+@bp.get("/<slug>/responses.<fmt>")
+@roles_required(Role.OFFICER, Role.ADMIN)
+def raw(slug: str, fmt: str) -> Response:
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    survey = _survey(slug)
+    scope = _scope()
+    try:
+        rows = raw_export.rows(db.session, survey, scope)
+    except raw_export.NotAllowed:
+        abort(403)
+    return _send(rows, f"{slug}-phieu-tra-loi", fmt)

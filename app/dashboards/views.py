@@ -1,0 +1,117 @@
+"""Result tables and charts for one page: what each question's section shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.services import charts
+from app.services.surveys import SurveyDef
+
+
+def _value_labels(q: Any) -> list[tuple[str, str]]:
+    if q.type == "rating":
+        return [(str(v), str(v)) for v in range(11)]
+    return [(str(i), label) for i, label in enumerate(q.choices, start=1)]
+
+
+def table_rows(q: Any, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per group and value (grid: per group, row and value), for tables and exports."""
+    rows: list[dict[str, Any]] = []
+    for group in groups:
+        base = {"group": group["label"]}
+        if group.get("suppressed"):
+            rows.append(base | {"suppressed": True})
+            continue
+        if q.type == "number":
+            rows.append(
+                base | {"n": group["n"], "mean": group.get("mean"), "ci": group.get("mean_ci95")}
+            )
+            continue
+        parts = (
+            [(row["label"], row) for row in group["rows"].values()]
+            if q.type == "grid"
+            else [(None, group)]
+        )
+        for row_label, part in parts:
+            for key, label in _value_labels(q):
+                rows.append(
+                    base
+                    | {
+                        "row": row_label,
+                        "value": label,
+                        "n": part["n"],
+                        "count": part["counts"].get(key, 0),
+                        "proportion": part["proportions"].get(key, 0.0),
+                        "ci": part["ci95"].get(key),
+                    }
+                )
+    return rows
+
+
+def question_chart(q: Any, groups: list[dict[str, Any]]) -> dict[str, Any] | None:
+    shown = [g for g in groups if not g.get("suppressed") and g.get("n")]
+    if not shown:
+        return None
+    labels = [label for _key, label in _value_labels(q)]
+    if q.type == "scale":
+        return charts.diverging([(g["label"], g["proportions"]) for g in shown], labels)
+    if q.type == "grid":
+        bars = [
+            (
+                (row["label"] if len(shown) == 1 else f"{g['label']} · {row['label']}"),
+                row["proportions"],
+            )
+            for g in shown
+            for row in g["rows"].values()
+        ]
+        return charts.diverging(bars, labels)
+    if q.type in {"single", "multiple", "rating"}:
+        keys = [key for key, _label in _value_labels(q)]
+        series = [
+            (
+                g["label"],
+                [g["proportions"].get(k, 0.0) for k in keys],
+                [(g["ci95"].get(k) or [0, 0])[0] for k in keys],
+                [(g["ci95"].get(k) or [0, 0])[1] for k in keys],
+            )
+            for g in shown
+        ]
+        return charts.proportions(labels, series)
+    return None
+
+
+def index_chart(index: list[dict[str, Any]]) -> dict[str, Any] | None:
+    shown = [g for g in index if not g.get("suppressed") and g.get("index") is not None]
+    if len(shown) < 2:
+        return None
+    return charts.ranked(
+        [g["label"] for g in shown],
+        [g["index"] for g in shown],
+        [g["index_ci95"][0] for g in shown],
+        [g["index_ci95"][1] for g in shown],
+    )
+
+
+def trend_chart(item: dict[str, Any]) -> dict[str, Any]:
+    waves = item["waves"]
+    return charts.trend(
+        [str(w["wave"]) for w in waves],
+        [w.get("proportion") for w in waves],
+        [bool(w.get("real_change")) for w in waves],
+    )
+
+
+def sections(defn: SurveyDef, result: dict[str, Any]) -> list[dict[str, Any]]:
+    by_key = defn.by_key
+    out = []
+    for item in result["questions"]:
+        q = by_key[item["id"]]
+        out.append(
+            {
+                "question": q,
+                "groups": item["groups"],
+                "rows": table_rows(q, item["groups"]),
+                "chart": question_chart(q, item["groups"]),
+            }
+        )
+    return out

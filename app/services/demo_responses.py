@@ -1,0 +1,114 @@
+"""Demo survey responses (marked `demo`, removable at once), plausible enough for the charts:
+each commune has its own mood, people's answers follow it with noise, skip logic is honoured."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
+from app.services.surveys import QuestionDef, SurveyDef, _values, definition, visible_keys
+
+TEXTS = [
+    "Thủ tục còn chậm, phải đi lại nhiều lần.",
+    "Cán bộ tận tình, hướng dẫn rõ ràng.",
+    "Mong niêm yết công khai lịch tiếp công dân.",
+    "Nên nhắn tin qua Zalo khi hồ sơ có kết quả.",
+]
+
+
+def _answer(q: QuestionDef, mood: float, rng: random.Random) -> Any:
+    k = len(q.choices)
+    if q.type == "scale":
+        return min(k, max(1, round(rng.gauss(1 + mood * (k - 1), 0.9))))
+    if q.type == "grid":
+        return {
+            str(r): min(k, max(1, round(rng.gauss(1 + mood * (k - 1), 1.0))))
+            for r in range(1, len(q.rows) + 1)
+        }
+    if q.type == "single":
+        return rng.randint(1, k)
+    if q.type == "multiple":
+        limit = int(q.max or k)
+        return sorted(rng.sample(range(1, k + 1), rng.randint(1, min(limit, k, 3))))
+    if q.type == "rating":
+        return min(10, max(0, round(rng.gauss(mood * 10, 2))))
+    if q.type == "number":
+        low, high = q.min if q.min is not None else 0, q.max if q.max is not None else 20
+        return min(high, max(low, round(abs(rng.gauss(3, 3)))))
+    return rng.choice(TEXTS) if rng.random() < 0.3 else None
+
+
+def generate(
+    session: Session, survey: Survey, count: int, seed: int = 2026, batch: int = 5000
+) -> int:
+    rng = random.Random(seed)
+    defn: SurveyDef = definition(session, survey)
+    units = session.scalars(select(Unit.code).where(Unit.level == UnitLevel.COMMUNE)).all()
+    if survey.audience:
+        units = [u for u in units if u in survey.audience] or units
+    mood = {u: rng.uniform(0.35, 0.85) for u in units}
+    weights = [rng.uniform(0.2, 3.0) for _u in units]
+    days = max(
+        1, (min(survey.closes_at, datetime.now(survey.closes_at.tzinfo)) - survey.opens_at).days
+    )
+    made = 0
+    while made < count:
+        responses, answers = [], []
+        for _ in range(min(batch, count - made)):
+            unit = rng.choices(units, weights)[0]
+            values: dict[str, Any] = {}
+            for q in defn.questions:
+                value = _answer(q, mood[unit], rng)
+                if value is not None:
+                    values[q.key] = value
+            shown = visible_keys(defn, values)
+            rid = uuid.uuid4()
+            responses.append(
+                {
+                    "id": rid,
+                    "survey_id": survey.id,
+                    "unit_code": unit,
+                    "signed_in": True,
+                    "user_id": None,
+                    "submitted_on": (survey.opens_at + timedelta(days=rng.randrange(days))).date(),
+                    "demo": True,
+                }
+            )
+            for key, value in values.items():
+                if key not in shown:
+                    continue  # skip logic: a hidden question has no answer
+                q = defn.by_key[key]
+                for item, v, n, t in _values(q, value):
+                    answers.append(
+                        {
+                            "response_id": rid,
+                            "question_id": q.id,
+                            "item": item,
+                            "value": v,
+                            "number": n,
+                            "text": t,
+                        }
+                    )
+        session.execute(insert(SurveyResponse), responses)
+        session.execute(insert(SurveyAnswer), answers)
+        session.commit()
+        made += len(responses)
+    return made
+
+
+def remove(session: Session, survey: Survey | None = None) -> int:
+    demo = select(SurveyResponse.id).where(SurveyResponse.demo.is_(True))
+    if survey is not None:
+        demo = demo.where(SurveyResponse.survey_id == survey.id)
+    session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id.in_(demo)))
+    removed = session.execute(
+        delete(SurveyResponse).where(SurveyResponse.id.in_(select(demo.subquery().c.id)))
+    ).rowcount
+    session.commit()
+    return removed

@@ -1,0 +1,111 @@
+"""Leaders' result pages: charts with their tables, exports equal to the tables, scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import SurveyResponse
+from tests.conftest import NINH_KIEU, VI_THANH
+from tests.test_analytics import hand_wilson, survey  # noqa: F401  (the fixed data set)
+
+URL = "/results/hai-long-thu"
+
+
+def test_the_dashboard_draws_charts_from_data_blocks(survey, client, auth, make_user):  # noqa: F811
+    make_user(role="leader", phone="0911111111")
+    auth.login("0911111111")
+    response = client.get(URL, query_string={"by": "unit"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    blocks = re.findall(
+        r'<script type="application/json" id="fig-([^"]+)">(.*?)</script>', page, re.S
+    )
+    assert {name for name, _data in blocks} >= {"hai-long", "kenh", "diem"}
+    assert "Chỉ số hài lòng" in page or "Satisfaction index" in page
+    figure = json.loads(dict(blocks)["hai-long"])
+    assert figure["layout"]["barmode"] == "relative" and figure["data"][0]["orientation"] == "h"
+    assert "<script>" not in page and "cdn" not in page.lower()
+    assert "Phường Vị Thanh" in page
+    assert (
+        page.count("ẩn: ít hơn 5") + page.count("hidden: fewer than 5") >= 2
+    )  # Ninh Kiều and Cái Khế
+    script = client.get("/vendor/plotly.min.js")
+    assert script.status_code == 200 and "javascript" in script.mimetype
+    script.close()
+
+
+def test_exports_equal_the_tables(survey, client, auth, make_user):  # noqa: F811
+    make_user(role="leader", phone="0911111111")
+    auth.login("0911111111")
+    text = client.get(f"{URL}/results.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    satisfied = [r for r in rows if r[0] == "hai-long" and r[3] == "Hài lòng"]
+    low, high = hand_wilson(6, 16)
+    assert satisfied == [
+        ["hai-long", "Tất cả", "", "Hài lòng", "16", "6", "0.375", str(low), str(high), ""]
+    ]
+    book = load_workbook(io.BytesIO(client.get(f"{URL}/results.xlsx").data))
+    sheet_rows = [
+        [("" if c is None else str(c)) for c in row]
+        for row in book.active.iter_rows(values_only=True)
+    ]
+    assert sheet_rows == rows
+    page = client.get(URL).get_data(as_text=True)
+    assert (
+        "37.5" in page and f"{round(low, 3)}–{round(high, 3)}" in page
+    )  # the same figures in the page
+
+
+def test_scope_and_the_raw_export_rules(survey, client, auth, make_user):  # noqa: F811
+    make_user(role="officer", phone="0911111112", unit=VI_THANH)
+    auth.login("0911111112")
+    assert client.get(URL, query_string={"unit": NINH_KIEU}).status_code == 403
+    assert "7" in client.get(URL).get_data(as_text=True)
+    assert client.get(f"{URL}/responses.csv").status_code == 403  # anonymous: province scope only
+    auth.logout()
+    make_user(role="officer", phone="0911111113")
+    auth.login("0911111113")
+    raw = client.get(f"{URL}/responses.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(raw)))
+    assert len(rows) == 17 and rows[0][:4] == ["response", "unit", "day", "signed_in"]
+    units = {r[1] for r in rows[1:]}
+    assert units == {
+        "Phường Vị Thanh",
+        "Phường Cái Khế",
+        "Thành phố Cần Thơ",
+    }  # Ninh Kiều (3) generalised
+    auth.logout()
+    make_user(role="leader", phone="0911111114")
+    auth.login("0911111114")
+    assert client.get(f"{URL}/responses.csv").status_code == 403  # officers only
+    make_user(phone="0987654321")
+    auth.logout()
+    auth.login("0987654321")
+    assert client.get(URL).status_code == 403
+
+
+def test_demo_responses_are_marked_and_removable(survey, runner):  # noqa: F811
+    result = runner.invoke(args=["demo", "responses", "--survey", "hai-long-thu", "--count", "300"])
+    assert result.exit_code == 0, result.output
+    with survey.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(SurveyResponse)
+                .where(SurveyResponse.demo.is_(True))
+            )
+            == 300
+        )
+    result = runner.invoke(args=["demo", "responses", "--remove"])
+    assert "300 demo responses removed" in result.output
+    with survey.app_context():
+        assert (
+            db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 16
+        )  # the real ones stay
