@@ -218,3 +218,40 @@ def test_answer_the_sample_satisfaction_survey_with_a_skip(app, page):  # type: 
         stored = set(db.session.scalars(select(SurveyAnswer.question_id)))
         assert stored and skipped not in stored
     assert page.problems == []
+
+
+def test_dashboard_charts_draw_under_the_csp_at_360px(app, page, make_user):  # type: ignore[no-untyped-def]
+    from app.content.pipeline import load_files
+    from app.content.store import Actor
+    from app.extensions import db
+    from app.models import Unit
+    from app.services import surveys as service
+    from tests.conftest import PROVINCE
+    from tests.test_analytics import DATA, NOW, SURVEY
+    from tests.test_analytics import survey as _fixture  # noqa: F401  (data loaded below)
+
+    with app.app_context():
+        load_files(
+            db.session, [("s.yaml", SURVEY.encode())], Actor(unit_code=PROVINCE, is_admin=True), NOW
+        )
+        from sqlalchemy import select
+
+        from app.models import Survey
+
+        defn = service.definition(db.session, db.session.scalar(select(Survey)))
+        for unit, gender, level, channels in DATA:
+            answers = {"gioi-tinh": gender, "hai-long": level} | (
+                {"kenh": channels} if channels else {}
+            )
+            clean, _problems = service.clean_answers(defn, answers)
+            service.submit(db.session, defn, clean, NOW, user=None, unit=db.session.get(Unit, unit))
+    make_user(role="leader", phone="0911111111")
+    page.goto(page.base + "/auth/login")
+    page.get_by_label("Số điện thoại di động").fill("0911111111")
+    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.goto(page.base + "/results/hai-long-thu")
+    page.wait_for_selector(".app-chart svg")
+    assert page.locator(".app-chart svg.main-svg").count() >= 3
+    assert fits_the_screen(page)
+    assert page.problems == []  # plotly drew without any CSP violation or script error
