@@ -29,6 +29,8 @@ run: $(VENV)/.runtime translations
 	$(BIN)/flask units load
 	$(BIN)/flask demo
 	$(BIN)/flask demo content
+	$(BIN)/flask demo responses --survey hai-long-chinh-quyen-2026 --count 3000
+	$(BIN)/flask demo responses --survey kenh-thong-tin-chinh-sach-2026 --count 800
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 

@@ -205,3 +205,82 @@ def test_free_text_is_masked_and_only_for_large_enough_groups():
         mask_personal(text)
         == "Gọi [số điện thoại] hoặc [số điện thoại], thư [email], CCCD [số định danh]."
     )
+
+
+WAVE = """\
+survey: hai-long-WAVE
+title: Hài lòng đợt WAVE
+anonymous: true
+opens: 2026-12-01 00:00
+closes: 2026-12-31 23:59
+sign_in: optional
+series: hai-long-dot
+wave: WAVE
+pages:
+  - title: Một
+    questions:
+      - {id: hai-long, type: scale, text: Mức hài lòng, choices: [1, 2, 3, 4, 5]}
+"""
+
+
+def hand_two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return round(math.erfc(abs(z) / math.sqrt(2)), 4)  # two-sided normal p-value
+
+
+def test_trend_change_is_flagged_only_when_the_test_says_it_is_real(app):
+    # Wave 2025: 12 of 40 satisfied (top two); 2026: 26 of 40 (real); 2027: 29 of 40 (not real).
+    plan = {2025: (12, 40), 2026: (26, 40), 2027: (29, 40)}
+    with app.app_context():
+        files = [(f"{w}.yaml", WAVE.replace("WAVE", str(w)).encode()) for w in plan]
+        assert all(
+            o.ok
+            for o in load_files(db.session, files, Actor(unit_code=PROVINCE, is_admin=True), NOW)
+        )
+        for wave, (top, n) in plan.items():
+            row = db.session.scalar(select(Survey).where(Survey.wave == wave))
+            defn = service.definition(db.session, row)
+            for i in range(n):
+                service.submit(
+                    db.session,
+                    defn,
+                    {"hai-long": 5 if i < top else 2},
+                    NOW,
+                    user=None,
+                    unit=db.session.get(Unit, VI_THANH),
+                )
+        latest = db.session.scalar(select(Survey).where(Survey.wave == 2027))
+        (trend,) = analytics.trends(db.session, latest)
+    waves = trend["waves"]
+    assert [w["proportion"] for w in waves] == [0.3, 0.65, 0.725]
+    assert (
+        waves[1]["p_value"] == hand_two_proportion_p(26, 40, 12, 40)
+        and waves[1]["real_change"] is True
+    )
+    assert (
+        waves[2]["p_value"] == hand_two_proportion_p(29, 40, 26, 40)
+        and waves[2]["real_change"] is False
+    )
+
+
+def test_results_never_load_raw_rows_into_pandas(survey, runner, monkeypatch):
+    """The frames pandas gets are aggregates: their size does not grow with the responses."""
+    sizes: list[int] = []
+    real = analytics.pd.DataFrame
+
+    def spy(data=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        frame = real(data, *args, **kwargs)
+        sizes.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(analytics.pd, "DataFrame", spy)
+    overall(survey, by="unit")
+    small = max(sizes)
+    demo = ["demo", "responses", "--survey", "hai-long-thu", "--count", "6000"]
+    assert runner.invoke(args=demo).exit_code == 0
+    sizes.clear()
+    overall(survey, by="unit")
+    # At most one row per (question, commune, item, value): 103 communes × (2 + 5 + 3 + 11)
+    # values, whatever the number of responses (6,016 here).
+    assert 0 < small and max(sizes) <= 103 * (2 + 5 + 3 + 11) < 6016

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
@@ -100,6 +100,17 @@ def generate(
         session.commit()
         made += len(responses)
     return made
+
+
+def existing(session: Session, survey: Survey) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.survey_id == survey.id, SurveyResponse.demo.is_(True))
+        )
+        or 0
+    )
 
 
 def remove(session: Session, survey: Survey | None = None) -> int:

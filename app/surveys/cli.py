@@ -39,7 +39,12 @@ def reorder_command() -> None:
 
 @click.command("responses")
 @click.option("--survey", "slug", help="The survey id (slug).")
-@click.option("--count", type=click.IntRange(1, 5_000_000), default=500)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 5_000_000),
+    default=500,
+    help="How many demo responses the survey should have: only the missing ones are added.",
+)
 @click.option("--remove", is_flag=True, help="Delete every demo response (of --survey, or all).")
 @with_appcontext
 def demo_responses(slug: str | None, count: int, remove: bool) -> None:
@@ -57,4 +62,6 @@ def demo_responses(slug: str | None, count: int, remove: bool) -> None:
         return
     if survey is None:
         raise click.ClickException("Name the survey: --survey ID")
-    click.echo(f"{demo.generate(db.session, survey, count)} demo responses added to {survey.slug}.")
+    missing = count - demo.existing(db.session, survey)
+    added = demo.generate(db.session, survey, missing) if missing > 0 else 0
+    click.echo(f"{added} demo responses added to {survey.slug}.")
