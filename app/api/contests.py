@@ -158,6 +158,7 @@ def put_answer(attempt_id: int, question: int, body: AnswerIn) -> Response:
     if attempt is None:
         return api_error(404)
     now = clock.now()
+    remaining = service.remaining_s(attempt, now)  # read before the commit expires the row
     try:
         service.save_answer(
             db.session, attempt, question, body.choices, body.seq, now, clock.grace()
@@ -168,7 +169,7 @@ def put_answer(attempt_id: int, question: int, body: AnswerIn) -> Response:
                 422, _(error.message), [{"question": str(question), "message": _(error.message)}]
             )
         return _refusal(error)
-    return jsonify(AnswerOut(remaining_s=service.remaining_s(attempt, now)).model_dump())
+    return jsonify(AnswerOut(remaining_s=remaining).model_dump())
 
 
 @endpoint(

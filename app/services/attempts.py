@@ -253,14 +253,14 @@ def _still_open(attempt_id: int, now: datetime, grace: timedelta) -> Any:
     )
 
 
-def selected_indices(item: AttemptQuestion, keys: Sequence[str]) -> list[int]:
-    """Shown keys ("A", "C") -> original choice indices; BadAnswer for keys not on the paper."""
-    shown = item.choice_order
+def selected_indices(shown: list[int], answer: list[int], keys: Sequence[str]) -> list[int]:
+    """Shown keys ("A", "C") -> original choice indices; BadAnswer for keys not on the paper.
+    `shown` is the attempt's choice order, `answer` the question's right choices."""
     try:
         indices = sorted({shown[KEYS.index(key.upper())] for key in keys})
     except (ValueError, IndexError, AttributeError):
         raise BadAnswer(N_("That choice is not one of this question's.")) from None
-    if len(item.version.answer) == 1 and len(indices) > 1:
+    if len(answer) == 1 and len(indices) > 1:
         raise BadAnswer(N_("Choose one answer only for this question."))
     return indices
 
@@ -279,10 +279,15 @@ def save_answer(
         if attempt.state == "open":
             finish(session, attempt, now, grace)
         raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
-    item = next((q for q in attempt.questions if q.position == position), None)
+    # One small row, not the whole paper: this is the hot path of a contest.
+    item = session.execute(
+        select(AttemptQuestion.id, AttemptQuestion.choice_order, QuestionVersion.answer)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
+    ).one_or_none()
     if item is None:
         raise BadAnswer(N_("No such question in this attempt."))
-    indices = selected_indices(item, keys)
+    indices = selected_indices(item.choice_order, item.answer, keys)
     stmt = update(AttemptQuestion).where(
         AttemptQuestion.id == item.id,
         AttemptQuestion.attempt_id.in_(_still_open(attempt.id, now, grace)),
@@ -347,16 +352,16 @@ def _score(session: Session, attempt_id: int) -> None:
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
         .where(AttemptQuestion.attempt_id == attempt_id)
     ).all()
-    score = 0
-    for row_id, selected, answer in rows:
-        right = sorted(selected or []) == sorted(answer)
-        score += right
-        session.execute(
-            update(AttemptQuestion).where(AttemptQuestion.id == row_id).values(correct=right),
-            execution_options={"synchronize_session": False},
-        )
+    marks = [
+        {"id": row_id, "correct": sorted(selected or []) == sorted(answer)}
+        for row_id, selected, answer in rows
+    ]
+    if marks:  # one executemany, not one UPDATE per question
+        session.execute(update(AttemptQuestion), marks)
     session.execute(
-        update(Attempt).where(Attempt.id == attempt_id).values(score=score),
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(score=sum(m["correct"] for m in marks)),
         execution_options={"synchronize_session": False},
     )
 
