@@ -13,7 +13,7 @@ from app.models import Role, User, utcnow
 from app.phones import PhoneError, normalize_phone
 from app.services.accounts import AccountError, NewAccount, create_account
 from app.services.units import UnitsError, load_units
-from app.surveys.cli import surveys_cli
+from app.surveys.cli import demo_responses, surveys_cli
 
 units_cli = AppGroup("units", help="Administrative units.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -136,6 +136,9 @@ def demo_content(paths: tuple[str, ...]) -> None:
 
 
 demo.add_command(demo_attempts)  # `flask demo attempts`, in app/contests/cli.py
+
+
+demo.add_command(demo_responses)
 
 
 def init_app(app: Flask) -> None:

@@ -137,8 +137,10 @@ def test_take_a_round_reload_midway_and_submit(app, page, tmp_path):  # type: ig
     assert fits_the_screen(page)
     page.locator("#q-1-0").check()
     page.locator("#q-2-1").check()
-    if page.javascript:  # saved as they are chosen
-        page.wait_for_function("document.getElementById('save-status').textContent === '✓'")
+    if page.javascript:  # saved as they are chosen (polled by Playwright, not by eval: the CSP)
+        from playwright.sync_api import expect
+
+        expect(page.locator("#save-status")).to_have_text("✓")
     else:
         page.get_by_role("button", name="Lưu câu trả lời").click()
     page.reload()

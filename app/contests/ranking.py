@@ -1,2 +1,195 @@
-"""Ranking pages of rounds (people and units), exports for the prize audit, the officers' live
-view of a round. The order itself lives in app.services.ranking."""
+"""Ranking pages of rounds (people and units), exports for the prize audit, the winners list,
+the officers' live view of a round. The order itself lives in app.services.ranking."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import plotly.graph_objects as go
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import clock
+from app.access import STAFF, roles_required
+from app.contests import bp
+from app.contests.texts import prediction_question
+from app.extensions import db
+from app.models import Role, Round, Unit
+from app.services import ranking as service
+from app.services.attempts import round_state
+from app.services.units import communes, is_within
+
+AUDITORS = (Role.OFFICER, Role.ADMIN)
+WINNERS_MAX = 200
+
+
+def _round_or_404(round_id: int) -> Round:
+    return db.session.get(Round, round_id) or abort(404)
+
+
+def _owner_scope_or_403(round_: Round) -> None:
+    """Officers audit the rounds of contests their unit (or a unit below it) owns."""
+    if current_user.role == Role.ADMIN:
+        return
+    owner = db.session.get(Unit, round_.contest.owner_unit_code)
+    if owner is None or not is_within(owner, current_user.unit):
+        abort(403)
+
+
+def _page_arg() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _unit_arg() -> int | None:
+    return request.args.get("unit", None, type=int) or None
+
+
+@bp.app_template_filter("seconds")
+def _seconds(duration_ms: int) -> str:
+    """Milliseconds as seconds with their three decimals (they decide ties)."""
+    from flask_babel import format_decimal
+
+    return format_decimal(duration_ms / 1000, format="#,##0.000")
+
+
+# ------------------------------------------------------------------------------ residents
+
+
+@bp.get("/rounds/<int:round_id>/ranking")
+def ranking_page(round_id: int) -> Response | str:
+    round_ = _round_or_404(round_id)
+    unit, page = _unit_arg(), _page_arg()
+    user_id = current_user.id if current_user.is_authenticated else None
+    size = service.PAGE_SIZE
+    board = service.board(
+        db.session,
+        round_,
+        clock.now(),
+        clock.grace(),
+        unit=unit,
+        offset=(page - 1) * size,
+        limit=size,
+        user_id=user_id,
+    )
+    if request.args.get("mine") and board.mine_page and board.mine_page != page:
+        return redirect(
+            url_for(".ranking_page", round_id=round_.id, unit=unit, page=board.mine_page) + "#me"
+        )
+    return render_template(
+        "contests/ranking.html",
+        round=round_,
+        contest=round_.contest,
+        board=board,
+        page=page,
+        unit=unit,
+        communes=communes(db.session),
+        state=round_state(round_, clock.now()),
+        prediction=prediction_question(round_.prediction),
+    )
+
+
+@bp.get("/rounds/<int:round_id>/ranking/units")
+def ranking_units(round_id: int) -> str:
+    round_ = _round_or_404(round_id)
+    return render_template(
+        "contests/ranking_units.html",
+        round=round_,
+        contest=round_.contest,
+        units=service.unit_ranking(db.session, round_, clock.now(), clock.grace()),
+    )
+
+
+# -------------------------------------------------------------------------------- officers
+
+
+@bp.get("/rounds/<int:round_id>/ranking/audit")
+@roles_required(*AUDITORS)
+def ranking_audit(round_id: int) -> str:
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    now, grace = clock.now(), clock.grace()
+    csv_file = service.export_file(db.session, round_, now, grace, "csv")
+    result = service.ranking(db.session, round_, now, grace)
+    return render_template(
+        "contests/ranking_audit.html",
+        round=round_,
+        contest=round_.contest,
+        result=result,
+        csv_file=csv_file,
+        xlsx_file=service.cached_export(db.session, round_, now, grace, "xlsx"),
+        prediction=prediction_question(round_.prediction),
+    )
+
+
+@bp.get("/rounds/<int:round_id>/ranking.<any(csv, xlsx):fmt>")
+@roles_required(*AUDITORS)
+def ranking_export(round_id: int, fmt: str) -> Response:
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    exported = service.export_file(db.session, round_, clock.now(), clock.grace(), fmt)
+    response = Response(exported.data, mimetype=exported.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response.headers["X-Content-SHA256"] = exported.sha256
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/rounds/<int:round_id>/winners")
+@roles_required(*AUDITORS)
+def ranking_winners(round_id: int) -> str:
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    top = min(max(1, request.args.get("top", 10, type=int) or 10), WINNERS_MAX)
+    top_units = min(max(0, request.args.get("units", 3, type=int) or 0), WINNERS_MAX)
+    chosen = service.winners(db.session, round_, clock.now(), clock.grace(), top, top_units)
+    return render_template(
+        "contests/ranking_winners.html",
+        round=round_,
+        contest=round_.contest,
+        winners=chosen,
+        top=top,
+        top_units=top_units,
+    )
+
+
+def score_chart(live: service.Live) -> dict[str, Any]:
+    """The best-score distribution as a plotly figure, as JSON-ready data for the page."""
+    figure = go.Figure(
+        go.Bar(
+            x=[score for score, _n in live.distribution],
+            y=[people for _s, people in live.distribution],
+            marker_color="#0b5ed7",
+            hovertemplate=_("%(score)s correct: %(people)s people", score="%{x}", people="%{y}")
+            + "<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis_title=_("Best score (correct answers)"),
+        yaxis_title=_("People"),
+        margin={"l": 48, "r": 8, "t": 8, "b": 48},
+        height=280,
+        bargap=0.1,
+        xaxis={"dtick": 1},
+        font={"family": "system-ui, sans-serif"},
+    )
+    data: dict[str, Any] = json.loads(figure.to_json())
+    return data
+
+
+@bp.get("/rounds/<int:round_id>/live")
+@roles_required(*STAFF)
+def round_live(round_id: int) -> str:
+    round_ = _round_or_404(round_id)
+    live = service.live(db.session, round_, current_user.unit, clock.now(), clock.grace())
+    return render_template(
+        "contests/round_live.html",
+        round=round_,
+        contest=round_.contest,
+        live=live,
+        chart=score_chart(live),
+        scope=current_user.unit,
+        state=round_state(round_, clock.now()),
+        may_audit=current_user.role in AUDITORS,
+    )

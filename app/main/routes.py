@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from flask import Response, jsonify, redirect, render_template, send_file, url_for
+from flask import Response, abort, jsonify, redirect, render_template, send_file, url_for
 from sqlalchemy import text
 
 from app.extensions import db
 from app.main import bp
+from app.plotly_assets import PLOTLY_JS, plotly_style_ids, plotly_version
 
 
 @bp.get("/")
@@ -25,14 +26,18 @@ def favicon() -> Response:
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
-@bp.get("/vendor/plotly.min.js")
-def plotly() -> Response:
-    """plotly.js from the copy bundled in the plotly package: served by the app, no CDN."""
-    from importlib.resources import files
+@bp.get("/vendor/plotly-<version>.min.js")
+def plotly(version: str) -> Response:
+    """plotly.js from the plotly package itself (no CDN), cached for a year: the version is in
+    the address, so an upgrade changes it."""
+    if version != plotly_version():
+        abort(404)
+    return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=365 * 24 * 3600)
 
-    path = files("plotly") / "package_data" / "plotly.min.js"
-    response = send_file(str(path), mimetype="text/javascript", max_age=30 * 24 * 3600)
-    return response
+
+@bp.app_context_processor
+def _plotly_helpers() -> dict[str, object]:
+    return {"plotly_version": plotly_version, "plotly_style_ids": plotly_style_ids}
 
 
 @bp.get("/healthz")

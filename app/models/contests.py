@@ -46,6 +46,19 @@ class Attempt(db.Model):
         ),
         # For `flask contests finalize` and the ranking: finished attempts per round.
         Index("ix_attempts_round_state", "round_id", "state"),
+        # The ranking's order within a round, finished attempts only: the window functions of
+        # app.services.ranking read it instead of sorting every attempt of the round.
+        Index(
+            "ix_attempts_ranking",
+            "round_id",
+            "user_id",
+            "score",
+            "duration_ms",
+            "submitted_at",
+            "id",
+            sqlite_where=text("state IN ('submitted', 'expired')"),
+            postgresql_where=text("state IN ('submitted', 'expired')"),
+        ),
     )
 
 

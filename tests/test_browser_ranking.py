@@ -1,0 +1,145 @@
+"""A resident on a 360 px phone finds their own row in a round's ranking, in real Chromium;
+an officer's live view draws its chart under the CSP without a single error.
+
+Uses Debian's chromium (`make test` installs it with apt when it can); skipped, saying so,
+where /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(server: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        problems: list[str] = []
+        page.on(
+            "console",
+            lambda m: problems.append(f"{m.text} {m.location}") if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.problems = problems  # type: ignore[attr-defined]
+        page.base = server  # type: ignore[attr-defined]
+        yield page
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def crowded_round(app, make_user) -> int:  # type: ignore[no-untyped-def]
+    """A round with 80 people ranked; the resident 0987654321 (with a password) is 67th."""
+    from app.content.pipeline import load_files
+    from app.content.store import Actor
+    from app.extensions import db
+    from app.models import Round
+    from tests.conftest import NINH_KIEU, PROVINCE
+    from tests.test_ranking import CONTEST, START, Clock, add_attempt, bank_yaml, people
+
+    app.config["CLOCK"] = Clock()
+    with app.app_context():
+        load_files(
+            db.session,
+            [("b.yaml", bank_yaml().encode()), ("c.yaml", CONTEST.encode())],
+            Actor(unit_code=PROVINCE, is_admin=True),
+            START,
+        )
+        round_id = db.session.scalar(db.select(Round.id).where(Round.key == "plain"))
+    me = make_user(phone="0987654321", name="Võ Thị Mai", unit=NINH_KIEU)
+    others = people(app, 79, name="Trương Quốc Bảo")
+    for place, user in enumerate([*others[:66], me, *others[66:]], start=1):
+        add_attempt(app, round_id, user.id, score=5 - place // 20, duration_ms=95_000 + place)
+    app.config["CLOCK"].now = START + timedelta(days=1)
+    return int(round_id)
+
+
+def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(page.base + "/auth/login")
+    page.get_by_label("Số điện thoại di động").fill(phone)
+    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def test_my_row_is_highlighted_and_visible_on_a_phone(page, crowded_round, tmp_path):  # type: ignore[no-untyped-def]
+    sign_in(page, "0987654321")
+    page.goto(f"{page.base}/contests/rounds/{crowded_round}/ranking")
+    assert fits_the_screen(page)
+    assert "67" in page.locator("#my-position").inner_text()
+    mine = page.locator("#me")
+    assert mine.count() == 1 and "table-primary" in (mine.get_attribute("class") or "")
+    assert "Võ T. M." in mine.inner_text() and "Phường Ninh Kiều" in mine.inner_text()
+    mine.scroll_into_view_if_needed()
+    assert mine.is_visible()
+    box = mine.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    page.screenshot(path=str(tmp_path / "ranking-first-page.png"), full_page=True)
+    # The link to my row opens the page that has it, scrolled to it.
+    page.get_by_role("link", name="Xem dòng của tôi trong bảng xếp hạng").click()
+    assert page.url.endswith("page=2#me")
+    mine = page.locator("#me")
+    assert mine.count() == 1 and mine.is_visible() and fits_the_screen(page)
+    # The browser scrolls to it (smoothly, with Bootstrap): on screen, not somewhere below.
+    on_screen = "(r => r.top >= 0 && r.bottom <= window.innerHeight)(me.getBoundingClientRect())"
+    for _ in range(50):  # wait_for_function would eval a string: the CSP forbids it
+        if page.evaluate(f"(me => {on_screen})(document.getElementById('me'))"):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(f"(me => {on_screen})(document.getElementById('me'))")
+    page.screenshot(path=str(tmp_path / "ranking-my-page.png"))
+    assert page.problems == []
+
+
+def test_the_live_view_draws_its_chart_without_breaking_the_csp(
+    app, page, crowded_round, make_user
+):  # type: ignore[no-untyped-def]
+    from app.models import Role
+    from tests.conftest import PROVINCE
+
+    make_user(role=Role.OFFICER, phone="0911111111", unit=PROVINCE)
+    sign_in(page, "0911111111")
+    page.goto(f"{page.base}/contests/rounds/{crowded_round}/live")
+    page.wait_for_selector("#score-chart .main-svg")
+    assert page.locator("#score-chart .point").count() >= 5  # the bars of the scores
+    assert fits_the_screen(page)
+    assert page.problems == []  # no CSP violation (no inline style or script), no error
