@@ -110,6 +110,7 @@ def test_means_with_intervals(survey):
     mean = statistics.mean(SATISFACTION)
     half = 1.959963984540054 * statistics.stdev(SATISFACTION) / math.sqrt(16)
     assert group["mean"] == round(mean, 4)
+    assert group["index"] == round((round(mean, 4) - 1) / 4 * 100, 4)  # the question's 0–100 score
     assert group["mean_ci95"] == [round(mean - half, 4), round(mean + half, 4)]
     numbers = question(overall(survey), "so-lan")["groups"][0]
     assert numbers["mean"] == 7.5  # 0..15

@@ -432,7 +432,9 @@ def test_not_signed_in_repeat_is_refused_by_the_cookie(surveys, client):
         assert db.session.scalar(select(SurveyResponse.signed_in)) is False
 
 
-def test_thanks_page_shows_overall_results_only_past_the_threshold(surveys, client, make_user):
+def test_thanks_page_shows_overall_results_only_past_the_threshold(
+    surveys, client, auth, make_user
+):
     for i in range(3):
         make_user(phone=f"09876540{i:02d}")
         assert (
@@ -443,6 +445,10 @@ def test_thanks_page_shows_overall_results_only_past_the_threshold(surveys, clie
             ).status_code
             == 201
         )
+    assert "Zalo" not in client.get("/surveys/kenh-thong-tin/thanks").get_data(
+        as_text=True
+    )  # not answered
+    auth.login("0987654000")
     page = client.get("/surveys/kenh-thong-tin/thanks").get_data(as_text=True)
     assert (
         "Zalo" in page and "67%" in page

@@ -285,6 +285,9 @@ def _figures(
             sum(int(k) * v for k, v in counts.items()),
             sum(int(k) ** 2 * v for k, v in counts.items()),
         )
+    if q.type == "scale" and q.index and "mean" in figures and len(q.choices) > 1:
+        # The question's own 0–100 score (its part of the satisfaction index), as in api.md.
+        figures["index"] = _rounded((figures["mean"] - 1) / (len(q.choices) - 1) * 100)
     return figures
 
 

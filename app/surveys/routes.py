@@ -226,11 +226,17 @@ def _keep_typed(
 def thanks(slug: str) -> str:
     survey = _survey_or_404(slug)
     results = None
-    if survey.show_results:
+    if survey.show_results and _answered(survey):  # overall results, for those who answered
         results = survey_progress.overall_results(
             db.session, service.definition(db.session, survey)
         )
     return render_template("surveys/thanks.html", survey=survey, results=results)
+
+
+def _answered(survey: Survey) -> bool:
+    if current_user.is_authenticated:
+        return service.has_answered(db.session, survey, current_user)
+    return survey.slug in session.get(ANSWERED, [])
 
 
 @bp.route("/<slug>/progress", methods=["GET", "POST"])
