@@ -391,3 +391,30 @@ def test_a_stale_form_from_a_second_tab_does_not_overwrite(app, client, auth, ro
     with app.app_context():
         item = db.session.scalar(select(AttemptQuestion).where(AttemptQuestion.position == 1))
         assert item.selected == [item.choice_order[1]]  # B, the first write, is kept
+
+
+def test_the_answer_fast_path_refuses_what_it_must(app, client, auth, rounds, resident, make_user):
+    attempt = start(client, resident, rounds["tuan-1"]).get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/answers/1"
+    assert (
+        client.put(url, headers=resident, json={"choices": ["A"], "seq": 2**31}).status_code == 422
+    )
+    assert (
+        client.put(
+            url, headers={"Authorization": "Bearer forged"}, json={"choices": ["A"]}
+        ).status_code
+        == 401
+    )
+    assert client.put(url, json={"choices": ["A"]}).status_code == 401
+    auth.login("0987654321")
+    assert (
+        client.put(url, json={"choices": ["A"]}).status_code == 400
+    )  # the session needs X-CSRFToken
+    token = csrf_token(client, "/account/delete")
+    assert (
+        client.put(url, json={"choices": ["A"]}, headers={"X-CSRFToken": token}).status_code == 200
+    )
+    client.post("/account/delete", data={"csrf_token": token, "confirm": "y"})
+    assert (
+        client.put(url, headers=resident, json={"choices": ["B"]}).status_code == 401
+    )  # token died too

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Response, g, jsonify
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,7 +18,7 @@ from app.api.schemas import (
     ResultOut,
     SubmitIn,
 )
-from app.api.spec import endpoint
+from app.api.spec import caller_claim, endpoint, optional_user
 from app.contests.texts import prediction_question
 from app.errors import api_error
 from app.extensions import db
@@ -151,25 +153,54 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
     body=AnswerIn,
     responses={200: AnswerOut, 404: ErrorOut, 409: ErrorOut},
     auth=True,
+    self_auth=True,
     tag="contests",
 )
 def put_answer(attempt_id: int, question: int, body: AnswerIn) -> Response:
+    claim = caller_claim()
+    if claim is None:
+        return api_error(401)
+    now, grace = clock.now(), clock.grace()
+    target = service.answer_target(
+        db.session, attempt_id, question, owner_id=claim[0], owner_nonce=claim[1]
+    )
+    if target is None or (target.state == "open" and now > target.deadline + grace):
+        return _answer_slowly(attempt_id, question, body, now)  # every refusal, as before
+    try:
+        service.write_answer(db.session, target, body.choices, body.seq, now, grace)
+    except service.AttemptError as error:
+        return _answer_refusal(error, question)
+    return jsonify(
+        AnswerOut(
+            remaining_s=round(max(0.0, (target.deadline - now).total_seconds()), 3)
+        ).model_dump()
+    )
+
+
+def _answer_slowly(attempt_id: int, question: int, body: AnswerIn, now: datetime) -> Response:
+    """The full path, for what the one-query fast path could not settle: a forged or stale
+    token (401), another person's attempt (404), no such question (422), a late attempt (409)."""
+    g.api_user = optional_user(csrf=True)
+    if g.api_user is None:
+        return api_error(401)
     attempt = _own(attempt_id)
     if attempt is None:
         return api_error(404)
-    now = clock.now()
-    remaining = service.remaining_s(attempt, now)  # read before the commit expires the row
     try:
         service.save_answer(
             db.session, attempt, question, body.choices, body.seq, now, clock.grace()
         )
     except service.AttemptError as error:
-        if isinstance(error, service.BadAnswer):
-            return api_error(
-                422, _(error.message), [{"question": str(question), "message": _(error.message)}]
-            )
-        return _refusal(error)
-    return jsonify(AnswerOut(remaining_s=remaining).model_dump())
+        return _answer_refusal(error, question)
+    return jsonify(AnswerOut(remaining_s=service.remaining_s(attempt, now)).model_dump())
+
+
+def _answer_refusal(error: service.AttemptError, question: int) -> Response:
+    if isinstance(error, service.BadAnswer):
+        return api_error(
+            422, _(error.message), [{"question": str(question), "message": _(error.message)}]
+        )
+    return _refusal(error)
 
 
 @endpoint(

@@ -199,7 +199,7 @@ class AttemptOut(BaseModel):
 class AnswerIn(Request):
     choices: list[str] = Field(max_length=8, description='Keys as shown, for example ["B"]')
     seq: int | None = Field(
-        default=None, ge=0, description="The client's counter for this question"
+        default=None, ge=0, le=2_147_483_647, description="The client's counter for this question"
     )
 
 

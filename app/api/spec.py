@@ -31,7 +31,7 @@ from app.errors import api_error
 from app.extensions import db, limiter
 from app.models import User, utcnow
 from app.ratelimits import account_key
-from app.services.tokens import user_for_token
+from app.services.tokens import token_payload, user_for_token
 
 REF = "#/components/schemas/{model}"
 
@@ -114,6 +114,21 @@ def _api_user() -> User | None:
     return None
 
 
+def caller_claim() -> tuple[int, str | None] | None:
+    """Who the caller says they are, without loading the account: (user id, token nonce) from
+    a signed, unexpired bearer token — the nonce still to be matched against the account in
+    the caller's own query — or (user id, None) from the session, CSRF checked on unsafe
+    methods. None: no credentials at all."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        payload = token_payload(current_app.config["SECRET_KEY"], header[7:].strip())
+        if not payload or payload.get("e", 0) < utcnow().timestamp() or "u" not in payload:
+            return None
+        return int(payload["u"]), str(payload.get("n", ""))
+    user = _api_user()
+    return (user.id, None) if user is not None else None
+
+
 def optional_user(*, csrf: bool = False) -> User | None:
     """The caller when known (bearer token or session), else None, for endpoints open to all.
     With `csrf`, a caller known by the session must send X-CSRFToken on unsafe methods."""
@@ -137,6 +152,7 @@ def endpoint(
     responses: dict[int, Any],
     auth: bool = False,
     roles: tuple[str, ...] = (),
+    self_auth: bool = False,
     yaml_body: bool = False,
     limit: str | None = None,
     tag: str = "",
@@ -159,7 +175,7 @@ def endpoint(
 
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:
-            if auth or roles:
+            if (auth or roles) and not self_auth:  # self_auth: the view checks (a hot path)
                 g.api_user = _api_user()
                 if g.api_user is None:
                     return api_error(401)

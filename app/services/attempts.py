@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -265,32 +265,68 @@ def selected_indices(shown: list[int], answer: list[int], keys: Sequence[str]) -
     return indices
 
 
-def save_answer(
+@dataclass(frozen=True)
+class AnswerTarget:
+    """Everything an answer write needs, read in one SELECT (the hot path of a contest)."""
+
+    attempt_id: int
+    state: str
+    deadline: datetime
+    item_id: int
+    choice_order: list[int]
+    answer: list[int]
+
+
+def answer_target(
     session: Session,
-    attempt: Attempt,
+    attempt_id: int,
     position: int,
+    *,
+    owner_id: int,
+    owner_nonce: str | None = None,
+) -> AnswerTarget | None:
+    """The question `position` of the owner's attempt, or None (not theirs, no such question,
+    or — with `owner_nonce` — a token of an account that was deleted or signed out)."""
+    stmt = (
+        select(
+            Attempt.id,
+            Attempt.state,
+            Attempt.deadline,
+            AttemptQuestion.id,
+            AttemptQuestion.choice_order,
+            QuestionVersion.answer,
+        )
+        .join(
+            AttemptQuestion,
+            and_(AttemptQuestion.attempt_id == Attempt.id, AttemptQuestion.position == position),
+        )
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .where(Attempt.id == attempt_id, Attempt.user_id == owner_id)
+    )
+    if owner_nonce is not None:
+        stmt = stmt.join(User, User.id == Attempt.user_id).where(
+            User.auth_nonce == owner_nonce, User.deleted_at.is_(None)
+        )
+    row = session.execute(stmt).one_or_none()
+    return AnswerTarget(*row) if row else None
+
+
+def write_answer(
+    session: Session,
+    target: AnswerTarget,
     keys: Sequence[str],
     seq: int | None,
     now: datetime,
     grace: timedelta,
 ) -> bool:
-    """Store an answer unless a newer one (higher seq) is stored. True when it was written."""
-    if attempt.state != "open" or is_late(attempt, now, grace):
-        if attempt.state == "open":
-            finish(session, attempt, now, grace)
+    """Store an answer unless a newer one (higher seq) is stored. True when it was written.
+    AttemptClosed when the attempt is over (the caller finishes a late one)."""
+    if target.state != "open" or now > target.deadline + grace:
         raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
-    # One small row, not the whole paper: this is the hot path of a contest.
-    item = session.execute(
-        select(AttemptQuestion.id, AttemptQuestion.choice_order, QuestionVersion.answer)
-        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
-    ).one_or_none()
-    if item is None:
-        raise BadAnswer(N_("No such question in this attempt."))
-    indices = selected_indices(item.choice_order, item.answer, keys)
+    indices = selected_indices(target.choice_order, target.answer, keys)
     stmt = update(AttemptQuestion).where(
-        AttemptQuestion.id == item.id,
-        AttemptQuestion.attempt_id.in_(_still_open(attempt.id, now, grace)),
+        AttemptQuestion.id == target.item_id,
+        AttemptQuestion.attempt_id.in_(_still_open(target.attempt_id, now, grace)),
     )
     if seq is None:
         stmt = stmt.values(selected=indices, seq=AttemptQuestion.seq + 1, answered_at=now)
@@ -301,10 +337,28 @@ def save_answer(
     written = session.execute(stmt, execution_options={"synchronize_session": False}).rowcount
     session.commit()
     if not written:
-        session.refresh(attempt)
-        if attempt.state != "open":
+        state = session.scalar(select(Attempt.state).where(Attempt.id == target.attempt_id))
+        if state != "open":
             raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
     return bool(written)
+
+
+def save_answer(
+    session: Session,
+    attempt: Attempt,
+    position: int,
+    keys: Sequence[str],
+    seq: int | None,
+    now: datetime,
+    grace: timedelta,
+) -> bool:
+    """Store an answer of a loaded attempt (the page's form); finishes it when it is late."""
+    if attempt.state == "open" and is_late(attempt, now, grace):
+        finish(session, attempt, now, grace)
+    target = answer_target(session, attempt.id, position, owner_id=attempt.user_id)
+    if target is None:
+        raise BadAnswer(N_("No such question in this attempt."))
+    return write_answer(session, target, keys, seq, now, grace)
 
 
 # ----------------------------------------------------------------------------------- submit
