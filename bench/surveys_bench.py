@@ -1,0 +1,1106 @@
+"""Survey benchmarks on PostgreSQL: response submission under gunicorn (issue 7) and results
+at 1,000,000 responses (issue 8).
+
+    .venv/bin/python bench/surveys_bench.py    # about 8 minutes; writes bench/results-surveys.md
+
+Setup: DROP/CREATE the database `civic_bench_surveys` (127.0.0.1:5432, user postgres), run the
+project's migrations, load the units of province 92 and two copies of one six-question survey
+(anonymous, `sign_in: optional`: a demographic single question, three scales in the
+satisfaction index, a multiple choice, a 0-10 rating), make resident accounts (one password hash
+shared by all) with a bearer token each (`app.services.tokens.issue_token`), and a leader of
+the province.
+
+1. Throughput (issue 7): `gunicorn -w 4 bench.bench_app:app` (the real app plus the bare
+   one-insert route `POST /bench/bare`, RATELIMIT_ENABLED=false), `wrk -t2 -c16 -d10s` with
+   bench/surveys.lua, runs interleaved bare, submit, bare, submit, ... three times each after a
+   warm-up; median req/s. Every submission is a complete valid answer sent with a different
+   resident's token (a real first response). Afterwards the database must show, per run,
+   responses == ledger rows == 201 responses (give or take the requests in flight when wrk
+   stopped). gunicorn is always stopped.
+2. Results (issue 8): `app.services.demo_responses.generate` fills the second survey with
+   --count demo responses (default 1,000,000; in chunks, stopping early if --generate-budget
+   seconds run out), then VACUUM ANALYZE. Then, in this process, median of --repeats
+   (interleaved rounds after one warm-up round): (a) the raw GROUP BY of the same data,
+   (b) analytics.results(by=None), (c) analytics.results(by="unit"), (d) GET
+   /api/v1/surveys/<slug>/results?by=unit with the leader's bearer token (Flask test client),
+   (e) the page /results/<slug>?by=unit, the leader signed in through /auth/login. Then the
+   peak Python memory of (c) and (e) (tracemalloc, ru_maxrss), the SQL statements of (c) and
+   (e) with their times, and EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of (c).
+
+Writes the results between the markers of --out (text outside the markers is kept). Only
+loopback traffic; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "surveys.lua"
+OUT = ROOT / "bench" / "results-surveys.md"
+
+HOST = "127.0.0.1"
+DB_NAME = "civic_bench_surveys"
+ADMIN_DSN = f"host={HOST} port=5432 user=postgres dbname=postgres"
+DATABASE_URL = f"postgresql+psycopg://postgres@{HOST}:5432/{DB_NAME}"
+
+PROVINCE = 92
+COMMUNE = 31321  # Phường Vị Thanh
+PASSWORD = "mat-khau-do-hieu-nang"  # noqa: S105 (bench accounts in a throwaway database)
+SUBMIT_SLUG = "bench-nop-phieu"
+RESULTS_SLUG = "bench-ket-qua"
+CHUNK = 100_000  # responses per demo_responses.generate call (budget checked between calls)
+
+MARK_START = "<!-- bench/surveys_bench.py: results start -->"
+MARK_END = "<!-- bench/surveys_bench.py: results end -->"
+TARGET = 2.0  # results within 2x the raw GROUP BY (issue 8)
+
+MEASURES = ("raw", "all", "unit", "api", "page")
+LABELS = {
+    "raw": "(a) raw SQL GROUP BY (baseline)",
+    "all": "(b) analytics.results(by=None)",
+    "unit": '(c) analytics.results(by="unit")',
+    "api": "(d) GET /api/v1/surveys/<slug>/results?by=unit",
+    "page": "(e) page /results/<slug>?by=unit",
+}
+RAW_SQL = """\
+SELECT a.question_id, r.unit_code, a.item, a.value, count(*)
+FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id
+WHERE r.survey_id = :survey
+GROUP BY a.question_id, r.unit_code, a.item, a.value"""
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1_000_000, help="demo responses")
+    parser.add_argument(
+        "--generate-budget",
+        type=int,
+        default=360,
+        help="stop generating (between chunks of 100,000) after this many seconds",
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds of (a)-(e)")
+    parser.add_argument("--runs", type=int, default=3, help="wrk runs per scenario")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--pool", type=int, default=8000, help="fresh residents per submission run")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-results", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-out", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    checks = {
+        "count": (1000, 2_000_000),
+        "generate_budget": (10, 420),
+        "repeats": (1, 9),
+        "runs": (1, 5),
+        "duration": (1, 30),
+        "workers": (1, 16),
+        "threads": (1, 8),
+        "connections": (1, 256),
+        "pool": (100, 50_000),
+    }
+    for name, (low, high) in checks.items():
+        value = getattr(args, name)
+        if not low <= value <= high:
+            parser.error(f"--{name.replace('_', '-')} must be between {low} and {high}")
+    if args.connections < args.threads:
+        parser.error("--connections must be at least --threads")
+    return args
+
+
+# ------------------------------------------------------------------------------ content
+
+
+def survey_yaml(slug: str, now: datetime) -> str:
+    """Open since yesterday until next week (Vietnam time); anonymous, sign-in optional."""
+    local = now.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    opens = (local - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    closes = (local + timedelta(days=7)).strftime("%Y-%m-%d %H:%M")
+    return f"""\
+survey: {slug}
+title: Khảo sát đo hiệu năng ({slug})
+anonymous: true
+opens: {opens}
+closes: {closes}
+sign_in: optional
+scales:
+  muc: [Rất không hài lòng, Không hài lòng, Bình thường, Hài lòng, Rất hài lòng]
+pages:
+  - title: Một
+    questions:
+      - {{id: gioi-tinh, type: single, text: Giới tính, choices: [Nam, Nữ, Khác],
+         demographic: true}}
+      - {{id: thu-tuc, type: scale, scale: muc, text: Thủ tục hành chính, index: true}}
+      - {{id: thai-do, type: scale, scale: muc, text: Thái độ cán bộ, index: true}}
+      - {{id: thong-tin, type: scale, scale: muc, text: Tiếp cận thông tin, index: true}}
+      - id: kenh
+        type: multiple
+        text: Kênh nhận thông tin
+        choices: [Loa phát thanh, Họp tổ dân phố, Zalo, Truyền hình, Báo in]
+        max: 3
+      - {{id: diem, type: rating, text: Điểm chung}}
+"""
+
+
+def answer_body(rng: random.Random) -> dict[str, Any]:
+    """A complete valid answer to the survey above."""
+    return {
+        "answers": {
+            "gioi-tinh": rng.randint(1, 3),
+            "thu-tuc": rng.randint(1, 5),
+            "thai-do": rng.randint(1, 5),
+            "thong-tin": rng.randint(1, 5),
+            "kenh": sorted(rng.sample(range(1, 6), rng.randint(1, 3))),
+            "diem": rng.randint(0, 10),
+        }
+    }
+
+
+# -------------------------------------------------------------------------------- setup
+
+
+@dataclass
+class Fixture:
+    submit_survey: int = 0
+    results_survey: int = 0
+    smoke: str = ""
+    warmup: list[str] = field(default_factory=list)
+    runs: list[list[str]] = field(default_factory=list)  # tokens per submission run
+    leader_phone: str = ""
+    leader_token: str = ""
+
+
+def reset_database() -> None:
+    import psycopg
+
+    assert re.fullmatch(r"[a-z_]+", DB_NAME)
+    with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def set_environment(secret_key: str) -> dict[str, str]:
+    """Read by app.config at import: set before anything of the app is imported."""
+    settings = {
+        "APP_ENV": "development",
+        "DATABASE_URL": DATABASE_URL,
+        "SECRET_KEY": secret_key,
+        "RATELIMIT_ENABLED": "false",
+        "REDIS_URL": "",
+    }
+    os.environ.update(settings)
+    return settings
+
+
+def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+    from sqlalchemy import insert, select
+
+    from app.content.pipeline import load_files
+    from app.content.store import Actor
+    from app.extensions import db
+    from app.models import Consent, Survey, User, utcnow
+    from app.services.accounts import hash_password
+    from app.services.tokens import issue_token
+    from app.services.units import load_units
+    from bench.bench_app import app, create_bench_table
+
+    fixture = Fixture()
+    with app.app_context():
+        upgrade()
+        create_bench_table(db.engine)
+        load_units(db.session, PROVINCE)
+        now = utcnow()
+        outcomes = load_files(
+            db.session,
+            [
+                (f"{slug}.yaml", survey_yaml(slug, now).encode())
+                for slug in (SUBMIT_SLUG, RESULTS_SLUG)
+            ],
+            Actor(unit_code=PROVINCE, is_admin=True),
+            now,
+        )
+        if not all(o.ok for o in outcomes):
+            raise SystemExit(f"survey refused: {[o.result.messages('en') for o in outcomes]}")
+        ids = dict(db.session.execute(select(Survey.slug, Survey.id)).all())
+        fixture.submit_survey, fixture.results_survey = ids[SUBMIT_SLUG], ids[RESULTS_SLUG]
+
+        warmup = 2000
+        residents = 1 + warmup + (args.pool * args.runs if not args.skip_throughput else 0)
+        password_hash = hash_password(PASSWORD)  # once: every account shares it
+        rows = [
+            {
+                "name": f"Người đo hiệu năng {i}",
+                "phone": f"09{i:08d}",
+                "password_hash": password_hash,
+                "role": "resident",
+                "unit_code": COMMUNE,
+                "auth_nonce": secrets.token_hex(16),
+                "created_at": now,
+            }
+            for i in range(residents)
+        ]
+        fixture.leader_phone = f"03{0:08d}"
+        rows.append(
+            rows[0]
+            | {
+                "name": "Lãnh đạo đo hiệu năng",
+                "phone": fixture.leader_phone,
+                "role": "leader",
+                "unit_code": PROVINCE,
+                "auth_nonce": secrets.token_hex(16),
+            }
+        )
+        db.session.execute(insert(User.__table__), rows)
+        users = db.session.scalars(select(User).order_by(User.id)).all()
+        db.session.execute(
+            insert(Consent.__table__),
+            [{"user_id": u.id, "version": "bench", "given_at": now} for u in users],
+        )
+        db.session.commit()
+        lifetime, secret = app.config["API_TOKEN_LIFETIME"], app.config["SECRET_KEY"]
+        tokens = {u.phone: issue_token(secret, u, now, lifetime)[0] for u in users}
+        resident_tokens = [tokens[f"09{i:08d}"] for i in range(residents)]
+        fixture.leader_token = tokens[fixture.leader_phone]
+        fixture.smoke = resident_tokens[0]
+        fixture.warmup = resident_tokens[1 : 1 + warmup]
+        rest = resident_tokens[1 + warmup :]
+        fixture.runs = [rest[r * args.pool : (r + 1) * args.pool] for r in range(args.runs)]
+        db.session.remove()
+    log(f"setup: surveys loaded, {residents} residents and a leader with bearer tokens")
+    return app, fixture
+
+
+# ------------------------------------------------------------------------ gunicorn, wrk
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def call(
+    port: int, method: str, path: str, token: str | None = None, body: Any = None
+) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+@contextmanager
+def gunicorn(args: argparse.Namespace, settings: dict[str, str], work: Path) -> Iterator[int]:
+    """Start gunicorn on loopback, wait until it answers; always stop it afterwards."""
+    binary = ROOT / ".venv" / "bin" / "gunicorn"
+    executable = str(binary) if binary.exists() else shutil.which("gunicorn")
+    if executable is None:
+        raise SystemExit("gunicorn is not installed")
+    port = args.port or free_port()
+    command = [executable, "-w", str(args.workers), "-b", f"{HOST}:{port}", "bench.bench_app:app"]
+    log("starting: gunicorn " + " ".join(command[1:]))
+    logfile = work / "gunicorn.log"
+    with logfile.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+            command,
+            cwd=ROOT,
+            env={**os.environ, **settings},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            for _ in range(300):
+                if process.poll() is not None:
+                    raise RuntimeError("gunicorn exited early:\n" + logfile.read_text()[-3000:])
+                try:
+                    if call(port, "GET", "/api/v1/surveys")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not answer within 30 s")
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("gunicorn did not answer")
+            log(f"gunicorn answers on {HOST}:{port} (pid {process.pid})")
+            yield port
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: gunicorn and workers only
+            process.wait(timeout=10)
+    log("gunicorn stopped")
+
+
+@dataclass
+class Run:
+    scenario: str
+    number: int
+    rps: float
+    requests: int
+    statuses: dict[int, int]
+    socket_errors: int
+    p50_ms: float | None
+    p99_ms: float | None
+    responses: int = 0  # survey_responses rows the run added (submit) / bench_hits rows (bare)
+    ledger: int = 0  # survey_ledger rows the run added (submit)
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for code, n in self.statuses.items() if not 200 <= code < 300)
+
+    @property
+    def ok(self) -> int:
+        return sum(n for code, n in self.statuses.items() if 200 <= code < 300)
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(
+    args: argparse.Namespace, port: int, scenario: str, number: int, path: Path, seconds: int
+) -> Run:
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise SystemExit("wrk is not installed")
+    command = [
+        binary,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(LUA),
+        f"http://{HOST}:{port}",
+        "--",
+        str(path),
+        str(args.threads),
+    ]
+    result = subprocess.run(  # noqa: S603 (fixed arguments)
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    out = result.stdout
+    if result.returncode != 0 or "Requests/sec" not in out:
+        raise RuntimeError(f"wrk failed ({result.returncode}):\n{out}\n{result.stderr}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
+    assert total is not None, out
+    statuses = {int(c): int(n) for c, n in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M)}
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    latency = {
+        pct: to_ms(value, unit)
+        for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    }
+    return Run(
+        scenario=scenario,
+        number=number,
+        rps=rps,
+        requests=int(total.group(1)),
+        statuses=statuses,
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        p50_ms=latency.get("50"),
+        p99_ms=latency.get("99"),
+    )
+
+
+def request_file(path: Path, tokens: list[str], seed: int) -> Path:
+    rng = random.Random(seed)
+    url = f"/api/v1/surveys/{SUBMIT_SLUG}/responses"
+    lines = [
+        f"POST\t{url}\t{token}\t{json.dumps(answer_body(rng), separators=(',', ':'))}"
+        for token in tokens
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def db_counts(app: Any, survey_id: int) -> tuple[int, int, int]:
+    """(survey responses, ledger rows) of the survey, and bench_hits rows."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        row = db.session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM survey_responses WHERE survey_id = :s),"
+                " (SELECT count(*) FROM survey_ledger WHERE survey_id = :s),"
+                " (SELECT count(*) FROM bench_hits)"
+            ),
+            {"s": survey_id},
+        ).one()
+        db.session.remove()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def throughput(
+    args: argparse.Namespace, app: Any, fixture: Fixture, settings: dict[str, str]
+) -> list[Run]:
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="surveys-bench-") as tmp:
+        work = Path(tmp)
+        bare = work / "bare.tsv"
+        bare.write_text("POST\t/bench/bare\t-\t-\n" * args.threads)
+        warm = request_file(work / "warmup.tsv", fixture.warmup, 0)
+        files = [
+            request_file(work / f"submit_{n}.tsv", tokens, n)
+            for n, tokens in enumerate(fixture.runs, 1)
+        ]
+        with gunicorn(args, settings, work) as port:
+            checks = [
+                ("bare", *call(port, "POST", "/bench/bare"), 200),
+                (
+                    "submit",
+                    *call(
+                        port,
+                        "POST",
+                        f"/api/v1/surveys/{SUBMIT_SLUG}/responses",
+                        fixture.smoke,
+                        answer_body(random.Random(1)),
+                    ),
+                    201,
+                ),
+                (
+                    "submit again",
+                    *call(
+                        port,
+                        "POST",
+                        f"/api/v1/surveys/{SUBMIT_SLUG}/responses",
+                        fixture.smoke,
+                        answer_body(random.Random(1)),
+                    ),
+                    409,
+                ),
+            ]
+            failed = [c for c in checks if c[1] != c[3]]
+            if failed:
+                raise RuntimeError(f"smoke check failed: {failed}")
+            log("smoke check: " + ", ".join(f"{c[0]} {c[1]}" for c in checks))
+            wrk(args, port, "bare", 0, bare, 3)
+            wrk(args, port, "submit", 0, warm, 3)
+            log("warm-up done")
+            for number in range(1, args.runs + 1):
+                for scenario in ("bare", "submit"):
+                    before = db_counts(app, fixture.submit_survey)
+                    path = bare if scenario == "bare" else files[number - 1]
+                    run = wrk(args, port, scenario, number, path, args.duration)
+                    time.sleep(0.5)  # the requests in flight when wrk stopped finish
+                    after = db_counts(app, fixture.submit_survey)
+                    if scenario == "bare":
+                        run.responses = after[2] - before[2]
+                    else:
+                        run.responses, run.ledger = after[0] - before[0], after[1] - before[1]
+                    runs.append(run)
+                    log(
+                        f"run {number} {scenario:6}: {run.rps:8.1f} req/s, {run.requests} "
+                        f"requests, statuses {dict(sorted(run.statuses.items()))}, "
+                        f"rows {run.responses}, ledger {run.ledger}"
+                    )
+                    time.sleep(1)
+    return runs
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass
+class Results:
+    count: int = 0
+    answers: int = 0
+    generate_s: float = 0.0
+    chunks: list[float] = field(default_factory=list)
+    vacuum_s: float = 0.0
+    times: dict[str, list[float]] = field(default_factory=dict)
+    memory: dict[str, dict[str, float]] = field(default_factory=dict)
+    statements: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    explain: list[str] = field(default_factory=list)
+    explain_raw: list[str] = field(default_factory=list)
+    slowest: str = ""
+    groups: int = 0
+    warm: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, str] = field(default_factory=dict)
+
+
+def generate(args: argparse.Namespace, app: Any, fixture: Fixture, out: Results) -> None:
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import Survey
+    from app.services import demo_responses
+
+    start = time.monotonic()
+    with app.app_context():
+        survey = db.session.get(Survey, fixture.results_survey)
+        made, chunk_number = 0, 0
+        for chunk_number in range(args.count // CHUNK + 1):  # bounded: one call per chunk
+            if made >= args.count:
+                break
+            if time.monotonic() - start > args.generate_budget:
+                log(f"generation budget of {args.generate_budget} s spent: stopping at {made}")
+                break
+            size = min(CHUNK, args.count - made)
+            t0 = time.monotonic()
+            made += demo_responses.generate(db.session, survey, size, seed=2026 + chunk_number)
+            out.chunks.append(time.monotonic() - t0)
+            log(f"generated {made} responses ({out.chunks[-1]:.1f} s for {size})")
+        out.generate_s = time.monotonic() - start
+        out.count = made
+        out.answers = int(
+            db.session.scalar(
+                text(
+                    "SELECT count(*) FROM survey_answers a JOIN survey_responses r"
+                    " ON r.id = a.response_id WHERE r.survey_id = :s"
+                ),
+                {"s": fixture.results_survey},
+            )
+        )
+        db.session.remove()
+        t0 = time.monotonic()
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM (ANALYZE) survey_responses, survey_answers"
+            )
+        out.vacuum_s = time.monotonic() - t0
+        with db.engine.connect() as conn:
+            for table in ("survey_responses", "survey_answers"):
+                out.sizes[table] = str(
+                    conn.exec_driver_sql(
+                        f"SELECT pg_size_pretty(pg_total_relation_size('{table}'))"
+                    ).scalar()
+                )
+    log(
+        f"{out.count} responses, {out.answers} answer rows in {out.generate_s:.0f} s; "
+        f"VACUUM ANALYZE {out.vacuum_s:.0f} s"
+    )
+
+
+def leader_client(app: Any, phone: str) -> Any:
+    """A test client signed in through the sign-in form (CSRF token read from the page)."""
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, "no CSRF token on /auth/login"
+    response = client.post(
+        "/auth/login",
+        data={"phone": phone, "password": PASSWORD, "csrf_token": match.group(1), "next": ""},
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"leader sign-in failed: {response.status_code}")
+    return client
+
+
+def maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def statement_log(engine: Any) -> Iterator[list[tuple[float, str, Any]]]:
+    """Every SQL statement executed meanwhile, with its time (execute + fetch by psycopg)."""
+    from sqlalchemy import event
+
+    found: list[tuple[float, str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: Any):  # type: ignore[no-untyped-def]
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: Any):  # type: ignore[no-untyped-def]
+        started = conn.info["bench_started"].pop()
+        found.append(((time.perf_counter() - started) * 1000, statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def describe(statement: str) -> str:
+    s = " ".join(statement.split())
+    if s.startswith("SELECT 1") or s == "select pg_catalog.version()":
+        return "pool pre-ping"
+    rules = [
+        ("count(DISTINCT survey_answers.response_id)", "respondents per question and group"),
+        ("avg(", "satisfaction index (per response, then per group)"),
+        ("sum(survey_answers.number", "numbers (count, sum, sum of squares)"),
+        ("survey_answers.value, count(*)", "answer counts per question, group, item, value"),
+        ("count(survey_responses.id)", "group sizes"),
+        ("FROM survey_questions", "survey definition"),
+        ("FROM units", "units (labels, scope, user's unit)"),
+        ("FROM users", "user (token or session)"),
+        ("FROM surveys", "survey"),
+        ("survey_answers.text", "free texts"),
+        ("count(*) AS count_1", "responses in scope (free texts)"),
+    ]
+    for needle, name in rules:
+        if needle in s:
+            return name
+    return s[:70] + "…"
+
+
+def measure_results(args: argparse.Namespace, app: Any, fixture: Fixture, out: Results) -> None:
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import Survey
+    from app.services import analytics
+
+    with app.app_context():
+        engine = db.engine  # the app's engine (its pool outlives the context)
+    client = leader_client(app, fixture.leader_phone)
+    api_headers = {"Authorization": f"Bearer {fixture.leader_token}"}
+
+    def measures(survey_id: int, slug: str) -> dict[str, Callable[[], Any]]:
+        def raw() -> Any:
+            with app.app_context():
+                rows = db.session.execute(text(RAW_SQL), {"survey": survey_id}).all()
+                db.session.remove()
+            return rows
+
+        def service(by: str | None) -> Callable[[], Any]:
+            def work() -> Any:
+                with app.app_context():
+                    survey = db.session.get(Survey, survey_id)
+                    body = analytics.results(db.session, survey, by=by)
+                    db.session.remove()
+                return body
+
+            return work
+
+        def api() -> Any:
+            response = client.get(f"/api/v1/surveys/{slug}/results?by=unit", headers=api_headers)
+            assert response.status_code == 200, response.status_code
+            return response.get_json()
+
+        def page() -> Any:
+            response = client.get(f"/results/{slug}?by=unit")
+            assert response.status_code == 200, response.status_code
+            return response.get_data()
+
+        return {"raw": raw, "all": service(None), "unit": service("unit"), "api": api, "page": page}
+
+    # Warm-up, not recorded: every code path once on the small survey of the throughput run
+    # (imports, templates compiled, connections open), then the raw GROUP BY on the big one
+    # (its pages into the caches).
+    for name, function in measures(fixture.submit_survey, SUBMIT_SLUG).items():
+        t0 = time.perf_counter()
+        function()
+        log(f"warm-up {name} (small survey): {(time.perf_counter() - t0) * 1000:.0f} ms")
+    work = measures(fixture.results_survey, RESULTS_SLUG)
+    t0 = time.perf_counter()
+    out.groups = len(work["raw"]())
+    out.warm["raw"] = (time.perf_counter() - t0) * 1000
+    log(f"warm-up raw: {out.warm['raw']:.0f} ms")
+
+    out.times = {name: [] for name in MEASURES}
+    for round_number in range(1, args.repeats + 1):
+        for name in MEASURES:
+            gc.collect()
+            t0 = time.perf_counter()
+            result = work[name]()
+            out.times[name].append((time.perf_counter() - t0) * 1000)
+            if round_number == 1 and name in ("all", "unit", "api"):
+                assert result["n"] == out.count, (name, result["n"], out.count)
+        log(
+            f"round {round_number}: "
+            + ", ".join(f"{n} {out.times[n][-1]:,.0f} ms" for n in MEASURES)
+        )
+
+    # (c) and (e) once more each, not timed: peak memory under tracemalloc, and the SQL
+    # statements with their times (tracemalloc slows Python, not the database).
+    for name in ("unit", "page"):
+        gc.collect()
+        before_max, before_rss = maxrss_mib(), rss_mib()
+        with statement_log(engine) as found:
+            tracemalloc.start()
+            work[name]()
+            _current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        out.memory[name] = {
+            "peak": peak / 2**20,
+            "maxrss_before": before_max,
+            "maxrss_after": maxrss_mib(),
+            "rss_before": before_rss,
+            "rss_after": rss_mib(),
+        }
+        log(f"memory {name}: tracemalloc peak {peak / 2**20:.1f} MiB, {out.memory[name]}")
+        out.statements[name] = [(ms, describe(stmt)) for ms, stmt, _p in found]
+        if name == "unit":
+            slowest = max(found, key=lambda f: f[0])
+
+    # EXPLAIN ANALYZE of the slowest statement of (c), and of the raw GROUP BY.
+    out.slowest = slowest[1]
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS) " + slowest[1], slowest[2] or {}
+        ).all()
+        out.explain = [row[0] for row in plan]
+        plan = conn.execute(
+            text("EXPLAIN (ANALYZE, BUFFERS) " + RAW_SQL), {"survey": fixture.results_survey}
+        ).all()
+        out.explain_raw = [row[0] for row in plan]
+
+
+# ------------------------------------------------------------------------------- report
+
+
+def machine() -> dict[str, str]:
+    import psycopg
+
+    cpu = platform.processor() or platform.machine()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = "?"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    names = (
+        "server_version",
+        "shared_buffers",
+        "work_mem",
+        "max_parallel_workers_per_gather",
+        "synchronous_commit",
+    )
+    with psycopg.connect(ADMIN_DSN, connect_timeout=10) as conn:
+        settings = {
+            n: str(conn.execute("SELECT current_setting(%s)", (n,)).fetchone()[0])  # type: ignore[index]
+            for n in names
+        }
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "cpu": cpu,
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": settings.pop("server_version"),
+        "pg_settings": ", ".join(f"{k}={v}" for k, v in settings.items()),
+        "load": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
+    }
+
+
+def other_statuses(run: Run, expected: int) -> str:
+    other = {code: n for code, n in sorted(run.statuses.items()) if code != expected}
+    return ", ".join(f"{code}: {n}" for code, n in other.items()) or "—"
+
+
+def cpu_busy(seconds: float = 2.0) -> float | None:
+    """Share of all CPUs busy over `seconds` while this script sleeps: other work on the
+    machine (another benchmark, a test suite) that the measurements will compete with."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(values[:8]), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return 1 - (idle1 - idle0) / total if total > 0 else None
+
+
+def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
+    bare = [r for r in runs if r.scenario == "bare"]
+    submit = [r for r in runs if r.scenario == "submit"]
+    bare_median = statistics.median(r.rps for r in bare)
+    bare_by_run = {r.number: r.rps for r in bare}
+    lines = [
+        "| Scenario | Endpoint | Median req/s | vs bare | Runs (req/s) | Per-run vs bare "
+        "| p50 / p99 ms | non-2xx |",
+        "|---|---|---:|---:|---|---|---:|---:|",
+    ]
+    for name, endpoint, mine in (
+        ("bare insert (baseline)", "POST /bench/bare", bare),
+        ("survey response", f"POST /api/v1/surveys/{SUBMIT_SLUG}/responses", submit),
+    ):
+        median = statistics.median(r.rps for r in mine)
+        p50 = statistics.median(r.p50_ms for r in mine if r.p50_ms is not None)
+        p99 = statistics.median(r.p99_ms for r in mine if r.p99_ms is not None)
+        lines.append(
+            f"| {name} | `{endpoint}` | {median:.0f} | {median / bare_median:.0%} | "
+            f"{' / '.join(f'{r.rps:.0f}' for r in mine)} | "
+            f"{' / '.join(f'{r.rps / bare_by_run[r.number]:.0%}' for r in mine)} | "
+            f"{p50:.1f} / {p99:.1f} | {sum(r.non_2xx for r in mine)} |"
+        )
+    lines += [
+        "",
+        "Checked in the database after each run (wrk counts the responses received within its "
+        "duration; the database also has the requests still in flight when it stopped, at most "
+        f"one per connection, {args.connections}):",
+        "",
+        "| Run | Responses received | 201 | other statuses | socket errors "
+        "| survey_responses added | survey_ledger added |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in submit:
+        lines.append(
+            f"| submit {r.number} | {r.requests} | {r.statuses.get(201, 0)} | "
+            f"{other_statuses(r, 201)} | {r.socket_errors} | {r.responses} | {r.ledger} |"
+        )
+    for r in bare:
+        lines.append(
+            f"| bare {r.number} | {r.requests} | — | "
+            f"{other_statuses(r, 200)} | {r.socket_errors} "
+            f"| {r.responses} (bench_hits) | — |"
+        )
+    return lines
+
+
+def results_lines(args: argparse.Namespace, res: Results) -> list[str]:
+    raw = statistics.median(res.times["raw"])
+    lines = [
+        f"| Measure | Median ms (of {args.repeats}) | vs raw GROUP BY | Runs in order (ms) |",
+        "|---|---:|---:|---|",
+    ]
+    for name in MEASURES:
+        median = statistics.median(res.times[name])
+        lines.append(
+            f"| {LABELS[name]} | {median:,.0f} | {median / raw:.2f}× | "
+            f"{' / '.join(f'{t:,.0f}' for t in res.times[name])} |"
+        )
+    lines += [
+        "",
+        "Peak Python memory, one call each under tracemalloc (after the timed rounds; "
+        "tracemalloc sees Python and numpy allocations, not libpq's result buffers):",
+        "",
+        "| Measure | tracemalloc peak | ru_maxrss before → after | RSS before → after |",
+        "|---|---:|---|---|",
+    ]
+    for name in ("unit", "page"):
+        m = res.memory[name]
+        lines.append(
+            f"| {LABELS[name]} | {m['peak']:.1f} MiB | {m['maxrss_before']:.0f} → "
+            f"{m['maxrss_after']:.0f} MiB | {m['rss_before']:.0f} → {m['rss_after']:.0f} MiB |"
+        )
+    for name in ("unit", "page"):
+        statements = res.statements[name]
+        total = sum(ms for ms, _d in statements)
+        lines += [
+            "",
+            f"SQL statements of {LABELS[name]} (one call, outside the timed rounds): "
+            f"{len(statements)} statements, {total:,.0f} ms in the database driver "
+            "(execute and fetch):",
+            "",
+            "| ms | statement |",
+            "|---:|---|",
+        ]
+        lines += [f"| {ms:,.1f} | {d} |" for ms, d in sorted(statements, reverse=True) if ms >= 1]
+        small = [ms for ms, _d in statements if ms < 1]
+        if small:
+            lines.append(f"| {sum(small):.1f} | {len(small)} statements under 1 ms each |")
+    lines += [
+        "",
+        f"EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of (c), {describe(res.slowest)}:",
+        "",
+        "```sql",
+        " ".join(res.slowest.split()),
+        "```",
+        "",
+        "```",
+        *res.explain,
+        "```",
+        "",
+        "EXPLAIN (ANALYZE, BUFFERS) of the raw GROUP BY (a):",
+        "",
+        "```",
+        *res.explain_raw,
+        "```",
+    ]
+    return lines
+
+
+def markdown(
+    args: argparse.Namespace,
+    info: dict[str, str],
+    started: datetime,
+    elapsed: float,
+    runs: list[Run] | None,
+    res: Results | None,
+) -> str:
+    argv = " ".join(sys.argv[1:])
+    lines = [
+        MARK_START,
+        "## Generated by bench/surveys_bench.py",
+        "",
+        f"- Date: {started:%Y-%m-%d %H:%M} UTC, whole run {elapsed:.0f} s",
+        f"- Command: `.venv/bin/python bench/surveys_bench.py{(' ' + argv) if argv else ''}`",
+        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, Linux "
+        f"{info['kernel']}, Python {info['python']}; wrk, gunicorn, this script and "
+        "PostgreSQL share the CPUs",
+        f"- Other work on the machine: CPUs {info['busy']} busy just before the run "
+        f"(2 s sample); load average at the end {info['load']} (1/5/15 min)",
+        f"- PostgreSQL {info['postgresql']} ({info['pg_settings']}), database `{DB_NAME}` "
+        "dropped and created by the script",
+    ]
+    if runs:
+        lines += [
+            "",
+            f"### Issue 7: response submission under gunicorn (median of {args.runs})",
+            "",
+            f"`gunicorn -w {args.workers} -b 127.0.0.1:PORT bench.bench_app:app` "
+            f"(RATELIMIT_ENABLED=false), `wrk -t{args.threads} -c{args.connections} "
+            f"-d{args.duration}s -s bench/surveys.lua`, runs interleaved bare, submit, bare, ... "
+            "after a 3 s warm-up of each. Each submission: a complete valid answer (6 "
+            "questions, 8 answer rows on average) to an anonymous survey (`sign_in: "
+            "optional`) with a different resident's bearer token, "
+            f"{args.pool} fresh residents per run.",
+            "",
+            *throughput_lines(args, runs),
+        ]
+    if res:
+        lines += [
+            "",
+            f"### Issue 8: results at {res.count:,} responses (median of {args.repeats})",
+            "",
+            f"- Data: `demo_responses.generate` made {res.count:,} responses "
+            f"({res.answers:,} answer rows; 103 communes) in {res.generate_s:.0f} s "
+            f"({res.count / res.generate_s:,.0f} responses/s; chunks of {CHUNK:,}: "
+            f"{', '.join(f'{c:.0f}' for c in res.chunks)} s), then VACUUM ANALYZE "
+            f"({res.vacuum_s:.0f} s). Sizes with indexes: survey_responses "
+            f"{res.sizes.get('survey_responses')}, survey_answers "
+            f"{res.sizes.get('survey_answers')}.",
+            "- In this process, each measure in a fresh app context (a request's work): "
+            "(a)–(c) called directly with no scope (the whole survey), (d) and (e) through the "
+            "Flask test client as a leader of the province (scope: the province and its "
+            "communes, the same responses), (e) signed in through `/auth/login`. Warm-up: "
+            "(a)–(e) once on the small survey of the throughput run (imports, templates, "
+            f"connections), then (a) once on this one ({res.warm['raw']:,.0f} ms); then "
+            f"{args.repeats} rounds interleaved (a, b, c, d, e, a, ...). The raw GROUP BY "
+            f"returns {res.groups:,} rows:",
+            "",
+            "```sql",
+            RAW_SQL,
+            "```",
+            "",
+            *results_lines(args, res),
+        ]
+    lines.append(MARK_END)
+    return "\n".join(lines) + "\n"
+
+
+HEADER = """\
+# Survey benchmarks (issues 7 and 8)
+
+Measured by `bench/surveys_bench.py`; the block between the markers is rewritten by each run.
+
+"""
+
+
+def write_out(path: Path, block: str) -> None:
+    """Replace the block between the markers; keep everything else in the file."""
+    if path.exists():
+        current = path.read_text()
+        if MARK_START in current and MARK_END in current:
+            before, rest = current.split(MARK_START, 1)
+            after = rest.split(MARK_END, 1)[1]
+            path.write_text(before + block.rstrip("\n") + after)
+            return
+        path.write_text(current.rstrip("\n") + "\n\n" + block)
+        return
+    path.write_text(HEADER + block)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None and not args.skip_throughput:
+        print("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    clock = time.monotonic()
+    started = datetime.now(UTC)
+    busy = cpu_busy()
+    log(f"CPU busy with other work before the run: {'?' if busy is None else f'{busy:.0%}'}")
+    settings = set_environment(secrets.token_urlsafe(48))
+    log(f"resetting database {DB_NAME}")
+    reset_database()
+    app, fixture = prepare(args)
+    log(f"setup took {time.monotonic() - clock:.0f} s")
+
+    runs = None if args.skip_throughput else throughput(args, app, fixture, settings)
+    res = None
+    if not args.skip_results:
+        res = Results()
+        generate(args, app, fixture, res)
+        measure_results(args, app, fixture, res)
+    elapsed = time.monotonic() - clock
+    info = machine()
+    info["busy"] = "?" if busy is None else f"{busy:.0%}"
+    block = markdown(args, info, started, elapsed, runs, res)
+    print()
+    print(block)
+    if not args.no_out:
+        write_out(args.out, block)
+        log(f"results written to {args.out}")
+    log(f"done in {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
