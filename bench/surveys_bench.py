@@ -18,9 +18,11 @@ the province.
    responses == ledger rows == 201 responses (give or take the requests in flight when wrk
    stopped). gunicorn is always stopped.
 2. Results (issue 8): `app.services.demo_responses.generate` fills the second survey with
-   --count demo responses (default 1,000,000; in chunks, stopping early if --generate-budget
-   seconds run out), then VACUUM ANALYZE. Then, in this process, median of --repeats
-   (interleaved rounds after one warm-up round): (a) the raw GROUP BY of the same data,
+   --count demo responses (default 1,000,000; chunks of 100,000 in --generators processes,
+   chunks not started when --generate-budget seconds are spent are cancelled), then VACUUM
+   ANALYZE. Then, in this process, after a warm-up, median of --repeats interleaved rounds (at
+   least 3; rounds that would take the run past --deadline are skipped, and the report says
+   so): (a) the raw GROUP BY of the same data,
    (b) analytics.results(by=None), (c) analytics.results(by="unit"), (d) GET
    /api/v1/surveys/<slug>/results?by=unit with the leader's bearer token (Flask test client),
    (e) the page /results/<slug>?by=unit, the leader signed in through /auth/login. Then the
@@ -54,7 +56,7 @@ import tracemalloc
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -76,6 +78,7 @@ PASSWORD = "mat-khau-do-hieu-nang"  # noqa: S105 (bench accounts in a throwaway 
 SUBMIT_SLUG = "bench-nop-phieu"
 RESULTS_SLUG = "bench-ket-qua"
 CHUNK = 100_000  # responses per demo_responses.generate call (budget checked between calls)
+MIN_ROUNDS = 3  # timed rounds of (a)-(e) done whatever the deadline
 
 MARK_START = "<!-- bench/surveys_bench.py: results start -->"
 MARK_END = "<!-- bench/surveys_bench.py: results end -->"
@@ -109,13 +112,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=360,
         help="stop generating (between chunks of 100,000) after this many seconds",
     )
+    parser.add_argument(
+        "--generators", type=int, default=2, help="processes running demo_responses.generate"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=int,
+        default=480,
+        help=f"seconds for the whole run: timed rounds beyond {MIN_ROUNDS} are skipped when one "
+        "more would pass it",
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds of (a)-(e)")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per scenario")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
-    parser.add_argument("--pool", type=int, default=8000, help="fresh residents per submission run")
+    parser.add_argument("--pool", type=int, default=4000, help="fresh residents per submission run")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-results", action="store_true")
@@ -126,6 +139,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "count": (1000, 2_000_000),
         "generate_budget": (10, 420),
         "repeats": (1, 9),
+        "generators": (1, 8),
+        "deadline": (60, 900),
         "runs": (1, 5),
         "duration": (1, 30),
         "workers": (1, 16),
@@ -198,6 +213,7 @@ class Fixture:
     submit_survey: int = 0
     results_survey: int = 0
     smoke: str = ""
+    probe: str = ""  # one submission in-process, its SQL statements listed
     warmup: list[str] = field(default_factory=list)
     runs: list[list[str]] = field(default_factory=list)  # tokens per submission run
     leader_phone: str = ""
@@ -261,7 +277,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
         fixture.submit_survey, fixture.results_survey = ids[SUBMIT_SLUG], ids[RESULTS_SLUG]
 
         warmup = 2000
-        residents = 1 + warmup + (args.pool * args.runs if not args.skip_throughput else 0)
+        residents = 2 + warmup + (args.pool * args.runs if not args.skip_throughput else 0)
         password_hash = hash_password(PASSWORD)  # once: every account shares it
         rows = [
             {
@@ -297,9 +313,9 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
         tokens = {u.phone: issue_token(secret, u, now, lifetime)[0] for u in users}
         resident_tokens = [tokens[f"09{i:08d}"] for i in range(residents)]
         fixture.leader_token = tokens[fixture.leader_phone]
-        fixture.smoke = resident_tokens[0]
-        fixture.warmup = resident_tokens[1 : 1 + warmup]
-        rest = resident_tokens[1 + warmup :]
+        fixture.smoke, fixture.probe = resident_tokens[0], resident_tokens[1]
+        fixture.warmup = resident_tokens[2 : 2 + warmup]
+        rest = resident_tokens[2 + warmup :]
         fixture.runs = [rest[r * args.pool : (r + 1) * args.pool] for r in range(args.runs)]
         db.session.remove()
     log(f"setup: surveys loaded, {residents} residents and a leader with bearer tokens")
@@ -487,6 +503,23 @@ def db_counts(app: Any, survey_id: int) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def probe_submission(app: Any, fixture: Fixture) -> list[tuple[float, str]]:
+    """One submission through the test client in this process: its SQL statements."""
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    client = app.test_client()
+    with statement_log(engine) as found:
+        response = client.post(
+            f"/api/v1/surveys/{SUBMIT_SLUG}/responses",
+            json=answer_body(random.Random(2)),
+            headers={"Authorization": f"Bearer {fixture.probe}"},
+        )
+    assert response.status_code == 201, response.status_code
+    return [(ms, " ".join(statement.split())) for ms, statement, _p in found]
+
+
 def throughput(
     args: argparse.Namespace, app: Any, fixture: Fixture, settings: dict[str, str]
 ) -> list[Run]:
@@ -570,35 +603,81 @@ class Results:
     explain: list[str] = field(default_factory=list)
     explain_raw: list[str] = field(default_factory=list)
     slowest: str = ""
+    slowest_params: Any = None
+    call_ms: dict[str, float] = field(default_factory=dict)  # (c), (e) in the last round
     groups: int = 0
     warm: dict[str, float] = field(default_factory=dict)
     sizes: dict[str, str] = field(default_factory=dict)
+    stopped: str = ""
 
 
-def generate(args: argparse.Namespace, app: Any, fixture: Fixture, out: Results) -> None:
-    from sqlalchemy import text
+_worker_app: Any = None
 
+
+def generate_chunk(survey_id: int, size: int, seed: int) -> tuple[int, float]:
+    """In a worker process (spawned: it inherits the environment set by set_environment):
+    `demo_responses.generate` for `size` responses. Returns (made, seconds)."""
+    global _worker_app
+    sys.path.insert(0, str(ROOT))
+    from app import create_app
     from app.extensions import db
     from app.models import Survey
     from app.services import demo_responses
 
+    if _worker_app is None:
+        _worker_app = create_app()
+    t0 = time.monotonic()
+    with _worker_app.app_context():
+        survey = db.session.get(Survey, survey_id)
+        made = demo_responses.generate(db.session, survey, size, seed=seed)
+        db.session.remove()
+    return made, time.monotonic() - t0
+
+
+def generate(args: argparse.Namespace, app: Any, fixture: Fixture, out: Results) -> None:
+    """--count responses in chunks of CHUNK, --generators processes at a time; chunks not yet
+    started when --generate-budget runs out are cancelled."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from sqlalchemy import text
+
+    from app.extensions import db
+
     start = time.monotonic()
+    sizes = [min(CHUNK, args.count - offset) for offset in range(0, args.count, CHUNK)]
+    made = 0
+    with ProcessPoolExecutor(
+        max_workers=args.generators, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        pending = {
+            pool.submit(generate_chunk, fixture.results_survey, size, 2026 + number)
+            for number, size in enumerate(sizes)
+        }
+        cancelled = 0
+        for _ in range(len(sizes)):  # bounded: one chunk finishes (or is cancelled) per pass
+            if not pending:
+                break
+            done, pending = wait(pending, timeout=600, return_when=FIRST_COMPLETED)
+            if not done:
+                raise RuntimeError("a generation chunk took over 10 minutes")
+            for future in done:
+                if future.cancelled():
+                    continue
+                count, seconds = future.result()
+                made += count
+                out.chunks.append(seconds)
+                log(f"generated {made} responses ({seconds:.1f} s for a chunk of {count})")
+            if time.monotonic() - start > args.generate_budget and not cancelled:
+                cancelled = sum(1 for future in pending if future.cancel())
+                if cancelled:
+                    log(
+                        f"generation budget of {args.generate_budget} s spent: "
+                        f"{cancelled} chunks cancelled"
+                    )
+    out.generate_s = time.monotonic() - start
+    out.count = made
     with app.app_context():
-        survey = db.session.get(Survey, fixture.results_survey)
-        made, chunk_number = 0, 0
-        for chunk_number in range(args.count // CHUNK + 1):  # bounded: one call per chunk
-            if made >= args.count:
-                break
-            if time.monotonic() - start > args.generate_budget:
-                log(f"generation budget of {args.generate_budget} s spent: stopping at {made}")
-                break
-            size = min(CHUNK, args.count - made)
-            t0 = time.monotonic()
-            made += demo_responses.generate(db.session, survey, size, seed=2026 + chunk_number)
-            out.chunks.append(time.monotonic() - t0)
-            log(f"generated {made} responses ({out.chunks[-1]:.1f} s for {size})")
-        out.generate_s = time.monotonic() - start
-        out.count = made
         out.answers = int(
             db.session.scalar(
                 text(
@@ -758,28 +837,48 @@ def measure_results(args: argparse.Namespace, app: Any, fixture: Fixture, out: R
 
     out.times = {name: [] for name in MEASURES}
     for round_number in range(1, args.repeats + 1):
+        if round_number > MIN_ROUNDS:
+            # What one more round and the rest (memory and EXPLAIN passes) would take.
+            last = {n: out.times[n][-1] / 1000 for n in MEASURES}
+            rest = 1.1 * (last["unit"] + last["page"]) + 0.7 * last["unit"] + last["raw"] + 10
+            if time.monotonic() - args.clock + sum(last.values()) + rest > args.deadline:
+                out.stopped = (
+                    f"stopped after {round_number - 1} of {args.repeats} rounds: one more "
+                    f"would have taken the run past --deadline {args.deadline} s"
+                )
+                log(out.stopped)
+                break
+        slowest: tuple[float, str, Any] | None = None
         for name in MEASURES:
             gc.collect()
-            t0 = time.perf_counter()
-            result = work[name]()
-            out.times[name].append((time.perf_counter() - t0) * 1000)
+            # (c) and (e): their SQL statements timed too (two clock reads per statement).
+            with statement_log(engine) if name in ("unit", "page") else nullcontext([]) as found:
+                t0 = time.perf_counter()
+                result = work[name]()
+                elapsed = (time.perf_counter() - t0) * 1000
+            out.times[name].append(elapsed)
+            if found:
+                out.statements[name] = [(ms, describe(stmt)) for ms, stmt, _p in found]
+                out.call_ms[name] = elapsed
+                if name == "unit":
+                    slowest = max(found, key=lambda f: f[0])
             if round_number == 1 and name in ("all", "unit", "api"):
                 assert result["n"] == out.count, (name, result["n"], out.count)
         log(
             f"round {round_number}: "
             + ", ".join(f"{n} {out.times[n][-1]:,.0f} ms" for n in MEASURES)
         )
+        assert slowest is not None
+        out.slowest, out.slowest_params = slowest[1], slowest[2]
 
-    # (c) and (e) once more each, not timed: peak memory under tracemalloc, and the SQL
-    # statements with their times (tracemalloc slows Python, not the database).
+    # (c) and (e) once more each, not timed: peak Python memory under tracemalloc.
     for name in ("unit", "page"):
         gc.collect()
         before_max, before_rss = maxrss_mib(), rss_mib()
-        with statement_log(engine) as found:
-            tracemalloc.start()
-            work[name]()
-            _current, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+        tracemalloc.start()
+        work[name]()
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
         out.memory[name] = {
             "peak": peak / 2**20,
             "maxrss_before": before_max,
@@ -788,15 +887,11 @@ def measure_results(args: argparse.Namespace, app: Any, fixture: Fixture, out: R
             "rss_after": rss_mib(),
         }
         log(f"memory {name}: tracemalloc peak {peak / 2**20:.1f} MiB, {out.memory[name]}")
-        out.statements[name] = [(ms, describe(stmt)) for ms, stmt, _p in found]
-        if name == "unit":
-            slowest = max(found, key=lambda f: f[0])
 
     # EXPLAIN ANALYZE of the slowest statement of (c), and of the raw GROUP BY.
-    out.slowest = slowest[1]
     with engine.connect() as conn:
         plan = conn.exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS) " + slowest[1], slowest[2] or {}
+            "EXPLAIN (ANALYZE, BUFFERS) " + out.slowest, out.slowest_params or {}
         ).all()
         out.explain = [row[0] for row in plan]
         plan = conn.execute(
@@ -917,7 +1012,8 @@ def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
 def results_lines(args: argparse.Namespace, res: Results) -> list[str]:
     raw = statistics.median(res.times["raw"])
     lines = [
-        f"| Measure | Median ms (of {args.repeats}) | vs raw GROUP BY | Runs in order (ms) |",
+        f"| Measure | Median ms (of {len(res.times['raw'])}) | vs raw GROUP BY "
+        "| Runs in order (ms) |",
         "|---|---:|---:|---|",
     ]
     for name in MEASURES:
@@ -928,7 +1024,7 @@ def results_lines(args: argparse.Namespace, res: Results) -> list[str]:
         )
     lines += [
         "",
-        "Peak Python memory, one call each under tracemalloc (after the timed rounds; "
+        "Peak Python memory, one more call each under tracemalloc (after the timed rounds; "
         "tracemalloc sees Python and numpy allocations, not libpq's result buffers):",
         "",
         "| Measure | tracemalloc peak | ru_maxrss before → after | RSS before → after |",
@@ -945,9 +1041,10 @@ def results_lines(args: argparse.Namespace, res: Results) -> list[str]:
         total = sum(ms for ms, _d in statements)
         lines += [
             "",
-            f"SQL statements of {LABELS[name]} (one call, outside the timed rounds): "
-            f"{len(statements)} statements, {total:,.0f} ms in the database driver "
-            "(execute and fetch):",
+            f"SQL statements of {LABELS[name]} in the last timed round: {len(statements)} "
+            f"statements, {total:,.0f} ms in the database driver (execute and fetch) of the "
+            f"call's {res.call_ms[name]:,.0f} ms; the other {res.call_ms[name] - total:,.0f} ms "
+            "are Python (pandas, statistics" + (", template" if name == "page" else "") + "):",
             "",
             "| ms | statement |",
             "|---:|---|",
@@ -983,6 +1080,7 @@ def markdown(
     started: datetime,
     elapsed: float,
     runs: list[Run] | None,
+    probe: list[tuple[float, str]] | None,
     res: Results | None,
 ) -> str:
     argv = " ".join(sys.argv[1:])
@@ -1009,21 +1107,35 @@ def markdown(
             f"(RATELIMIT_ENABLED=false), `wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s -s bench/surveys.lua`, runs interleaved bare, submit, bare, ... "
             "after a 3 s warm-up of each. Each submission: a complete valid answer (6 "
-            "questions, 8 answer rows on average) to an anonymous survey (`sign_in: "
-            "optional`) with a different resident's bearer token, "
+            "questions, 7 answer rows on average: the multiple choice ticks 1 to 3) to an "
+            "anonymous survey (`sign_in: optional`) with a different resident's bearer token, "
             f"{args.pool} fresh residents per run.",
             "",
             *throughput_lines(args, runs),
         ]
+    if probe:
+        lines += [
+            "",
+            f"One more submission in this process (Flask test client, after the runs): "
+            f"{len(probe)} SQL statements, {sum(ms for ms, _s in probe):.1f} ms in the "
+            "database driver:",
+            "",
+            *[
+                f"- {ms:.1f} ms `{statement[:110]}{'…' if len(statement) > 110 else ''}`"
+                for ms, statement in probe
+            ],
+        ]
     if res:
         lines += [
             "",
-            f"### Issue 8: results at {res.count:,} responses (median of {args.repeats})",
+            f"### Issue 8: results at {res.count:,} responses (median of {len(res.times['raw'])})",
             "",
             f"- Data: `demo_responses.generate` made {res.count:,} responses "
             f"({res.answers:,} answer rows; 103 communes) in {res.generate_s:.0f} s "
-            f"({res.count / res.generate_s:,.0f} responses/s; chunks of {CHUNK:,}: "
-            f"{', '.join(f'{c:.0f}' for c in res.chunks)} s), then VACUUM ANALYZE "
+            f"({res.count / res.generate_s:,.0f} responses/s), in chunks of {CHUNK:,} "
+            f"(one generate() call each, seed 2026 + chunk number), {args.generators} "
+            "processes at a time; seconds per chunk in order of completion: "
+            f"{', '.join(f'{c:.0f}' for c in res.chunks)}. Then VACUUM ANALYZE "
             f"({res.vacuum_s:.0f} s). Sizes with indexes: survey_responses "
             f"{res.sizes.get('survey_responses')}, survey_answers "
             f"{res.sizes.get('survey_answers')}.",
@@ -1033,8 +1145,9 @@ def markdown(
             "communes, the same responses), (e) signed in through `/auth/login`. Warm-up: "
             "(a)–(e) once on the small survey of the throughput run (imports, templates, "
             f"connections), then (a) once on this one ({res.warm['raw']:,.0f} ms); then "
-            f"{args.repeats} rounds interleaved (a, b, c, d, e, a, ...). The raw GROUP BY "
-            f"returns {res.groups:,} rows:",
+            f"{len(res.times['raw'])} rounds interleaved (a, b, c, d, e, a, ...)"
+            f"{' (' + res.stopped + ')' if res.stopped else ''}. The raw GROUP BY returns "
+            f"{res.groups:,} rows:",
             "",
             "```sql",
             RAW_SQL,
@@ -1074,6 +1187,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
         return 2
     clock = time.monotonic()
+    args.clock = clock
     started = datetime.now(UTC)
     busy = cpu_busy()
     log(f"CPU busy with other work before the run: {'?' if busy is None else f'{busy:.0%}'}")
@@ -1083,7 +1197,10 @@ def main(argv: list[str] | None = None) -> int:
     app, fixture = prepare(args)
     log(f"setup took {time.monotonic() - clock:.0f} s")
 
-    runs = None if args.skip_throughput else throughput(args, app, fixture, settings)
+    runs = probe = None
+    if not args.skip_throughput:
+        runs = throughput(args, app, fixture, settings)
+        probe = probe_submission(app, fixture)
     res = None
     if not args.skip_results:
         res = Results()
@@ -1092,7 +1209,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - clock
     info = machine()
     info["busy"] = "?" if busy is None else f"{busy:.0%}"
-    block = markdown(args, info, started, elapsed, runs, res)
+    block = markdown(args, info, started, elapsed, runs, probe, res)
     print()
     print(block)
     if not args.no_out:
