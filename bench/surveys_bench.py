@@ -1,7 +1,7 @@
 """Survey benchmarks on PostgreSQL: response submission under gunicorn (issue 7) and results
 at 1,000,000 responses (issue 8).
 
-    .venv/bin/python bench/surveys_bench.py    # about 8 minutes; writes bench/results-surveys.md
+    .venv/bin/python bench/surveys_bench.py    # about 9 minutes; writes bench/results-surveys.md
 
 Setup: DROP/CREATE the database `civic_bench_surveys` (127.0.0.1:5432, user postgres), run the
 project's migrations, load the units of province 92 and two copies of one six-question survey
