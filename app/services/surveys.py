@@ -455,7 +455,7 @@ def submit(
     response.answers = _rows(defn, response.id, answers)
     session.add(response)
     try:
-        if user is not None:
+        if user is not None and not survey.anonymous:  # anonymous surveys have no server drafts
             session.execute(
                 delete(SurveyDraft).where(
                     SurveyDraft.survey_id == survey.id, SurveyDraft.user_id == user.id
