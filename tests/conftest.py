@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestingConfig
@@ -27,6 +29,18 @@ PROVINCE = 92
 VI_THANH = 31321  # Phường Vị Thanh
 NINH_KIEU = 31135  # Phường Ninh Kiều
 PASSWORD = "mat-khau-thu-nghiem"
+
+# Browser tests: Debian's chromium driven by Playwright (never a downloaded browser).
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -182,3 +196,40 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join()
+
+
+@pytest.fixture(params=[True], ids=["js"])
+def page(request, server: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            locale="vi-VN",
+            java_script_enabled=request.param,
+        )
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.problems = problems  # type: ignore[attr-defined]
+        page.base = server  # type: ignore[attr-defined]
+        page.javascript = request.param  # type: ignore[attr-defined]
+        yield page
+        context.close()
+        browser.close()
+
+
+def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

@@ -6,61 +6,14 @@ where /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import CHROMIUM, fits_the_screen
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join()
-
-
-@pytest.fixture(params=[True], ids=["js"])
-def page(request, server: str):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(
-            viewport={"width": 360, "height": 740},
-            locale="vi-VN",
-            java_script_enabled=request.param,
-        )
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.problems = problems  # type: ignore[attr-defined]
-        page.base = server  # type: ignore[attr-defined]
-        page.javascript = request.param  # type: ignore[attr-defined]
-        yield page
-        context.close()
-        browser.close()
 
 
 def sign_up(page, name: str, phone: str) -> None:  # type: ignore[no-untyped-def]
@@ -71,10 +24,6 @@ def sign_up(page, name: str, phone: str) -> None:  # type: ignore[no-untyped-def
     page.locator("#password").fill("mat-khau-thu-nghiem")
     page.locator("#confirm").fill("mat-khau-thu-nghiem")
     page.locator("#consent").check()
-
-
-def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_sign_up_sign_out_sign_in_on_a_phone(page, tmp_path):  # type: ignore[no-untyped-def]

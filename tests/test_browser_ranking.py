@@ -7,60 +7,16 @@ where /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import CHROMIUM, fits_the_screen
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join()
-
-
-@pytest.fixture
-def page(server: str):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
-        page = context.new_page()
-        problems: list[str] = []
-        page.on(
-            "console",
-            lambda m: problems.append(f"{m.text} {m.location}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.problems = problems  # type: ignore[attr-defined]
-        page.base = server  # type: ignore[attr-defined]
-        yield page
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
@@ -88,10 +44,6 @@ def crowded_round(app, make_user) -> int:  # type: ignore[no-untyped-def]
         add_attempt(app, round_id, user.id, score=5 - place // 20, duration_ms=95_000 + place)
     app.config["CLOCK"].now = START + timedelta(days=1)
     return int(round_id)
-
-
-def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
