@@ -17,8 +17,8 @@ from sqlalchemy import func, select, update
 from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
-from app.models import Attempt, Role, Round, Unit, User
-from app.services import ranking
+from app.models import Attempt, BestAttempt, Role, Round, Unit, User
+from app.services import ranking, ranking_audit, standings
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
 
 START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)  # Thursday 10:00 in Vietnam: rounds are open
@@ -129,6 +129,9 @@ def add_attempt(  # type: ignore[no-untyped-def]
             prediction=prediction,
         )
         db.session.add(attempt)
+        db.session.flush()
+        if state != "open":  # what a submit does (app.services.attempts.finish)
+            standings.record(db.session, attempt.id, standings.figure_of(attempt.round))
         db.session.commit()
         return attempt.id
 
@@ -489,7 +492,7 @@ def test_the_export_equals_the_page_and_its_hash_is_shown(
     cells = [
         ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
     ]
-    assert cells[0] == list(ranking.EXPORT_COLUMNS)
+    assert cells[0] == list(ranking_audit.EXPORT_COLUMNS)
     assert cells[1:] == [list(r.values()) for r in rows]
     audit = client.get(f"/contests/rounds/{crowd['round']}/ranking/audit").get_data(as_text=True)
     assert hashlib.sha256(xlsx.get_data()).hexdigest() in audit
@@ -590,7 +593,7 @@ def test_recheck_finds_nothing_then_catches_a_tampered_attempt(
     export = tmp_path / "ranking.csv"
     with app.app_context():
         round_ = db.session.get(Round, r)
-        export.write_bytes(ranking.export_file(db.session, round_, AFTER, GRACE, "csv").data)
+        export.write_bytes(ranking_audit.export_file(db.session, round_, AFTER, GRACE, "csv").data)
     assert (
         runner.invoke(args=["contests", "recheck", str(r), "--export", str(export)]).exit_code == 0
     )
@@ -605,7 +608,22 @@ def test_recheck_finds_nothing_then_catches_a_tampered_attempt(
     tampered = runner.invoke(args=["contests", "recheck", str(r)])
     assert tampered.exit_code == 1
     assert f"attempt {last}: stored score" in tampered.output
-    assert "place 1: the ranking has attempt" in tampered.output
+    # The ranking reads the scores recorded at each submit, not the edited attempt...
+    assert "the ranking has attempt" not in tampered.output
+    with app.app_context():  # ...and an edit of what it reads is caught as well.
+        lowest = db.session.scalar(
+            select(BestAttempt.attempt_id)
+            .where(BestAttempt.round_id == r)
+            .order_by(BestAttempt.score)
+            .limit(1)
+        )
+        db.session.execute(
+            update(BestAttempt).where(BestAttempt.attempt_id == lowest).values(score=99)
+        )
+        db.session.commit()
+    moved = runner.invoke(args=["contests", "recheck", str(r)])
+    assert moved.exit_code == 1
+    assert f"place 1: the ranking has attempt {lowest} (score 99" in moved.output
     against_file = runner.invoke(args=["contests", "recheck", str(r), "--export", str(export)])
     assert against_file.exit_code == 1 and "SHA-256" in against_file.output
 

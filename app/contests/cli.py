@@ -12,7 +12,7 @@ from app import clock
 from app.extensions import db
 from app.models import Round
 from app.services import demo_attempts as demo_service
-from app.services import ranking
+from app.services import ranking, ranking_audit
 from app.services.attempts import finalize_expired
 
 contests_cli = AppGroup("contests", help="Contest rounds and attempts.")
@@ -48,8 +48,8 @@ def contests_recheck(ctx: click.Context, round_id: int, export_path: str | None)
     if export_path:
         data = Path(export_path).read_bytes()
         click.echo(f"{export_path}: SHA-256 {hashlib.sha256(data).hexdigest()}")
-        exported = ranking.read_export_csv(data)
-    result = ranking.recheck(db.session, round_, clock.now(), clock.grace(), exported)
+        exported = ranking_audit.read_export_csv(data)
+    result = ranking_audit.recheck(db.session, round_, clock.now(), clock.grace(), exported)
     state = "final" if ranking.is_final(round_, clock.now(), clock.grace()) else "provisional"
     figure = "" if result.figure is None else f", {round_.prediction} re-counted {result.figure}"
     click.echo(

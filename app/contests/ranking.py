@@ -18,6 +18,7 @@ from app.contests.texts import prediction_question
 from app.extensions import db
 from app.models import Role, Round, Unit
 from app.services import ranking as service
+from app.services import ranking_audit as audit
 from app.services.attempts import round_state
 from app.services.units import communes, is_within
 
@@ -110,7 +111,7 @@ def ranking_audit(round_id: int) -> str:
     round_ = _round_or_404(round_id)
     _owner_scope_or_403(round_)
     now, grace = clock.now(), clock.grace()
-    csv_file = service.export_file(db.session, round_, now, grace, "csv")
+    csv_file = audit.export_file(db.session, round_, now, grace, "csv")
     result = service.ranking(db.session, round_, now, grace)
     return render_template(
         "contests/ranking_audit.html",
@@ -118,7 +119,7 @@ def ranking_audit(round_id: int) -> str:
         contest=round_.contest,
         result=result,
         csv_file=csv_file,
-        xlsx_file=service.cached_export(db.session, round_, now, grace, "xlsx"),
+        xlsx_file=audit.cached_export(db.session, round_, now, grace, "xlsx"),
         prediction=prediction_question(round_.prediction),
     )
 
@@ -128,7 +129,7 @@ def ranking_audit(round_id: int) -> str:
 def ranking_export(round_id: int, fmt: str) -> Response:
     round_ = _round_or_404(round_id)
     _owner_scope_or_403(round_)
-    exported = service.export_file(db.session, round_, clock.now(), clock.grace(), fmt)
+    exported = audit.export_file(db.session, round_, clock.now(), clock.grace(), fmt)
     response = Response(exported.data, mimetype=exported.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
     response.headers["X-Content-SHA256"] = exported.sha256

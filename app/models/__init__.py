@@ -10,7 +10,7 @@ from app.models.content import (
     Survey,
     SurveyQuestion,
 )
-from app.models.contests import Attempt, AttemptQuestion
+from app.models.contests import Attempt, AttemptQuestion, BestAttempt
 from app.models.people import Consent, Gender, Role, Unit, UnitLevel, User
 from app.models.surveys import SurveyAnswer, SurveyDraft, SurveyLedger, SurveyResponse
 from app.models.types import UTCDateTime, utcnow
@@ -19,6 +19,7 @@ __all__ = [
     "Attempt",
     "AttemptQuestion",
     "Bank",
+    "BestAttempt",
     "Consent",
     "ContentVersion",
     "Contest",

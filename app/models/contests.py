@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -82,3 +92,41 @@ class AttemptQuestion(db.Model):
     version: Mapped[QuestionVersion] = relationship(lazy="joined")
 
     __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+
+
+class BestAttempt(db.Model):
+    """Each person's best finished attempt at a round, kept in ranking order by the database.
+
+    Written by app.services.standings on every submit (an upsert that keeps the better of the
+    two) and rebuilt from `attempts` when the round's figure is frozen, so that a page of a
+    province-wide ranking is an index range, not a sort of every attempt. `tiebreak` is 0
+    while the ranking is provisional; once final it is the prediction's distance to the
+    frozen figure (NO_PREDICTION when there is none). `attempts` stays the record: the
+    re-check (`flask contests recheck`) compares this table with it.
+    """
+
+    __tablename__ = "best_attempts"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), unique=True
+    )
+    score: Mapped[int] = mapped_column(Integer)
+    max_score: Mapped[int] = mapped_column(Integer)
+    prediction: Mapped[int | None] = mapped_column(Integer)
+    tiebreak: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# The ranking's order: a page is a range of this index, a place a count along it.
+Index(
+    "ix_best_attempts_order",
+    BestAttempt.round_id,
+    BestAttempt.score.desc(),
+    BestAttempt.tiebreak,
+    BestAttempt.duration_ms,
+    BestAttempt.submitted_at,
+    BestAttempt.attempt_id,
+)

@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.models.content import CURRENT
+from app.services import standings
 
 KEYS = "ABCDEFGH"
 
@@ -395,6 +396,7 @@ def finish(
     ).rowcount
     if changed:
         _score(session, attempt.id)
+        standings.record(session, attempt.id, standings.figure_of(attempt.round))
     session.commit()
     session.refresh(attempt)
     return attempt

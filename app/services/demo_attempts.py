@@ -23,6 +23,7 @@ from werkzeug.security import generate_password_hash
 from app.models import (
     Attempt,
     AttemptQuestion,
+    BestAttempt,
     Consent,
     QuestionVersion,
     Role,
@@ -32,6 +33,7 @@ from app.models import (
     User,
 )
 from app.services import attempts as attempt_service
+from app.services import standings
 
 DEMO_MARK = "(demo)"
 PHONE_FIRST = "0899000000"
@@ -204,6 +206,8 @@ def create(
         report.people += size
         report.attempts += len(attempt_rows)
         report.questions += len(rows)
+    standings.rebuild(session, round_)  # one pass for the whole load, not one upsert a person
+    session.commit()
     return report
 
 
@@ -211,6 +215,10 @@ def remove(session: Session) -> DemoReport:
     """Delete the demo accounts (marked by name and phone range) and everything of theirs."""
     demo_users = select(User.id).where(is_demo())
     demo_attempts = select(Attempt.id).where(Attempt.user_id.in_(demo_users))
+    session.execute(
+        delete(BestAttempt).where(BestAttempt.user_id.in_(demo_users)),
+        execution_options={"synchronize_session": False},
+    )
     questions = session.execute(
         delete(AttemptQuestion).where(AttemptQuestion.attempt_id.in_(demo_attempts)),
         execution_options={"synchronize_session": False},

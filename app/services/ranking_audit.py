@@ -1,0 +1,378 @@
+"""The prize audit of a round's ranking: the exports (CSV and XLSX with every figure that
+decided each place, phones masked, the same bytes for the same ranking so that their SHA-256
+can be published) and `flask contests recheck`, which re-scores, re-times and re-ranks every
+finished attempt in Python, independently of the SQL, and reports every difference with the
+stored scores, the frozen figure, the ranking the service reads and an exported file."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Attempt, AttemptQuestion, QuestionVersion, Round, Unit, User
+from app.phones import mask_phone
+from app.services.ranking import compute_ranking, current, ranking, settle, short_name
+from app.services.standings import FINISHED
+
+DELETED_IN_FILES = "—"  # the name of a deleted account in exported files (language-neutral)
+
+
+# --------------------------------------------------------------------------------- export
+
+EXPORT_COLUMNS = (
+    "place",
+    "attempt_id",
+    "name",
+    "phone",
+    "unit_code",
+    "unit",
+    "score",
+    "max_score",
+    "prediction",
+    "frozen_figure",
+    "distance",
+    "duration_ms",
+    "submitted_at",
+    "final",
+)
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times: the same rows give the same bytes
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    mimetype: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def export_rows(
+    session: Session, round_: Round, now: datetime, grace: timedelta
+) -> list[tuple[Any, ...]]:
+    """Every standing with every figure that decided it, phones masked (EXPORT_COLUMNS)."""
+    result = ranking(session, round_, now, grace)
+    people = {
+        uid: (None if deleted else short_name(name), phone, code)
+        for uid, name, phone, deleted, code in session.execute(
+            select(User.id, User.name, User.phone, User.deleted_at, User.unit_code).where(
+                User.id.in_(
+                    select(Attempt.user_id).where(
+                        Attempt.round_id == round_.id, Attempt.state.in_(FINISHED)
+                    )
+                )
+            )
+        )
+    }
+    units = dict(session.execute(select(Unit.code, Unit.name)).all())
+    rows = []
+    for s in result.standings:
+        name, phone, code = people.get(s.user_id, (None, None, 0))
+        rows.append(
+            (
+                s.place,
+                s.attempt_id,
+                name or DELETED_IN_FILES,
+                mask_phone(phone) if phone else "",
+                code,
+                units.get(code, ""),
+                s.score,
+                s.max_score,
+                s.prediction,
+                result.figure,
+                s.distance,
+                s.duration_ms,
+                s.submitted_at.isoformat(),
+                "yes" if result.final else "no",
+            )
+        )
+    return rows
+
+
+def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+    """UTF-8 with a byte-order mark (so that spreadsheet programs read the diacritics)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(rows: Iterable[Sequence[Any]], title: str) -> bytes:
+    """One sheet, the same cells as the CSV; times as RFC 3339 text (exact to the microsecond).
+    Written deterministically (fixed document and zip times) so that its SHA-256 is stable."""
+    from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
+
+    book = Workbook(write_only=True)
+    book.properties.creator = "civic-quiz"
+    book.properties.created = book.properties.modified = datetime(2000, 1, 1)
+    sheet = book.create_sheet(title=title[:31] or "ranking")
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in rows:
+        sheet.append(list(row))
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).write_data()
+    fixed = io.BytesIO()
+    with (
+        zipfile.ZipFile(raw) as source,
+        zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, source.read(info.filename))
+    return fixed.getvalue()
+
+
+def export_file(
+    session: Session, round_: Round, now: datetime, grace: timedelta, fmt: str
+) -> ExportFile:
+    """The ranking as a CSV or XLSX file (cached with the ranking: its SHA-256 is stable)."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"unknown export format {fmt!r}")
+    entry = current(session, round_, now, grace)
+    key = f"export.{fmt}"
+    if key not in entry.extras:
+        rows = export_rows(session, round_, now, grace)
+        state = "final" if entry.ranking.final else "provisional"
+        stem = f"ranking-{round_.contest.slug}-{round_.key}-{state}"
+        if fmt == "csv":
+            entry.extras[key] = ExportFile(f"{stem}.csv", "text/csv", csv_bytes(rows))
+        else:
+            entry.extras[key] = ExportFile(
+                f"{stem}.xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                xlsx_bytes(rows, round_.key),
+            )
+    exported: ExportFile = entry.extras[key]
+    return exported
+
+
+def cached_export(
+    session: Session, round_: Round, now: datetime, grace: timedelta, fmt: str
+) -> ExportFile | None:
+    """The export file if this process has already built it for the current ranking (an XLSX
+    of a province-wide round takes seconds: the audit page does not build it just to show)."""
+    found: ExportFile | None = current(session, round_, now, grace).extras.get(f"export.{fmt}")
+    return found
+
+
+def read_export_csv(data: bytes) -> list[dict[str, str]]:
+    """An exported CSV back into rows keyed by EXPORT_COLUMNS (for the re-check)."""
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+    return list(reader)
+
+
+# -------------------------------------------------------------------------------- recheck
+
+
+@dataclass
+class Recheck:
+    round_id: int
+    attempts: int  # finished attempts re-scored
+    people: int  # people re-ranked
+    figure: int | None  # the figure re-counted from the re-scored attempts
+    differences: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+@dataclass
+class _Rescored:
+    attempt_id: int
+    user_id: int
+    score: int
+    max_score: int
+    prediction: int | None
+    duration_ms: int
+    submitted_at: datetime
+
+
+def _python_order(a: _Rescored, figure: int | None) -> tuple[Any, ...]:
+    """The spec's order written again, independently of the SQL: the re-check compares them."""
+    if figure is None:
+        return (-a.score, a.duration_ms, a.submitted_at, a.attempt_id)
+    missing = a.prediction is None
+    distance = 0 if a.prediction is None else abs(a.prediction - figure)
+    return (-a.score, missing, distance, a.duration_ms, a.submitted_at, a.attempt_id)
+
+
+def _python_ranking(attempts: Iterable[_Rescored], figure: int | None) -> list[_Rescored]:
+    best: dict[int, _Rescored] = {}
+    for a in attempts:
+        held = best.get(a.user_id)
+        if held is None or _python_order(a, figure) < _python_order(held, figure):
+            best[a.user_id] = a
+    return sorted(best.values(), key=lambda a: _python_order(a, figure))
+
+
+def recheck(
+    session: Session,
+    round_: Round,
+    now: datetime,
+    grace: timedelta,
+    exported: list[dict[str, str]] | None = None,
+    limit: int = 50,
+) -> Recheck:
+    """Re-score every finished attempt from its questions and their versions, re-time it from
+    its stored times, re-count the figure and re-rank in Python; report every difference with
+    the stored scores, the stored figure and the ranking the service gives (and, when given,
+    an exported file's rows). At most `limit` differences are listed in full per kind."""
+    differences: list[str] = []
+    counts: Counter[str] = Counter()
+
+    def report(kind: str, message: str) -> None:
+        counts[kind] += 1
+        if counts[kind] <= limit:
+            differences.append(message)
+
+    final = settle(session, round_, now, grace)
+    answers = {
+        vid: sorted(answer)
+        for vid, answer in session.execute(
+            select(QuestionVersion.id, QuestionVersion.answer).where(
+                QuestionVersion.id.in_(
+                    select(AttemptQuestion.question_version_id)
+                    .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+                    .where(Attempt.round_id == round_.id)
+                )
+            )
+        )
+    }
+    scored: dict[int, int] = {}
+    questions: Counter[int] = Counter()
+    for attempt_id, version_id, selected, correct in session.execute(
+        select(
+            AttemptQuestion.attempt_id,
+            AttemptQuestion.question_version_id,
+            AttemptQuestion.selected,
+            AttemptQuestion.correct,
+        )
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(Attempt.round_id == round_.id, Attempt.state.in_(FINISHED))
+        .execution_options(yield_per=20_000)
+    ):
+        right = sorted(selected or []) == answers.get(version_id)
+        scored[attempt_id] = scored.get(attempt_id, 0) + right
+        questions[attempt_id] += 1
+        if bool(correct) != right:
+            report(
+                "correct",
+                f"attempt {attempt_id}: a question's stored mark is "
+                f"{'right' if correct else 'wrong'}, re-computed {'right' if right else 'wrong'}",
+            )
+    rescored: list[_Rescored] = []
+    for a in session.execute(
+        select(
+            Attempt.id,
+            Attempt.user_id,
+            Attempt.score,
+            Attempt.max_score,
+            Attempt.prediction,
+            Attempt.duration_ms,
+            Attempt.started_at,
+            Attempt.deadline,
+            Attempt.submitted_at,
+        ).where(Attempt.round_id == round_.id, Attempt.state.in_(FINISHED))
+    ):
+        score = scored.get(a.id, 0)
+        if a.score != score:
+            report("score", f"attempt {a.id}: stored score {a.score}, re-computed {score}")
+        if a.max_score != questions[a.id]:
+            report(
+                "max",
+                f"attempt {a.id}: stored max_score {a.max_score}, "
+                f"{questions[a.id]} questions on its paper",
+            )
+        submitted = a.submitted_at or a.deadline
+        if submitted > a.deadline:
+            report("late", f"attempt {a.id}: submitted at {submitted}, after its deadline")
+        duration = max(0, round((submitted - a.started_at).total_seconds() * 1000))
+        if a.duration_ms != duration:
+            report(
+                "duration",
+                f"attempt {a.id}: stored duration {a.duration_ms} ms, re-computed {duration} ms",
+            )
+        rescored.append(
+            _Rescored(a.id, a.user_id, score, a.max_score, a.prediction, duration, submitted)
+        )
+    figure: int | None = None
+    if round_.prediction != "none":
+        if round_.prediction == "entries":
+            figure = len(rescored)
+        elif round_.prediction == "participants":
+            figure = len({a.user_id for a in rescored})
+        else:
+            figure = sum(a.score == a.max_score for a in _python_ranking(rescored, None))
+        if round_.frozen_at is not None and round_.frozen_figure != figure:
+            report(
+                "figure",
+                f"frozen figure {round_.frozen_figure} stored, re-counted {figure}",
+            )
+    used = figure if final and round_.prediction != "none" else None
+    expected = _python_ranking(rescored, used)
+    stored = compute_ranking(session, round_, final).standings
+    if len(stored) != len(expected):
+        report("ranking", f"{len(stored)} people ranked, re-computed {len(expected)}")
+    for place, (s, e) in enumerate(zip(stored, expected, strict=False), start=1):
+        held = (s.attempt_id, s.user_id, s.score, s.prediction, s.duration_ms, s.submitted_at)
+        want = (e.attempt_id, e.user_id, e.score, e.prediction, e.duration_ms, e.submitted_at)
+        if held != want:
+            report(
+                "ranking",
+                f"place {place}: the ranking has attempt {s.attempt_id} (score {s.score}, "
+                f"{s.duration_ms} ms), re-computed attempt {e.attempt_id} (score {e.score}, "
+                f"{e.duration_ms} ms)",
+            )
+    if exported is not None:
+        _compare_export(exported, expected, used, final, report)
+    for kind, n in counts.items():
+        if n > limit:
+            differences.append(f"… and {n - limit} more differences of this kind ({kind})")
+    return Recheck(round_.id, len(rescored), len(expected), figure, differences)
+
+
+def _compare_export(
+    exported: list[dict[str, str]],
+    expected: list[_Rescored],
+    figure: int | None,
+    final: bool,
+    report: Any,
+) -> None:
+    if len(exported) != len(expected):
+        report("file", f"the file has {len(exported)} rows, re-computed {len(expected)} people")
+    for place, (row, e) in enumerate(zip(exported, expected, strict=False), start=1):
+        distance = "" if figure is None or e.prediction is None else str(abs(e.prediction - figure))
+        want = {
+            "place": str(place),
+            "attempt_id": str(e.attempt_id),
+            "score": str(e.score),
+            "max_score": str(e.max_score),
+            "prediction": "" if e.prediction is None else str(e.prediction),
+            "frozen_figure": "" if figure is None or not final else str(figure),
+            "distance": distance,
+            "duration_ms": str(e.duration_ms),
+            "submitted_at": e.submitted_at.isoformat(),
+        }
+        for column, value in want.items():
+            if row.get(column, "") != value:
+                report(
+                    "file",
+                    f"file row {place}: {column} is {row.get(column)!r}, re-computed {value!r}",
+                )

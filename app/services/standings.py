@@ -1,0 +1,131 @@
+"""Each person's best attempt at a round, in the ranking's order: the `best_attempts` table.
+
+The ranking (app.services.ranking) reads this table instead of ranking every attempt of the
+round on each read: a page is a range of its index, a place a count along it, so a page of a
+province-wide round costs the same as a page of a small one. It is kept right in two ways:
+
+- on every submit, `record` upserts the finished attempt and keeps the better of it and the
+  one held (the comparison is in the upsert's WHERE, so two submits of one person in two
+  workers end with the better one, whatever their order);
+- when the round's figure is frozen, `rebuild` re-derives the whole table from `attempts`
+  with window functions in the final order (the prediction's distance then counts, which
+  can change which of a person's attempts is the best).
+
+`attempts` stays the record: `flask contests recheck` re-ranks from it and reports any row
+of this table that differs.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models import Attempt, BestAttempt, Round
+
+FINISHED = ("submitted", "expired")
+NO_DURATION = 2**31 - 1  # a finished attempt always has one; this only keeps NULLs out
+NO_PREDICTION = 2**62  # the tiebreak of a final ranking's attempt without a prediction
+COLUMNS = (
+    "round_id",
+    "user_id",
+    "attempt_id",
+    "score",
+    "max_score",
+    "prediction",
+    "tiebreak",
+    "duration_ms",
+    "submitted_at",
+)
+
+
+def figure_of(round_: Round) -> int | None:
+    """The figure predictions are measured against: frozen, and asked for; else None."""
+    if round_.frozen_at is not None and round_.prediction != "none":
+        return round_.frozen_figure
+    return None
+
+
+def _tiebreak(prediction: Any, figure: int | None) -> ColumnElement[Any]:
+    if figure is None:
+        return literal(0, BigInteger)
+    return case(
+        (prediction.is_(None), literal(NO_PREDICTION, BigInteger)),
+        else_=func.abs(cast(prediction, BigInteger) - literal(figure, BigInteger)),
+    )
+
+
+def order(cols: Any) -> list[ColumnElement[Any]]:
+    """The spec's order (question-bank.md) as ORDER BY keys: more correct answers, then (final
+    rankings) the closer prediction, the shorter time, the earlier submission, the attempt."""
+    return [cols.score.desc(), cols.tiebreak, cols.duration_ms, cols.submitted_at, cols.attempt_id]
+
+
+def before(cols: Any, other: Any) -> ColumnElement[bool]:
+    """`cols` ranks ahead of `other` (rows or values with the same names). Written as a range
+    on the score, then a row comparison on the ascending keys, so that an index serves it."""
+    return (cols.score > other.score) | (
+        (cols.score == other.score)
+        & (
+            tuple_(cols.tiebreak, cols.duration_ms, cols.submitted_at, cols.attempt_id)
+            < tuple_(other.tiebreak, other.duration_ms, other.submitted_at, other.attempt_id)
+        )
+    )
+
+
+def bound(row: Any) -> Any:
+    """A stored row's ordering values as typed literals, for `before(BestAttempt, bound(row))`."""
+    table = BestAttempt.__table__.c
+    names = ("score", "tiebreak", "duration_ms", "submitted_at", "attempt_id")
+    return SimpleNamespace(**{n: literal(getattr(row, n), table[n].type) for n in names})
+
+
+def _candidates(figure: int | None) -> Any:
+    """Finished attempts as rows of `best_attempts` (in COLUMNS order)."""
+    return select(
+        Attempt.round_id,
+        Attempt.user_id,
+        Attempt.id.label("attempt_id"),
+        func.coalesce(Attempt.score, 0).label("score"),
+        Attempt.max_score,
+        Attempt.prediction,
+        _tiebreak(Attempt.prediction, figure).label("tiebreak"),
+        func.coalesce(Attempt.duration_ms, NO_DURATION).label("duration_ms"),
+        Attempt.submitted_at,
+    ).where(Attempt.state.in_(FINISHED))
+
+
+def record(session: Session, attempt_id: int, figure: int | None = None) -> None:
+    """Enter a just-finished attempt: it becomes its person's standing if it ranks ahead of
+    the one held (one statement; the database's row lock settles concurrent submits)."""
+    dialect = session.get_bind().dialect.name
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    source = _candidates(figure).where(Attempt.id == attempt_id)
+    statement = upsert(BestAttempt).from_select(COLUMNS, source)
+    new, held = statement.excluded, BestAttempt.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=[held.round_id, held.user_id],
+        set_={name: new[name] for name in COLUMNS[2:]},
+        where=before(new, held),
+    )
+    session.execute(statement)
+
+
+def rebuild(session: Session, round_: Round) -> int:
+    """Derive the round's rows again from `attempts` (window functions, same SQL on both
+    engines), in the final order once the figure is frozen. Returns the people ranked."""
+    session.execute(delete(BestAttempt).where(BestAttempt.round_id == round_.id))
+    candidates = _candidates(figure_of(round_)).where(Attempt.round_id == round_.id).subquery()
+    nth = func.row_number().over(partition_by=candidates.c.user_id, order_by=order(candidates.c))
+    numbered = select(candidates, nth.label("nth")).subquery()
+    chosen = select(*(numbered.c[name] for name in COLUMNS)).where(numbered.c.nth == 1)
+    return session.execute(insert(BestAttempt).from_select(COLUMNS, chosen)).rowcount or 0
+
+
+def rebuild_all(session: Session) -> int:
+    """Every round's rows again (after a bulk load of attempts, or to repair the table)."""
+    return sum(rebuild(session, round_) for round_ in session.scalars(select(Round)))
