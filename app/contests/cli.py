@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import text
 
 from app import clock
 from app.extensions import db
@@ -26,6 +27,11 @@ def contests_finalize() -> None:
     click.echo(f"{count} attempts finished.")
     frozen = ranking.freeze_closed_rounds(db.session, clock.now(), clock.grace())
     click.echo(f"{frozen} rounds finalised (ranking final, prediction figure frozen).")
+    if frozen and db.engine.dialect.name == "postgresql":
+        # Each freeze rewrote its round's best_attempts: clear the old rows now rather than
+        # when autovacuum comes, so that pages far down the ranking read the index alone.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE best_attempts"))
 
 
 @contests_cli.command("recheck")

@@ -12,9 +12,10 @@ and the prediction is ignored.
 The order is kept by the database in `best_attempts` (app.services.standings: each person's
 best attempt, upserted on every submit and rebuilt in the final order when the figure is
 frozen), so a page or a resident's place reads a range of one index, never the whole round.
-The whole ranking (for the exports and the audit page) is cached per engine and round under a
-stamp read from the database on every call (finished attempts: count and highest id; the
-round's frozen figure), so a submit in any worker and the close both invalidate it.
+What is built from the whole ranking (the exports, the unit ranking, the audit page) is cached
+per engine and round under a stamp read from the database on every call (finished attempts:
+count and highest id; the round's frozen figure), so that a submit in any worker and the close
+both invalidate it.
 """
 
 from __future__ import annotations
@@ -188,8 +189,8 @@ def compute_ranking(session: Session, round_: Round, final: bool) -> Ranking:
 class Cached:
     stamp: tuple[Any, ...]
     built: float
-    ranking: Ranking
-    extras: dict[str, Any] = field(default_factory=dict)  # unit ranking, export files
+    final: bool
+    extras: dict[str, Any] = field(default_factory=dict)  # whole ranking, unit ranking, files
 
 
 _CACHES: WeakKeyDictionary[Engine, OrderedDict[int, Cached]] = WeakKeyDictionary()
@@ -231,7 +232,8 @@ def settle(session: Session, round_: Round, now: datetime, grace: timedelta) -> 
 
 
 def current(session: Session, round_: Round, now: datetime, grace: timedelta) -> Cached:
-    """The whole ranking as of `now`, from this process's cache when it is still current."""
+    """This process's cache entry of the round as of `now` (emptied when no longer current):
+    what is built from the ranking is kept in its `extras` until the next submit or the close."""
     final = settle(session, round_, now, grace)
     stamp = _stamp(session, round_, final)
     engine = _engine(session)
@@ -241,7 +243,7 @@ def current(session: Session, round_: Round, now: datetime, grace: timedelta) ->
         if entry and entry.stamp == stamp and time.monotonic() - entry.built < CACHE_MAX_AGE_S:
             rounds.move_to_end(round_.id)
             return entry
-    entry = Cached(stamp, time.monotonic(), compute_ranking(session, round_, final))
+    entry = Cached(stamp, time.monotonic(), final)
     with _LOCK:
         rounds[round_.id] = entry
         rounds.move_to_end(round_.id)
@@ -252,7 +254,11 @@ def current(session: Session, round_: Round, now: datetime, grace: timedelta) ->
 
 def ranking(session: Session, round_: Round, now: datetime, grace: timedelta) -> Ranking:
     """The round's whole ranking as of `now` (frozen lazily on the first read after the close)."""
-    return current(session, round_, now, grace).ranking
+    entry = current(session, round_, now, grace)
+    if "ranking" not in entry.extras:
+        entry.extras["ranking"] = compute_ranking(session, round_, entry.final)
+    whole: Ranking = entry.extras["ranking"]
+    return whole
 
 
 # ------------------------------------------------------------------------- what people see
@@ -376,27 +382,43 @@ def board(
         if unit is None
         else (session.scalar(select(func.count()).where(_ranked(round_.id, unit))) or 0)
     )
+    # The page's places and attempts from the order index alone (no sort, no row read for
+    # the rows skipped), then those few rows themselves.
     if unit is None:
-        rows = session.execute(
-            select(*STANDING_COLUMNS)
+        ids = session.scalars(
+            select(BestAttempt.attempt_id)
             .where(_ranked(round_.id, None))
             .order_by(*standings.order(BestAttempt))
             .offset(offset)
             .limit(limit)
-        )
-        page = [_standing(offset + i, row, measured) for i, row in enumerate(rows, start=1)]
+        ).all()
+        places = {attempt_id: offset + i for i, attempt_id in enumerate(ids, start=1)}
     else:
-        # Places in the whole ranking: numbered over the round, then the unit's rows kept.
+        # Places in the whole ranking: the round numbered along the index, the unit's kept.
         place = func.row_number().over(order_by=standings.order(BestAttempt)).label("place")
-        numbered = select(place, *STANDING_COLUMNS).where(_ranked(round_.id, None)).subquery()
-        rows = session.execute(
-            select(numbered)
-            .where(numbered.c.user_id.in_(select(User.id).where(User.unit_code == unit)))
-            .order_by(numbered.c.place)
-            .offset(offset)
-            .limit(limit)
+        numbered = (
+            select(place, BestAttempt.attempt_id, BestAttempt.user_id)
+            .where(_ranked(round_.id, None))
+            .subquery()
         )
-        page = [_standing(row[0], row[1:], measured) for row in rows]
+        places = {
+            attempt_id: n
+            for n, attempt_id in session.execute(
+                select(numbered.c.place, numbered.c.attempt_id)
+                .where(numbered.c.user_id.in_(select(User.id).where(User.unit_code == unit)))
+                .order_by(numbered.c.place)
+                .offset(offset)
+                .limit(limit)
+            )
+        }
+    rows = session.execute(
+        select(*STANDING_COLUMNS).where(
+            BestAttempt.round_id == round_.id, BestAttempt.attempt_id.in_(list(places))
+        )
+    )
+    page = sorted(
+        (_standing(places[row.attempt_id], row, measured) for row in rows), key=lambda s: s.place
+    )
     own: Standing | None = None
     mine_index: int | None = None
     if user_id is not None:
@@ -497,7 +519,7 @@ def _unit_ranking(session: Session, round_: Round, final: bool) -> UnitRanking:
 def unit_ranking(session: Session, round_: Round, now: datetime, grace: timedelta) -> UnitRanking:
     entry = current(session, round_, now, grace)
     if "units" not in entry.extras:
-        entry.extras["units"] = _unit_ranking(session, round_, entry.ranking.final)
+        entry.extras["units"] = _unit_ranking(session, round_, entry.final)
     result: UnitRanking = entry.extras["units"]
     return result
 

@@ -148,7 +148,7 @@ def export_file(
     key = f"export.{fmt}"
     if key not in entry.extras:
         rows = export_rows(session, round_, now, grace)
-        state = "final" if entry.ranking.final else "provisional"
+        state = "final" if entry.final else "provisional"
         stem = f"ranking-{round_.contest.slug}-{round_.key}-{state}"
         if fmt == "csv":
             entry.extras[key] = ExportFile(f"{stem}.csv", "text/csv", csv_bytes(rows))

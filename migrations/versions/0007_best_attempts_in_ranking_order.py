@@ -39,7 +39,10 @@ def upgrade():
     )
     op.create_index(
         'ix_best_attempts_order', 'best_attempts',
-        ['round_id', sa.text('score DESC'), 'tiebreak', 'duration_ms', 'submitted_at', 'attempt_id'],
+        [
+            'round_id', sa.text('score DESC'), 'tiebreak', 'duration_ms', 'submitted_at',
+            'attempt_id', 'user_id',
+        ],
         unique=False,
     )
     # ### end Alembic commands ###
