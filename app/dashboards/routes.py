@@ -96,8 +96,8 @@ def _export_rows(survey: Survey, scope: Unit) -> list[list[Any]]:
         "n",
         _("Count"),
         _("Proportion"),
-        _("95% low"),
-        _("95% high"),
+        _("Lower bound (95%)"),
+        _("Upper bound (95%)"),
         _("Mean"),
     ]
     rows: list[list[Any]] = [header]
