@@ -763,10 +763,15 @@ def describe(statement: str) -> str:
     if s.startswith("SELECT 1") or s == "select pg_catalog.version()":
         return "pool pre-ping"
     rules = [
-        ("count(DISTINCT survey_answers.response_id)", "respondents per question and group"),
-        ("avg(", "satisfaction index (per response, then per group)"),
-        ("sum(survey_answers.number", "numbers (count, sum, sum of squares)"),
-        ("survey_answers.value, count(*)", "answer counts per question, group, item, value"),
+        (
+            "count(DISTINCT survey_answers.response_id)",
+            "respondents of multiple-choice and grid questions",
+        ),
+        ("survey_responses.index_score", "satisfaction index (GROUP BY of the responses' scores)"),
+        (
+            "survey_answers.value, count(*)",
+            "answer counts per question, group, item, value, with number sums (one pass)",
+        ),
         ("count(survey_responses.id)", "group sizes"),
         ("FROM survey_questions", "survey definition"),
         ("FROM units", "units (labels, scope, user's unit)"),

@@ -500,11 +500,20 @@ def survey_change_problems(survey: Survey, doc: schemas.Survey, located: Located
     return problems
 
 
+def _index_items(session: Session, survey: Survey) -> dict[int, int]:
+    # Imported here: app.services.surveys reads this module's resolved_choices.
+    from app.services.surveys import definition, index_items
+
+    session.flush()
+    return index_items(definition(session, survey))
+
+
 def _store_survey(
     session: Session, doc: schemas.Survey, actor: Actor, now: datetime, located: Located
 ) -> LoadReport:
     survey = session.scalar(select(Survey).where(Survey.slug == doc.survey))
     created = survey is None
+    index_before: dict[int, int] | None = None  # what the index counted, if it has responses
     if survey is None:
         survey = Survey(slug=doc.survey, owner_unit_code=actor.unit_code, version=0, created_at=now)
         session.add(survey)
@@ -514,6 +523,7 @@ def _store_survey(
             problems = survey_change_problems(survey, doc, located)
             if problems:
                 raise Refused(problems)
+            index_before = _index_items(session, survey)
     count = sum(len(p.questions) for p in doc.pages)
     report = LoadReport("survey", doc.survey, survey.version, "unchanged", count=count)
     meta = {
@@ -562,6 +572,10 @@ def _store_survey(
     if changed:
         survey.version += 1
         survey.updated_at = now
+        if index_before is not None and _index_items(session, survey) != index_before:
+            from app.services.analytics import restamp_index
+
+            restamp_index(session, survey)  # the responses' index scores, by the new rules
     report.version, report.status = survey.version, _version_status(created, changed)
     return report
 

@@ -48,6 +48,13 @@ class SurveyResponse(db.Model):
     signed_in: Mapped[bool] = mapped_column(Boolean)  # False: answered without an account
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # identified surveys only
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its part of the satisfaction index (survey.md), kept so that the index is a GROUP BY over
+    # this table: the mean of its index items rescaled to 0–100 (None: no index item
+    # answered), how many it answered, how many of those in the top two values. Written at
+    # submission; computed again when the survey changes what its index counts.
+    index_score: Mapped[float | None] = mapped_column(Float)
+    index_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    index_top: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     answers: Mapped[list[SurveyAnswer]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

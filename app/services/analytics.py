@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, distinct, func, select, true
+from sqlalchemy import and_, case, distinct, func, select, true, update
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.surveys import QuestionDef, SurveyDef, definition
+from app.services.surveys import QuestionDef, SurveyDef, definition, index_items
 
 Z95 = 1.959963984540054
 DEFAULT_THRESHOLD = 5
@@ -86,6 +86,75 @@ def _base(stmt: Any, survey: Survey, scope_filter: Any, join: Any) -> Any:
     return stmt.where(SurveyResponse.survey_id == survey.id, scope_filter)
 
 
+def _answer_counts(
+    session: Session,
+    survey: Survey,
+    questions: list[QuestionDef],
+    group: Any,
+    scope_filter: Any,
+    join: Any,
+) -> tuple[pd.DataFrame, dict[tuple[int, Any], tuple[int, float, float]], dict[Any, int]]:
+    """Everything the questions' figures need from the answers, in one GROUP BY over them:
+    counts per (question, group, item, value) and the sums of numbers. Respondents per
+    (question, group) follow from it for the questions answered in one row (single, scale,
+    rating: the value or an "other" text; number); only `multiple` and `grid` questions, where a
+    respondent has several rows, need a count of distinct responses, over their rows alone."""
+    if not questions:
+        return pd.DataFrame(columns=["question", "group", "item", "value", "n"]), {}, {}
+    ids = [q.id for q in questions]
+    one_pass = (
+        select(
+            SurveyAnswer.question_id,
+            group.label("g"),
+            SurveyAnswer.item,
+            SurveyAnswer.value,
+            func.count(),
+            func.count(SurveyAnswer.number),
+            func.sum(SurveyAnswer.number),
+            func.sum(SurveyAnswer.number * SurveyAnswer.number),
+        )
+        .select_from(SurveyResponse)
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+    )
+    rows = session.execute(
+        _base(one_pass, survey, scope_filter, join)
+        .where(SurveyAnswer.question_id.in_(ids))
+        .group_by(SurveyAnswer.question_id, group, SurveyAnswer.item, SurveyAnswer.value)
+    ).all()
+    kinds = {q.id: q.type for q in questions}
+    respondents: dict[Any, int] = {}
+    numbers: dict[tuple[int, Any], tuple[int, float, float]] = {}
+    for question, g, item, _value, n, count, total, squares in rows:
+        if kinds[question] == "number":
+            if count:
+                numbers[(question, g)] = (int(count), float(total), float(squares))
+                respondents[(question, g)] = respondents.get((question, g), 0) + int(count)
+        elif kinds[question] in ("single", "scale", "rating") and item in (0, -1):
+            respondents[(question, g)] = respondents.get((question, g), 0) + int(n)
+    several = [q.id for q in questions if q.type in ("multiple", "grid")]
+    if several:
+        distinct_stmt = (
+            select(
+                SurveyAnswer.question_id,
+                group.label("g"),
+                func.count(distinct(SurveyAnswer.response_id)),
+            )
+            .select_from(SurveyResponse)
+            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        )
+        for question, g, n in session.execute(
+            _base(distinct_stmt, survey, scope_filter, join)
+            .where(SurveyAnswer.question_id.in_(several))
+            .group_by(SurveyAnswer.question_id, group)
+        ):
+            respondents[(question, g)] = int(n)
+    counts = pd.DataFrame(
+        [(q, g, item, value, n) for q, g, item, value, n, *_sums in rows if value is not None],
+        columns=["question", "group", "item", "value", "n"],
+    )
+    return counts, numbers, respondents
+
+
 def results(
     session: Session,
     survey: Survey,
@@ -113,62 +182,11 @@ def results(
         ).all()
     )
     total = sum(sizes.values())
-    answers = select(
-        SurveyAnswer.question_id,
-        group.label("g"),
-        SurveyAnswer.item,
-        SurveyAnswer.value,
-        func.count().label("n"),
-    )
-    answers = answers.select_from(SurveyResponse).join(
-        SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id
-    )
-    counts = pd.DataFrame(
-        session.execute(
-            _base(answers, survey, scope_filter, join)
-            .where(SurveyAnswer.value.is_not(None))
-            .group_by(SurveyAnswer.question_id, group, SurveyAnswer.item, SurveyAnswer.value)
-        ).all(),
-        columns=["question", "group", "item", "value", "n"],
-    )
-    respondents_stmt = select(
-        SurveyAnswer.question_id, group.label("g"), func.count(distinct(SurveyAnswer.response_id))
-    )
-    respondents_stmt = respondents_stmt.select_from(SurveyResponse).join(
-        SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id
-    )
-    respondents = {
-        (q, g): n
-        for q, g, n in session.execute(
-            _base(respondents_stmt, survey, scope_filter, join).group_by(
-                SurveyAnswer.question_id, group
-            )
-        )
-    }
-    numbers_stmt = (
-        select(
-            SurveyAnswer.question_id,
-            group.label("g"),
-            func.count(SurveyAnswer.number),
-            func.sum(SurveyAnswer.number),
-            func.sum(SurveyAnswer.number * SurveyAnswer.number),
-        )
-        .select_from(SurveyResponse)
-        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
-    )
-    numbers = {
-        (q, g): (n, s, s2)
-        for q, g, n, s, s2 in session.execute(
-            _base(numbers_stmt, survey, scope_filter, join)
-            .where(SurveyAnswer.number.is_not(None))
-            .group_by(SurveyAnswer.question_id, group)
-        )
-    }
+    shown = [q for q in defn.questions if q.type != "text"]
+    counts, numbers, respondents = _answer_counts(session, survey, shown, group, scope_filter, join)
     names = _group_labels(session, defn, grouping, sizes, labels or {})
     questions = []
-    for q in defn.questions:
-        if q.type == "text":
-            continue
+    for q in shown:
         groups = []
         for g in _ordered_groups(grouping, sizes, survey):
             n = respondents.get((q.id, g), 0)
@@ -321,43 +339,28 @@ def satisfaction_index(
     scope_filter: Any,
     names: dict[Any, str],
 ) -> list[dict[str, Any]]:
-    """Index (0–100) with its 95% interval and "% satisfied" per group, computed in SQL from
-    each respondent's mean of index items."""
-    items = {q.id: len(q.choices) for q in defn.questions if q.index and len(q.choices) > 1}
-    if not items:
+    """Index (0–100) with its 95% interval and "% satisfied" per group: one GROUP BY over the
+    responses, each carrying its own score (its mean of index items, kept at submission)."""
+    if not index_items(defn):
         return []
     group, join = _group_expression(grouping)
-    scale_max = case(*[(SurveyAnswer.question_id == qid, k) for qid, k in items.items()])
-    score = (SurveyAnswer.value - 1) * 100.0 / (scale_max - 1)
-    top_two = case((SurveyAnswer.value >= scale_max - 1, 1), else_=0)
-    per_response = (
+    score = SurveyResponse.index_score
+    rows = session.execute(
         _base(
             select(
-                SurveyResponse.id.label("rid"),
                 group.label("g"),
-                func.avg(score).label("score"),
-                func.sum(top_two).label("top"),
-                func.count().label("answered"),
-            )
-            .select_from(SurveyResponse)
-            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id),
+                func.count(score),
+                func.sum(score),
+                func.sum(score * score),
+                func.sum(SurveyResponse.index_top),
+                func.sum(SurveyResponse.index_items),
+            ).select_from(SurveyResponse),
             survey,
             scope_filter,
             join,
         )
-        .where(SurveyAnswer.question_id.in_(list(items)), SurveyAnswer.value.is_not(None))
-        .group_by(SurveyResponse.id, group)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            per_response.c.g,
-            func.count(),
-            func.sum(per_response.c.score),
-            func.sum(per_response.c.score * per_response.c.score),
-            func.sum(per_response.c.top),
-            func.sum(per_response.c.answered),
-        ).group_by(per_response.c.g)
+        .where(score.is_not(None))
+        .group_by(group)
     ).all()
     by_group = {g: (n, s, s2, top, answered) for g, n, s, s2, top, answered in rows}
     out = []
@@ -377,6 +380,46 @@ def satisfaction_index(
             }
         out.append(entry)
     return out
+
+
+def restamp_index(session: Session, survey: Survey) -> int:
+    """Compute every response's index figures again from its stored answers (one UPDATE), for
+    when the survey changes what its index counts: an `index:` flag, a scale made longer, an
+    index question retired. The same figures as app.services.surveys.index_figures."""
+    session.flush()
+    items = index_items(definition(session, survey))
+    mine = SurveyResponse.survey_id == survey.id
+    session.execute(
+        update(SurveyResponse).where(mine).values(index_score=None, index_items=0, index_top=0),
+        execution_options={"synchronize_session": False},
+    )
+    if not items:
+        return 0
+    scale_max = case(*[(SurveyAnswer.question_id == qid, k) for qid, k in items.items()])
+    per_response = (
+        select(
+            SurveyAnswer.response_id.label("rid"),
+            func.avg((SurveyAnswer.value - 1) * 100.0 / (scale_max - 1)).label("score"),
+            func.count().label("answered"),
+            func.sum(case((SurveyAnswer.value >= scale_max - 1, 1), else_=0)).label("top"),
+        )
+        .where(SurveyAnswer.question_id.in_(list(items)), SurveyAnswer.value.is_not(None))
+        .group_by(SurveyAnswer.response_id)
+        .subquery()
+    )
+    return (
+        session.execute(
+            update(SurveyResponse)
+            .where(mine, SurveyResponse.id == per_response.c.rid)
+            .values(
+                index_score=per_response.c.score,
+                index_items=per_response.c.answered,
+                index_top=per_response.c.top,
+            ),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        or 0
+    )
 
 
 def free_texts(

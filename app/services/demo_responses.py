@@ -12,7 +12,14 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.surveys import QuestionDef, SurveyDef, _values, definition, visible_keys
+from app.services.surveys import (
+    QuestionDef,
+    SurveyDef,
+    _values,
+    definition,
+    index_figures,
+    visible_keys,
+)
 
 TEXTS = [
     "Thủ tục còn chậm, phải đi lại nhiều lần.",
@@ -68,6 +75,8 @@ def generate(
                 if value is not None:
                     values[q.key] = value
             shown = visible_keys(defn, values)
+            values = {key: value for key, value in values.items() if key in shown}
+            index = index_figures(defn, values)
             rid = uuid.uuid4()
             responses.append(
                 {
@@ -78,11 +87,12 @@ def generate(
                     "user_id": None,
                     "submitted_on": (survey.opens_at + timedelta(days=rng.randrange(days))).date(),
                     "demo": True,
+                    "index_score": index.score,
+                    "index_items": index.items,
+                    "index_top": index.top,
                 }
             )
-            for key, value in values.items():
-                if key not in shown:
-                    continue  # skip logic: a hidden question has no answer
+            for key, value in values.items():  # skip logic: a hidden question has no answer
                 q = defn.by_key[key]
                 for item, v, n, t in _values(q, value):
                     answers.append(

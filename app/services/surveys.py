@@ -410,6 +410,39 @@ def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | N
     return [(int(row), mark, None, None) for row, mark in value.items()]  # grid
 
 
+def index_items(defn: SurveyDef) -> dict[int, int]:
+    """The questions the satisfaction index counts, with their number of scale points k."""
+    return {q.id: len(q.choices) for q in defn.questions if q.index and len(q.choices) > 1}
+
+
+@dataclass(frozen=True)
+class IndexFigures:
+    """A response's part of the satisfaction index (survey.md): the mean of the index items it
+    answered, each rescaled to 0–100 ((value − 1) / (k − 1) × 100); how many it answered;
+    how many of those are in the top two values."""
+
+    score: float | None
+    items: int
+    top: int
+
+
+def index_figures(defn: SurveyDef, answers: dict[str, Any]) -> IndexFigures:
+    """Of a response's answers (as clean_answers returns them): each grid row is one item."""
+    k_of = index_items(defn)
+    scores: list[float] = []
+    top = 0
+    for q in defn.questions:
+        k = k_of.get(q.id)
+        value = answers.get(q.key)
+        if k is None or value is None:
+            continue
+        marks = list(value.values()) if isinstance(value, dict) else [value]
+        for mark in marks:
+            scores.append((int(mark) - 1) * 100.0 / (k - 1))
+            top += int(mark) >= k - 1
+    return IndexFigures(sum(scores) / len(scores) if scores else None, len(scores), top)
+
+
 def _rows(defn: SurveyDef, response_id: uuid.UUID, answers: dict[str, Any]) -> list[SurveyAnswer]:
     by_key = defn.by_key
     return [
@@ -442,6 +475,7 @@ def submit(
         raise SurveyClosed(N_("This survey is not open."))
     if not in_audience(survey, unit):
         raise NotInAudience(N_("This survey is not open to your commune or ward."))
+    index = index_figures(defn, answers)
     response = SurveyResponse(
         id=uuid.uuid4(),
         survey_id=survey.id,
@@ -449,6 +483,9 @@ def submit(
         submitted_on=local_day(now, survey),
         signed_in=user is not None,
         user_id=user.id if user is not None and not survey.anonymous else None,
+        index_score=index.score,
+        index_items=index.items,
+        index_top=index.top,
     )
     if user is not None:
         session.add(SurveyLedger(survey_id=survey.id, user_id=user.id))
