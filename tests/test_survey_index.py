@@ -1,7 +1,8 @@
 """The satisfaction index kept on each response: the figures stored at submission are the
 spec's (checked by hand), equal what the SQL re-computation gives, follow a change of what
 the index counts, and are filled by the migration for responses stored before it. Also the
-respondents of a question answered in one row, counted without DISTINCT, with "other" texts."""
+respondents of each question counted without DISTINCT ("other" texts; the row at item 0 of
+multiple-choice and grid answers, which a migration adds to answers stored before it)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app
 from app.config import TestingConfig
 from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
-from app.models import Survey, SurveyResponse, Unit
+from app.models import Survey, SurveyAnswer, SurveyResponse, Unit
 from app.services import analytics
 from app.services import surveys as service
 from app.services.units import load_units
@@ -170,11 +171,26 @@ def test_the_migration_fills_the_figures_of_responses_stored_before_it(tmp_path)
         load_units(db.session, PROVINCE)
     load(app, survey_yaml())
     answer_all(app)
+
+    def answers_and_results() -> tuple[list[tuple[object, ...]], dict[str, object]]:
+        with app.app_context():
+            rows = db.session.execute(
+                select(SurveyAnswer.question_id, SurveyAnswer.item, SurveyAnswer.value)
+            ).all()
+            results = analytics.results(db.session, db.session.scalar(select(Survey)))
+            db.session.remove()  # no transaction left open on the tables the migrations change
+            return sorted(tuple(row) for row in rows), results
+
+    before = answers_and_results()
+    assert (0, None) in {(item, value) for _q, item, value in before[0]}  # the grid's row 0
     with app.app_context():
-        db.session.remove()  # no transaction left open on the tables the migration changes
-        downgrade(revision="0007")
+        downgrade(revision="0007")  # 0009 takes the rows at item 0 away, 0008 the figures
+        valueless = (SurveyAnswer.item == 0) & SurveyAnswer.value.is_(None)
+        assert db.session.scalar(select(func.count()).where(valueless)) == 0
+        db.session.remove()
         upgrade()
     assert stored(app) == expected()
+    assert answers_and_results() == before
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

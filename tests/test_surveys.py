@@ -195,8 +195,8 @@ def test_api_response_and_the_hidden_answer_rule(surveys, client, make_user):
     with surveys.app_context():
         assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
         assert (
-            db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 12
-        )  # one row per value
+            db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 12 + 2
+        )  # one row per value, and one per multiple-choice or grid question answered
 
 
 def test_six_concurrent_responses_by_one_person_store_one(surveys, client, make_user):

@@ -76,7 +76,8 @@ class SurveyResponse(db.Model):
 
 class SurveyAnswer(db.Model):
     """One answered value. `item`: the choice number (multiple), the row number (grid), 0 for a
-    single value, -1 for an "other" text. `value`: the choice, scale value or rating."""
+    single value, -1 for an "other" text. `value`: the choice, scale value or rating. A
+    multiple-choice or grid answer also has a row at item 0 with no value: one per respondent."""
 
     __tablename__ = "survey_answers"
 

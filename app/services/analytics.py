@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, distinct, func, select, true, update
+from sqlalchemy import and_, case, func, select, true, update
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.surveys import QuestionDef, SurveyDef, definition, index_items
+from app.services.surveys import ANSWERED, QuestionDef, SurveyDef, definition, index_items
 
 Z95 = 1.959963984540054
 DEFAULT_THRESHOLD = 5
@@ -95,13 +95,12 @@ def _answer_counts(
     join: Any,
 ) -> tuple[pd.DataFrame, dict[tuple[int, Any], tuple[int, float, float]], dict[Any, int]]:
     """Everything the questions' figures need from the answers, in one GROUP BY over them:
-    counts per (question, group, item, value) and the sums of numbers. Respondents per
-    (question, group) follow from it for the questions answered in one row (single, scale,
-    rating: the value or an "other" text; number); only `multiple` and `grid` questions, where a
-    respondent has several rows, need a count of distinct responses, over their rows alone."""
+    counts per (question, group, item, value), the sums of numbers, and the respondents of
+    each question and group: one row each has (the value of a single, scale or rating answer,
+    or its "other" text; a number; the row at item 0 of a multiple-choice or grid answer), so
+    they are counted, never DISTINCT."""
     if not questions:
         return pd.DataFrame(columns=["question", "group", "item", "value", "n"]), {}, {}
-    ids = [q.id for q in questions]
     one_pass = (
         select(
             SurveyAnswer.question_id,
@@ -118,36 +117,22 @@ def _answer_counts(
     )
     rows = session.execute(
         _base(one_pass, survey, scope_filter, join)
-        .where(SurveyAnswer.question_id.in_(ids))
+        .where(SurveyAnswer.question_id.in_([q.id for q in questions]))
         .group_by(SurveyAnswer.question_id, group, SurveyAnswer.item, SurveyAnswer.value)
     ).all()
     kinds = {q.id: q.type for q in questions}
     respondents: dict[Any, int] = {}
     numbers: dict[tuple[int, Any], tuple[int, float, float]] = {}
-    for question, g, item, _value, n, count, total, squares in rows:
-        if kinds[question] == "number":
+    for question, g, item, value, n, count, total, squares in rows:
+        kind, key = kinds[question], (question, g)
+        if kind == "number":
             if count:
-                numbers[(question, g)] = (int(count), float(total), float(squares))
-                respondents[(question, g)] = respondents.get((question, g), 0) + int(count)
-        elif kinds[question] in ("single", "scale", "rating") and item in (0, -1):
-            respondents[(question, g)] = respondents.get((question, g), 0) + int(n)
-    several = [q.id for q in questions if q.type in ("multiple", "grid")]
-    if several:
-        distinct_stmt = (
-            select(
-                SurveyAnswer.question_id,
-                group.label("g"),
-                func.count(distinct(SurveyAnswer.response_id)),
-            )
-            .select_from(SurveyResponse)
-            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
-        )
-        for question, g, n in session.execute(
-            _base(distinct_stmt, survey, scope_filter, join)
-            .where(SurveyAnswer.question_id.in_(several))
-            .group_by(SurveyAnswer.question_id, group)
+                numbers[key] = (int(count), float(total), float(squares))
+                respondents[key] = respondents.get(key, 0) + int(count)
+        elif (kind in ("single", "scale", "rating") and item in (0, -1)) or (
+            kind in ("multiple", "grid") and item == ANSWERED and value is None
         ):
-            respondents[(question, g)] = int(n)
+            respondents[key] = respondents.get(key, 0) + int(n)
     counts = pd.DataFrame(
         [(q, g, item, value, n) for q, g, item, value, n, *_sums in rows if value is not None],
         columns=["question", "group", "item", "value", "n"],
@@ -293,7 +278,7 @@ def _figures(
                 "ci95": ci,
             } | _mean(answered, sum(values), sum(squares))
         return out
-    part = rows[rows["item"] >= 0] if q.type == "multiple" else rows[rows["item"] == 0]
+    part = rows[rows["item"] > ANSWERED] if q.type == "multiple" else rows[rows["item"] == 0]
     counts = {str(int(v)): int(c) for v, c in zip(part["value"], part["n"], strict=True)}
     proportions, ci = _proportions(counts, n)
     figures: dict[str, Any] = {"counts": counts, "proportions": proportions, "ci95": ci}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
 from app.services.analytics import DEFAULT_THRESHOLD, _scope_filter
-from app.services.surveys import definition
+from app.services.surveys import ANSWERED, definition
 
 
 class NotAllowed(Exception):
@@ -65,6 +65,8 @@ def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
         )
     ):
         q = wanted[question_id]
+        if item == ANSWERED and q.type in ("multiple", "grid"):
+            continue  # the row that counts the respondent, not a value
         if item == -1:
             if survey.anonymous:
                 continue  # no free text in anonymous exports

@@ -387,8 +387,13 @@ def clean_answers(
 # ---------------------------------------------------------------------------------- storage
 
 
+ANSWERED = 0  # the item of the row saying that a multiple-choice or grid question was answered
+
+
 def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | None, str | None]]:
-    """An answer as stored rows: (item, value, number, text)."""
+    """An answer as stored rows: (item, value, number, text). A multiple-choice or grid
+    answer has several rows, one per choice ticked or row answered, and one more at item 0
+    with no value: one row per respondent, so that the database counts them without DISTINCT."""
     if q.type in {"single", "scale", "rating"}:
         return (
             [(-1, None, None, value["other"])]
@@ -398,7 +403,8 @@ def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | N
     if q.type == "multiple":
         choices = value["choices"] if isinstance(value, dict) else value
         rows: list[tuple[int, int | None, float | None, str | None]] = [
-            (c, c, None, None) for c in choices
+            (ANSWERED, None, None, None),
+            *((c, c, None, None) for c in choices),
         ]
         if isinstance(value, dict) and value.get("other"):
             rows.append((-1, None, None, value["other"]))
@@ -407,7 +413,10 @@ def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | N
         return [(0, None, float(value), None)]
     if q.type == "text":
         return [(0, None, None, value)]
-    return [(int(row), mark, None, None) for row, mark in value.items()]  # grid
+    return [
+        (ANSWERED, None, None, None),
+        *((int(row), mark, None, None) for row, mark in value.items()),
+    ]  # grid
 
 
 def index_items(defn: SurveyDef) -> dict[int, int]:
