@@ -105,8 +105,10 @@ def generate(
                             "text": t,
                         }
                     )
-        session.execute(insert(SurveyResponse), responses)
-        session.execute(insert(SurveyAnswer), answers)
+        # Core inserts: one batch each (ORM bulk inserts split the rows wherever their None
+        # columns differ).
+        session.execute(insert(SurveyResponse.__table__), responses)
+        session.execute(insert(SurveyAnswer.__table__), answers)
         session.commit()
         made += len(responses)
     return made
