@@ -56,8 +56,8 @@ class Attempt(db.Model):
         ),
         # For `flask contests finalize` and the ranking: finished attempts per round.
         Index("ix_attempts_round_state", "round_id", "state"),
-        # The ranking's order within a round, finished attempts only: the window functions of
-        # app.services.ranking read it instead of sorting every attempt of the round.
+        # Finished attempts per person in a round, in ranking order: the window functions of
+        # app.services.standings.rebuild read it instead of sorting every attempt of the round.
         Index(
             "ix_attempts_ranking",
             "round_id",
