@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -278,6 +278,53 @@ class AnswerTarget:
     answer: list[int]
 
 
+# The hot path's two statements, built once: each request only binds its values (no
+# statement construction, and the compiled SQL comes from SQLAlchemy's cache).
+_TARGET = (
+    select(
+        Attempt.id,
+        Attempt.state,
+        Attempt.deadline,
+        AttemptQuestion.id,
+        AttemptQuestion.choice_order,
+        QuestionVersion.answer,
+    )
+    .join(
+        AttemptQuestion,
+        and_(
+            AttemptQuestion.attempt_id == Attempt.id,
+            AttemptQuestion.position == bindparam("position"),
+        ),
+    )
+    .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+    .where(Attempt.id == bindparam("attempt_id"), Attempt.user_id == bindparam("owner_id"))
+)
+_TARGET_OF_TOKEN = _TARGET.join(User, User.id == Attempt.user_id).where(
+    User.auth_nonce == bindparam("owner_nonce"), User.deleted_at.is_(None)
+)
+# (Bound names must differ from the updated columns' names: hence b_….)
+_items = AttemptQuestion.__table__
+_attempts = Attempt.__table__
+_STILL_OPEN = select(_attempts.c.id).where(
+    _attempts.c.id == bindparam("b_attempt"),
+    _attempts.c.state == "open",
+    _attempts.c.deadline >= bindparam("b_open_until", type_=Attempt.deadline.type),
+)
+_WRITE = _items.update().where(
+    _items.c.id == bindparam("b_item"), _items.c.attempt_id.in_(_STILL_OPEN.scalar_subquery())
+)
+_WRITE_NEXT = _WRITE.values(  # no seq from the client: one more than the stored one
+    selected=bindparam("b_selected", type_=_items.c.selected.type),
+    seq=_items.c.seq + 1,
+    answered_at=bindparam("b_now", type_=_items.c.answered_at.type),
+)
+_WRITE_NEWER = _WRITE.where(_items.c.seq < bindparam("b_seq")).values(  # a newer seq only
+    selected=bindparam("b_selected", type_=_items.c.selected.type),
+    seq=bindparam("b_seq"),
+    answered_at=bindparam("b_now", type_=_items.c.answered_at.type),
+)
+
+
 def answer_target(
     session: Session,
     attempt_id: int,
@@ -288,27 +335,11 @@ def answer_target(
 ) -> AnswerTarget | None:
     """The question `position` of the owner's attempt, or None (not theirs, no such question,
     or — with `owner_nonce` — a token of an account that was deleted or signed out)."""
-    stmt = (
-        select(
-            Attempt.id,
-            Attempt.state,
-            Attempt.deadline,
-            AttemptQuestion.id,
-            AttemptQuestion.choice_order,
-            QuestionVersion.answer,
-        )
-        .join(
-            AttemptQuestion,
-            and_(AttemptQuestion.attempt_id == Attempt.id, AttemptQuestion.position == position),
-        )
-        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(Attempt.id == attempt_id, Attempt.user_id == owner_id)
-    )
-    if owner_nonce is not None:
-        stmt = stmt.join(User, User.id == Attempt.user_id).where(
-            User.auth_nonce == owner_nonce, User.deleted_at.is_(None)
-        )
-    row = session.execute(stmt).one_or_none()
+    params: dict[str, Any] = {"attempt_id": attempt_id, "position": position, "owner_id": owner_id}
+    if owner_nonce is None:
+        row = session.execute(_TARGET, params).one_or_none()
+    else:
+        row = session.execute(_TARGET_OF_TOKEN, params | {"owner_nonce": owner_nonce}).one_or_none()
     return AnswerTarget(*row) if row else None
 
 
@@ -325,17 +356,17 @@ def write_answer(
     if target.state != "open" or now > target.deadline + grace:
         raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
     indices = selected_indices(target.choice_order, target.answer, keys)
-    stmt = update(AttemptQuestion).where(
-        AttemptQuestion.id == target.item_id,
-        AttemptQuestion.attempt_id.in_(_still_open(target.attempt_id, now, grace)),
-    )
+    params: dict[str, Any] = {
+        "b_item": target.item_id,
+        "b_attempt": target.attempt_id,
+        "b_open_until": now - grace,
+        "b_selected": indices,
+        "b_now": now,
+    }
     if seq is None:
-        stmt = stmt.values(selected=indices, seq=AttemptQuestion.seq + 1, answered_at=now)
+        written = session.execute(_WRITE_NEXT, params).rowcount
     else:
-        stmt = stmt.where(AttemptQuestion.seq < seq).values(
-            selected=indices, seq=seq, answered_at=now
-        )
-    written = session.execute(stmt, execution_options={"synchronize_session": False}).rowcount
+        written = session.execute(_WRITE_NEWER, params | {"b_seq": seq}).rowcount
     session.commit()
     if not written:
         state = session.scalar(select(Attempt.state).where(Attempt.id == target.attempt_id))
