@@ -382,17 +382,23 @@ def board(
         if unit is None
         else (session.scalar(select(func.count()).where(_ranked(round_.id, unit))) or 0)
     )
-    # The page's places and attempts from the order index alone (no sort, no row read for
-    # the rows skipped), then those few rows themselves.
+    # One statement per page (one snapshot: a submit in between cannot take a row away): the
+    # page's attempts found along the order index alone (no sort, no row read for the rows
+    # skipped), then those few rows themselves.
     if unit is None:
-        ids = session.scalars(
+        chosen = (
             select(BestAttempt.attempt_id)
             .where(_ranked(round_.id, None))
             .order_by(*standings.order(BestAttempt))
             .offset(offset)
             .limit(limit)
-        ).all()
-        places = {attempt_id: offset + i for i, attempt_id in enumerate(ids, start=1)}
+        )
+        rows = session.execute(
+            select(*STANDING_COLUMNS)
+            .where(BestAttempt.round_id == round_.id, BestAttempt.attempt_id.in_(chosen))
+            .order_by(*standings.order(BestAttempt))
+        )
+        page = [_standing(offset + i, row, measured) for i, row in enumerate(rows, start=1)]
     else:
         # Places in the whole ranking: the round numbered along the index, the unit's kept.
         place = func.row_number().over(order_by=standings.order(BestAttempt)).label("place")
@@ -401,24 +407,20 @@ def board(
             .where(_ranked(round_.id, None))
             .subquery()
         )
-        places = {
-            attempt_id: n
-            for n, attempt_id in session.execute(
-                select(numbered.c.place, numbered.c.attempt_id)
-                .where(numbered.c.user_id.in_(select(User.id).where(User.unit_code == unit)))
-                .order_by(numbered.c.place)
-                .offset(offset)
-                .limit(limit)
-            )
-        }
-    rows = session.execute(
-        select(*STANDING_COLUMNS).where(
-            BestAttempt.round_id == round_.id, BestAttempt.attempt_id.in_(list(places))
+        picked = (
+            select(numbered.c.place, numbered.c.attempt_id)
+            .where(numbered.c.user_id.in_(select(User.id).where(User.unit_code == unit)))
+            .order_by(numbered.c.place)
+            .offset(offset)
+            .limit(limit)
+            .subquery()
         )
-    )
-    page = sorted(
-        (_standing(places[row.attempt_id], row, measured) for row in rows), key=lambda s: s.place
-    )
+        rows = session.execute(
+            select(picked.c.place, *STANDING_COLUMNS)
+            .join(picked, picked.c.attempt_id == BestAttempt.attempt_id)
+            .order_by(picked.c.place)
+        )
+        page = [_standing(row[0], row[1:], measured) for row in rows]
     own: Standing | None = None
     mine_index: int | None = None
     if user_id is not None:
