@@ -163,3 +163,42 @@ def test_the_migration_fills_the_table_from_the_attempts_already_stored(tmp_path
         assert {r: table(r) for r in ids.values()} == kept
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_frozen_round_edited_afterwards_is_counted_again(app, rounds):  # noqa: F811
+    """An officer changes the prediction target, or the close, of a round already frozen: the
+    old figure and the final order no longer stand; the round is frozen again at its close."""
+    r = rounds["entries"]
+    fast, slow = people(app, 2)
+    add_attempt(app, r, fast.id, score=5, duration_ms=60_000, prediction=100)
+    add_attempt(app, r, slow.id, score=5, duration_ms=90_000, prediction=2)  # 2 entries: exact
+
+    def order(now):  # type: ignore[no-untyped-def]
+        with app.app_context():
+            result = ranking.ranking(db.session, db.session.get(Round, r), now, GRACE)
+            return result.final, result.figure, [s.user_id for s in result.standings]
+
+    assert order(AFTER) == (True, 2, [slow.id, fast.id])  # the closer prediction wins
+    reload = CONTEST.replace("prediction: entries", "prediction: none")
+    with app.app_context():
+        outcomes = load_files(
+            db.session,
+            [("c.yaml", reload.encode())],
+            Actor(unit_code=PROVINCE, is_admin=True),
+            AFTER,
+        )
+        assert all(o.ok for o in outcomes)
+        assert db.session.get(Round, r).frozen_at is None
+    assert order(AFTER) == (True, None, [fast.id, slow.id])  # frozen again: time decides
+    later = CONTEST.replace("closes: 2026-12-07 20:00", "closes: 2026-12-14 20:00")
+    with app.app_context():
+        assert all(
+            o.ok
+            for o in load_files(
+                db.session,
+                [("c.yaml", later.encode())],
+                Actor(unit_code=PROVINCE, is_admin=True),
+                AFTER,
+            )
+        )
+    assert order(AFTER) == (False, None, [fast.id, slow.id])  # open again: provisional

@@ -35,6 +35,7 @@ from app.models import (
     Unit,
 )
 from app.models.content import CURRENT
+from app.services import standings
 from app.services.units import is_within
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
@@ -321,6 +322,16 @@ def _round_fields(item: schemas.Round, zone: str, position: int) -> dict[str, An
     }
 
 
+def _unfreeze(session: Session, round_: Round) -> None:
+    """A frozen round whose prediction target or close changed: its figure no longer stands.
+    It is counted again at the (new) close, and the ranking goes back to the provisional order
+    until then (app.services.ranking freezes again on the first read after the close)."""
+    round_.frozen_at = None
+    round_.frozen_figure = None
+    session.flush()
+    standings.rebuild(session, round_)
+
+
 def _store_contest(
     session: Session, doc: schemas.Contest, actor: Actor, now: datetime
 ) -> LoadReport:
@@ -349,8 +360,12 @@ def _store_contest(
         if row is None:
             contest.rounds.append(Round(key=item.id, **fields))
             report.added.append(item.id)
-        elif _apply(row, fields):
+            continue
+        decided = (row.prediction, row.closes_at)
+        if _apply(row, fields):
             report.changed.append(item.id)
+            if row.frozen_at is not None and (row.prediction, row.closes_at) != decided:
+                _unfreeze(session, row)
     for key, row in existing.items():
         if key not in {r.id for r in doc.rounds}:
             contest.rounds.remove(row)
