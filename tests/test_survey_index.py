@@ -194,3 +194,25 @@ def test_the_migration_fills_the_figures_of_responses_stored_before_it(tmp_path)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_response_read_under_the_old_rules_is_scored_by_the_new_ones(answered):
+    """A response checked against the survey just before a load changes what the index counts,
+    and stored just after it: its figures follow the rules in force when it is stored."""
+    with answered.app_context():
+        survey = db.session.scalar(select(Survey))
+        before = service.definition(db.session, survey)  # the respondent's page, say
+        outcome = load_files(
+            db.session,
+            [("s.yaml", survey_yaml(scale=SCALE6).encode())],
+            Actor(unit_code=PROVINCE, is_admin=True),
+            NOW,
+        )[0]
+        assert outcome.ok  # committed: the scale now has 6 points
+        clean, problems = service.clean_answers(before, {"chung": 5})
+        assert not problems
+        response = service.submit(
+            db.session, before, clean, NOW, user=None, unit=db.session.get(Unit, VI_THANH)
+        )
+        stored = db.session.get(SurveyResponse, response.id)
+        assert (stored.index_score, stored.index_items, stored.index_top) == (80.0, 1, 1)

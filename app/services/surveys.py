@@ -87,6 +87,7 @@ class SurveyDef:
     survey: Survey
     questions: list[QuestionDef]
     pages: list[dict[str, Any]]
+    version: int = 0  # the survey's version this definition was read at
 
     @property
     def by_key(self) -> dict[str, QuestionDef]:
@@ -132,7 +133,7 @@ def definition(session: Session, survey: Survey) -> SurveyDef:
         )
         for q in rows
     ]
-    return SurveyDef(survey, questions, survey.pages)
+    return SurveyDef(survey, questions, survey.pages, survey.version)
 
 
 def estimated_minutes(defn: SurveyDef) -> int:
@@ -419,6 +420,30 @@ def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | N
     ]  # grid
 
 
+def _index_by_current_rules(
+    session: Session, defn: SurveyDef, response: SurveyResponse, answers: dict[str, Any]
+) -> None:
+    """The response's index figures by the rules of the survey as it stands when the response
+    is stored. A content load that changes those rules updates the survey's row, then
+    recomputes every stored response (app.services.analytics.restamp_index) before it
+    commits. Read with FOR SHARE on PostgreSQL (SQLite writes one at a time anyway), the
+    survey's version either waits for such a load to commit, and then shows a new version
+    (the figures are computed again here), or makes the load wait for this response, whose
+    figures its recomputation then includes."""
+    version = session.scalar(
+        select(Survey.version).where(Survey.id == defn.survey.id).with_for_update(read=True)
+    )
+    if version == defn.version:
+        return
+    session.expire(defn.survey)
+    index = index_figures(definition(session, defn.survey), answers)
+    response.index_score, response.index_items, response.index_top = (
+        index.score,
+        index.items,
+        index.top,
+    )
+
+
 def index_items(defn: SurveyDef) -> dict[int, int]:
     """The questions the satisfaction index counts, with their number of scale points k."""
     return {q.id: len(q.choices) for q in defn.questions if q.index and len(q.choices) > 1}
@@ -501,6 +526,8 @@ def submit(
     response.answers = _rows(defn, response.id, answers)
     session.add(response)
     try:
+        session.flush()
+        _index_by_current_rules(session, defn, response, answers)
         if user is not None and not survey.anonymous:  # anonymous surveys have no server drafts
             session.execute(
                 delete(SurveyDraft).where(
