@@ -23,11 +23,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import case, func, select, update
@@ -40,6 +40,7 @@ from app.services import standings
 from app.services.standings import FINISHED
 from app.text import vietnamese_key
 
+T = TypeVar("T")
 PAGE_SIZE = 50
 CACHE_ROUNDS = 8  # rounds kept per engine and process
 CACHE_MAX_AGE_S = 600.0  # bounds what the stamp cannot see (a unit changed in a profile)
@@ -158,30 +159,27 @@ class Ranking:
     figure: int | None  # the frozen figure once final
     standings: list[Standing]
 
-    @property
-    def measured(self) -> bool:
-        """Predictions are measured against the figure (final, with a prediction question)."""
-        return self.final and self.target != "none" and self.figure is not None
+
+def _measured(round_: Round, final: bool) -> bool:
+    """Predictions are measured against the figure (final, and the round asks one)."""
+    return final and standings.figure_of(round_) is not None
 
 
 def compute_ranking(session: Session, round_: Round, final: bool) -> Ranking:
     """The whole ranking read from `best_attempts`, in order, without the cache."""
-    result = Ranking(
-        round_id=round_.id,
-        final=final,
-        target=round_.prediction,
-        figure=round_.frozen_figure if final else None,
-        standings=[],
-    )
     rows = session.execute(
         select(*STANDING_COLUMNS)
         .where(BestAttempt.round_id == round_.id)
         .order_by(*standings.order(BestAttempt))
     )
-    result.standings = [
-        _standing(place, row, result.measured) for place, row in enumerate(rows, start=1)
-    ]
-    return result
+    measured = _measured(round_, final)
+    return Ranking(
+        round_id=round_.id,
+        final=final,
+        target=round_.prediction,
+        figure=round_.frozen_figure if final else None,
+        standings=[_standing(place, row, measured) for place, row in enumerate(rows, start=1)],
+    )
 
 
 # The cache: per engine (tests and workers never share one), per round, under a stamp.
@@ -191,6 +189,13 @@ class Cached:
     built: float
     final: bool
     extras: dict[str, Any] = field(default_factory=dict)  # whole ranking, unit ranking, files
+
+    def kept(self, key: str, build: Callable[[], T]) -> T:
+        """What `build` makes, made once while this entry is current."""
+        if key not in self.extras:
+            self.extras[key] = build()
+        made: T = self.extras[key]
+        return made
 
 
 _CACHES: WeakKeyDictionary[Engine, OrderedDict[int, Cached]] = WeakKeyDictionary()
@@ -255,10 +260,7 @@ def current(session: Session, round_: Round, now: datetime, grace: timedelta) ->
 def ranking(session: Session, round_: Round, now: datetime, grace: timedelta) -> Ranking:
     """The round's whole ranking as of `now` (frozen lazily on the first read after the close)."""
     entry = current(session, round_, now, grace)
-    if "ranking" not in entry.extras:
-        entry.extras["ranking"] = compute_ranking(session, round_, entry.final)
-    whole: Ranking = entry.extras["ranking"]
-    return whole
+    return entry.kept("ranking", lambda: compute_ranking(session, round_, entry.final))
 
 
 # ------------------------------------------------------------------------- what people see
@@ -375,7 +377,7 @@ def board(
     whole ranking) and the reader's own standing wherever it is: ranges of the index of
     `best_attempts`, a count along it for the reader's place, one query for the names."""
     final = settle(session, round_, now, grace)
-    measured = final and round_.prediction != "none" and round_.frozen_figure is not None
+    measured = _measured(round_, final)
     everyone = session.scalar(select(func.count()).where(_ranked(round_.id, None))) or 0
     total = (
         everyone
@@ -520,10 +522,7 @@ def _unit_ranking(session: Session, round_: Round, final: bool) -> UnitRanking:
 
 def unit_ranking(session: Session, round_: Round, now: datetime, grace: timedelta) -> UnitRanking:
     entry = current(session, round_, now, grace)
-    if "units" not in entry.extras:
-        entry.extras["units"] = _unit_ranking(session, round_, entry.final)
-    result: UnitRanking = entry.extras["units"]
-    return result
+    return entry.kept("units", lambda: _unit_ranking(session, round_, entry.final))
 
 
 # -------------------------------------------------------------------------------- winners

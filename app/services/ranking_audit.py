@@ -145,21 +145,20 @@ def export_file(
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"unknown export format {fmt!r}")
     entry = current(session, round_, now, grace)
-    key = f"export.{fmt}"
-    if key not in entry.extras:
+
+    def build() -> ExportFile:
         rows = export_rows(session, round_, now, grace)
-        state = "final" if entry.final else "provisional"
-        stem = f"ranking-{round_.contest.slug}-{round_.key}-{state}"
+        stem = f"ranking-{round_.contest.slug}-{round_.key}-"
+        stem += "final" if entry.final else "provisional"
         if fmt == "csv":
-            entry.extras[key] = ExportFile(f"{stem}.csv", "text/csv", csv_bytes(rows))
-        else:
-            entry.extras[key] = ExportFile(
-                f"{stem}.xlsx",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                xlsx_bytes(rows, round_.key),
-            )
-    exported: ExportFile = entry.extras[key]
-    return exported
+            return ExportFile(f"{stem}.csv", "text/csv", csv_bytes(rows))
+        return ExportFile(
+            f"{stem}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            xlsx_bytes(rows, round_.key),
+        )
+
+    return entry.kept(f"export.{fmt}", build)
 
 
 def cached_export(
