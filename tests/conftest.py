@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,37 @@ def pytest_configure(config: pytest.Config) -> None:
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             with po.open("rb") as source, mo.open("wb") as target:
                 write_mo(target, read_po(source))
+
+
+class Clock:
+    """The app's clock in tests (`CLOCK`): a test moves `now` by hand; nothing sleeps."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def set_clock(app: Flask, now: datetime) -> Clock:
+    clock = Clock(now)
+    app.config["CLOCK"] = clock
+    return clock
+
+
+def load_content(app: Flask, files: list[tuple[str, str]], now: datetime) -> None:
+    """YAML content loaded as the province's administrator; every file must be accepted."""
+    from app.content.pipeline import load_files
+    from app.content.store import Actor
+
+    with app.app_context():
+        outcomes = load_files(
+            db.session,
+            [(name, text.encode()) for name, text in files],
+            Actor(unit_code=PROVINCE, is_admin=True),
+            now,
+        )
+        assert all(o.ok for o in outcomes), [o.result.messages("en") for o in outcomes]
 
 
 def fresh_database_url(name: str, tmp_dir: Path) -> str:

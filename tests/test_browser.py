@@ -62,20 +62,11 @@ def test_every_field_is_labelled_and_reachable_by_keyboard(page):  # type: ignor
 
 @pytest.mark.parametrize("page", [True, False], ids=["with-js", "without-js"], indirect=True)
 def test_take_a_round_reload_midway_and_submit(app, page, tmp_path):  # type: ignore[no-untyped-def]
-    from app.content.pipeline import load_files
-    from app.content.store import Actor
-    from app.extensions import db
-    from tests.conftest import PROVINCE
-    from tests.test_attempts import CONTEST, START, Clock, bank_yaml
+    from tests.conftest import load_content, set_clock
+    from tests.test_attempts import CONTEST, START, bank_yaml
 
-    app.config["CLOCK"] = Clock()
-    with app.app_context():
-        load_files(
-            db.session,
-            [("b.yaml", bank_yaml().encode()), ("c.yaml", CONTEST.encode())],
-            Actor(unit_code=PROVINCE, is_admin=True),
-            START,
-        )
+    set_clock(app, START)
+    load_content(app, [("b.yaml", bank_yaml()), ("c.yaml", CONTEST)], START)
     page.goto(page.base + "/auth/register")
     sign_up(page, "Đặng Văn Hùng", "0933444555")
     page.get_by_role("button", name="Đăng ký").click()

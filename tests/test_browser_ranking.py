@@ -22,27 +22,20 @@ pytestmark = [
 @pytest.fixture
 def crowded_round(app, make_user) -> int:  # type: ignore[no-untyped-def]
     """A round with 80 people ranked; the resident 0987654321 (with a password) is 67th."""
-    from app.content.pipeline import load_files
-    from app.content.store import Actor
     from app.extensions import db
     from app.models import Round
-    from tests.conftest import NINH_KIEU, PROVINCE
-    from tests.test_ranking import CONTEST, START, Clock, add_attempt, bank_yaml, people
+    from tests.conftest import NINH_KIEU, load_content, set_clock
+    from tests.test_ranking import CONTEST, START, add_attempt, bank_yaml, people
 
-    app.config["CLOCK"] = Clock()
+    clock = set_clock(app, START)
+    load_content(app, [("b.yaml", bank_yaml()), ("c.yaml", CONTEST)], START)
     with app.app_context():
-        load_files(
-            db.session,
-            [("b.yaml", bank_yaml().encode()), ("c.yaml", CONTEST.encode())],
-            Actor(unit_code=PROVINCE, is_admin=True),
-            START,
-        )
         round_id = db.session.scalar(db.select(Round.id).where(Round.key == "plain"))
     me = make_user(phone="0987654321", name="Võ Thị Mai", unit=NINH_KIEU)
     others = people(app, 79, name="Trương Quốc Bảo")
     for place, user in enumerate([*others[:66], me, *others[66:]], start=1):
         add_attempt(app, round_id, user.id, score=5 - place // 20, duration_ms=95_000 + place)
-    app.config["CLOCK"].now = START + timedelta(days=1)
+    clock.now = START + timedelta(days=1)
     return int(round_id)
 
 

@@ -14,12 +14,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
-from app.content.pipeline import load_files
-from app.content.store import Actor
 from app.extensions import db
 from app.models import Attempt, BestAttempt, Role, Round, Unit, User
 from app.services import ranking, ranking_audit, standings
-from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
+from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, load_content, set_clock
 
 START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)  # Thursday 10:00 in Vietnam: rounds are open
 CLOSE = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # 20:00 in Vietnam
@@ -64,31 +62,15 @@ CONTEST = (
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(app):  # type: ignore[no-untyped-def]
-    clock = Clock()
-    app.config["CLOCK"] = clock
-    return clock
+    return set_clock(app, START)
 
 
 @pytest.fixture
 def rounds(app, clock):  # type: ignore[no-untyped-def]
+    load_content(app, [("b.yaml", bank_yaml()), ("c.yaml", CONTEST)], START)
     with app.app_context():
-        outcomes = load_files(
-            db.session,
-            [("b.yaml", bank_yaml().encode()), ("c.yaml", CONTEST.encode())],
-            Actor(unit_code=PROVINCE, is_admin=True),
-            START,
-        )
-        assert all(o.ok for o in outcomes), [o.result.messages("en") for o in outcomes]
         return {r.key: r.id for r in db.session.scalars(select(Round))}
 
 

@@ -12,13 +12,11 @@ from sqlalchemy import select
 
 from app import create_app
 from app.config import TestingConfig
-from app.content.pipeline import load_files
-from app.content.store import Actor
 from app.extensions import db
 from app.models import BestAttempt, Round, User
 from app.services import ranking, standings
 from app.services.units import load_units
-from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, fresh_database_url
+from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, fresh_database_url, load_content
 from tests.test_ranking import (  # noqa: F401  (clock, rounds: fixtures)
     AFTER,
     CONTEST,
@@ -143,13 +141,8 @@ def test_the_migration_fills_the_table_from_the_attempts_already_stored(tmp_path
     with app.app_context():
         upgrade()
         load_units(db.session, PROVINCE)
-        outcomes = load_files(
-            db.session,
-            [("b.yaml", bank_yaml().encode()), ("c.yaml", CONTEST.encode())],
-            Actor(unit_code=PROVINCE, is_admin=True),
-            START,
-        )
-        assert all(o.ok for o in outcomes)
+    load_content(app, [("b.yaml", bank_yaml()), ("c.yaml", CONTEST)], START)
+    with app.app_context():
         ids = {r.key: r.id for r in db.session.scalars(select(Round))}
     everyone = crowd_with_ties(app, ids["entries"], seed=14)
     crowd_with_ties(app, ids["full"], seed=15, everyone=everyone)
@@ -179,26 +172,12 @@ def test_a_frozen_round_edited_afterwards_is_counted_again(app, rounds):  # noqa
             return result.final, result.figure, [s.user_id for s in result.standings]
 
     assert order(AFTER) == (True, 2, [slow.id, fast.id])  # the closer prediction wins
-    reload = CONTEST.replace("prediction: entries", "prediction: none")
+    load_content(
+        app, [("c.yaml", CONTEST.replace("prediction: entries", "prediction: none"))], AFTER
+    )
     with app.app_context():
-        outcomes = load_files(
-            db.session,
-            [("c.yaml", reload.encode())],
-            Actor(unit_code=PROVINCE, is_admin=True),
-            AFTER,
-        )
-        assert all(o.ok for o in outcomes)
         assert db.session.get(Round, r).frozen_at is None
     assert order(AFTER) == (True, None, [fast.id, slow.id])  # frozen again: time decides
     later = CONTEST.replace("closes: 2026-12-07 20:00", "closes: 2026-12-14 20:00")
-    with app.app_context():
-        assert all(
-            o.ok
-            for o in load_files(
-                db.session,
-                [("c.yaml", later.encode())],
-                Actor(unit_code=PROVINCE, is_admin=True),
-                AFTER,
-            )
-        )
+    load_content(app, [("c.yaml", later)], AFTER)
     assert order(AFTER) == (False, None, [fast.id, slow.id])  # open again: provisional

@@ -22,7 +22,7 @@ from app.models import Survey, SurveyAnswer, SurveyResponse, Unit
 from app.services import analytics
 from app.services import surveys as service
 from app.services.units import load_units
-from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, fresh_database_url
+from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, fresh_database_url, load_content
 
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 SCALE5 = "[Rất không hài lòng, Không hài lòng, Bình thường, Hài lòng, Rất hài lòng]"
@@ -74,11 +74,7 @@ def hand_figures(overall: int, grid: dict[str, int], k: int = 5) -> tuple[float,
 
 
 def load(app, text: str) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        outcome = load_files(
-            db.session, [("s.yaml", text.encode())], Actor(unit_code=PROVINCE, is_admin=True), NOW
-        )[0]
-        assert outcome.ok, outcome.result.messages("en")
+    load_content(app, [("s.yaml", text)], NOW)
 
 
 def answer_all(app) -> None:  # type: ignore[no-untyped-def]

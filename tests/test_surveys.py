@@ -16,7 +16,7 @@ from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, SurveyAnswer, SurveyDraft, SurveyLedger, SurveyResponse
 from app.services import surveys as service
-from tests.conftest import PASSWORD, PROVINCE, VI_THANH, csrf_token
+from tests.conftest import PASSWORD, PROVINCE, VI_THANH, csrf_token, load_content, set_clock
 
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 FULL = (Path(__file__).parent / "content" / "valid" / "survey-full.yaml").read_text(
@@ -55,24 +55,10 @@ GOOD = {  # a complete, consistent answer to survey-full.yaml
 }
 
 
-class Clock:
-    now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def surveys(app):  # type: ignore[no-untyped-def]
-    app.config["CLOCK"] = Clock()
-    with app.app_context():
-        outcomes = load_files(
-            db.session,
-            [("full.yaml", FULL.encode()), ("id.yaml", IDENTIFIED.encode())],
-            Actor(unit_code=PROVINCE, is_admin=True),
-            NOW,
-        )
-        assert all(o.ok for o in outcomes), [o.result.messages("en") for o in outcomes]
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL), ("id.yaml", IDENTIFIED)], NOW)
     return app
 
 
