@@ -170,6 +170,9 @@ def results(
     shown = [q for q in defn.questions if q.type != "text"]
     counts, numbers, respondents = _answer_counts(session, survey, shown, group, scope_filter, join)
     names = _group_labels(session, defn, grouping, sizes, labels or {})
+    # Each (question, group)'s rows, split once rather than masked per pair.
+    parts = dict(iter(counts.groupby(["question", "group"])))
+    nothing = counts.iloc[0:0]
     questions = []
     for q in shown:
         groups = []
@@ -182,7 +185,7 @@ def results(
             }
             entry |= _figures(
                 q,
-                counts[(counts["question"] == q.id) & (counts["group"] == g)],
+                parts.get((q.id, g), nothing),
                 n,
                 numbers.get((q.id, g)),
             )
