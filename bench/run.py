@@ -18,38 +18,38 @@ Scenarios: see bench/README.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import re
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import (
+    ROOT,
+    Run,
+    call,
+    cpu_busy,
+    gunicorn,
+    log,
+    machine,
+    reset_database,
+    set_environment,
+    write_block,
+    wrk,
+)
+
 BENCH = ROOT / "bench"
 WORK = BENCH / ".work"  # generated request files and the gunicorn log (bench/.gitignore)
 LUA = BENCH / "requests.lua"
 DOCS = ROOT / "docs" / "benchmarks.md"
 
-HOST = "127.0.0.1"
 DB_NAME = "civic_bench"
-ADMIN_DSN = f"host={HOST} port=5432 user=postgres dbname=postgres"
-DATABASE_URL = f"postgresql+psycopg://postgres@{HOST}:5432/{DB_NAME}"
 
 PROVINCE = 92
 COMMUNE = 31321  # Phường Vị Thanh
@@ -75,10 +75,6 @@ ENDPOINTS = {
     "submit": "POST /api/v1/attempts/{id}/submit",
 }
 TARGET = 0.60  # answer-save at >= 60% of the bare route (the issue's aim)
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # ------------------------------------------------------------------------------- arguments
@@ -200,28 +196,6 @@ class Fixture:
     answer: list[tuple[int, str]] = field(default_factory=list)  # (attempt id, token)
     submit: list[list[tuple[int, str]]] = field(default_factory=list)  # per run
     start: list[list[tuple[int, str]]] = field(default_factory=list)  # per run (user id, token)
-
-
-def reset_database() -> None:
-    import psycopg
-
-    assert re.fullmatch(r"[a-z_]+", DB_NAME)
-    with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def set_environment(secret_key: str) -> dict[str, str]:
-    """The settings both this process and gunicorn use (read by app.config at import)."""
-    settings = {
-        "APP_ENV": "development",
-        "DATABASE_URL": DATABASE_URL,
-        "SECRET_KEY": secret_key,
-        "RATELIMIT_ENABLED": "false",
-        "REDIS_URL": "",
-    }
-    os.environ.update(settings)
-    return settings
 
 
 def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
@@ -392,98 +366,7 @@ def write_request_files(args: argparse.Namespace, fixture: Fixture) -> dict[str,
     return files
 
 
-# ------------------------------------------------------------------------------ gunicorn
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def call(
-    port: int, method: str, path: str, token: str | None = None, body: Any = None
-) -> tuple[int, Any]:
-    """One request on loopback; (status, JSON body or None)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # http://127.0.0.1 only
-        f"http://{HOST}:{port}{path}", data=data, method=method
-    )
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-
-
-@contextmanager
-def gunicorn(args: argparse.Namespace, settings: dict[str, str]) -> Iterator[int]:
-    """Start gunicorn on loopback, wait until it answers, always stop it afterwards."""
-    binary = ROOT / ".venv" / "bin" / "gunicorn"
-    executable = str(binary) if binary.exists() else shutil.which("gunicorn")
-    if executable is None:
-        raise SystemExit("gunicorn is not installed (pip install -r requirements.txt)")
-    port = args.port or free_port()
-    command = [
-        executable,
-        "-w",
-        str(args.workers),
-        "-b",
-        f"{HOST}:{port}",
-        "bench.bench_app:app",
-    ]
-    log("starting: gunicorn " + " ".join(command[1:]))
-    env = {**os.environ, **settings}
-    WORK.mkdir(exist_ok=True)
-    with (WORK / "gunicorn.log").open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            for _ in range(300):
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        "gunicorn exited early:\n" + (WORK / "gunicorn.log").read_text()[-3000:]
-                    )
-                try:
-                    status, _body = call(port, "GET", "/api/v1/contests")
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not answer within 30 s")
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("gunicorn did not answer")
-            log(f"gunicorn answers on {HOST}:{port} (pid {process.pid})")
-            yield port
-        finally:
-            stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its own session: only gunicorn and workers
-        process.wait(timeout=10)
-    log("gunicorn stopped")
+# ------------------------------------------------------------------------------ smoke
 
 
 def smoke(port: int, fixture: Fixture) -> None:
@@ -522,36 +405,7 @@ def smoke(port: int, fixture: Fixture) -> None:
 # ----------------------------------------------------------------------------------- wrk
 
 
-@dataclass
-class Run:
-    scenario: str
-    number: int
-    rps: float
-    requests: int
-    seconds: float
-    statuses: dict[int, int]
-    socket_errors: int
-    p50_ms: float | None
-    p99_ms: float | None
-    verified: int | None = None  # rows the database shows for this run (see verify())
-
-    @property
-    def non_2xx(self) -> int:
-        return sum(n for code, n in self.statuses.items() if not 200 <= code < 300)
-
-
-def wrk_path() -> str:
-    path = shutil.which("wrk")
-    if path is None:
-        raise SystemExit("wrk is not installed (Debian/Ubuntu: sudo apt-get install -y wrk)")
-    return path
-
-
-def to_ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
-
-
-def wrk(
+def run_wrk(
     args: argparse.Namespace,
     port: int,
     scenario: str,
@@ -560,51 +414,17 @@ def wrk(
     seq_base: int,
     duration: int | None = None,
 ) -> Run:
+    """One wrk run of requests.lua over the request file `path` (see requests.lua)."""
     mode = "answer" if scenario == "answer" else "plain"
-    seconds = duration or args.duration
-    command = [
-        wrk_path(),
-        f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "--timeout",
-        "5s",
-        "-s",
-        str(LUA),
-        f"http://{HOST}:{port}",
-        "--",
-        str(path),
-        mode,
-        str(args.threads),
-        str(seq_base),
-    ]
-    result = subprocess.run(  # noqa: S603 (fixed arguments)
-        command, capture_output=True, text=True, timeout=seconds + 60, check=False
-    )
-    out = result.stdout
-    if result.returncode != 0 or "Requests/sec" not in out:
-        raise RuntimeError(f"wrk failed ({result.returncode}):\n{out}\n{result.stderr}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
-    assert total is not None, out
-    statuses = {int(c): int(n) for c, n in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M)}
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    socket_errors = sum(int(g) for g in errors.groups()) if errors else 0
-    latency = {
-        pct: to_ms(value, unit)
-        for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
-    }
-    return Run(
+    return wrk(
+        LUA,
+        [str(path), mode, str(args.threads), str(seq_base)],
+        port,
+        threads=args.threads,
+        connections=args.connections,
+        seconds=duration or args.duration,
         scenario=scenario,
         number=number,
-        rps=rps,
-        requests=int(total.group(1)),
-        seconds=to_ms(total.group(2), total.group(3)) / 1000,
-        statuses=statuses,
-        socket_errors=socket_errors,
-        p50_ms=latency.get("50"),
-        p99_ms=latency.get("99"),
     )
 
 
@@ -660,91 +480,6 @@ def bench_hits(app: Any) -> int:
 
 
 # ------------------------------------------------------------------------------- report
-
-
-def machine() -> dict[str, str]:
-    import flask
-    import gunicorn as gunicorn_package
-    import psycopg
-    import sqlalchemy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    names = ("server_version", "synchronous_commit", "fsync", "shared_buffers", "max_connections")
-    with psycopg.connect(ADMIN_DSN, connect_timeout=10) as conn:
-        settings = {
-            name: str(conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0])  # type: ignore[index]
-            for name in names
-        }
-    wrk_version = subprocess.run(  # noqa: S603 (fixed arguments)
-        [wrk_path(), "--version"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout.splitlines()
-    return {
-        "nproc": str(len(os.sched_getaffinity(0))),
-        "cpu": cpu,
-        "memory": _memory(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "postgresql": settings.get("server_version", "?"),
-        "pg_settings": ", ".join(
-            f"{k}={settings[k]}"
-            for k in ("synchronous_commit", "fsync", "shared_buffers", "max_connections")
-            if k in settings
-        ),
-        "gunicorn": gunicorn_package.__version__,
-        "flask": _version("flask", flask),
-        "sqlalchemy": sqlalchemy.__version__,
-        "psycopg": psycopg.__version__,
-        "wrk": wrk_version[0].split(" [")[0] if wrk_version else "?",
-    }
-
-
-def _version(name: str, module: Any) -> str:
-    from importlib.metadata import version
-
-    try:
-        return version(name)
-    except Exception:  # pragma: no cover
-        return str(getattr(module, "__version__", "?"))
-
-
-def cpu_busy(seconds: float = 2.0) -> float | None:
-    """Share of all CPUs busy over `seconds` while this script sleeps: other work on the
-    machine (a test suite, a build) that the runs will compete with."""
-
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values[:8]), idle
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    total = total1 - total0
-    return 1 - (idle1 - idle0) / total if total > 0 else None
-
-
-def _memory() -> str:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "?"
 
 
 def summarise(runs: list[Run]) -> dict[str, dict[str, Any]]:
@@ -933,21 +668,6 @@ same run, so that figures from different machines stay comparable.
 """
 
 
-def write_docs(path: Path, block: str) -> None:
-    """Replace the block between the markers; keep everything else in the file."""
-    if path.exists():
-        current = path.read_text()
-        if MARK_START in current and MARK_END in current:
-            before, rest = current.split(MARK_START, 1)
-            after = rest.split(MARK_END, 1)[1].lstrip("\n")
-            path.write_text(before + block + ("\n" + after if after else ""))
-            return
-        path.write_text(current.rstrip("\n") + "\n\n" + block)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER + block)
-
-
 # --------------------------------------------------------------------------------- main
 
 
@@ -962,9 +682,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     clock = time.monotonic()
     started = datetime.now(UTC)
-    settings = set_environment(secrets.token_urlsafe(48))
+    settings = set_environment(DB_NAME, secrets.token_urlsafe(48))
     log(f"resetting database {DB_NAME}")
-    reset_database()
+    reset_database(DB_NAME)
     app, fixture = prepare(args)
     files = write_request_files(args, fixture)
     log(f"setup took {time.monotonic() - clock:.0f} s")
@@ -975,17 +695,19 @@ def main(argv: list[str] | None = None) -> int:
         if busy > 0.10:
             log("warning: the machine is busy; absolute figures will be low and noisy")
     runs: list[Run] = []
-    with gunicorn(args, settings) as port:
+    with gunicorn(
+        settings, WORK, workers=args.workers, port=args.port, ready="/api/v1/contests"
+    ) as port:
         smoke(port, fixture)
         # Warm-up (not recorded): every worker imports lazily, opens its connections, and
         # caches the round's draw pool on its first start.
-        wrk(args, port, "bare", 0, files["bare"][0], 0, duration=3)
-        wrk(args, port, "answer", 0, files["answer"][0], seq_base(0), duration=3)
+        run_wrk(args, port, "bare", 0, files["bare"][0], 0, duration=3)
+        run_wrk(args, port, "answer", 0, files["answer"][0], seq_base(0), duration=3)
         log("warm-up done")
         for number in range(1, args.runs + 1):
             for scenario in SCENARIOS:
                 before = bench_hits(app) if scenario == "bare" else 0
-                run = wrk(
+                run = run_wrk(
                     args,
                     port,
                     scenario,
@@ -1010,10 +732,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(interpretation(summary, busy)))
     if not args.no_docs:
-        info = machine()
+        info = machine(("synchronous_commit", "fsync", "shared_buffers", "max_connections"))
         info["busy"] = "?" if busy is None else f"{busy:.0%}"
         block = markdown(args, info, runs, summary, busy, started, elapsed)
-        write_docs(args.docs, block)
+        write_block(args.docs, block, MARK_START, MARK_END, HEADER)
         log(f"results written to {args.docs}")
     log(f"done in {elapsed:.0f} s")
     return 0

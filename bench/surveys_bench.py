@@ -38,23 +38,16 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import platform
 import random
 import re
 import resource
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -63,14 +56,24 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import (
+    ROOT,
+    Run,
+    call,
+    cpu_busy,
+    gunicorn,
+    log,
+    machine,
+    reset_database,
+    set_environment,
+    write_block,
+    wrk,
+)
+
 LUA = ROOT / "bench" / "surveys.lua"
 OUT = ROOT / "bench" / "results-surveys.md"
 
-HOST = "127.0.0.1"
 DB_NAME = "civic_bench_surveys"
-ADMIN_DSN = f"host={HOST} port=5432 user=postgres dbname=postgres"
-DATABASE_URL = f"postgresql+psycopg://postgres@{HOST}:5432/{DB_NAME}"
 
 PROVINCE = 92
 COMMUNE = 31321  # Phường Vị Thanh
@@ -97,10 +100,6 @@ SELECT a.question_id, r.unit_code, a.item, a.value, count(*)
 FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id
 WHERE r.survey_id = :survey
 GROUP BY a.question_id, r.unit_code, a.item, a.value"""
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -220,28 +219,6 @@ class Fixture:
     leader_token: str = ""
 
 
-def reset_database() -> None:
-    import psycopg
-
-    assert re.fullmatch(r"[a-z_]+", DB_NAME)
-    with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def set_environment(secret_key: str) -> dict[str, str]:
-    """Read by app.config at import: set before anything of the app is imported."""
-    settings = {
-        "APP_ENV": "development",
-        "DATABASE_URL": DATABASE_URL,
-        "SECRET_KEY": secret_key,
-        "RATELIMIT_ENABLED": "false",
-        "REDIS_URL": "",
-    }
-    os.environ.update(settings)
-    return settings
-
-
 def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
     sys.path.insert(0, str(ROOT))
     from flask_migrate import upgrade
@@ -322,154 +299,22 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
     return app, fixture
 
 
-# ------------------------------------------------------------------------ gunicorn, wrk
+# ---------------------------------------------------------------------------- throughput
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def call(
-    port: int, method: str, path: str, token: str | None = None, body: Any = None
-) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-
-
-@contextmanager
-def gunicorn(args: argparse.Namespace, settings: dict[str, str], work: Path) -> Iterator[int]:
-    """Start gunicorn on loopback, wait until it answers; always stop it afterwards."""
-    binary = ROOT / ".venv" / "bin" / "gunicorn"
-    executable = str(binary) if binary.exists() else shutil.which("gunicorn")
-    if executable is None:
-        raise SystemExit("gunicorn is not installed")
-    port = args.port or free_port()
-    command = [executable, "-w", str(args.workers), "-b", f"{HOST}:{port}", "bench.bench_app:app"]
-    log("starting: gunicorn " + " ".join(command[1:]))
-    logfile = work / "gunicorn.log"
-    with logfile.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            command,
-            cwd=ROOT,
-            env={**os.environ, **settings},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            for _ in range(300):
-                if process.poll() is not None:
-                    raise RuntimeError("gunicorn exited early:\n" + logfile.read_text()[-3000:])
-                try:
-                    if call(port, "GET", "/api/v1/surveys")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not answer within 30 s")
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("gunicorn did not answer")
-            log(f"gunicorn answers on {HOST}:{port} (pid {process.pid})")
-            yield port
-        finally:
-            stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: gunicorn and workers only
-            process.wait(timeout=10)
-    log("gunicorn stopped")
-
-
-@dataclass
-class Run:
-    scenario: str
-    number: int
-    rps: float
-    requests: int
-    statuses: dict[int, int]
-    socket_errors: int
-    p50_ms: float | None
-    p99_ms: float | None
-    responses: int = 0  # survey_responses rows the run added (submit) / bench_hits rows (bare)
-    ledger: int = 0  # survey_ledger rows the run added (submit)
-
-    @property
-    def non_2xx(self) -> int:
-        return sum(n for code, n in self.statuses.items() if not 200 <= code < 300)
-
-    @property
-    def ok(self) -> int:
-        return sum(n for code, n in self.statuses.items() if 200 <= code < 300)
-
-
-def to_ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
-
-
-def wrk(
+def run_wrk(
     args: argparse.Namespace, port: int, scenario: str, number: int, path: Path, seconds: int
 ) -> Run:
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk is not installed")
-    command = [
-        binary,
-        f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "--timeout",
-        "5s",
-        "-s",
-        str(LUA),
-        f"http://{HOST}:{port}",
-        "--",
-        str(path),
-        str(args.threads),
-    ]
-    result = subprocess.run(  # noqa: S603 (fixed arguments)
-        command, capture_output=True, text=True, timeout=seconds + 60, check=False
-    )
-    out = result.stdout
-    if result.returncode != 0 or "Requests/sec" not in out:
-        raise RuntimeError(f"wrk failed ({result.returncode}):\n{out}\n{result.stderr}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
-    assert total is not None, out
-    statuses = {int(c): int(n) for c, n in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M)}
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    latency = {
-        pct: to_ms(value, unit)
-        for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
-    }
-    return Run(
+    """One wrk run of surveys.lua over the request file `path` (see surveys.lua)."""
+    return wrk(
+        LUA,
+        [str(path), str(args.threads)],
+        port,
+        threads=args.threads,
+        connections=args.connections,
+        seconds=seconds,
         scenario=scenario,
         number=number,
-        rps=rps,
-        requests=int(total.group(1)),
-        statuses=statuses,
-        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
-        p50_ms=latency.get("50"),
-        p99_ms=latency.get("99"),
     )
 
 
@@ -533,7 +378,9 @@ def throughput(
             request_file(work / f"submit_{n}.tsv", tokens, n)
             for n, tokens in enumerate(fixture.runs, 1)
         ]
-        with gunicorn(args, settings, work) as port:
+        with gunicorn(
+            settings, work, workers=args.workers, port=args.port, ready="/api/v1/surveys"
+        ) as port:
             checks = [
                 ("bare", *call(port, "POST", "/bench/bare"), 200),
                 (
@@ -563,14 +410,14 @@ def throughput(
             if failed:
                 raise RuntimeError(f"smoke check failed: {failed}")
             log("smoke check: " + ", ".join(f"{c[0]} {c[1]}" for c in checks))
-            wrk(args, port, "bare", 0, bare, 3)
-            wrk(args, port, "submit", 0, warm, 3)
+            run_wrk(args, port, "bare", 0, bare, 3)
+            run_wrk(args, port, "submit", 0, warm, 3)
             log("warm-up done")
             for number in range(1, args.runs + 1):
                 for scenario in ("bare", "submit"):
                     before = db_counts(app, fixture.submit_survey)
                     path = bare if scenario == "bare" else files[number - 1]
-                    run = wrk(args, port, scenario, number, path, args.duration)
+                    run = run_wrk(args, port, scenario, number, path, args.duration)
                     time.sleep(0.5)  # the requests in flight when wrk stopped finish
                     after = db_counts(app, fixture.submit_survey)
                     if scenario == "bare":
@@ -908,63 +755,9 @@ def measure_results(args: argparse.Namespace, app: Any, fixture: Fixture, out: R
 # ------------------------------------------------------------------------------- report
 
 
-def machine() -> dict[str, str]:
-    import psycopg
-
-    cpu = platform.processor() or platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory = "?"
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    names = (
-        "server_version",
-        "shared_buffers",
-        "work_mem",
-        "max_parallel_workers_per_gather",
-        "synchronous_commit",
-    )
-    with psycopg.connect(ADMIN_DSN, connect_timeout=10) as conn:
-        settings = {
-            n: str(conn.execute("SELECT current_setting(%s)", (n,)).fetchone()[0])  # type: ignore[index]
-            for n in names
-        }
-    return {
-        "nproc": str(len(os.sched_getaffinity(0))),
-        "cpu": cpu,
-        "memory": memory,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "postgresql": settings.pop("server_version"),
-        "pg_settings": ", ".join(f"{k}={v}" for k, v in settings.items()),
-        "load": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
-    }
-
-
 def other_statuses(run: Run, expected: int) -> str:
     other = {code: n for code, n in sorted(run.statuses.items()) if code != expected}
     return ", ".join(f"{code}: {n}" for code, n in other.items()) or "—"
-
-
-def cpu_busy(seconds: float = 2.0) -> float | None:
-    """Share of all CPUs busy over `seconds` while this script sleeps: other work on the
-    machine (another benchmark, a test suite) that the measurements will compete with."""
-
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(values[:8]), values[3] + values[4]  # total, idle + iowait
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    total = total1 - total0
-    return 1 - (idle1 - idle0) / total if total > 0 else None
 
 
 def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
@@ -1172,20 +965,6 @@ Measured by `bench/surveys_bench.py`; the block between the markers is rewritten
 """
 
 
-def write_out(path: Path, block: str) -> None:
-    """Replace the block between the markers; keep everything else in the file."""
-    if path.exists():
-        current = path.read_text()
-        if MARK_START in current and MARK_END in current:
-            before, rest = current.split(MARK_START, 1)
-            after = rest.split(MARK_END, 1)[1]
-            path.write_text(before + block.rstrip("\n") + after)
-            return
-        path.write_text(current.rstrip("\n") + "\n\n" + block)
-        return
-    path.write_text(HEADER + block)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None and not args.skip_throughput:
@@ -1196,9 +975,9 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     busy = cpu_busy()
     log(f"CPU busy with other work before the run: {'?' if busy is None else f'{busy:.0%}'}")
-    settings = set_environment(secrets.token_urlsafe(48))
+    settings = set_environment(DB_NAME, secrets.token_urlsafe(48))
     log(f"resetting database {DB_NAME}")
-    reset_database()
+    reset_database(DB_NAME)
     app, fixture = prepare(args)
     log(f"setup took {time.monotonic() - clock:.0f} s")
 
@@ -1212,13 +991,15 @@ def main(argv: list[str] | None = None) -> int:
         generate(args, app, fixture, res)
         measure_results(args, app, fixture, res)
     elapsed = time.monotonic() - clock
-    info = machine()
+    info = machine(
+        ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "synchronous_commit")
+    )
     info["busy"] = "?" if busy is None else f"{busy:.0%}"
     block = markdown(args, info, started, elapsed, runs, probe, res)
     print()
     print(block)
     if not args.no_out:
-        write_out(args.out, block)
+        write_block(args.out, block, MARK_START, MARK_END, HEADER)
         log(f"results written to {args.out}")
     log(f"done in {elapsed:.0f} s")
     return 0
