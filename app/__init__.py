@@ -69,7 +69,10 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
         return {"current_locale": lambda: str(get_locale() or "vi")}
 
+    from app.surveys import mixing
+
     security.init_app(app)
+    mixing.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app

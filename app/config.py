@@ -35,6 +35,11 @@ def _database_url(default_file: str) -> str:
 class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
+    # Earlier keys, comma-separated: sessions and sealed anonymous responses made with them
+    # are still read after SECRET_KEY changes (Flask's own setting).
+    SECRET_KEY_FALLBACKS = [
+        key for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+    ]
     SQLALCHEMY_DATABASE_URI = _database_url("app.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -69,6 +74,12 @@ class Config:
     # Tests replace the clock (a callable returning an aware datetime); None: the real time.
     CLOCK = None
 
+    # The anonymity mixer (app/services/mixer.py, docs/anonymity.md): pending anonymous
+    # responses of a survey move into the results as a batch once this many wait, or once the
+    # oldest has waited this long (a lone response is counted within five minutes).
+    SURVEY_MIX_BATCH = int(os.environ.get("SURVEY_MIX_BATCH", "20"))
+    SURVEY_MIX_WAIT_SECONDS = int(os.environ.get("SURVEY_MIX_WAIT_SECONDS", "240"))
+
     BOOTSTRAP_SERVE_LOCAL = True
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
@@ -88,6 +99,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
+    # Most tests read results right after answering: each response is moved at once. The
+    # anonymity tests run with the production batch (tests/test_anonymity_attack.py).
+    SURVEY_MIX_BATCH = 1
 
 
 class ProductionConfig(Config):

@@ -12,7 +12,13 @@ from app.models.content import (
 )
 from app.models.contests import Attempt, AttemptQuestion, BestAttempt
 from app.models.people import Consent, Gender, Role, Unit, UnitLevel, User
-from app.models.surveys import SurveyAnswer, SurveyDraft, SurveyLedger, SurveyResponse
+from app.models.surveys import (
+    SurveyAnswer,
+    SurveyDraft,
+    SurveyLedger,
+    SurveyPending,
+    SurveyResponse,
+)
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyDraft",
     "SurveyLedger",
+    "SurveyPending",
     "SurveyQuestion",
     "SurveyResponse",
     "UTCDateTime",

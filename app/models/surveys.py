@@ -7,10 +7,14 @@
 - `survey_ledger`: who has answered which survey — (survey, account) and nothing else: no key,
   time or order shared with the responses. Written in the same transaction as the response.
 - `survey_drafts`: identified surveys only: answers so far, to resume.
+- `survey_pending`: anonymous responses on their way to `survey_responses`, sealed (encrypted
+  with a key the database does not hold). The request writes the ledger entry and the pending
+  response in one transaction; the mixer (app/services/mixer.py) moves pending responses into
+  `survey_responses` in batches, under fresh random keys, in transactions of its own, so that
+  nothing a response row carries on PostgreSQL (`xmin`, `ctid`) relates it to a ledger entry.
 
-On SQLite the three response tables are WITHOUT ROWID: their rows are stored in key order, so no
-insertion order is visible. On PostgreSQL the physical order is an engine internal; `flask
-surveys reorder` (nightly) rewrites the tables in key order (see docs/anonymity.md).
+On SQLite these tables are WITHOUT ROWID: their rows are stored in key order, so no insertion
+order is visible. On PostgreSQL the mixer writes each batch in key order (see docs/anonymity.md).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Text,
     Uuid,
 )
@@ -117,3 +122,17 @@ class SurveyDraft(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     page: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SurveyPending(db.Model):
+    """An anonymous response not yet moved by the mixer: sealed, so that a reader of the
+    database learns nothing from it while it shares its transaction with the ledger entry."""
+
+    __tablename__ = "survey_pending"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())  # for the mixer's deadline only
+
+    __table_args__ = (WITHOUT_ROWID,)

@@ -13,11 +13,11 @@ import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,11 +29,13 @@ from app.models import (
     SurveyAnswer,
     SurveyDraft,
     SurveyLedger,
+    SurveyPending,
     SurveyQuestion,
     SurveyResponse,
     Unit,
     User,
 )
+from app.services import mixer
 
 TEXT_MAX = 2000
 OTHER_MAX = 200
@@ -501,45 +503,153 @@ def submit(
     *,
     user: User | None,
     unit: Unit,
-) -> SurveyResponse:
+    mixing: mixer.Mixing | None = None,
+) -> SurveyResponse | None:
     """Store one response (already checked with clean_answers). For a signed-in person the
-    ledger entry is written in the same transaction; a second response is AlreadyAnswered."""
+    ledger entry is written in the same transaction; a second response is AlreadyAnswered.
+
+    An identified survey's response is stored and returned. An anonymous survey's response is
+    sealed and queued for the mixer in the ledger entry's transaction, then moved with others
+    by `settle` (at once when a batch is due): None is returned, since nothing may tie the
+    stored response to this call."""
     survey = defn.survey
     if not is_open(survey, now):
         raise SurveyClosed(N_("This survey is not open."))
     if not in_audience(survey, unit):
         raise NotInAudience(N_("This survey is not open to your commune or ward."))
     index = index_figures(defn, answers)
-    response = SurveyResponse(
-        id=uuid.uuid4(),
-        survey_id=survey.id,
-        unit_code=unit.code,
-        submitted_on=local_day(now, survey),
-        signed_in=user is not None,
-        user_id=user.id if user is not None and not survey.anonymous else None,
-        index_score=index.score,
-        index_items=index.items,
-        index_top=index.top,
-    )
+    by_key = defn.by_key
+    response = None
+    if survey.anonymous:
+        mixing = mixing or mixer.current()
+        mixer.queue(
+            session,
+            mixing,
+            survey.id,
+            {
+                "unit": unit.code,
+                "day": local_day(now, survey).isoformat(),
+                "signed_in": user is not None,
+                "version": defn.version,
+                "answers": answers,
+                "rows": [
+                    [by_key[key].id, *row]
+                    for key, value in answers.items()
+                    for row in _values(by_key[key], value)
+                ],
+                "index": [index.score, index.items, index.top],
+            },
+            now,
+        )
+    else:
+        response = SurveyResponse(
+            id=uuid.uuid4(),
+            survey_id=survey.id,
+            unit_code=unit.code,
+            submitted_on=local_day(now, survey),
+            signed_in=user is not None,
+            user_id=user.id if user is not None else None,
+            index_score=index.score,
+            index_items=index.items,
+            index_top=index.top,
+        )
+        response.answers = _rows(defn, response.id, answers)
+        session.add(response)
     if user is not None:
         session.add(SurveyLedger(survey_id=survey.id, user_id=user.id))
-    response.answers = _rows(defn, response.id, answers)
-    session.add(response)
     try:
         session.flush()
-        _index_by_current_rules(session, defn, response, answers)
-        if user is not None and not survey.anonymous:  # anonymous surveys have no server drafts
-            session.execute(
-                delete(SurveyDraft).where(
-                    SurveyDraft.survey_id == survey.id, SurveyDraft.user_id == user.id
+        if response is not None:
+            _index_by_current_rules(session, defn, response, answers)
+            if user is not None:  # anonymous surveys have no server drafts
+                session.execute(
+                    delete(SurveyDraft).where(
+                        SurveyDraft.survey_id == survey.id, SurveyDraft.user_id == user.id
+                    )
                 )
-            )
         session.commit()
     except IntegrityError:
         # The ledger's key (survey, account) decides concurrent and repeated answers.
         session.rollback()
         raise AlreadyAnswered(N_("You have already answered this survey. Thank you!")) from None
+    if mixing is not None:
+        settle(session, now, survey_id=survey.id, mixing=mixing)
     return response
+
+
+def settle(
+    session: Session,
+    now: datetime,
+    *,
+    survey_id: int | None = None,
+    force: bool = False,
+    mixing: mixer.Mixing | None = None,
+) -> int:
+    """The mixer: move the pending anonymous responses of each survey whose batch is due (all
+    of them with `force`) into `survey_responses`, one transaction per survey, under fresh
+    random keys, written in key order. Returns how many responses were moved.
+
+    Called after each anonymous submission, before results are read, and by `flask surveys
+    mix` (scheduled). The index figures follow the survey's rules when the response is moved
+    (read FOR SHARE, as `_index_by_current_rules` explains)."""
+    mixing = mixing or mixer.current()
+    moved = 0
+    for pending_survey, (count, oldest) in mixer.waiting(session, survey_id).items():
+        if not force and not mixer.is_due(mixing, count, oldest, now):
+            continue
+        payloads = mixer.claim(session, mixing, pending_survey)
+        if not payloads:
+            session.rollback()
+            continue
+        version = session.scalar(
+            select(Survey.version).where(Survey.id == pending_survey).with_for_update(read=True)
+        )
+        current: SurveyDef | None = None
+        responses: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for payload in payloads:
+            key = uuid.uuid4()
+            score, items, top = payload["index"]
+            if payload["version"] != version:
+                if current is None:
+                    survey = session.get(Survey, pending_survey, populate_existing=True)
+                    assert survey is not None
+                    current = definition(session, survey)
+                figures = index_figures(current, payload["answers"])
+                score, items, top = figures.score, figures.items, figures.top
+            responses.append(
+                {
+                    "id": key,
+                    "survey_id": pending_survey,
+                    "unit_code": payload["unit"],
+                    "submitted_on": date.fromisoformat(payload["day"]),
+                    "signed_in": payload["signed_in"],
+                    "user_id": None,
+                    "demo": False,
+                    "index_score": score,
+                    "index_items": items,
+                    "index_top": top,
+                }
+            )
+            rows.extend(
+                {
+                    "response_id": key,
+                    "question_id": question,
+                    "item": item,
+                    "value": value,
+                    "number": number,
+                    "text": text,
+                }
+                for question, item, value, number, text in payload["rows"]
+            )
+        responses.sort(key=lambda r: r["id"])
+        rows.sort(key=lambda r: (r["response_id"], r["question_id"], r["item"]))
+        session.execute(insert(SurveyResponse), responses)
+        if rows:
+            session.execute(insert(SurveyAnswer), rows)
+        session.commit()
+        moved += len(responses)
+    return moved
 
 
 def has_answered(session: Session, survey: Survey, user: User) -> bool:
@@ -569,13 +679,11 @@ def load_draft(session: Session, survey: Survey, user: User) -> SurveyDraft | No
 
 
 def responses_exist(session: Session, survey: Survey) -> bool:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey.id)
-        )
-        > 0
+    """Stored or still pending: either way the survey has answers to keep consistent."""
+    return any(
+        session.scalar(select(table.survey_id).where(table.survey_id == survey.id).limit(1))
+        is not None
+        for table in (SurveyResponse, SurveyPending)
     )
 
 

@@ -1,4 +1,4 @@
-"""`flask surveys reorder`: on PostgreSQL, rewrite the response tables in key order."""
+"""`flask surveys mix` (the anonymity mixer, scheduled) and `flask surveys reorder`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,23 @@ def reorder() -> bool:
         for table, index in TABLES.items():
             conn.execute(text(f"CLUSTER {table} USING {index}"))
     return True
+
+
+@surveys_cli.command("mix")
+@click.option("--all", "everything", is_flag=True, help="Move every pending response now.")
+@with_appcontext
+def mix_command(everything: bool) -> None:
+    """Move pending anonymous responses whose batch is due into the results (run every minute
+    or two; the app also does it after submissions and before results are read)."""
+    from app import clock
+    from app.services.surveys import settle
+
+    moved = settle(db.session, clock.now(), force=everything)
+    if moved and db.engine.dialect.name == "postgresql":
+        # The moved rows' sealed versions go at once, not at autovacuum's next round.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM survey_pending"))
+    click.echo(f"{moved} pending responses moved.")
 
 
 @surveys_cli.command("reorder")

@@ -1,0 +1,151 @@
+"""The anonymity mixer's building blocks: sealing pending responses, queueing, claiming a batch.
+
+An anonymous response is not written to `survey_responses` by the request that receives it:
+that request writes the ledger entry and a *sealed* pending response in one transaction (so
+exactly-once stays the database's job), and the response is moved later, with others, by a
+transaction of its own under a fresh random key (`app.services.surveys.settle`). On PostgreSQL
+every row carries the id of the transaction that wrote it (`xmin`) and a physical position
+(`ctid`); written with the ledger entry, a response would share its `xmin` and follow the
+ledger's order. Moved in a batch, all the batch's responses share the mixer's `xmin`, are laid
+out in the order of their new random keys, and relate to no ledger entry.
+
+While it waits, the pending row does share the ledger entry's transaction. It is therefore
+sealed: encrypted and authenticated (Fernet: AES-128-CBC with HMAC-SHA256) with a key derived
+from the application's SECRET_KEY, which the database does not hold, and padded to a size
+bucket, so that a reader of the tables learns neither the answers nor their length from it.
+This module imports no service: `app.services.surveys` builds on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.models import SurveyPending
+
+log = logging.getLogger(__name__)
+
+PAD_TO = 2048  # sealed payloads are padded to 2 KiB, 4 KiB, 8 KiB…: the length tells little
+
+
+def _fernet(secret: str | bytes) -> Fernet:
+    material = secret.encode() if isinstance(secret, str) else secret
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"civic survey pending v1"
+    ).derive(material)
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+class Sealer:
+    """Seals with the current SECRET_KEY; opens with it or any of SECRET_KEY_FALLBACKS, so
+    that responses waiting while the key is rotated are not lost."""
+
+    def __init__(self, secret: str | bytes, fallbacks: Sequence[str | bytes] = ()) -> None:
+        self._keys = MultiFernet([_fernet(secret), *(_fernet(f) for f in fallbacks)])
+
+    def seal(self, payload: Mapping[str, Any]) -> bytes:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        size = PAD_TO
+        while size < len(text) + 1:
+            size *= 2
+        return self._keys.encrypt(text + b" " * (size - len(text)))
+
+    def open(self, sealed: bytes) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._keys.decrypt(sealed))  # type: ignore[no-any-return]
+        except (InvalidToken, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """How the mixer runs: a batch moves as soon as `batch` responses of a survey wait, or when
+    the oldest has waited `wait` (so a lone response is counted within minutes)."""
+
+    sealer: Sealer
+    batch: int = 20
+    wait: timedelta = timedelta(minutes=4)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Mixing:
+        return cls(
+            Sealer(config["SECRET_KEY"], config.get("SECRET_KEY_FALLBACKS") or ()),
+            batch=int(config["SURVEY_MIX_BATCH"]),
+            wait=timedelta(seconds=int(config["SURVEY_MIX_WAIT_SECONDS"])),
+        )
+
+
+def current() -> Mixing:
+    """The running app's mixing settings, built once per app."""
+    mixing = current_app.extensions.get("survey_mixing")
+    if mixing is None:
+        mixing = current_app.extensions["survey_mixing"] = Mixing.from_config(current_app.config)
+    return mixing  # type: ignore[no-any-return]
+
+
+def queue(
+    session: Session, mixing: Mixing, survey_id: int, payload: Mapping[str, Any], now: datetime
+) -> None:
+    """Add a sealed pending response to the session (the caller commits, with the ledger)."""
+    session.add(
+        SurveyPending(
+            id=uuid.uuid4(), survey_id=survey_id, sealed=mixing.sealer.seal(payload), queued_at=now
+        )
+    )
+
+
+def waiting(session: Session, survey_id: int | None = None) -> dict[int, tuple[int, datetime]]:
+    """Per survey with pending responses: how many wait, and since when the oldest has."""
+    stmt = select(
+        SurveyPending.survey_id, func.count(), func.min(SurveyPending.queued_at)
+    ).group_by(SurveyPending.survey_id)
+    if survey_id is not None:
+        stmt = stmt.where(SurveyPending.survey_id == survey_id)
+    return {row[0]: (row[1], row[2]) for row in session.execute(stmt)}
+
+
+def is_due(mixing: Mixing, count: int, oldest: datetime, now: datetime) -> bool:
+    return count >= mixing.batch or (count > 0 and oldest <= now - mixing.wait)
+
+
+def claim(
+    session: Session, mixing: Mixing, survey_id: int, limit: int = 5000
+) -> list[dict[str, Any]]:
+    """Take pending responses of the survey (in the caller's transaction) and open them. Only
+    the rows this call deletes are returned, so two mixers never move the same response: on
+    PostgreSQL rows another mixer holds are skipped; SQLite writes one at a time."""
+    stmt = select(SurveyPending.id, SurveyPending.sealed).where(
+        SurveyPending.survey_id == survey_id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    opened = {row.id: mixing.sealer.open(row.sealed) for row in session.execute(stmt.limit(limit))}
+    unreadable = sum(p is None for p in opened.values())
+    if unreadable:
+        # Sealed under a key no longer configured: they stay until it is (nothing is lost).
+        log.error(
+            "survey %s: %d pending responses cannot be opened with SECRET_KEY or "
+            "SECRET_KEY_FALLBACKS; they stay pending",
+            survey_id,
+            unreadable,
+        )
+    readable = [key for key, payload in opened.items() if payload is not None]
+    if not readable:
+        return []
+    taken = session.scalars(
+        delete(SurveyPending).where(SurveyPending.id.in_(readable)).returning(SurveyPending.id)
+    ).all()
+    return [opened[key] for key in taken]  # type: ignore[misc]
