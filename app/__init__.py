@@ -16,6 +16,13 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         from app.config import INSTANCE_DIR
 

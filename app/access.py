@@ -19,7 +19,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please sign in to continue.")
 login_manager.login_message_category = "info"
-# A stolen session cookie stops working when the browser's address or agent changes.
+# "basic": a session used from another address or browser is marked not fresh (nothing here
+# asks for freshness). It does NOT end the session: residents' phones change addresses on
+# mobile networks mid-contest, so "strong" would sign them out. What ends a session is the
+# account's nonce in it (`load_session_user`): sign-out, a password change and deletion
+# change the nonce, so every copy of every session cookie and token stops working.
 login_manager.session_protection = "basic"
 
 

@@ -69,8 +69,6 @@ def users_create(role: str, unit_code: int, phone: str, name: str, password: str
 
 
 def _create(role: Role, unit_code: int, phone: str, name: str, password: str) -> User:
-    if len(password) < 8:
-        raise AccountError("password", "The password must have at least 8 characters.")
     new = NewAccount(
         name=name, phone=normalize_phone(phone), password=password, unit_code=unit_code, role=role
     )

@@ -63,6 +63,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
 
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app and set
+    # X-Forwarded-For/-Proto/-Host: the client's real address is read from that many hops back
+    # (ProxyFix). 0: the app faces clients directly and those headers are ignored.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True

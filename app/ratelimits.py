@@ -1,8 +1,13 @@
-"""Rate limits that decorators cannot express: failed sign-ins, per phone and per IP.
+"""Rate limits that decorators cannot express: sign-in tries, per phone and per address.
 
-Only failures count (a successful sign-in is never limited), so the route asks `signin_blocked`
-before checking the password and calls `record_failed_signin` after a failure. The counters live
-in Flask-Limiter's storage: Redis when REDIS_URL is set, else memory.
+Each try is counted *before* the password is checked, by one atomic operation per counter
+(`hit`: an INCR on Redis, a locked increment in memory), so concurrent tries cannot slip past
+the limit between a check and a count. A phone is locked after FAILED_SIGNIN_PHONE tries
+without a success (a success clears its counter): that locks the phone's owner out for a
+while, not everyone else. An address is limited only past a much higher bound, since behind
+carrier NAT or the province's proxy one address is many people; the address is the client's
+real one (ProxyFix, `TRUSTED_PROXIES`). The counters live in Flask-Limiter's storage: Redis
+when REDIS_URL is set, else memory.
 """
 
 from __future__ import annotations
@@ -10,35 +15,39 @@ from __future__ import annotations
 import time
 
 from flask import current_app
-from limits import parse
+from limits import RateLimitItem, parse
 
 from app.extensions import limiter
 
-FAILED_SIGNIN = parse("5 per 15 minutes")
+FAILED_SIGNIN_PHONE = parse("5 per 15 minutes")
+SIGNIN_ADDRESS = parse("100 per 15 minutes")
 REGISTRATIONS = "20 per hour"
 
 
-def _keys(phone: str, ip: str) -> list[tuple[str, str, str]]:
+def _counters(phone: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    return [(prefix, "signin-phone", phone), (prefix, "signin-ip", ip)]
+    return [
+        (FAILED_SIGNIN_PHONE, (prefix, "signin-phone", phone)),
+        (SIGNIN_ADDRESS, (prefix, "signin-ip", ip)),
+    ]
 
 
-def signin_blocked(phone: str, ip: str) -> int | None:
-    """Seconds until the next try is allowed, or None when sign-in may proceed."""
+def signin_try(phone: str, ip: str) -> int | None:
+    """Count a sign-in try; None when the password may be checked, else the seconds to wait."""
     if not limiter.enabled:
         return None
-    waits = []
-    for keys in _keys(phone, ip):
-        if not limiter.limiter.test(FAILED_SIGNIN, *keys):
-            reset_at = limiter.limiter.get_window_stats(FAILED_SIGNIN, *keys).reset_time
-            waits.append(max(1, int(reset_at - time.time()) + 1))
-    return max(waits) if waits else None
+    for item, keys in _counters(phone, ip):
+        if not limiter.limiter.hit(item, *keys):
+            reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
+            return max(1, int(reset_at - time.time()) + 1)
+    return None
 
 
-def record_failed_signin(phone: str, ip: str) -> None:
+def signin_succeeded(phone: str, ip: str) -> None:
+    """The phone's failures are forgiven once its owner signs in (the address's are not)."""
     if limiter.enabled:
-        for keys in _keys(phone, ip):
-            limiter.limiter.hit(FAILED_SIGNIN, *keys)
+        item, keys = _counters(phone, ip)[0]
+        limiter.limiter.clear(item, *keys)
 
 
 ATTEMPT_STARTS = "10 per minute"

@@ -32,6 +32,12 @@ def nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def has_hidden_characters(value: str) -> bool:
+    """Control or format characters (Unicode Cc, Cf: zero-width spaces and joiners, bidi
+    overrides…): invisible in a name, they make two look-alike names differ or reorder text."""
+    return any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in value)
+
+
 def clean_line(value: str) -> str:
     """NFC, trimmed, inner runs of whitespace folded to one space (names, titles)."""
     return _SPACES.sub(" ", nfc(value))

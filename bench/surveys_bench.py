@@ -330,7 +330,8 @@ def request_file(path: Path, tokens: list[str], seed: int) -> Path:
 
 
 def db_counts(app: Any, survey_id: int) -> tuple[int, int, int]:
-    """(survey responses, ledger rows) of the survey, and bench_hits rows."""
+    """(survey responses, moved or still waiting for the mixer; ledger rows) of the survey,
+    and bench_hits rows."""
     from sqlalchemy import text
 
     from app.extensions import db
@@ -338,7 +339,8 @@ def db_counts(app: Any, survey_id: int) -> tuple[int, int, int]:
     with app.app_context():
         row = db.session.execute(
             text(
-                "SELECT (SELECT count(*) FROM survey_responses WHERE survey_id = :s),"
+                "SELECT (SELECT count(*) FROM survey_responses WHERE survey_id = :s)"
+                " + (SELECT count(*) FROM survey_pending WHERE survey_id = :s),"
                 " (SELECT count(*) FROM survey_ledger WHERE survey_id = :s),"
                 " (SELECT count(*) FROM bench_hits)"
             ),
@@ -790,7 +792,7 @@ def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
         f"one per connection, {args.connections}):",
         "",
         "| Run | Responses received | 201 | other statuses | socket errors "
-        "| survey_responses added | survey_ledger added |",
+        "| responses added (moved + pending) | survey_ledger added |",
         "|---|---:|---:|---|---:|---:|---:|",
     ]
     for r in submit:

@@ -6,13 +6,13 @@ import json
 
 from flask import Response, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from app.account import bp
-from app.account.forms import DeleteAccountForm
+from app.account.forms import DeleteAccountForm, PasswordForm
 from app.extensions import db
 from app.models import utcnow
-from app.services.accounts import delete_account, personal_data
+from app.services.accounts import AccountError, change_password, delete_account, personal_data
 
 
 @bp.get("/")
@@ -44,3 +44,27 @@ def delete() -> Response | str | tuple[str, int]:
         return redirect(url_for("main.index"))
     status = 422 if form.is_submitted() else 200
     return render_template("account/delete.html", form=form), status
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Response | str | tuple[str, int]:
+    """Change the password: every other session and token of the account ends; this browser
+    gets a fresh session."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            change_password(
+                db.session, user, form.current.data or "", form.password.data or "", utcnow()
+            )
+        except AccountError as error:
+            getattr(form, error.field).errors.append(error.message)
+            return render_template("account/password.html", form=form), 422
+        session.clear()
+        login_user(user)
+        session.permanent = True
+        flash(_("Your password has been changed. You are signed out everywhere else."), "success")
+        return redirect(url_for("account.profile"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("account/password.html", form=form), status

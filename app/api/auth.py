@@ -11,7 +11,7 @@ from app.api.units import unit_out
 from app.errors import api_error
 from app.extensions import db
 from app.models import utcnow
-from app.ratelimits import REGISTRATIONS, record_failed_signin, signin_blocked
+from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.services.accounts import (
     AccountError,
     NewAccount,
@@ -58,7 +58,7 @@ def register(body: RegisterIn) -> Response | tuple[Response, int]:
 )
 def token(body: TokenIn) -> Response:
     ip = request.remote_addr or "unknown"
-    wait = signin_blocked(body.phone, ip)
+    wait = signin_try(body.phone, ip)
     if wait is not None:
         response = api_error(429, _("Too many failed sign-ins. Please try again later."))
         response.headers["Retry-After"] = str(wait)
@@ -66,8 +66,8 @@ def token(body: TokenIn) -> Response:
     now = utcnow()
     user = authenticate(db.session, body.phone, body.password, now)
     if user is None:
-        record_failed_signin(body.phone, ip)
         return api_error(401, _("Wrong phone number or password."))
+    signin_succeeded(body.phone, ip)
     value, expires_at = issue_token(
         current_app.config["SECRET_KEY"], user, now, current_app.config["API_TOKEN_LIFETIME"]
     )

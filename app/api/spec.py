@@ -19,7 +19,6 @@ from typing import Any
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from pydantic import BaseModel, ValidationError
@@ -194,9 +193,9 @@ def endpoint(
             return view(**kwargs)
 
         if limit:
-            # Per account where the endpoint needs one (attempt starts), else per address.
-            key = account_key if auth or roles else get_remote_address
-            wrapped = limiter.limit(limit, key_func=key)(wrapped)
+            # Per account when the caller is signed in (bearer token or session), else per
+            # address: many residents share one address behind carrier NAT.
+            wrapped = limiter.limit(limit, key_func=account_key)(wrapped)
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[method])
         return wrapped
 

@@ -37,10 +37,10 @@ class RegisterForm(Form):
         validate_choice=True,
     )
     password = PasswordField(
-        _l("Password (at least 8 characters)"),
+        _l("Password (at least 10 characters)"),
         validators=[
             DataRequired(_l("Please choose a password.")),
-            Length(PASSWORD_MIN, PASSWORD_MAX, _l("The password must have 8 to 128 characters.")),
+            Length(PASSWORD_MIN, PASSWORD_MAX, _l("The password must have 10 to 128 characters.")),
         ],
         render_kw={"autocomplete": "new-password"},
     )

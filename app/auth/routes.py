@@ -12,10 +12,16 @@ from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
 from app.extensions import db, limiter
 from app.models import utcnow
-from app.ratelimits import REGISTRATIONS, record_failed_signin, signin_blocked
+from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.security import safe_next
 from app.services import units
-from app.services.accounts import AccountError, NewAccount, authenticate, create_account
+from app.services.accounts import (
+    AccountError,
+    NewAccount,
+    authenticate,
+    create_account,
+    end_sessions,
+)
 
 
 def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
@@ -67,7 +73,7 @@ def login() -> Response | str | tuple[str, int]:
         return redirect(destination)
     if form.validate_on_submit():
         phone, ip = form.phone.data or "", request.remote_addr or "unknown"
-        wait = signin_blocked(phone, ip)
+        wait = signin_try(phone, ip)
         if wait is not None:
             minutes = max(1, round(wait / 60))
             form.password.errors.append(
@@ -80,9 +86,9 @@ def login() -> Response | str | tuple[str, int]:
             return page, 429, {"Retry-After": str(wait)}  # type: ignore[return-value]
         user = authenticate(db.session, phone, form.password.data or "", utcnow())
         if user is None:
-            record_failed_signin(phone, ip)
             form.password.errors.append(_("Wrong phone number or password."))
             return render_template("auth/login.html", form=form), 401
+        signin_succeeded(phone, ip)
         _sign_in(user)
         return redirect(destination)
     status = 422 if form.is_submitted() else 200
@@ -92,6 +98,10 @@ def login() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    # Server-side: the account's nonce changes, so every session of it (a copied cookie too,
+    # on any device) and every API token stops working.
+    end_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.consent import CONSENT_VERSION
 from app.models import Consent, Role, Unit, UnitLevel, User
-from app.text import clean_line
+from app.services import passwords
+from app.text import clean_line, has_hidden_characters
 
-PASSWORD_MIN = 8
-PASSWORD_MAX = 128
+PASSWORD_MIN = passwords.MIN_LENGTH
+PASSWORD_MAX = passwords.MAX_LENGTH
 NAME_MAX = 100
 # A fixed hash to compare against when the phone is unknown, so the response time does not
 # reveal which phone numbers have accounts.
@@ -61,6 +63,13 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
     name = clean_line(new.name)
     if not name:
         raise AccountError("name", _("Please enter your full name."))
+    if has_hidden_characters(name):
+        raise AccountError(
+            "name", _("The name contains invisible or control characters: please retype it.")
+        )
+    weak = passwords.problem(new.password, new.phone)
+    if weak:
+        raise AccountError("password", weak)
     unit = session.get(Unit, new.unit_code)
     if unit is None:
         raise AccountError("unit", _("Please choose your commune or ward from the list."))
@@ -106,10 +115,33 @@ def authenticate(session: Session, phone: str, password: str, now: datetime) -> 
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Every session and token of the account stops working (they carry the old nonce).
+    The caller commits."""
+    user.auth_nonce = secrets.token_hex(16)
+
+
+def change_password(session: Session, user: User, current: str, new: str, now: datetime) -> None:
+    """Check the current password, set the new one, end every session and token. Commits;
+    AccountError on a bad field."""
+    if user.password_hash is None or not check_password_hash(
+        user.password_hash, _password_text(current)
+    ):
+        raise AccountError("current", _("The current password is not right."))
+    weak = passwords.problem(new, user.phone)
+    if weak:
+        raise AccountError("password", weak)
+    if check_password_hash(user.password_hash, _password_text(new)):
+        raise AccountError("password", _("Please choose a password you have not used here."))
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    session.commit()
+
+
 def load_session_user(session: Session, session_id: str) -> User | None:
     """Flask-Login's user loader: 'id.nonce' -> the live account, or None."""
     user_id, _sep, nonce = session_id.partition(".")
-    if not user_id.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", user_id):  # isdigit() would take "²"
         return None
     user = session.get(User, int(user_id))
     if user is None or user.deleted_at is not None or user.auth_nonce != nonce:
@@ -170,5 +202,5 @@ def delete_account(session: Session, user: User, now: datetime) -> None:
     user.gender = None
     user.last_login_at = None
     user.deleted_at = now
-    user.auth_nonce = secrets.token_hex(16)
+    end_sessions(user)
     session.commit()
