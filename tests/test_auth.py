@@ -130,9 +130,7 @@ def test_successful_sign_ins_are_not_limited(client, auth, make_user):
         auth.logout()
 
 
-def test_failed_sign_ins_limited_per_ip_across_phones_past_a_high_bound(
-    client, auth, make_user
-):
+def test_failed_sign_ins_limited_per_ip_across_phones_past_a_high_bound(client, auth, make_user):
     """One address is many people behind carrier NAT: five typos there lock no one else out;
     a hundred tries from it are a guessing run (tests/test_auth_attacks.py goes further)."""
     for index in range(5):
