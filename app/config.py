@@ -36,7 +36,9 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
     SQLALCHEMY_DATABASE_URI = _database_url("app.sqlite")
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: no SQL parameter (a phone, a password hash, an answer) in the engine's
+    # log lines or in the text of a database error (app/logs.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     # The deployment's province (vietnam-provinces code) and optional population CSV.
