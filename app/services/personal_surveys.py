@@ -107,7 +107,9 @@ def _value(q: SurveyQuestion, rows: list[SurveyAnswer]) -> Any:
         return {str(r.item): r.value for r in sorted(rows, key=lambda r: r.item) if r.item > 0}
     if other is not None:
         return {"other": other}
-    row = next(r for r in rows if r.item == 0)
+    row = next((r for r in rows if r.item == 0), None)
+    if row is None:
+        return None
     if q.type == "number":
         number = row.number
         return int(number) if number is not None and number.is_integer() else number
