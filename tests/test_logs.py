@@ -246,3 +246,13 @@ def test_other_errors_keep_their_message_and_traceback():
         raise ValueError("a programming mistake")
     except ValueError as error:
         assert loggable(error) == (ValueError, error, error.__traceback__)
+
+
+def test_failed_sign_ins_until_blocked_log_no_phone_or_password(app, server, every_log, make_user):
+    make_user(phone=PHONE, name=NAME)
+    statuses = [
+        http(server, "POST", "/api/v1/auth/token", {"phone": PHONE, "password": "sai-mat-khau"})[0]
+        for _ in range(7)
+    ]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    assert leaks(every_log, {PHONE, NAME, "sai-mat-khau"}) == []
