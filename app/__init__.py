@@ -68,7 +68,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(dashboards_bp, url_prefix="/results")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from app import cli, errors, security
+    from app import cli, errors, logs, security
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
@@ -81,5 +81,6 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     security.init_app(app)
     mixing.init_app(app)
     errors.init_app(app)
+    logs.init_app()
     cli.init_app(app)
     return app

@@ -41,7 +41,9 @@ class Config:
         key for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
     ]
     SQLALCHEMY_DATABASE_URI = _database_url("app.sqlite")
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: no SQL parameter (a phone, a password hash, an answer) in the engine's
+    # log lines or in the text of a database error (app/logs.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     # The deployment's province (vietnam-provinces code) and optional population CSV.

@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.logs import loggable
+
 API_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -92,5 +94,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> Response:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # Logged without what the database was sent or said about it (app/logs.py).
+        app.logger.error(
+            "unhandled error on %s %s", request.method, request.path, exc_info=loggable(error)
+        )
         return render(500)

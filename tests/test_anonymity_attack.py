@@ -207,12 +207,14 @@ def test_one_response_per_person_under_concurrency_with_the_mixer(survey, make_u
     one = make_user(phone="0987650010")
     others = [make_user(phone=f"09876501{i:02d}") for i in range(30)]
 
+    signed_in = {p.id: bearer(survey.test_client(), p.phone) for p in [one, *others]}
+
     def submit(person, index: int) -> int:  # type: ignore[no-untyped-def]
         client = survey.test_client()
         answers = GOOD | {"so-lan": index}
         return client.post(
             f"/api/v1/surveys/{SLUG}/responses",
-            headers=bearer(client, person.phone),
+            headers=signed_in[person.id],
             json={"answers": answers},
             environ_base={"REMOTE_ADDR": f"127.0.1.{index % 250}"},  # people on many phones
         ).status_code

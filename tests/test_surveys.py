@@ -500,3 +500,39 @@ def test_refused_changes_to_a_survey_with_responses(surveys, client, make_user):
             Actor(unit_code=PROVINCE, is_admin=True),
             NOW,
         )[0].ok
+
+
+def test_republishing_as_anonymous_deletes_the_server_drafts(surveys, client, auth, make_user):
+    person = make_user(phone="0987654321")
+    auth.login("0987654321")
+    url = "/surveys/kenh-thong-tin/page/0"
+    token = csrf_token(client, url)
+    client.post(url, data={"csrf_token": token, "action": "next", "a-hop": "1", "a-phat-bieu": "2"})
+    with surveys.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 1
+    # No response yet, so the organiser may still make the survey anonymous.
+    load_content(
+        surveys, [("id.yaml", IDENTIFIED.replace("anonymous: false", "anonymous: true"))], NOW
+    )
+    page = client.get("/surveys/kenh-thong-tin/page/1").get_data(as_text=True)
+    assert 'name="a-hop"' not in page  # nothing of the old draft comes back into the form
+    done = client.post(
+        "/surveys/kenh-thong-tin/page/1",
+        data={
+            "csrf_token": token,
+            "action": "submit",
+            "a-hop": "1",
+            "a-phat-bieu": "2",
+            "a-ly-do": "Ngại",
+            "a-kenh": ["1"],
+        },
+    )
+    assert done.status_code == 302
+    with surveys.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 0
+        leftovers = db.session.execute(
+            text("SELECT count(*) FROM survey_drafts WHERE user_id = :u"), {"u": person.id}
+        ).scalar()
+        assert leftovers == 0
+        response = db.session.scalar(select(SurveyResponse))
+        assert response.user_id is None

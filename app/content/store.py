@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.content import schemas
@@ -31,6 +31,7 @@ from app.models import (
     QuestionVersion,
     Round,
     Survey,
+    SurveyDraft,
     SurveyQuestion,
     Unit,
 )
@@ -564,6 +565,10 @@ def _store_survey(
             for p in doc.pages
         ],
     }
+    if not created and doc.anonymous and not survey.anonymous:
+        # Made anonymous (only possible before any response): drafts kept with the account
+        # would link what a person is answering to them, so they go (docs/anonymity.md).
+        session.execute(delete(SurveyDraft).where(SurveyDraft.survey_id == survey.id))
     meta_changed = _apply(survey, meta) or created
     existing = {q.key: q for q in survey.questions}
     position = 0

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.consent import CONSENT_VERSION
-from app.models import Consent, Role, Unit, UnitLevel, User
+from app.models import Consent, Role, SurveyDraft, Unit, UnitLevel, User
 from app.services import passwords
 from app.text import clean_line, has_hidden_characters
 
@@ -152,6 +152,7 @@ def load_session_user(session: Session, session_id: str) -> User | None:
 def personal_data(session: Session, user: User) -> dict[str, Any]:
     """Everything the app holds about a person, as they may download it."""
     from app.models import Attempt, Round
+    from app.services.personal_surveys import survey_sections
 
     attempts = session.execute(
         select(Attempt, Round.title, Round.key)
@@ -186,15 +187,19 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             }
             for attempt, title, key in attempts
         ],
+        **survey_sections(session, user),
     }
 
 
 def delete_account(session: Session, user: User, now: datetime) -> None:
     """Erase name, phone, password and optional fields; keep the row as a placeholder.
 
-    What the person took part in stays linked to the placeholder, so participation counts per
-    commune and the one-entry-per-person rules keep holding. Every session and token dies.
+    What the person took part in (attempts, survey responses, the ledger of anonymous surveys
+    answered) stays linked to the placeholder, so participation counts per commune, results and
+    the one-entry-per-person rules keep holding. Survey drafts, counted nowhere, are deleted.
+    Every session and token dies.
     """
+    session.execute(delete(SurveyDraft).where(SurveyDraft.user_id == user.id))
     user.name = None
     user.phone = None
     user.password_hash = None

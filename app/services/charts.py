@@ -1,9 +1,19 @@
 """Plotly figures for the results, as plain JSON-ready dicts: the one place where result
-tables become chart data. Texts on the charts are passed in (already translated)."""
+tables become chart data. Texts on the charts are passed in (already translated).
+
+Every text is shown as written. plotly.js draws a subset of HTML in any text it shows (<a href>
+as a link, <b>, <i>, <br>, <span style>, <sub>, <sup>), and decodes the entities &amp; &lt;
+&gt; and numeric ones into plain text after it has found the tags. So `_plain`, which every
+figure goes through, escapes &, < and > in every string of the figure: a choice written
+`<a href="…">x</a>` shows as those characters, never as a link. Only the hover templates are
+left alone: they are this module's own (with plotly's <extra>) and hold no content; a trace's
+name reaches its hover label as `%{fullData.name}`, already escaped.
+"""
 
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 import plotly.graph_objects as go
@@ -26,7 +36,18 @@ def _layout(height: int) -> dict[str, Any]:
 
 
 def _plain(figure: go.Figure) -> dict[str, Any]:
-    return json.loads(figure.to_json())
+    return _as_text(json.loads(figure.to_json()))
+
+
+def _as_text(value: Any, key: str = "") -> Any:
+    """Every string escaped for plotly's labels, but our own templates and plotly's theme."""
+    if isinstance(value, str):
+        return value if key.endswith("template") else escape(value, quote=False)
+    if isinstance(value, list):
+        return [_as_text(item, key) for item in value]
+    if isinstance(value, dict):
+        return {k: v if k == "template" else _as_text(v, k) for k, v in value.items()}
+    return value
 
 
 def _colours(k: int) -> list[str]:
@@ -56,7 +77,7 @@ def diverging(bars: list[tuple[str, dict[str, float]]], labels: list[str]) -> di
                     marker_color=colour,
                     showlegend=half == 1,
                     customdata=shares,
-                    hovertemplate="%{customdata}%<extra>" + label + "</extra>",
+                    hovertemplate="%{customdata}%<extra>%{fullData.name}</extra>",
                 )
             continue
         figure.add_bar(
@@ -66,7 +87,7 @@ def diverging(bars: list[tuple[str, dict[str, float]]], labels: list[str]) -> di
             name=label,
             marker_color=colour,
             customdata=shares,
-            hovertemplate="%{customdata}%<extra>" + label + "</extra>",
+            hovertemplate="%{customdata}%<extra>%{fullData.name}</extra>",
         )
     figure.update_layout(barmode="relative", **_layout(90 + 40 * len(bars)))
     figure.update_xaxes(ticksuffix="%", range=[-100, 100])
@@ -94,7 +115,7 @@ def proportions(
                 "array": [round((h - s) * 100, 1) for s, h in zip(shares, high, strict=True)],
                 "arrayminus": [round((s - lo) * 100, 1) for s, lo in zip(shares, low, strict=True)],
             },
-            hovertemplate="%{x}%<extra>" + name + "</extra>",
+            hovertemplate="%{x}%<extra>%{fullData.name}</extra>",
         )
     figure.update_layout(barmode="group", **_layout(80 + 30 * len(labels) * max(1, len(series))))
     figure.update_xaxes(ticksuffix="%", rangemode="tozero")
