@@ -536,3 +536,17 @@ def test_republishing_as_anonymous_deletes_the_server_drafts(surveys, client, au
         assert leftovers == 0
         response = db.session.scalar(select(SurveyResponse))
         assert response.user_id is None
+
+
+def test_a_draft_saved_while_the_survey_turns_anonymous_is_not_kept(surveys, make_user):
+    """The page read the survey as identified; the survey is re-published as anonymous before
+    the draft is written: the write sees the survey as it now is, and keeps nothing."""
+    person = make_user(phone="0987654321")
+    with surveys.app_context():
+        page_view = db.session.scalar(select(Survey).where(Survey.slug == "kenh-thong-tin"))
+        load_content(
+            surveys, [("id.yaml", IDENTIFIED.replace("anonymous: false", "anonymous: true"))], NOW
+        )
+        page_view.__dict__["anonymous"] = False  # what the page's request read, before
+        service.save_draft(db.session, page_view, db.session.merge(person), {"hop": 1}, 1, NOW)
+        assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 0

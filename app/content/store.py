@@ -567,7 +567,10 @@ def _store_survey(
     }
     if not created and doc.anonymous and not survey.anonymous:
         # Made anonymous (only possible before any response): drafts kept with the account
-        # would link what a person is answering to them, so they go (docs/anonymity.md).
+        # would link what a person is answering to them, so they go (docs/anonymity.md). The
+        # survey's row is locked first: a draft being saved (which reads the flag FOR SHARE)
+        # either commits before this delete sees it, or waits and then finds it anonymous.
+        session.execute(select(Survey.id).where(Survey.id == survey.id).with_for_update())
         session.execute(delete(SurveyDraft).where(SurveyDraft.survey_id == survey.id))
     meta_changed = _apply(survey, meta) or created
     existing = {q.key: q for q in survey.questions}

@@ -659,8 +659,14 @@ def has_answered(session: Session, survey: Survey, user: User) -> bool:
 def save_draft(
     session: Session, survey: Survey, user: User, answers: dict[str, Any], page: int, now: datetime
 ) -> None:
-    """Identified surveys only: anonymous drafts never reach the server."""
-    if survey.anonymous:
+    """Identified surveys only: anonymous drafts never reach the server. The survey's flag is
+    read afresh, FOR SHARE, in the write's transaction: a re-publish as anonymous (which
+    deletes the drafts) either waits for this draft, or this draft sees the new flag."""
+    anonymous = session.scalar(
+        select(Survey.anonymous).where(Survey.id == survey.id).with_for_update(read=True)
+    )
+    if anonymous is not False:
+        session.rollback()
         return
     draft = session.get(SurveyDraft, (survey.id, user.id))
     if draft is None:
