@@ -402,3 +402,16 @@ def test_the_answer_fast_path_refuses_what_it_must(app, client, auth, rounds, re
     assert (
         client.put(url, headers=resident, json={"choices": ["B"]}).status_code == 401
     )  # token died too
+
+
+@pytest.mark.parametrize("key", ["", "AB", "ABCDEFGH", "BC", " A", "A ", "Ａ"])
+def test_a_choice_key_is_matched_exactly(app, client, rounds, resident, key):
+    """'' or 'AB' were found inside "ABCDEFGH" and stored as A."""
+    attempt = start(client, resident, rounds["tuan-1"]).get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/answers/1"
+    assert client.put(url, headers=resident, json={"choices": [key]}).status_code == 422
+    with app.app_context():
+        stored = db.session.scalars(
+            select(AttemptQuestion.selected).where(AttemptQuestion.attempt_id == attempt["id"])
+        ).all()
+    assert all(not s for s in stored)

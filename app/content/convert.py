@@ -38,7 +38,7 @@ def _problem(line: int, message: str, **params: Any) -> Problem:
 
 
 def _letter_index(letter: str) -> int:
-    return "ABCDEFGH".index(letter.upper())
+    return tuple("ABCDEFGH").index(letter.upper())  # one letter, matched whole
 
 
 def _item(

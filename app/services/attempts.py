@@ -32,7 +32,7 @@ from app.models import (
 from app.models.content import CURRENT
 from app.services import standings
 
-KEYS = "ABCDEFGH"
+KEYS = ("A", "B", "C", "D", "E", "F", "G", "H")  # a tuple: "AB" or "" is no key
 
 
 class AttemptError(Exception):
