@@ -35,6 +35,29 @@ def _actor() -> Actor:
     return Actor(unit_code=user.unit_code, is_admin=user.role == Role.ADMIN, user_id=user.id)
 
 
+WHOLE_FILE = 300  # a longer file shows the lines around each mistake, not every line
+CONTEXT = 3
+
+
+def _shown_lines(lines: list[str], bad: set[int]) -> list[tuple[int, int, str]]:
+    """(first, last, text) rows: a line (first == last) or a run of lines left out (text "")."""
+    if len(lines) <= WHOLE_FILE:
+        return [(n, n, text) for n, text in enumerate(lines, 1)]
+    keep = sorted(
+        {n for b in bad for n in range(b - CONTEXT, b + CONTEXT + 1) if 1 <= n <= len(lines)}
+    )
+    rows: list[tuple[int, int, str]] = []
+    previous = 0
+    for n in keep:
+        if n > previous + 1:
+            rows.append((previous + 1, n - 1, ""))
+        rows.append((n, n, lines[n - 1]))
+        previous = n
+    if previous < len(lines):
+        rows.append((previous + 1, len(lines), ""))
+    return rows
+
+
 def _problems_page(
     source: str, filename: str, problems: list[Problem], status: int, note: str | None = None
 ):  # type: ignore[no-untyped-def]
@@ -47,7 +70,7 @@ def _problems_page(
     summary = [(p.line, p.column, p.text(lang)) for p in problems]
     page = render_template(
         "authoring/problems.html",
-        lines=lines,
+        rows=_shown_lines(lines, set(by_line)),
         by_line=by_line,
         summary=summary,
         filename=filename,

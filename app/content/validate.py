@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,10 +86,30 @@ def _validate(result: Result, banks: BankLookup | None) -> Result:
     except ValidationError as error:
         problems += _pydantic_problems(error, model_class, located)
     problems += checks.check(result.kind, located, banks or (lambda _slug: None))
-    result.problems = _distinct(problems)
+    result.problems = _at_most(_distinct(problems))
     if result.problems:
         result.model = None
     return result
+
+
+MAX_PROBLEMS = 200
+
+
+def _at_most(problems: list[Problem], limit: int = MAX_PROBLEMS) -> list[Problem]:
+    """The first `limit` problems in file order, and one line saying how many more there are:
+    an officer fixes from the top, and a file with thousands of slips stays a readable page."""
+    if len(problems) <= limit:
+        return problems
+    rest = problems[limit]
+    more = Problem(
+        rest.line,
+        rest.column,
+        N_(
+            "%(n)d more problems from this line on are not listed: fix the ones above, then check again."
+        ),
+        {"n": len(problems) - limit},
+    )
+    return [*problems[:limit], more]
 
 
 def _distinct(problems: list[Problem]) -> list[Problem]:
@@ -97,9 +118,7 @@ def _distinct(problems: list[Problem]) -> list[Problem]:
     for problem in problems:
         key = (problem.line, problem.column, problem.message, repr(sorted(problem.params.items())))
         seen.setdefault(key, problem)
-    return sorted(
-        seen.values(), key=lambda p: (p.line, p.column, p.message, repr(sorted(p.params.items())))
-    )
+    return [seen[key] for key in sorted(seen)]
 
 
 def validate_many(
@@ -148,13 +167,10 @@ def _pydantic_problems(
     for item in error.errors(include_url=False, include_input=True):
         path = _data_path(item["loc"], located.data)
         found.append((path, _problem(item, path, root, located)))
-    # A union reports one error per member; keep the most specific (deepest) ones.
-    paths = {path for path, _problem in found}
-    return [
-        problem
-        for path, problem in found
-        if not any(other != path and other[: len(path)] == path for other in paths)
-    ]
+    # A union reports one error per member; keep the most specific (deepest) ones: drop a
+    # problem whose path is a proper prefix of another's (a set of prefixes: linear, not n²).
+    above = {path[:depth] for path, _problem in found for depth in range(len(path))}
+    return [problem for path, problem in found if path not in above]
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
@@ -188,8 +204,8 @@ def _problem(
         return Problem(*located.at(path[:-1]), N_('"%(key)s" is required here.'), {"key": path[-1]})
     if kind == "extra_forbidden":
         key = str(path[-1])
-        allowed = _allowed_keys(root, item["loc"][:-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        allowed = _allowed_keys(root, tuple(p for p in item["loc"][:-1] if not isinstance(p, int)))
+        close = _close_matches(key, allowed)
         if close:
             return Problem(
                 *located.at(path, key=True),
@@ -253,15 +269,23 @@ def _problem(
     return Problem(*located.at(path), message)
 
 
-def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The keys the model at `loc` accepts, for suggesting the closest to a misspelt one."""
+@functools.lru_cache(maxsize=1024)
+def _close_matches(key: str, allowed: tuple[str, ...]) -> list[str]:
+    """The allowed key closest to a misspelt one (the same slip repeats across a file)."""
+    return difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+
+
+@functools.lru_cache(maxsize=256)
+def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The keys the model at `loc` (names only) accepts, for suggesting the closest to a
+    misspelt one."""
     model: Any = root
     for part in loc:
-        if isinstance(part, int) or model is None:
+        if model is None:
             continue
         info = model.model_fields.get(part)
         model = _model_in(info.annotation) if info else None
-    return list(model.model_fields) if model else []
+    return tuple(model.model_fields) if model else ()
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
