@@ -649,3 +649,27 @@ def test_demo_attempts_are_marked_and_removed_exactly(app, runner, clock, rounds
         assert db.session.scalar(select(func.count(Attempt.id))) == 0
     refused = runner.invoke(args=["demo", "attempts", "--round", "999999"])
     assert refused.exit_code != 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://evil.example/?x","win")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"],
+)
+def test_a_resident_s_name_is_data_in_every_export(
+    app, client, auth, clock, make_user, rounds, name
+):
+    """A name that a spreadsheet would run as a formula is neutralised (OWASP)."""
+    from openpyxl import load_workbook
+
+    me = make_user(phone="0987654321", name=name, unit=NINH_KIEU)
+    add_attempt(app, rounds["plain"], me.id, score=5, duration_ms=10_000)
+    clock.now = AFTER
+    officer(make_user, auth)
+    data = client.get(f"/contests/rounds/{rounds['plain']}/ranking.csv").get_data()
+    (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert row["name"].startswith("'") and row["name"][1:2] in "=+@-"
+    xlsx = client.get(f"/contests/rounds/{rounds['plain']}/ranking.xlsx").get_data()
+    sheet = load_workbook(io.BytesIO(xlsx)).active
+    cells = [c for line in sheet.iter_rows(min_row=2) for c in line if isinstance(c.value, str)]
+    assert cells and all(c.data_type != "f" for c in cells)
+    assert any(c.value.startswith(name.split()[0][:3]) for c in cells)

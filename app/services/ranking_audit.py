@@ -9,9 +9,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Attempt, AttemptQuestion, QuestionVersion, Round, Unit, User
 from app.phones import mask_phone
+from app.services import exports
 from app.services.ranking import compute_ranking, current, ranking, settle, short_name
 from app.services.standings import FINISHED
 
@@ -45,7 +45,6 @@ EXPORT_COLUMNS = (
     "submitted_at",
     "final",
 )
-FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times: the same rows give the same bytes
 
 
 @dataclass(frozen=True)
@@ -101,43 +100,6 @@ def export_rows(
     return rows
 
 
-def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark (so that spreadsheet programs read the diacritics)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def xlsx_bytes(rows: Iterable[Sequence[Any]], title: str) -> bytes:
-    """One sheet, the same cells as the CSV; times as RFC 3339 text (exact to the microsecond).
-    Written deterministically (fixed document and zip times) so that its SHA-256 is stable."""
-    from openpyxl import Workbook
-    from openpyxl.writer.excel import ExcelWriter
-
-    book = Workbook(write_only=True)
-    book.properties.creator = "civic-quiz"
-    book.properties.created = book.properties.modified = datetime(2000, 1, 1)
-    sheet = book.create_sheet(title=title[:31] or "ranking")
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in rows:
-        sheet.append(list(row))
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        ExcelWriter(book, archive).write_data()
-    fixed = io.BytesIO()
-    with (
-        zipfile.ZipFile(raw) as source,
-        zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, source.read(info.filename))
-    return fixed.getvalue()
-
-
 def export_file(
     session: Session, round_: Round, now: datetime, grace: timedelta, fmt: str
 ) -> ExportFile:
@@ -151,11 +113,9 @@ def export_file(
         stem = f"ranking-{round_.contest.slug}-{round_.key}-"
         stem += "final" if entry.final else "provisional"
         if fmt == "csv":
-            return ExportFile(f"{stem}.csv", "text/csv", csv_bytes(rows))
+            return ExportFile(f"{stem}.csv", "text/csv", exports.csv_bytes(rows, EXPORT_COLUMNS))
         return ExportFile(
-            f"{stem}.xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            xlsx_bytes(rows, round_.key),
+            f"{stem}.xlsx", exports.XLSX, exports.xlsx_bytes(rows, round_.key, EXPORT_COLUMNS)
         )
 
     return entry.kept(f"export.{fmt}", build)
