@@ -9,7 +9,7 @@ what it changed. The caller commits; `load` stores one file all-or-nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.models.content import CURRENT
 from app.services import standings
-from app.services.policy import within
+from app.services.policy import audience_outside, may_draw_from, within
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
 
@@ -163,6 +163,73 @@ def _check_owner(
             ],
             forbidden=True,
         )
+
+
+def _check_reach(
+    session: Session,
+    actor: Actor,
+    owner_unit_code: int,
+    audience: list[int] | None,
+    banks: Sequence[str] = (),
+    located: Located | None = None,
+) -> None:
+    """Content reaches only its owner's unit: the audience within it (`all` only from the
+    top), and a contest's draws only from banks within it (app/services/policy.py)."""
+    if actor.is_admin:
+        return
+    with session.no_autoflush:  # the new row, half filled, waits for its fields
+        problems = _reach_problems(session, owner_unit_code, audience, banks, located)
+    if problems:
+        raise Refused(problems, forbidden=True)
+
+
+def _reach_problems(
+    session: Session,
+    owner_unit_code: int,
+    audience: list[int] | None,
+    banks: Sequence[str],
+    located: Located | None,
+) -> list[Problem]:
+    owner = session.get(Unit, owner_unit_code)
+    if owner is None:
+        return []
+    problems: list[Problem] = []
+    where = located.at(("audience",)) if located is not None else (1, 1)
+    outside = audience_outside(session, audience, owner)
+    if outside == [0]:
+        problems.append(
+            Problem(
+                *where,
+                N_(
+                    '"audience: all" opens this to the whole province; %(owner)s may list only its own units (for example [%(code)d]).'
+                ),
+                {"owner": owner.name, "code": owner.code},
+            )
+        )
+    elif outside:
+        problems.append(
+            Problem(
+                *where,
+                N_(
+                    "These units are outside %(owner)s, so they cannot be in the audience: %(codes)s."
+                ),
+                {"owner": owner.name, "codes": ", ".join(str(c) for c in outside)},
+            )
+        )
+    for slug in dict.fromkeys(banks):
+        bank_owner = session.scalar(select(Bank.owner_unit_code).where(Bank.slug == slug))
+        if bank_owner is not None and not may_draw_from(session.get(Unit, bank_owner), owner):
+            problems.append(
+                Problem(
+                    1,
+                    1,
+                    N_(
+                        'The bank "%(bank)s" belongs to another unit: a contest of %(owner)s may draw only from banks of %(owner)s or of the units below it.'
+                    ),
+                    {"bank": slug, "owner": owner.name},
+                )
+            )
+    return problems
 
 
 def _apply(row: Any, values: dict[str, Any]) -> bool:
@@ -345,6 +412,13 @@ def _store_contest(
         session.add(contest)
     else:
         _check_owner(session, contest.owner_unit_code, actor, "contest", doc.contest)
+    _check_reach(
+        session,
+        actor,
+        contest.owner_unit_code,
+        None if doc.audience == "all" else list(doc.audience),
+        [draw.bank for item in doc.rounds for draw in item.draw],
+    )
     report = LoadReport("contest", doc.contest, contest.version, "unchanged", count=len(doc.rounds))
     meta = {
         "title": doc.title,
@@ -540,6 +614,13 @@ def _store_survey(
             if problems:
                 raise Refused(problems)
             index_before = _index_items(session, survey)
+    _check_reach(
+        session,
+        actor,
+        survey.owner_unit_code,
+        None if doc.audience == "all" else list(doc.audience),
+        located=located,
+    )
     count = sum(len(p.questions) for p in doc.pages)
     report = LoadReport("survey", doc.survey, survey.version, "unchanged", count=count)
     meta = {

@@ -38,3 +38,23 @@ def in_scope(column: Any, scope: Unit | None) -> Any:
         return true()
     below = select(Unit.code).where(Unit.parent_code == scope.code)
     return (column == scope.code) | column.in_(below)
+
+
+def audience_outside(session: Any, audience: list[int] | None, owner: Unit) -> list[int]:
+    """The codes of an audience that lie outside the owner's unit; [0] stands for "all" when
+    the owner is not at the top (a commune may not open content to the whole province)."""
+    if audience is None:
+        return [] if owner.parent_code is None else [0]
+    outside = []
+    for code in audience:
+        unit = session.get(Unit, code)
+        if unit is None or not within(unit, owner):
+            outside.append(code)
+    return outside
+
+
+def may_draw_from(bank_owner: Unit | None, contest_owner: Unit) -> bool:
+    """A contest draws only from banks of its owner's unit or of units below it: drawing from
+    another's bank (a province round's, a neighbour's) with `review: after_submit` would hand
+    that bank's answers to every resident who takes part."""
+    return bank_owner is not None and within(bank_owner, contest_owner)
