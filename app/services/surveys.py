@@ -513,6 +513,7 @@ def submit(
     by `settle` (at once when a batch is due): None is returned, since nothing may tie the
     stored response to this call."""
     survey = defn.survey
+    survey_id = survey.id  # read before the commit expires the row
     if not is_open(survey, now):
         raise SurveyClosed(N_("This survey is not open."))
     if not in_audience(survey, unit):
@@ -573,7 +574,7 @@ def submit(
         session.rollback()
         raise AlreadyAnswered(N_("You have already answered this survey. Thank you!")) from None
     if mixing is not None:
-        settle(session, now, survey_id=survey.id, mixing=mixing)
+        settle(session, now, survey_id=survey_id, mixing=mixing)
     return response
 
 
