@@ -556,6 +556,29 @@ def test_the_live_view(app, client, auth, clock, rounds, make_user):
     assert client.get("/contests/assets/plotly-0.0.0.min.js").status_code == 404
 
 
+def test_a_commune_officer_sees_only_the_live_figures_of_their_commune(
+    app, client, auth, clock, rounds, make_user
+):
+    r = rounds["plain"]
+    for user, score in zip(people(app, 3, VI_THANH), (5, 4, 4), strict=True):
+        add_attempt(app, r, user.id, score=score)
+    for user in people(app, 2, NINH_KIEU):
+        add_attempt(app, r, user.id, score=1)
+    officer(make_user, auth, unit=NINH_KIEU)
+    clock.now = START + timedelta(minutes=2)
+    page = client.get(f"/contests/rounds/{r}/live?lang=en").get_data(as_text=True)
+    totals = re.findall(r'<div class="fs-4">(\d+)</div>', page)
+    assert totals[:2] == ["2", "2"]  # people, entries: Ninh Kiều's only
+    assert "Vị Thanh" not in page
+    import json
+
+    chart = re.search(
+        r'<script type="application/json" id="score-chart-data">(.*?)</script>', page, re.S
+    )
+    # The best-score distribution of Ninh Kiều's two people, not the whole round's five.
+    assert json.loads(chart.group(1))["data"][0]["y"] == [0, 2, 0, 0, 0, 0]
+
+
 # ------------------------------------------------------------------------ re-check and demo
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Bank, ContentVersion, Contest, Round, Survey, Unit, User
+from app.services import policy
 
 MODELS: dict[str, Any] = {"bank": Bank, "contest": Contest, "survey": Survey}
 
@@ -28,10 +29,7 @@ class Entry:
 
 def _scope_filter(model: Any, user: User) -> Any:
     """Rows owned by the user's unit or a unit below it (admins: everything)."""
-    if user.role == "admin":
-        return True
-    below = select(Unit.code).where(Unit.parent_code == user.unit_code)
-    return or_(model.owner_unit_code == user.unit_code, model.owner_unit_code.in_(below))
+    return policy.in_scope(model.owner_unit_code, policy.scope_of(user))
 
 
 def in_scope(session: Session, user: User) -> list[Entry]:

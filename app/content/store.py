@@ -36,7 +36,7 @@ from app.models import (
 )
 from app.models.content import CURRENT
 from app.services import standings
-from app.services.units import is_within
+from app.services.policy import within
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
 
@@ -148,7 +148,7 @@ def _check_owner(
     if actor.is_admin:
         return
     owner, acting = session.get(Unit, owner_unit_code), session.get(Unit, actor.unit_code)
-    if owner is None or acting is None or not is_within(owner, acting):
+    if owner is None or acting is None or not within(owner, acting):
         raise Refused(
             [
                 Problem(

@@ -17,10 +17,12 @@ from app.contests import bp
 from app.contests.texts import prediction_question
 from app.extensions import db
 from app.models import Role, Round, Unit
+from app.services import policy
 from app.services import ranking as service
 from app.services import ranking_audit as audit
 from app.services.attempts import round_state
-from app.services.units import communes, is_within
+from app.services.policy import within
+from app.services.units import communes
 
 AUDITORS = (Role.OFFICER, Role.ADMIN)
 WINNERS_MAX = 200
@@ -35,7 +37,7 @@ def _owner_scope_or_403(round_: Round) -> None:
     if current_user.role == Role.ADMIN:
         return
     owner = db.session.get(Unit, round_.contest.owner_unit_code)
-    if owner is None or not is_within(owner, current_user.unit):
+    if owner is None or not within(owner, current_user.unit):
         abort(403)
 
 
@@ -183,7 +185,8 @@ def score_chart(live: service.Live) -> dict[str, Any]:
 @roles_required(*STAFF)
 def round_live(round_id: int) -> str:
     round_ = _round_or_404(round_id)
-    live = service.live(db.session, round_, current_user.unit, clock.now(), clock.grace())
+    reader = policy.scope_of(current_user)
+    live = service.live(db.session, round_, reader, clock.now(), clock.grace())
     return render_template(
         "contests/round_live.html",
         round=round_,

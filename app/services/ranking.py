@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from app.models import Attempt, BestAttempt, Round, Unit, UnitLevel, User
 from app.services import attempts as attempt_service
 from app.services import standings
+from app.services.policy import in_scope
 from app.services.standings import FINISHED
 from app.text import vietnamese_key
 
@@ -593,9 +594,12 @@ class Live:
     distribution: list[tuple[int, int]]  # (best score, people), every score from 0 to the max
 
 
-def live(session: Session, round_: Round, scope: Unit, now: datetime, grace: timedelta) -> Live:
+def live(
+    session: Session, round_: Round, scope: Unit | None, now: datetime, grace: timedelta
+) -> Live:
     """Entries and people per commune so far, attempts in progress, best-score distribution;
-    communes within `scope` (and the contest's audience) with nobody yet. All GROUP BY."""
+    communes within `scope` (and the contest's audience) with nobody yet. All GROUP BY, and
+    every figure within `scope` (None: everywhere, for an admin)."""
     finished = Attempt.state.in_(FINISHED)
     running = (Attempt.state == "open") & (Attempt.deadline >= now - grace)
     per_unit = session.execute(
@@ -610,11 +614,9 @@ def live(session: Session, round_: Round, scope: Unit, now: datetime, grace: tim
         .group_by(User.unit_code)
     ).all()
     counts = {code: (int(p or 0), int(e or 0), int(r or 0)) for code, p, e, r in per_unit}
-    communes = select(Unit.code, Unit.name, Unit.parent_code).where(Unit.level == UnitLevel.COMMUNE)
-    if scope.level == UnitLevel.COMMUNE:
-        communes = communes.where(Unit.code == scope.code)
-    else:
-        communes = communes.where(Unit.parent_code == scope.code)
+    communes = select(Unit.code, Unit.name, Unit.parent_code).where(
+        Unit.level == UnitLevel.COMMUNE, in_scope(Unit.code, scope)
+    )
     audience = round_.contest.audience
     units = []
     for code, name, parent in session.execute(communes):
@@ -633,7 +635,8 @@ def live(session: Session, round_: Round, scope: Unit, now: datetime, grace: tim
     by_score = dict(
         session.execute(
             select(BestAttempt.score, func.count())
-            .where(BestAttempt.round_id == round_.id)
+            .join(User, User.id == BestAttempt.user_id)
+            .where(BestAttempt.round_id == round_.id, in_scope(User.unit_code, scope))
             .group_by(BestAttempt.score)
         ).all()
     )
