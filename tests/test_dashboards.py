@@ -171,5 +171,24 @@ def test_bad_unit_or_breakdown_is_a_clear_4xx(survey, client, auth, make_user): 
             )
     # A commune × a demographic breakdown, with an empty group in the index table: no 500.
     assert client.get(URL, query_string={"unit": VI_THANH, "by": "gioi-tinh"}).status_code == 200
-    api = client.get("/api/v1/surveys/hai-long-thu/results?unit=abc")
-    assert api.status_code == 422 and api.get_json()["error"]["details"]
+    for unit in ("abc", "99999999999999999999", "-1"):
+        api = client.get(f"/api/v1/surveys/hai-long-thu/results?unit={unit}")
+        assert api.status_code == 422 and api.get_json()["error"]["details"], unit
+
+
+def test_an_officer_of_one_commune_sees_no_figure_of_another(survey, client, auth, make_user):  # noqa: F811
+    leader_of(client, auth, make_user, unit=VI_THANH, role="officer")
+    others = ("Ninh Kiều", "Cái Khế")
+    for by in ("all", "unit", "gioi-tinh"):
+        page = client.get(URL, query_string={"by": by}).get_data(as_text=True)
+        assert not any(name in page for name in others)
+        text = client.get(f"{URL}/results.csv", query_string={"by": by}).get_data(as_text=True)
+        assert not any(name in text for name in others)
+        api = client.get("/api/v1/surveys/hai-long-thu/results", query_string={"by": by})
+        assert api.get_json()["n"] == 7
+        assert not any(name in api.get_data(as_text=True) for name in others)
+    for path in (URL, f"{URL}/results.csv", f"{URL}/results.xlsx"):
+        assert client.get(path, query_string={"unit": NINH_KIEU}).status_code == 403
+    assert client.get("/api/v1/surveys/hai-long-thu/results?unit=31135").status_code == 403
+    progress = client.get("/surveys/hai-long-thu/progress").get_data(as_text=True)
+    assert not any(name in progress for name in others)
