@@ -38,20 +38,22 @@ pages:
     questions:
       - {{id: gioi-tinh, type: single, text: Giới tính, choices: [Nam, Nữ, Khác],
           demographic: true, required: false}}
-      - {{id: hai-long, type: scale, text: Mức hài lòng, choices: [1, 2, 3, 4, 5], index: true}}
+      - {{id: hai-long, type: scale, text: Mức hài lòng, choices: [1, 2, 3, 4, 5], index: true,
+          required: false}}
 """
 GENDERS = [0, 1, 2, 3]  # 0: did not say
-VALUES = [1, 2, 3, 4, 5]
+VALUES = [1, 2, 3, 4, 5]  # answers to hai-long
+ALL = [0, *VALUES]  # 0: did not answer it (so a question's n is not its group's size)
 # Per commune (by position in the province's list): people per gender, as (gender, answer).
 # Communes of 3 (under the threshold), 5 (just at it), 6, 8 and 20; a gender "Khác" of 2 people
 # in the whole survey, one person who did not say, and small genders inside communes.
 PLAN: list[list[tuple[int, int]]] = [
     [(2, 1), (2, 2), (0, 5)],  # 3
-    [(1, 4), (1, 5), (1, 4), (1, 3), (1, 2)],  # 5
-    [(1, 1), (1, 3), (1, 5), (2, 4), (2, 4), (2, 2)],  # 6
-    [(1, 5), (1, 4), (1, 3), (1, 2), (2, 1), (2, 2), (2, 3), (2, 5)],  # 8
+    [(1, 4), (1, 5), (1, 4), (1, 3), (1, 0)],  # 5
+    [(1, 0), (1, 3), (1, 5), (2, 4), (2, 4), (2, 2)],  # 6
+    [(1, 5), (1, 4), (1, 3), (1, 0), (2, 1), (2, 2), (2, 3), (2, 0)],  # 8
     [(1, v) for v in (1, 2, 3, 4, 5, 5, 4, 3, 2)]
-    + [(2, v) for v in (5, 4, 4, 3, 2, 1, 5, 4, 3)]
+    + [(2, v) for v in (5, 4, 4, 0, 2, 1, 5, 4, 3)]
     + [(3, 1), (3, 5)],  # 20
 ]
 
@@ -63,7 +65,9 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]
     responses, answers = [], []
     for unit, g, value in rows:
         rid = uuid.uuid4()
-        values: dict[str, Any] = {"hai-long": value} | ({"gioi-tinh": g} if g else {})
+        values: dict[str, Any] = ({"hai-long": value} if value else {}) | (
+            {"gioi-tinh": g} if g else {}
+        )
         index = service.index_figures(defn, values)
         responses.append(
             {
@@ -84,10 +88,11 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]
                 {"response_id": rid, "question_id": gender.id, "item": 0, "value": g}
                 | {"number": None, "text": None}
             )
-        answers.append(
-            {"response_id": rid, "question_id": level.id, "item": 0, "value": value}
-            | {"number": None, "text": None}
-        )
+        if value:
+            answers.append(
+                {"response_id": rid, "question_id": level.id, "item": 0, "value": value}
+                | {"number": None, "text": None}
+            )
     session.execute(insert(SurveyResponse.__table__), responses)
     session.execute(insert(SurveyAnswer.__table__), answers)
     session.commit()
@@ -114,7 +119,7 @@ class Equations:
     """Observed figures as rows over the unknowns x[commune, gender, answer]."""
 
     def __init__(self, communes: list[int]) -> None:
-        self.keys = [(r, g, a) for r in communes for g in GENDERS for a in VALUES]
+        self.keys = [(r, g, a) for r in communes for g in GENDERS for a in ALL]
         self.at = {k: i for i, k in enumerate(self.keys)}
         self.rows: list[np.ndarray] = []
 
@@ -147,7 +152,7 @@ def observe_results(eq: Equations, body: dict[str, Any], units: list[int], by: s
     hidden = set()
     if body.get("suppressed"):
         return {(tuple(units), None)}
-    eq.add(units, GENDERS, VALUES)  # n: the responses of the scope
+    eq.add(units, GENDERS, ALL)  # n: the responses of the scope
     for question in body["questions"]:
         for group in question["groups"]:
             g = group["group"]
@@ -158,16 +163,16 @@ def observe_results(eq: Equations, body: dict[str, Any], units: list[int], by: s
                     hidden.add((tuple(in_units), g if by == "gioi-tinh" else None))
                 continue
             if question["id"] == "hai-long":
-                eq.add(in_units, genders, VALUES)  # n
+                eq.add(in_units, genders, VALUES)  # n: who answered it
                 for a in VALUES:
                     eq.add(in_units, genders, [a])  # counts (absent: 0)
                     assert group["counts"].get(str(a), 0) >= 0
                 eq.add(in_units, genders, VALUES, weights=lambda a: a)  # the mean times n
             else:  # the gender question's own counts: its groups
-                eq.add(in_units, [x for x in genders if x], VALUES)  # n: who said
+                eq.add(in_units, [x for x in genders if x], ALL)  # n: who said
                 for x in GENDERS[1:]:
                     if x in genders:
-                        eq.add(in_units, [x], VALUES)
+                        eq.add(in_units, [x], ALL)
     for group in body["index"]:
         g = group["group"]
         in_units = [g] if by == "unit" else units
@@ -223,7 +228,7 @@ def everything_a_reader_sees(app, client, auth, communes, names, phone) -> tuple
             rf"<td>{re.escape(names[code])}</td><td class=\"text-end\">(\d+)</td>", page
         )
         if found:
-            eq.add([code], GENDERS, VALUES)
+            eq.add([code], GENDERS, ALL)
     # The thanks page's overall results (whatever feeds it), open to anyone who answered.
     with app.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
@@ -231,13 +236,13 @@ def everything_a_reader_sees(app, client, auth, communes, names, phone) -> tuple
             db.session, service.definition(db.session, survey)
         )
     if not overall["suppressed"]:
-        eq.add(communes, GENDERS, VALUES)
+        eq.add(communes, GENDERS, ALL)
         for q in overall["questions"]:
             for i, (_label, _count, _percent) in enumerate(q["rows"], start=1):
                 if q["key"] == "hai-long":
                     eq.add(communes, GENDERS, [i])
                 else:
-                    eq.add(communes, [i], VALUES)
+                    eq.add(communes, [i], ALL)
     return eq, hidden
 
 
@@ -262,8 +267,8 @@ def observe_raw_export(eq: Equations, client, communes, names, hidden) -> None: 
         else:
             units = generalised
             blank = {0} | {g for g in GENDERS[1:] if str(g) not in {r[gender_at] for r in here}}
-        eq.add(units, sorted(blank), VALUES)
-        for a in VALUES:
+        eq.add(units, sorted(blank), ALL)
+        for a in ALL:  # a blank answer (0) is a row too
             eq.add(units, sorted(blank), [a])  # the number of such rows, 0 included
             for g in set(GENDERS) - blank:
                 eq.add(units, [g], [a])
@@ -282,6 +287,9 @@ def targets(communes: list[int], rows: list[tuple[int, int, int]], hidden: set, 
         groups.add((tuple(communes), (g,)))
     for units, genders in groups:
         size[units, genders] = sum(1 for r, g, _a in rows if r in units and g in genders)
+        answered = sum(1 for r, g, a in rows if r in units and g in genders and a)
+        if 0 < answered < threshold:  # small for the question, if not by responses
+            size[units, genders] = min(size[units, genders], answered)
     small = {k for k, n in size.items() if 0 < n < threshold}
     views = {(units, tuple(GENDERS) if g is None else (g,)) for units, g in hidden}
     return small | {v for v in views if size.get(v, 1)}
@@ -291,10 +299,12 @@ def leaks(eq: Equations, wanted) -> list[str]:  # type: ignore[no-untyped-def]
     out = []
     assert wanted
     for units, genders in sorted(wanted):
-        size = eq.vector(list(units), list(genders), VALUES)
+        size = eq.vector(list(units), list(genders), ALL)
         if eq.determined(size):
             out.append(f"n of {units} × {genders}")
-        for a in VALUES:
+        if eq.determined(eq.vector(list(units), list(genders), VALUES)):
+            out.append(f"n answering hai-long in {units} × {genders}")
+        for a in ALL:
             if eq.determined(eq.vector(list(units), list(genders), [a])):
                 out.append(f"count of answer {a} in {units} × {genders}")
     return out
