@@ -187,7 +187,7 @@ def test_an_officer_of_one_commune_sees_no_figure_of_another(survey, client, aut
         api = client.get("/api/v1/surveys/hai-long-thu/results", query_string={"by": by})
         assert api.get_json()["n"] == 7
         assert not any(name in api.get_data(as_text=True) for name in others)
-    for path in (URL, f"{URL}/results.csv", f"{URL}/results.xlsx"):
+    for path in (URL, f"{URL}/results.csv", f"{URL}/results.xlsx", f"{URL}/responses.csv"):
         assert client.get(path, query_string={"unit": NINH_KIEU}).status_code == 403
     assert client.get("/api/v1/surveys/hai-long-thu/results?unit=31135").status_code == 403
     progress = client.get("/surveys/hai-long-thu/progress").get_data(as_text=True)
