@@ -90,6 +90,8 @@ def init_app(app: Flask) -> None:
         message = None
         if status == 429:
             message = _messages()[429]
+        elif error.description != type(error).description:
+            message = error.description  # a view's own message, already translated
         return render(status, message, retry_after)
 
     @app.errorhandler(Exception)

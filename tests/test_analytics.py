@@ -153,8 +153,8 @@ def test_a_group_and_the_total_cannot_reveal_the_other(survey):
             by="gioi-tinh",
             scope=db.session.get(Unit, NINH_KIEU),
         )
-    groups = question(scoped, "hai-long")["groups"]
-    assert all(g.get("suppressed") or g["n"] == 0 for g in groups)  # 3 people: nothing to show
+    # 3 people: a hidden commune is hidden in every view, its figures withheld altogether.
+    assert scoped["suppressed"] is True and scoped["questions"] == [] and "n" not in scoped
 
 
 def test_unknown_breakdown_is_refused(survey):
@@ -285,3 +285,33 @@ def test_results_never_load_raw_rows_into_pandas(survey, runner, monkeypatch):
     # At most one row per (question, commune, item, value): 103 communes × (2 + 5 + 3 + 11)
     # values, whatever the number of responses (6,016 here).
     assert 0 < small and max(sizes) <= 103 * (2 + 5 + 3 + 11) < 6016
+
+
+def test_a_wave_that_hides_a_commune_shows_neither_its_share_nor_its_n(app):
+    # Wave 2025: Ninh Kiều 3 (hidden, and Vị Thanh's 10 with it, as its complement);
+    # wave 2026: 10 and 10, both shown.
+    plan = {2025: {NINH_KIEU: 3, VI_THANH: 10}, 2026: {NINH_KIEU: 10, VI_THANH: 10}}
+    with app.app_context():
+        files = [(f"{w}.yaml", WAVE.replace("WAVE", str(w)).encode()) for w in plan]
+        assert all(
+            o.ok
+            for o in load_files(db.session, files, Actor(unit_code=PROVINCE, is_admin=True), NOW)
+        )
+        for wave, people in plan.items():
+            row = db.session.scalar(select(Survey).where(Survey.wave == wave))
+            defn = service.definition(db.session, row)
+            for unit, n in people.items():
+                for i in range(n):
+                    service.submit(
+                        db.session,
+                        defn,
+                        {"hai-long": 5 if i % 2 else 2},
+                        NOW,
+                        user=None,
+                        unit=db.session.get(Unit, unit),
+                    )
+        latest = db.session.scalar(select(Survey).where(Survey.wave == 2026))
+        (trend,) = analytics.trends(db.session, latest, scope=db.session.get(Unit, NINH_KIEU))
+    before, after = trend["waves"]
+    assert before == {"wave": 2025, "survey": "hai-long-2025", "suppressed": True}
+    assert after["n"] == 10 and after["proportion"] == 0.5

@@ -13,7 +13,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import SurveyResponse
 from tests.conftest import NINH_KIEU, VI_THANH
-from tests.test_analytics import hand_wilson, survey  # noqa: F401  (the fixed data set)
+from tests.test_analytics import (  # noqa: F401  (the fixed data set)
+    CAI_KHE,
+    hand_wilson,
+    survey,
+)
 
 URL = "/results/hai-long-thu"
 
@@ -78,11 +82,8 @@ def test_scope_and_the_raw_export_rules(survey, client, auth, make_user):  # noq
     rows = list(csv.reader(io.StringIO(raw)))
     assert len(rows) == 17 and rows[0][:4] == ["response", "unit", "day", "signed_in"]
     units = {r[1] for r in rows[1:]}
-    assert units == {
-        "Phường Vị Thanh",
-        "Phường Cái Khế",
-        "Thành phố Cần Thơ",
-    }  # Ninh Kiều (3) generalised
+    # Ninh Kiều (3) generalised, and Cái Khế (6) with it, as the results hide both.
+    assert units == {"Phường Vị Thanh", "Thành phố Cần Thơ"}
     auth.logout()
     make_user(role="leader", phone="0911111114")
     auth.login("0911111114")
@@ -111,3 +112,83 @@ def test_demo_responses_are_marked_and_removable(survey, runner):  # noqa: F811
         assert (
             db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 16
         )  # the real ones stay
+
+
+def leader_of(client, auth, make_user, unit=None, role="leader"):  # type: ignore[no-untyped-def]
+    make_user(role=role, phone="0911111115", **({"unit": unit} if unit else {}))
+    auth.login("0911111115")
+
+
+def test_a_commune_hidden_by_unit_is_hidden_when_asked_for_alone(survey, client, auth, make_user):  # noqa: F811
+    # Ninh Kiều (3) is small and Cái Khế (6) hidden as its complement in `?by=unit`; showing
+    # `?unit=` Cái Khế would give Ninh Kiều = all − Vị Thanh − Cái Khế.
+    leader_of(client, auth, make_user)
+    for unit in (CAI_KHE, NINH_KIEU):
+        page = client.get(URL, query_string={"unit": unit, "lang": "en"}).get_data(as_text=True)
+        assert "are hidden" in page and "responses in" not in page
+        api = client.get(f"/api/v1/surveys/hai-long-thu/results?unit={unit}").get_json()
+        assert api["suppressed"] is True and "n" not in api and api["questions"] == []
+        assert api["message"]
+        text = client.get(f"{URL}/results.csv", query_string={"unit": unit}).get_data(as_text=True)
+        assert all(not row[4] for row in list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:])
+    shown = client.get("/api/v1/surveys/hai-long-thu/results", query_string={"unit": VI_THANH})
+    assert shown.get_json()["n"] == 7
+
+
+def test_progress_hides_the_counts_of_communes_the_results_hide(survey, client, auth, make_user):  # noqa: F811
+    leader_of(client, auth, make_user, role="officer")
+    page = client.get("/surveys/hai-long-thu/progress?lang=en").get_data(as_text=True)
+    cells = dict(re.findall(r"<td>(Phường [^<]+)</td><td class=\"text-end\">(.*?)</td>", page))
+    assert cells["Phường Vị Thanh"] == "7"
+    for name in ("Phường Ninh Kiều", "Phường Cái Khế"):  # 3, and 6 as its complement
+        assert "hidden" in cells[name] and not re.search(r"\d", cells[name])
+
+
+def test_the_results_list_counts_within_the_readers_unit(survey, client, auth, make_user):  # noqa: F811
+    leader_of(client, auth, make_user, unit=VI_THANH, role="officer")
+    page = client.get("/results/?lang=en").get_data(as_text=True)
+    assert "7 responses" in page and "16" not in page
+    auth.logout()
+    make_user(role="leader", phone="0911111116", unit=NINH_KIEU)
+    auth.login("0911111116")
+    page = client.get("/results/?lang=en").get_data(as_text=True)
+    assert "3 responses" not in page and "responses hidden" in page
+
+
+def test_bad_unit_or_breakdown_is_a_clear_4xx(survey, client, auth, make_user):  # noqa: F811
+    leader_of(client, auth, make_user)
+    for query, status in (
+        ({"unit": "abc"}, 400),
+        ({"unit": "99999999999999999999"}, 400),
+        ({"unit": "1"}, 404),
+        ({"by": "hai-long"}, 400),
+    ):
+        response = client.get(URL, query_string=query | {"lang": "en"})
+        assert response.status_code == status, query
+        if status == 400:
+            assert "digits" in response.get_data(as_text=True) or "Break down" in (
+                response.get_data(as_text=True)
+            )
+    # A commune × a demographic breakdown, with an empty group in the index table: no 500.
+    assert client.get(URL, query_string={"unit": VI_THANH, "by": "gioi-tinh"}).status_code == 200
+    for unit in ("abc", "99999999999999999999", "-1"):
+        api = client.get(f"/api/v1/surveys/hai-long-thu/results?unit={unit}")
+        assert api.status_code == 422 and api.get_json()["error"]["details"], unit
+
+
+def test_an_officer_of_one_commune_sees_no_figure_of_another(survey, client, auth, make_user):  # noqa: F811
+    leader_of(client, auth, make_user, unit=VI_THANH, role="officer")
+    others = ("Ninh Kiều", "Cái Khế")
+    for by in ("all", "unit", "gioi-tinh"):
+        page = client.get(URL, query_string={"by": by}).get_data(as_text=True)
+        assert not any(name in page for name in others)
+        text = client.get(f"{URL}/results.csv", query_string={"by": by}).get_data(as_text=True)
+        assert not any(name in text for name in others)
+        api = client.get("/api/v1/surveys/hai-long-thu/results", query_string={"by": by})
+        assert api.get_json()["n"] == 7
+        assert not any(name in api.get_data(as_text=True) for name in others)
+    for path in (URL, f"{URL}/results.csv", f"{URL}/results.xlsx", f"{URL}/responses.csv"):
+        assert client.get(path, query_string={"unit": NINH_KIEU}).status_code == 403
+    assert client.get("/api/v1/surveys/hai-long-thu/results?unit=31135").status_code == 403
+    progress = client.get("/surveys/hai-long-thu/progress").get_data(as_text=True)
+    assert not any(name in progress for name in others)

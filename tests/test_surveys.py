@@ -16,7 +16,15 @@ from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, SurveyAnswer, SurveyDraft, SurveyLedger, SurveyResponse
 from app.services import surveys as service
-from tests.conftest import PASSWORD, PROVINCE, VI_THANH, csrf_token, load_content, set_clock
+from tests.conftest import (
+    NINH_KIEU,
+    PASSWORD,
+    PROVINCE,
+    VI_THANH,
+    csrf_token,
+    load_content,
+    set_clock,
+)
 
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 FULL = (Path(__file__).parent / "content" / "valid" / "survey-full.yaml").read_text(
@@ -443,6 +451,29 @@ def test_thanks_page_shows_overall_results_only_past_the_threshold(
     assert (
         "Zalo" in page and "67%" in page
     )  # two of three chose Loa… and the rest Zalo: 1/3 = 33%, 2/3 = 67%
+
+
+def test_progress_and_completion_count_within_the_officers_commune(
+    surveys, client, auth, make_user
+):
+    for i in range(4):  # four people of Vị Thanh answer; min_group is 3
+        make_user(phone=f"09876541{i:02d}")
+        answer = client.post(
+            "/api/v1/surveys/kenh-thong-tin/responses",
+            headers=bearer(client, f"09876541{i:02d}"),
+            json={"answers": {"hop": 2, "kenh": [1]}},
+        )
+        assert answer.status_code == 201
+    make_user(role="officer", phone="0911111119", unit=NINH_KIEU)
+    auth.login("0911111119")
+    page = client.get("/surveys/kenh-thong-tin/progress?lang=en").get_data(as_text=True)
+    assert "Phường Ninh Kiều" in page and "Vị Thanh" not in page
+    assert "submitted: 4" not in page and "submitted: 0" in page  # Ninh Kiều's own: nobody
+    auth.logout()
+    make_user(role="officer", phone="0911111118", unit=VI_THANH)
+    auth.login("0911111118")
+    page = client.get("/surveys/kenh-thong-tin/progress?lang=en").get_data(as_text=True)
+    assert "submitted: 4" in page and "Ninh Kiều" not in page
 
 
 def test_officers_follow_responses_per_commune_and_close(surveys, client, auth, make_user):

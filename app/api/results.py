@@ -13,9 +13,9 @@ from app.api.survey_schemas import ResultsQuery
 from app.errors import api_error
 from app.extensions import db
 from app.models import Role, Survey, Unit
-from app.services import analytics
+from app.services import analytics, policy
 from app.services import surveys as service
-from app.services.units import is_within
+from app.services.policy import within
 
 READERS = (Role.LEADER, Role.OFFICER, Role.ADMIN)
 
@@ -41,7 +41,7 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
             wanted = db.session.get(Unit, query.unit)
             if wanted is None:
                 return api_error(404)
-            if user.role != Role.ADMIN and not is_within(wanted, user.unit):
+            if not within(wanted, policy.scope_of(user)):
                 return api_error(403, _("You do not have permission to see this page."))
             scope = wanted
         by = query.by
@@ -57,5 +57,12 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
             _("Break down by unit or by a demographic question."),
             [{"field": "by", "message": _("Break down by unit or by a demographic question.")}],
         )
+    if body.get("suppressed"):
+        body["message"] = _(
+            "The figures of this unit are hidden: fewer people answered there than the "
+            "threshold, or they would let a smaller group be worked out from the others."
+        )
+        body["trends"] = []
+        return jsonify(body)
     body["trends"] = analytics.trends(db.session, survey, scope=scope) if by is None else []
     return jsonify(body)

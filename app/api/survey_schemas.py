@@ -64,4 +64,6 @@ class ResultsQuery(Request):
     by: str | None = Field(
         default=None, max_length=32, description='"unit" or a demographic question id'
     )
-    unit: int | None = Field(default=None, description="Narrow to this unit and those below it")
+    unit: int | None = Field(
+        default=None, ge=1, le=999_999_999, description="Narrow to this unit and those below it"
+    )

@@ -15,11 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select, true, update
+from sqlalchemy import and_, case, func, or_, select, true, update
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
+from app.services.policy import in_scope
+from app.services.suppression import (
+    INDEX,
+    RESPONSES,
+    SurveyDecision,
+    TableDecision,
+    decide_table,
+)
 from app.services.surveys import ANSWERED, QuestionDef, SurveyDef, definition, index_items
 
 Z95 = 1.959963984540054
@@ -42,12 +50,7 @@ def wilson(count: Any, n: Any) -> tuple[Any, Any]:
 
 
 def _scope_filter(session: Session, scope: Unit | None) -> Any:
-    if scope is None:
-        return true()
-    if scope.level == UnitLevel.COMMUNE:
-        return SurveyResponse.unit_code == scope.code
-    below = select(Unit.code).where(Unit.parent_code == scope.code)
-    return SurveyResponse.unit_code.in_(below) | (SurveyResponse.unit_code == scope.code)
+    return in_scope(SurveyResponse.unit_code, scope)
 
 
 def _grouping(defn: SurveyDef, by: str | None) -> Grouping:
@@ -140,6 +143,125 @@ def _answer_counts(
     return counts, numbers, respondents
 
 
+def _respondent_row(questions: list[QuestionDef]) -> Any:
+    """The one answer row each respondent of a question has (as in _answer_counts)."""
+
+    def ids(*kinds: str) -> list[int]:
+        return [q.id for q in questions if q.type in kinds] or [-1]
+
+    return or_(
+        SurveyAnswer.question_id.in_(ids("single", "scale", "rating"))
+        & SurveyAnswer.item.in_([0, -1]),
+        SurveyAnswer.question_id.in_(ids("multiple", "grid"))
+        & (SurveyAnswer.item == ANSWERED)
+        & SurveyAnswer.value.is_(None),
+        SurveyAnswer.question_id.in_(ids("number")) & SurveyAnswer.number.is_not(None),
+    )
+
+
+def _tables(
+    session: Session, survey: Survey, defn: SurveyDef, demographic: QuestionDef | None
+) -> dict[str, dict[tuple[int, int], int]]:
+    """Counts per (commune, group of `demographic`, 0 without one) of every measure: the
+    responses, the respondents of each question (by key) and those with an index score."""
+    join = None
+    groups: list[Any] = []
+    if demographic is not None:
+        group, join = _group_expression(Grouping("question", demographic))
+        groups = [group]
+    out: dict[str, dict[tuple[int, int], int]] = {RESPONSES: {}, INDEX: {}}
+    for unit, n, scored, *g in session.execute(
+        _base(
+            select(
+                SurveyResponse.unit_code,
+                func.count(),
+                func.count(SurveyResponse.index_score),
+                *groups,
+            ).select_from(SurveyResponse),
+            survey,
+            true(),
+            join,
+        ).group_by(SurveyResponse.unit_code, *groups)
+    ):
+        cell = (unit, int(g[0]) if g else 0)
+        out[RESPONSES][cell] = int(n)
+        out[INDEX][cell] = int(scored)
+    questions = [q for q in defn.questions if q.type != "text"]
+    keys = {q.id: q.key for q in questions}
+    if questions:
+        stmt = (
+            select(SurveyAnswer.question_id, SurveyResponse.unit_code, func.count(), *groups)
+            .select_from(SurveyResponse)
+            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        )
+        for question, unit, n, *g in session.execute(
+            _base(stmt, survey, true(), join)
+            .where(SurveyAnswer.question_id.in_(list(keys)), _respondent_row(questions))
+            .group_by(SurveyAnswer.question_id, SurveyResponse.unit_code, *groups)
+        ):
+            out.setdefault(keys[question], {})[unit, int(g[0]) if g else 0] = int(n)
+    return out
+
+
+def hidden_groups(session: Session, survey: Survey) -> SurveyDecision:
+    """The one suppression decision of `survey` (app/services/suppression.py), made over all
+    its responses, which every page, API answer, export and count applies."""
+    defn = definition(session, survey)
+    threshold = survey.min_group or DEFAULT_THRESHOLD
+    measures = [RESPONSES, INDEX, *[q.key for q in defn.questions if q.type != "text"]]
+    communes = _tables(session, survey, defn, None)
+    rows = sorted({unit for unit, _g in communes[RESPONSES]})
+    tables: dict[tuple[str | None, str], TableDecision] = {}
+    base = decide_table(communes[RESPONSES], rows, [0], threshold)
+    for measure in measures:
+        tables[None, measure] = (
+            base
+            if measure == RESPONSES
+            else decide_table(communes.get(measure, {}), rows, [0], threshold, base)
+        )
+    for q in defn.questions:
+        if not q.demographic:
+            continue
+        cross = _tables(session, survey, defn, q)
+        cols = range(0, len(q.choices) + 1)
+        first = tables[None, RESPONSES]
+        tables[q.key, RESPONSES] = decide_table(
+            cross[RESPONSES], rows, cols, threshold, first, rows_fixed=True
+        )
+        for measure in measures[1:]:
+            start = tables[q.key, RESPONSES]
+            own = tables[None, measure]
+            start = TableDecision(
+                start.everything or own.everything, start.rows | own.rows, start.cols, start.cells
+            )
+            tables[q.key, measure] = decide_table(
+                cross.get(measure, {}), rows, cols, threshold, start, rows_fixed=True
+            )
+    return SurveyDecision(threshold, tables)
+
+
+def withheld(session: Session, survey: Survey, scope: Unit | None) -> bool:
+    """Whether every figure of `scope` is withheld: a commune that the commune breakdown hides
+    (the whole survey never is: its groups are hidden when it is small, not its total)."""
+    if scope is None or scope.level != UnitLevel.COMMUNE:
+        return False
+    return hidden_groups(session, survey).hidden(RESPONSES, scope.code)
+
+
+def responses_in_scope(session: Session, scope: Unit | None) -> list[tuple[Survey, int | None]]:
+    """Every survey, newest first, with its responses within `scope` (None: withheld, for a
+    commune that the survey's results hide)."""
+    counts = dict(
+        session.execute(
+            select(SurveyResponse.survey_id, func.count())
+            .where(_scope_filter(session, scope))
+            .group_by(SurveyResponse.survey_id)
+        ).all()
+    )
+    surveys = session.scalars(select(Survey).order_by(Survey.closes_at.desc())).all()
+    return [(s, None if withheld(session, s, scope) else counts.get(s.id, 0)) for s in surveys]
+
+
 def results(
     session: Session,
     survey: Survey,
@@ -153,6 +275,18 @@ def results(
     defn = definition(session, survey)
     grouping = _grouping(defn, by)
     threshold = survey.min_group or DEFAULT_THRESHOLD
+    decision = hidden_groups(session, survey)
+    unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
+    if unit is not None and decision.hidden(RESPONSES, unit):
+        # A hidden commune is hidden in every view: `?unit=` withholds its figures altogether.
+        return {
+            "survey": survey.slug,
+            "threshold": threshold,
+            "by": by or "all",
+            "suppressed": True,
+            "questions": [],
+            "index": [],
+        }
     scope_filter = _scope_filter(session, scope)
     group, join = _group_expression(grouping)
 
@@ -190,8 +324,9 @@ def results(
                 numbers.get((q.id, g)),
             )
             groups.append(entry)
+        hides = _hides(decision, defn, grouping, unit, q)
         questions.append(
-            {"id": q.key, "type": q.type, "text": q.text, "groups": suppress(groups, threshold)}
+            {"id": q.key, "type": q.type, "text": q.text, "groups": _suppressed(groups, hides)}
         )
     return {
         "survey": survey.slug,
@@ -199,12 +334,53 @@ def results(
         "threshold": threshold,
         "by": by or "all",
         "questions": questions,
-        "index": suppress(
-            satisfaction_index(session, survey, defn, grouping, scope_filter, names), threshold
+        "index": _suppressed(
+            satisfaction_index(session, survey, defn, grouping, scope_filter, names),
+            _hides(decision, defn, grouping, unit, None),
         )
         if any(q.index for q in defn.questions)
         else [],
     }
+
+
+def _hides(
+    decision: SurveyDecision,
+    defn: SurveyDef,
+    grouping: Grouping,
+    unit: int | None,
+    q: QuestionDef | None,
+) -> Any:
+    """Which groups of this view the survey's decision hides for question `q` (None: the
+    index), as a function of the group's key."""
+    measure = INDEX if q is None else q.key
+    by = grouping.question.key if grouping.kind == "question" else None
+
+    def hidden(g: Any) -> bool:
+        at = g if grouping.kind == "unit" else unit
+        if q is not None and q.demographic and by != q.key:
+            # A demographic question's own counts are the sizes of its groups: shown only where
+            # none of its groups is hidden, and never crossed with another breakdown.
+            if by is not None:
+                return True
+            return any(
+                decision.hidden(RESPONSES, at, q.key, value)
+                or decision.hidden(measure, at, q.key, value)
+                for value in range(0, len(q.choices) + 1)
+            )
+        if grouping.kind == "question":
+            return decision.hidden(measure, at, by, g)
+        return decision.hidden(measure, at)
+
+    return hidden
+
+
+def _suppressed(groups: list[dict[str, Any]], hides: Any) -> list[dict[str, Any]]:
+    return [
+        {"group": g["group"], "label": g["label"], "suppressed": True}
+        if hides(g["group"] if g["group"] != "all" else None)
+        else g
+        for g in groups
+    ]
 
 
 def _ordered_groups(grouping: Grouping, sizes: dict[Any, int], survey: Survey) -> list[Any]:
@@ -295,28 +471,6 @@ def _figures(
         # The question's own 0–100 score (its part of the satisfaction index), as in api.md.
         figures["index"] = _rounded((figures["mean"] - 1) / (len(q.choices) - 1) * 100)
     return figures
-
-
-def suppress(groups: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
-    """Hide every group below the threshold; when exactly one group would be hidden, hide the
-    next smallest too, so that no hidden group can be recovered from the total by subtraction."""
-    if len(groups) == 1 and groups[0]["group"] == "all":
-        hidden = {0} if groups[0]["n"] < threshold else set()
-    else:
-        hidden = {i for i, g in enumerate(groups) if 0 < g["n"] < threshold}
-        if len(hidden) == 1:
-            rest = sorted(
-                (g["n"], i) for i, g in enumerate(groups) if i not in hidden and g["n"] > 0
-            )
-            if rest:
-                hidden.add(rest[0][1])
-    shown = []
-    for i, g in enumerate(groups):
-        if i in hidden:
-            shown.append({"group": g["group"], "label": g["label"], "suppressed": True})
-        else:
-            shown.append(g)
-    return shown
 
 
 def satisfaction_index(
@@ -427,7 +581,7 @@ def free_texts(
         )
         or 0
     )
-    if total < threshold:
+    if total < threshold or withheld(session, survey, scope):
         return {}
     ids = {q.id: q.key for q in defn.questions if q.type == "text"}
     texts: dict[str, list[str]] = {key: [] for key in ids.values()}
@@ -466,6 +620,7 @@ def trends(session: Session, survey: Survey, *, scope: Unit | None = None) -> li
     if len(waves) < 2:
         return []
     scope_filter = _scope_filter(session, scope)
+    decisions: dict[int, SurveyDecision] = {}
     shared: dict[str, list[tuple[Survey, QuestionDef]]] = {}
     for wave in waves:
         for q in definition(session, wave).questions:
@@ -491,11 +646,17 @@ def trends(session: Session, survey: Survey, *, scope: Unit | None = None) -> li
             hits, n = int(hits or 0), int(n or 0)
             point: dict[str, Any] = {"wave": wave.wave, "survey": wave.slug, "n": n}
             threshold = wave.min_group or DEFAULT_THRESHOLD
-            if n >= threshold:
+            commune = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
+            if commune is not None and wave.id not in decisions:
+                decisions[wave.id] = hidden_groups(session, wave)
+            if n >= threshold and not (
+                commune is not None and decisions[wave.id].hidden(q.key, commune)
+            ):
                 point["proportion"] = _rounded(hits / n)
                 point["hits"] = hits
             else:
-                point["suppressed"] = True
+                # The wave's own decision: a commune it hides shows neither n nor a share.
+                point = {"wave": wave.wave, "survey": wave.slug, "suppressed": True}
             points.append(point)
         for before, after in itertools.pairwise(points):
             if "hits" in before and "hits" in after:

@@ -1,17 +1,20 @@
 """Raw survey responses for officers, one row per response. For anonymous surveys (survey.md):
-the province's scope only, no free text, and units with fewer respondents than the threshold
-generalised to the province."""
+the province's scope only and no free text. For every survey, its one suppression decision
+(analytics.hidden_groups): a commune the results hide is generalised to the province, a
+demographic answer they hide for that commune (or everywhere) is left blank, and so is the
+answer to a question whose results hide that commune or group."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.analytics import DEFAULT_THRESHOLD, _scope_filter
-from app.services.surveys import ANSWERED, definition
+from app.services.analytics import _scope_filter, hidden_groups
+from app.services.suppression import RESPONSES, SurveyDecision
+from app.services.surveys import ANSWERED, QuestionDef, definition
 
 
 class NotAllowed(Exception):
@@ -24,14 +27,8 @@ def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
     defn = definition(session, survey)
     columns = [q for q in defn.questions if not (survey.anonymous and q.type == "text")]
     scope_filter = _scope_filter(session, scope)
-    threshold = survey.min_group or DEFAULT_THRESHOLD
-    sizes = dict(
-        session.execute(
-            select(SurveyResponse.unit_code, func.count())
-            .where(SurveyResponse.survey_id == survey.id, scope_filter)
-            .group_by(SurveyResponse.unit_code)
-        ).all()
-    )
+    decision = hidden_groups(session, survey)
+    demographics = [q for q in defn.questions if q.demographic]
     names = dict(session.execute(select(Unit.code, Unit.name)).all())
     province = names.get(
         scope.code if scope.level == UnitLevel.PROVINCE else scope.parent_code or scope.code, ""
@@ -83,9 +80,10 @@ def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
     table: list[list[Any]] = [["response", "unit", "day", "signed_in", *[q.key for q in columns]]]
     for response_id, unit_code, day, signed_in in responses:
         unit = names.get(unit_code, "")
-        if survey.anonymous and sizes.get(unit_code, 0) < threshold:
-            unit = province
         answers = values.get(response_id, {})
+        # Small groups, every survey: the results' decision holds in the rows too.
+        hidden, answers = _generalised(decision, demographics, columns, unit_code, answers)
+        unit = province if hidden else unit
         table.append(
             [
                 str(response_id),
@@ -96,3 +94,36 @@ def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
             ]
         )
     return table
+
+
+def _generalised(
+    decision: SurveyDecision,
+    demographics: list[QuestionDef],
+    columns: list[QuestionDef],
+    unit_code: int,
+    answers: dict[str, list[str]],
+) -> tuple[bool, dict[str, list[str]]]:
+    """One anonymous response as the suppression decision lets it be shown: whether its
+    commune is hidden (the province is written instead), and the answers the results show."""
+    commune_hidden = decision.hidden(RESPONSES, unit_code)
+    groups = {d.key: int(answers[d.key][0]) if answers.get(d.key) else 0 for d in demographics}
+    kept: dict[str, list[str]] = {}
+    for q in columns:
+        if q.key not in answers:
+            continue
+        if q.demographic:
+            # In a hidden commune every demographic answer goes: the province's rows would
+            # otherwise separate the hidden communes' part of a group from the hidden cells.
+            if commune_hidden or decision.hidden(RESPONSES, unit_code, q.key, groups[q.key]):
+                continue
+        elif commune_hidden:
+            if decision.units(q.key) != decision.units(RESPONSES):
+                continue  # the question hides more communes: their sum must not appear
+        elif decision.hidden(q.key, unit_code) or any(
+            decision.hidden(q.key, unit_code, d.key, groups[d.key])
+            and not decision.hidden(RESPONSES, unit_code, d.key, groups[d.key])
+            for d in demographics
+        ):
+            continue
+        kept[q.key] = answers[q.key]
+    return commune_hidden, kept

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 from app.models import (
     Role,
     Survey,
-    SurveyAnswer,
     SurveyDraft,
     SurveyResponse,
     Unit,
     UnitLevel,
     User,
 )
+from app.services import analytics
+from app.services.policy import in_scope
 from app.services.surveys import SurveyDef
 from app.text import vietnamese_key
 
@@ -27,12 +28,14 @@ from app.text import vietnamese_key
 class UnitProgress:
     code: int
     name: str
-    responses: int
+    responses: int | None  # None: hidden (small groups: a commune the results hide)
     residents: int  # registered residents: the audience the app can reach
     population: int | None
 
 
-def responses_per_unit(session: Session, survey: Survey, scope: Unit) -> list[UnitProgress]:
+def responses_per_unit(session: Session, survey: Survey, scope: Unit | None) -> list[UnitProgress]:
+    """Responses per commune within `scope`; a commune that the survey's results hide (fewer
+    people than its threshold, or its complement) shows no count."""
     responses = (
         select(SurveyResponse.unit_code, func.count().label("n"))
         .where(SurveyResponse.survey_id == survey.id)
@@ -55,32 +58,39 @@ def responses_per_unit(session: Session, survey: Survey, scope: Unit) -> list[Un
         )
         .outerjoin(responses, responses.c.unit_code == Unit.code)
         .outerjoin(residents, residents.c.unit_code == Unit.code)
-        .where(Unit.level == UnitLevel.COMMUNE)
+        .where(Unit.level == UnitLevel.COMMUNE, in_scope(Unit.code, scope))
     )
-    stmt = (
-        stmt.where(Unit.code == scope.code)
-        if scope.level == UnitLevel.COMMUNE
-        else stmt.where(Unit.parent_code == scope.code)
-    )
-    rows = [UnitProgress(*row) for row in session.execute(stmt)]
+    decision = analytics.hidden_groups(session, survey)
+    hidden, everything = decision.units(), decision.everything()
+    rows = [
+        UnitProgress(code, name, None if everything or code in hidden else n, residents, population)
+        for code, name, n, residents, population in session.execute(stmt)
+    ]
     if survey.audience:
-        rows = [r for r in rows if r.code in survey.audience or scope.code in survey.audience]
+        everywhere = scope is not None and scope.code in survey.audience
+        rows = [r for r in rows if r.code in survey.audience or everywhere]
     return sorted(rows, key=lambda r: vietnamese_key(r.name))
 
 
-def completion(session: Session, survey: Survey) -> dict[str, int]:
-    """Identified surveys: people who started (a draft) and who submitted."""
+def completion(session: Session, survey: Survey, scope: Unit | None) -> dict[str, int] | None:
+    """Identified surveys: people within `scope` who started (a draft) and who submitted;
+    None when the scope is a commune whose figures the results withhold."""
+    if analytics.withheld(session, survey, scope):
+        return None
     submitted = (
         session.scalar(
             select(func.count())
             .select_from(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey.id)
+            .where(SurveyResponse.survey_id == survey.id, in_scope(SurveyResponse.unit_code, scope))
         )
         or 0
     )
     drafts = (
         session.scalar(
-            select(func.count()).select_from(SurveyDraft).where(SurveyDraft.survey_id == survey.id)
+            select(func.count())
+            .select_from(SurveyDraft)
+            .join(User, User.id == SurveyDraft.user_id)
+            .where(SurveyDraft.survey_id == survey.id, in_scope(User.unit_code, scope))
         )
         or 0
     )
@@ -88,49 +98,27 @@ def completion(session: Session, survey: Survey) -> dict[str, int]:
 
 
 def overall_results(session: Session, defn: SurveyDef) -> dict[str, Any]:
-    """Counts per value of every choice question, over everyone (never broken down). Below the
-    survey's smallest group size nothing is shown."""
+    """Counts per value of every choice question, over everyone (never broken down): the
+    results' own figures (analytics.results), so that the same groups stay hidden."""
     survey = defn.survey
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey.id)
-        )
-        or 0
-    )
-    threshold = survey.min_group or 5
-    if total < threshold:
-        return {"n": total, "threshold": threshold, "suppressed": True, "questions": []}
-    ids = [q.id for q in defn.questions if q.type in {"single", "multiple", "scale", "rating"}]
-    counts: dict[int, dict[int, int]] = {}
-    for question_id, value, n in session.execute(
-        select(SurveyAnswer.question_id, SurveyAnswer.value, func.count())
-        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-        .where(
-            SurveyResponse.survey_id == survey.id,
-            SurveyAnswer.question_id.in_(ids),
-            SurveyAnswer.value.is_not(None),
-        )
-        .group_by(SurveyAnswer.question_id, SurveyAnswer.value)
-    ):
-        counts.setdefault(question_id, {})[value] = n
-    respondents = dict(
-        session.execute(
-            select(SurveyAnswer.question_id, func.count(func.distinct(SurveyAnswer.response_id)))
-            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-            .where(SurveyResponse.survey_id == survey.id, SurveyAnswer.question_id.in_(ids))
-            .group_by(SurveyAnswer.question_id)
-        ).all()
-    )
+    result = analytics.results(session, survey)
+    threshold = result["threshold"]
+    shown = {
+        item["id"]: item["groups"][0]
+        for item in result["questions"]
+        if item["groups"] and not item["groups"][0].get("suppressed")
+    }
+    if result.get("suppressed") or not shown:
+        return {"threshold": threshold, "suppressed": True, "questions": []}
     questions = []
     for q in defn.questions:
-        if q.id not in ids:
+        group = shown.get(q.key)
+        if q.type not in {"single", "multiple", "scale", "rating"} or group is None:
             continue
         values = range(0, 11) if q.type == "rating" else range(1, len(q.choices) + 1)
         labels = {v: (str(v) if q.type == "rating" else q.choices[v - 1]) for v in values}
-        found = counts.get(q.id, {})
-        answered = respondents.get(q.id, 0)  # people, so ticks of a `multiple` may add past 100%
+        answered = group["n"]  # people, so ticks of a `multiple` may add past 100%
+        counts = group["counts"]
         questions.append(
             {
                 "key": q.key,
@@ -138,11 +126,11 @@ def overall_results(session: Session, defn: SurveyDef) -> dict[str, Any]:
                 "rows": [
                     (
                         labels[v],
-                        found.get(v, 0),
-                        round(found.get(v, 0) / answered * 100) if answered else 0,
+                        counts.get(str(v), 0),
+                        round(counts.get(str(v), 0) / answered * 100) if answered else 0,
                     )
                     for v in values
                 ],
             }
         )
-    return {"n": total, "threshold": threshold, "suppressed": False, "questions": questions}
+    return {"n": result["n"], "threshold": threshold, "suppressed": False, "questions": questions}

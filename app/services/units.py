@@ -131,8 +131,3 @@ def communes(session: Session) -> list[Unit]:
 
 def get_unit(session: Session, code: int) -> Unit | None:
     return session.get(Unit, code)
-
-
-def is_within(unit: Unit, scope: Unit) -> bool:
-    """True when `unit` is `scope` or lies below it (two levels: province > commune)."""
-    return unit.code == scope.code or unit.parent_code == scope.code

@@ -20,9 +20,10 @@ from app.content.preview import condition_words
 from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
-from app.services import survey_progress
+from app.services import analytics, policy, survey_progress
 from app.services import surveys as service
-from app.services.units import communes, is_within
+from app.services.policy import within
+from app.services.units import communes
 from app.surveys import bp
 from app.surveys.forms import from_form, hidden_fields
 
@@ -249,7 +250,7 @@ def progress(slug: str) -> Response | str:
         if current_user.role not in ("officer", "admin") or not form.validate_on_submit():
             abort(403)
         owner = db.session.get(Unit, survey.owner_unit_code)
-        if current_user.role != "admin" and (owner is None or not is_within(owner, scope)):
+        if current_user.role != "admin" and (owner is None or not within(owner, scope)):
             abort(403)
         now = clock.now()
         if request.form.get("action") == "close":
@@ -266,13 +267,17 @@ def progress(slug: str) -> Response | str:
             )
         db.session.commit()
         return redirect(url_for(".progress", slug=slug))
-    rows = survey_progress.responses_per_unit(db.session, survey, scope)
-    completion = survey_progress.completion(db.session, survey) if not survey.anonymous else None
+    reader = policy.scope_of(current_user)
+    rows = survey_progress.responses_per_unit(db.session, survey, reader)
+    completion = (
+        survey_progress.completion(db.session, survey, reader) if not survey.anonymous else None
+    )
     return render_template(
         "surveys/progress.html",
         survey=survey,
         rows=rows,
         completion=completion,
+        threshold=survey.min_group or analytics.DEFAULT_THRESHOLD,
         form=form,
         scope=scope,
     )

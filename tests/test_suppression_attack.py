@@ -1,0 +1,331 @@
+"""An attack on the small-groups promise: every figure one leader (and one officer) can obtain
+about a survey, as linear equations over the unknown counts per (commune, gender, answer);
+a hidden group's figure can be worked out exactly when its vector lies in the row space of
+those equations (numpy rank). None may."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import insert, select
+
+from app.content.pipeline import load_files
+from app.content.store import Actor
+from app.extensions import db
+from app.models import Survey, SurveyAnswer, SurveyResponse, Unit
+from app.services import survey_progress
+from app.services import surveys as service
+from tests.conftest import PASSWORD, PROVINCE
+
+NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+SLUG = "tan-cong-thu"
+SURVEY = f"""\
+survey: {SLUG}
+title: Thử tấn công nhóm nhỏ
+anonymous: true
+opens: 2026-12-01 00:00
+closes: 2026-12-31 23:59
+show_results: true
+pages:
+  - title: Một
+    questions:
+      - {{id: gioi-tinh, type: single, text: Giới tính, choices: [Nam, Nữ, Khác],
+          demographic: true, required: false}}
+      - {{id: hai-long, type: scale, text: Mức hài lòng, choices: [1, 2, 3, 4, 5], index: true,
+          required: false}}
+"""
+GENDERS = [0, 1, 2, 3]  # 0: did not say
+VALUES = [1, 2, 3, 4, 5]  # answers to hai-long
+ALL = [0, *VALUES]  # 0: did not answer it (so a question's n is not its group's size)
+# Per commune (by position in the province's list): people per gender, as (gender, answer).
+# Communes of 3 (under the threshold), 5 (just at it), 6, 8 and 20; a gender "Khác" of 2 people
+# in the whole survey, one person who did not say, and small genders inside communes.
+PLAN: list[list[tuple[int, int]]] = [
+    [(2, 1), (2, 2), (0, 5)],  # 3
+    [(1, 4), (1, 5), (1, 4), (1, 3), (1, 0)],  # 5
+    [(1, 0), (1, 3), (1, 5), (2, 4), (2, 4), (2, 2)],  # 6
+    [(1, 5), (1, 4), (1, 3), (1, 0), (2, 1), (2, 2), (2, 3), (2, 0)],  # 8
+    [(1, v) for v in (1, 2, 3, 4, 5, 5, 4, 3, 2)]
+    + [(2, v) for v in (5, 4, 4, 0, 2, 1, 5, 4, 3)]
+    + [(3, 1), (3, 5)],  # 20
+]
+
+
+def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]) -> None:
+    """Stored rows as the app stores them (demo_responses does the same), one per response."""
+    defn = service.definition(session, survey)
+    gender, level = defn.by_key["gioi-tinh"], defn.by_key["hai-long"]
+    responses, answers = [], []
+    for unit, g, value in rows:
+        rid = uuid.uuid4()
+        values: dict[str, Any] = ({"hai-long": value} if value else {}) | (
+            {"gioi-tinh": g} if g else {}
+        )
+        index = service.index_figures(defn, values)
+        responses.append(
+            {
+                "id": rid,
+                "survey_id": survey.id,
+                "unit_code": unit,
+                "signed_in": True,
+                "user_id": None,
+                "submitted_on": date(2026, 12, 5),
+                "demo": False,
+                "index_score": index.score,
+                "index_items": index.items,
+                "index_top": index.top,
+            }
+        )
+        if g:
+            answers.append(
+                {"response_id": rid, "question_id": gender.id, "item": 0, "value": g}
+                | {"number": None, "text": None}
+            )
+        if value:
+            answers.append(
+                {"response_id": rid, "question_id": level.id, "item": 0, "value": value}
+                | {"number": None, "text": None}
+            )
+    session.execute(insert(SurveyResponse.__table__), responses)
+    session.execute(insert(SurveyAnswer.__table__), answers)
+    session.commit()
+
+
+@pytest.fixture
+def attacked(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        outcome = load_files(
+            db.session, [("s.yaml", SURVEY.encode())], Actor(unit_code=PROVINCE, is_admin=True), NOW
+        )[0]
+        assert outcome.ok, outcome.result.messages("en")
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        communes = db.session.scalars(
+            select(Unit.code).where(Unit.parent_code == PROVINCE).order_by(Unit.code).limit(5)
+        ).all()
+        rows = [(communes[i], g, v) for i, people in enumerate(PLAN) for g, v in people]
+        add_responses(db.session, survey, rows)
+        names = dict(db.session.execute(select(Unit.code, Unit.name)).all())
+    return app, list(communes), names, rows
+
+
+class Equations:
+    """Observed figures as rows over the unknowns x[commune, gender, answer]."""
+
+    def __init__(self, communes: list[int]) -> None:
+        self.keys = [(r, g, a) for r in communes for g in GENDERS for a in ALL]
+        self.at = {k: i for i, k in enumerate(self.keys)}
+        self.rows: list[np.ndarray] = []
+
+    def vector(self, units: list[int], genders: list[int], values: list[int]) -> np.ndarray:
+        v = np.zeros(len(self.keys))
+        for r in units:
+            for g in genders:
+                for a in values:
+                    v[self.at[r, g, a]] = 1
+        return v
+
+    def add(self, units: list[int], genders: list[int], values: list[int], weights: Any = None):  # type: ignore[no-untyped-def]
+        if weights is None:
+            self.rows.append(self.vector(units, genders, values))
+        else:
+            v = np.zeros(len(self.keys))
+            for r in units:
+                for g in genders:
+                    for a in values:
+                        v[self.at[r, g, a]] = weights(a)
+            self.rows.append(v)
+
+    def determined(self, target: np.ndarray) -> bool:
+        m = np.array(self.rows)
+        return bool(np.linalg.matrix_rank(np.vstack([m, target])) == np.linalg.matrix_rank(m))
+
+
+def observe_results(eq: Equations, body: dict[str, Any], units: list[int], by: str) -> set:  # type: ignore[type-arg]
+    """The equations of one results answer (API or page: the same figures); the hidden groups."""
+    hidden = set()
+    if body.get("suppressed"):
+        return {(tuple(units), None)}
+    eq.add(units, GENDERS, ALL)  # n: the responses of the scope
+    for question in body["questions"]:
+        for group in question["groups"]:
+            g = group["group"]
+            in_units = [g] if by == "unit" else units
+            genders = [g] if by == "gioi-tinh" else GENDERS
+            if group.get("suppressed"):
+                if question["id"] == "hai-long":  # the gender question may withhold its own
+                    hidden.add((tuple(in_units), g if by == "gioi-tinh" else None))
+                continue
+            if question["id"] == "hai-long":
+                eq.add(in_units, genders, VALUES)  # n: who answered it
+                for a in VALUES:
+                    eq.add(in_units, genders, [a])  # counts (absent: 0)
+                    assert group["counts"].get(str(a), 0) >= 0
+                eq.add(in_units, genders, VALUES, weights=lambda a: a)  # the mean times n
+            else:  # the gender question's own counts: its groups
+                eq.add(in_units, [x for x in genders if x], ALL)  # n: who said
+                for x in GENDERS[1:]:
+                    if x in genders:
+                        eq.add(in_units, [x], ALL)
+    for group in body["index"]:
+        g = group["group"]
+        in_units = [g] if by == "unit" else units
+        genders = [g] if by == "gioi-tinh" else GENDERS
+        if group.get("suppressed"):
+            continue
+        eq.add(in_units, genders, VALUES)
+        eq.add(in_units, genders, VALUES, weights=lambda a: (a - 1) * 25)  # index times n
+        eq.add(in_units, genders, [4, 5])  # % satisfied times the items answered
+    return hidden
+
+
+def bearer(client, phone: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    token = client.post(
+        "/api/v1/auth/token", json={"phone": phone, "password": PASSWORD}
+    ).get_json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def everything_a_reader_sees(app, client, auth, communes, names, phone) -> tuple[Equations, set]:  # type: ignore[no-untyped-def]
+    eq = Equations(communes)
+    hidden: set = set()  # type: ignore[type-arg]
+    headers = bearer(client, phone)
+    url = f"/api/v1/surveys/{SLUG}/results"
+    for unit in [None, *communes]:
+        units = communes if unit is None else [unit]
+        for by in ["all", "unit", "gioi-tinh"]:
+            query = {"by": by} | ({"unit": unit} if unit else {})
+            answer = client.get(url, query_string=query, headers=headers)
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+            hidden |= observe_results(eq, answer.get_json(), units, by)
+    auth.login(phone)
+    # The CSV export of each view: n and counts per group and answer, as on the page.
+    for unit in [None, *communes]:
+        units = communes if unit is None else [unit]
+        for by in ["all", "unit", "gioi-tinh"]:
+            query = {"by": by} | ({"unit": unit} if unit else {})
+            text = client.get(f"/results/{SLUG}/results.csv", query_string=query)
+            rows = list(csv.reader(io.StringIO(text.get_data(as_text=True).lstrip("\ufeff"))))
+            labels = {names[c]: c for c in communes} | {"Nam": 1, "Nữ": 2, "Khác": 3}
+            for row in rows[1:]:
+                if row[0] != "hai-long" or not row[4]:
+                    continue
+                g = labels.get(row[1], 0)  # 0: "All", or "No answer" of the gender
+                in_units = [g] if by == "unit" else units
+                genders = [g] if by == "gioi-tinh" else GENDERS
+                eq.add(in_units, genders, VALUES)
+                eq.add(in_units, genders, [int(row[3])])
+    # The progress page: responses per commune.
+    page = client.get(f"/surveys/{SLUG}/progress").get_data(as_text=True)
+    for code in communes:
+        found = re.search(
+            rf"<td>{re.escape(names[code])}</td><td class=\"text-end\">(\d+)</td>", page
+        )
+        if found:
+            eq.add([code], GENDERS, ALL)
+    # The thanks page's overall results (whatever feeds it), open to anyone who answered.
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        overall = survey_progress.overall_results(
+            db.session, service.definition(db.session, survey)
+        )
+    if not overall["suppressed"]:
+        eq.add(communes, GENDERS, ALL)
+        for q in overall["questions"]:
+            for i, (_label, _count, _percent) in enumerate(q["rows"], start=1):
+                if q["key"] == "hai-long":
+                    eq.add(communes, GENDERS, [i])
+                else:
+                    eq.add(communes, [i], ALL)
+    return eq, hidden
+
+
+def observe_raw_export(eq: Equations, client, communes, names, hidden) -> None:  # type: ignore[no-untyped-def]
+    """The anonymous raw export (officers of the province): one row per response."""
+    text = client.get(f"/results/{SLUG}/responses.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    head = rows[0]
+    unit_at, gender_at = (
+        head.index("unit"),
+        head.index("gioi-tinh"),
+    )
+    by_name = {names[c]: c for c in communes}
+    shown_units = {by_name[r[unit_at]] for r in rows[1:] if r[unit_at] in by_name}
+    generalised = [c for c in communes if c not in shown_units]
+    for label in {r[unit_at] for r in rows[1:]}:
+        here = [r for r in rows[1:] if r[unit_at] == label]
+        if label in by_name:
+            units = [by_name[label]]
+            # The reader knows from the views which groups of the commune are hidden.
+            blank = {0} | {g for (u, g) in hidden if u == (by_name[label],) and g}
+        else:
+            units = generalised
+            blank = {0} | {g for g in GENDERS[1:] if str(g) not in {r[gender_at] for r in here}}
+        eq.add(units, sorted(blank), ALL)
+        for a in ALL:  # a blank answer (0) is a row too
+            eq.add(units, sorted(blank), [a])  # the number of such rows, 0 included
+            for g in set(GENDERS) - blank:
+                eq.add(units, [g], [a])
+
+
+def targets(communes: list[int], rows: list[tuple[int, int, int]], hidden: set, threshold: int = 5):  # type: ignore[no-untyped-def, type-arg]
+    """Every group that must stay hidden: the small ones (by the data) and those the views hid,
+    as (units, genders)."""
+    size: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+    groups: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+    for r in communes:
+        groups.add(((r,), tuple(GENDERS)))
+        for g in GENDERS:
+            groups.add(((r,), (g,)))
+    for g in GENDERS:
+        groups.add((tuple(communes), (g,)))
+    for units, genders in groups:
+        size[units, genders] = sum(1 for r, g, _a in rows if r in units and g in genders)
+        answered = sum(1 for r, g, a in rows if r in units and g in genders and a)
+        if 0 < answered < threshold:  # small for the question, if not by responses
+            size[units, genders] = min(size[units, genders], answered)
+    small = {k for k, n in size.items() if 0 < n < threshold}
+    views = {(units, tuple(GENDERS) if g is None else (g,)) for units, g in hidden}
+    return small | {v for v in views if size.get(v, 1)}
+
+
+def leaks(eq: Equations, wanted) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    assert wanted
+    for units, genders in sorted(wanted):
+        size = eq.vector(list(units), list(genders), ALL)
+        if eq.determined(size):
+            out.append(f"n of {units} × {genders}")
+        if eq.determined(eq.vector(list(units), list(genders), VALUES)):
+            out.append(f"n answering hai-long in {units} × {genders}")
+        for a in ALL:
+            if eq.determined(eq.vector(list(units), list(genders), [a])):
+                out.append(f"count of answer {a} in {units} × {genders}")
+    return out
+
+
+def test_no_hidden_group_can_be_worked_out_from_everything_a_leader_sees(
+    attacked, client, auth, make_user
+):
+    app, communes, names, rows = attacked
+    make_user(role="leader", phone="0911111111")
+    eq, hidden = everything_a_reader_sees(app, client, auth, communes, names, "0911111111")
+    wanted = targets(communes, rows, hidden)
+    assert ((communes[0],), tuple(GENDERS)) in wanted  # the commune of 3
+    assert leaks(eq, wanted) == []
+
+
+def test_no_hidden_group_can_be_worked_out_with_the_raw_export_too(
+    attacked, client, auth, make_user
+):
+    app, communes, names, rows = attacked
+    make_user(role="officer", phone="0911111112")
+    eq, hidden = everything_a_reader_sees(app, client, auth, communes, names, "0911111112")
+    observe_raw_export(eq, client, communes, names, hidden)
+    assert leaks(eq, targets(communes, rows, hidden)) == []
