@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.access import STAFF, roles_required
 from app.dashboards import bp
 from app.dashboards.views import index_chart, sections, table_rows, trend_chart
 from app.extensions import db
-from app.models import Role, Survey, SurveyResponse, Unit
-from app.services import analytics, raw_export
+from app.models import Role, Survey, Unit
+from app.services import analytics, exports, policy, raw_export
+from app.services.policy import within
 from app.services.surveys import definition
-from app.services.units import is_within
 
 
 def _survey(slug: str) -> Survey:
@@ -27,13 +25,15 @@ def _survey(slug: str) -> Survey:
 
 def _scope() -> Unit:
     """The unit asked for (`?unit=`), which must lie within the reader's own."""
-    code = request.args.get("unit", "")
+    code = request.args.get("unit", "").strip()
     if not code:
         return current_user.unit
-    unit = db.session.get(Unit, int(code)) if code.isdigit() else None
+    if not code.isdigit() or len(code) > 9:
+        abort(400, _("Choose a commune or ward by its code (digits only)."))
+    unit = db.session.get(Unit, int(code))
     if unit is None:
         abort(404)
-    if current_user.role != Role.ADMIN and not is_within(unit, current_user.unit):
+    if not within(unit, policy.scope_of(current_user)):
         abort(403)
     return unit
 
@@ -45,21 +45,14 @@ def _results(survey: Survey, scope: Unit) -> dict[str, Any]:
             db.session, survey, by=by, scope=scope, labels={"all": _("All"), "none": _("No answer")}
         )
     except analytics.UnknownBreakdown:
-        abort(400)
+        abort(400, _("Break down by unit or by a demographic question."))
 
 
 @bp.get("/")
 @roles_required(*STAFF)
 def index() -> str:
-    counts = dict(
-        db.session.execute(
-            select(SurveyResponse.survey_id, func.count()).group_by(SurveyResponse.survey_id)
-        ).all()
-    )
-    surveys = db.session.scalars(select(Survey).order_by(Survey.closes_at.desc())).all()
-    return render_template(
-        "dashboards/index.html", surveys=[(s, counts.get(s.id, 0)) for s in surveys]
-    )
+    surveys = analytics.responses_in_scope(db.session, policy.scope_of(current_user))
+    return render_template("dashboards/index.html", surveys=surveys)
 
 
 @bp.get("/<slug>")
@@ -69,7 +62,7 @@ def survey_results(slug: str) -> str:
     scope = _scope()
     result = _results(survey, scope)
     defn = definition(db.session, survey)
-    trends = analytics.trends(db.session, survey, scope=scope)
+    trends = [] if result.get("suppressed") else analytics.trends(db.session, survey, scope=scope)
     return render_template(
         "dashboards/survey.html",
         survey=survey,
@@ -101,6 +94,9 @@ def _export_rows(survey: Survey, scope: Unit) -> list[list[Any]]:
         _("Mean"),
     ]
     rows: list[list[Any]] = [header]
+    if result.get("suppressed"):
+        hidden = _("hidden: fewer than %(n)d", n=result["threshold"])
+        rows.append(["", scope.name, "", "", "", "", "", "", "", hidden])
     for item in result["questions"]:
         q = defn.by_key[item["id"]]
         for row in table_rows(q, item["groups"]):
@@ -139,24 +135,7 @@ def _export_rows(survey: Survey, scope: Unit) -> list[list[Any]]:
 
 
 def _send(rows: list[list[Any]], name: str, fmt: str) -> Response:
-    if fmt == "csv":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        body: bytes | str = "\ufeff" + buffer.getvalue()  # Excel opens UTF-8 with a BOM correctly
-        mimetype = "text/csv"
-    else:
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        for row in rows:
-            sheet.append(row)
-        out = io.BytesIO()
-        book.save(out)
-        body, mimetype = (
-            out.getvalue(),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+    body, mimetype = exports.encode(rows, fmt, name)  # cells are data, never formulas
     return Response(
         body,
         mimetype=mimetype,

@@ -82,3 +82,14 @@ def xlsx_bytes(
             entry.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(entry, source.read(info.filename))
     return fixed.getvalue()
+
+
+def encode(
+    rows: Iterable[Sequence[Any]], fmt: str, title: str = "", header: Sequence[Any] | None = None
+) -> tuple[bytes, str]:
+    """Rows as a "csv" or "xlsx" file: (bytes, media type). ValueError for another format."""
+    if fmt == "csv":
+        return csv_bytes(rows, header), "text/csv"
+    if fmt == "xlsx":
+        return xlsx_bytes(rows, title, header), XLSX
+    raise ValueError(f"unknown export format {fmt!r}")
