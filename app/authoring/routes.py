@@ -20,6 +20,7 @@ from app.content.messages import Problem
 from app.content.pipeline import load_files, lookup_if_database, validate_files
 from app.content.reader import MAX_BYTES
 from app.content.store import Actor, export_bank, export_contest, export_survey
+from app.content.validate import problem_count
 from app.extensions import db
 from app.models import Role, utcnow
 
@@ -71,6 +72,7 @@ def _problems_page(
     page = render_template(
         "authoring/problems.html",
         rows=_shown_lines(lines, set(by_line)),
+        count=problem_count(problems),
         by_line=by_line,
         summary=summary,
         filename=filename,

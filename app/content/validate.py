@@ -95,20 +95,23 @@ def _validate(result: Result, banks: BankLookup | None) -> Result:
 MAX_PROBLEMS = 200
 
 
+MORE = N_(
+    "%(n)d more problems from this line on are not listed: fix the ones above, then check again."
+)
+
+
+def problem_count(problems: list[Problem]) -> int:
+    """How many problems the file has, those past the listed ones included."""
+    return sum(p.params.get("n", 1) if p.message == MORE else 1 for p in problems)
+
+
 def _at_most(problems: list[Problem], limit: int = MAX_PROBLEMS) -> list[Problem]:
     """The first `limit` problems in file order, and one line saying how many more there are:
     an officer fixes from the top, and a file with thousands of slips stays a readable page."""
     if len(problems) <= limit:
         return problems
     rest = problems[limit]
-    more = Problem(
-        rest.line,
-        rest.column,
-        N_(
-            "%(n)d more problems from this line on are not listed: fix the ones above, then check again."
-        ),
-        {"n": len(problems) - limit},
-    )
+    more = Problem(rest.line, rest.column, MORE, {"n": len(problems) - limit})
     return [*problems[:limit], more]
 
 
