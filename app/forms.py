@@ -7,7 +7,8 @@ from typing import Any
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField, ValidationError
+from wtforms import Field, PasswordField, StringField, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.phones import PhoneError, normalize_phone
 from app.text import nfc
@@ -57,3 +58,24 @@ WTFORMS_MESSAGES = (
     _l("This field is required."),
     _l("Invalid input."),
 )
+
+
+def new_password_fields(label: Any, repeat: Any) -> tuple[PasswordField, PasswordField]:
+    """A new password and its repetition (sign-up, password change): length checked here,
+    the rest of the rule (common passwords, the phone) by app.services.passwords."""
+    from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+
+    password = PasswordField(
+        label,
+        validators=[
+            DataRequired(_l("Please choose a password.")),
+            Length(MIN_LENGTH, MAX_LENGTH, _l("The password must have 10 to 128 characters.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        repeat,
+        validators=[EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, confirm

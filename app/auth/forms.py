@@ -4,10 +4,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import Form, NFCStringField, optional_int, phone_number
-from app.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from app.forms import Form, NFCStringField, new_password_fields, optional_int, phone_number
+from app.services.accounts import NAME_MAX
 
 
 def gender_choices() -> list[tuple[str, str]]:
@@ -36,18 +36,8 @@ class RegisterForm(Form):
         validators=[DataRequired(_l("Please choose your commune or ward from the list."))],
         validate_choice=True,
     )
-    password = PasswordField(
-        _l("Password (at least 10 characters)"),
-        validators=[
-            DataRequired(_l("Please choose a password.")),
-            Length(PASSWORD_MIN, PASSWORD_MAX, _l("The password must have 10 to 128 characters.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
+    password, confirm = new_password_fields(
+        _l("Password (at least 10 characters)"), _l("Repeat the password")
     )
     birth_year = IntegerField(
         _l("Year of birth (optional)"),
