@@ -1,0 +1,307 @@
+"""Numbers from outside (issue 13): every one parsed once, bounded, a 4xx with the field named,
+never a 500 — on pages, API and CLI alike."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Attempt, Round, Survey, SurveyPending, SurveyResponse
+from app.parse import ID_MAX, bounded_int, decimal_number, optional_int
+from app.services import surveys as survey_service
+from tests.conftest import PASSWORD, PROVINCE, VI_THANH, csrf_token, load_content, set_clock
+from tests.test_attempts import CONTEST, START, bank_yaml
+from tests.test_surveys import FULL, NOW
+
+HUGE = "9" * 5000
+TWENTY = "9" * 20
+ODD = ["²", "١٢", "１２", "--5", "+-1", "1e3", "0x10", "1_000", " ", "", HUGE]
+
+# ---------------------------------------------------------------------------- app/parse.py
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("12", 12), (" 7 ", 7), ("0", 0), ("-3", -3), ("2147483647", ID_MAX), (12, 12)],
+)
+def test_bounded_int_reads_plain_ascii_digits(app, text, expected):
+    with app.test_request_context():
+        assert bounded_int(text, -10, ID_MAX, "n") == expected
+
+
+@pytest.mark.parametrize("text", [*ODD, "2147483648", "-11", True, 1.5, None, [1]])
+def test_bounded_int_refuses_with_the_field_named(app, text):
+    with app.test_request_context(), pytest.raises(DomainError) as caught:
+        bounded_int(text, -10, ID_MAX, "days")
+    assert caught.value.field == "days" and caught.value.status == 400
+
+
+def test_optional_int_is_none_only_when_empty(app):
+    with app.test_request_context():
+        assert optional_int("", 1, 9, "n") is None
+        assert optional_int(None, 1, 9, "n") is None
+        with pytest.raises(DomainError):
+            optional_int("²", 1, 9, "n")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("12,5", 12.5), ("12.5", 12.5), ("-0.25", -0.25), ("7", 7.0), (3, 3.0), (2.5, 2.5)],
+)
+def test_decimal_number_accepts_comma_and_point(text, expected):
+    assert decimal_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [*ODD, "1,2,3", "1.2.3", "nan", "inf", "1e400", 10**400, float("nan"), float("inf"), True],
+)
+def test_decimal_number_refuses_what_is_not_a_plain_number(value):
+    assert decimal_number(value) is None
+
+
+# ---------------------------------------------------------------------------- survey values
+
+
+@pytest.fixture
+def surveys(app):  # type: ignore[no-untyped-def]
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL)], NOW)
+    return app
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("gioi-tinh", "--5"),
+        ("gioi-tinh", "²"),
+        ("gioi-tinh", HUGE),
+        ("gioi-tinh", 10**400),
+        ("so-lan", "--5"),
+        ("so-lan", "²"),
+        ("so-lan", HUGE),
+        ("so-lan", 10**400),
+        ("chi-phi", 10**400),
+        ("chi-phi", "1e400"),
+        ("kenh", ["²"]),
+        ("kenh", [10**400]),
+        ("danh-gia-chi-tiet", {"²": 1}),
+        ("danh-gia-chi-tiet", {"1": "²"}),
+        ("danh-gia-chi-tiet", {HUGE: 1}),
+    ],
+)
+def test_odd_survey_values_are_a_problem_not_a_crash(surveys, key, value):
+    with surveys.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == "hai-long-chinh-quyen-2026"))
+        q = survey_service.definition(db.session, survey).by_key[key]
+        stored, problem = survey_service.check_value(q, value)
+    assert stored is None and problem is not None and problem.key == key
+
+
+@pytest.mark.parametrize("value", ["--5", "²", HUGE, 10**400])
+def test_survey_api_odd_numbers_are_422_without_signing_in(surveys, client, value):
+    response = client.post(
+        "/api/v1/surveys/hai-long-chinh-quyen-2026/responses",
+        json={"unit": VI_THANH, "answers": {"so-lan": value, "gioi-tinh": value}},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert {d["question"] for d in response.get_json()["error"]["details"]} >= {"so-lan"}
+
+
+@pytest.mark.parametrize("unit", [10**400, 10**30, -(10**30), "²"])
+def test_survey_api_odd_unit_is_422_with_the_field_named(surveys, client, unit):
+    response = client.post(
+        "/api/v1/surveys/hai-long-chinh-quyen-2026/responses",
+        json={"unit": unit, "answers": {}},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"] == "unit"
+
+
+@pytest.mark.parametrize("unit", ["²", "9" * 30, "-1"])
+def test_anonymous_survey_page_with_an_odd_unit_asks_for_the_commune(surveys, client, unit):
+    token = csrf_token(client, "/surveys/hai-long-chinh-quyen-2026")
+    response = client.post(
+        "/surveys/hai-long-chinh-quyen-2026/page/0",
+        data={"csrf_token": token, "action": "start", "unit": unit},
+    )
+    assert response.status_code in (302, 400)
+    assert response.status_code < 500
+    with surveys.app_context():
+        pending = db.session.scalar(select(func.count()).select_from(SurveyPending))
+        stored = db.session.scalar(select(func.count()).select_from(SurveyResponse))
+        assert pending == stored == 0
+
+
+def test_progress_extend_with_odd_days_is_400_and_changes_nothing(surveys, client, auth, make_user):
+    make_user(role="officer", phone="0911111111", unit=PROVINCE)
+    auth.login("0911111111")
+    with surveys.app_context():
+        before = db.session.scalar(
+            select(Survey.closes_at).where(Survey.slug == "hai-long-chinh-quyen-2026")
+        )
+    url = "/surveys/hai-long-chinh-quyen-2026/progress"
+    for days in ["²", HUGE, "-3", "1e3"]:
+        token = csrf_token(client, url)
+        response = client.post(url, data={"csrf_token": token, "action": "extend", "days": days})
+        assert response.status_code == 400, days
+        assert "days" in response.get_data(as_text=True) or "ngày" in response.get_data(
+            as_text=True
+        )
+    with surveys.app_context():
+        after = db.session.scalar(
+            select(Survey.closes_at).where(Survey.slug == "hai-long-chinh-quyen-2026")
+        )
+    assert after == before
+
+
+# ---------------------------------------------------------------------------- contests
+
+
+@pytest.fixture
+def rounds(app):  # type: ignore[no-untyped-def]
+    set_clock(app, START)
+    load_content(app, [("b.yaml", bank_yaml()), ("c.yaml", CONTEST)], START)
+    with app.app_context():
+        return {r.key: r.id for r in db.session.scalars(select(Round))}
+
+
+@pytest.fixture
+def attempt_page(client, auth, rounds, make_user):  # type: ignore[no-untyped-def]
+    make_user(phone="0987654321")
+    auth.login("0987654321")
+    token = csrf_token(client, f"/contests/rounds/{rounds['tuan-1']}")
+    started = client.post(f"/contests/rounds/{rounds['tuan-1']}/start", data={"csrf_token": token})
+    return started.headers["Location"]
+
+
+@pytest.mark.parametrize("seq", ["²", "9" * 25, "-1", HUGE])
+def test_attempt_page_odd_seq_is_400_and_keeps_the_saved_answer(app, client, attempt_page, seq):
+    token = csrf_token(client, attempt_page)
+    client.post(attempt_page, data={"csrf_token": token, "seq-1": "0", "q-1": "B"})
+    response = client.post(attempt_page, data={"csrf_token": token, "seq-1": seq, "q-1": "C"})
+    assert response.status_code == 400
+    with app.app_context():
+        attempt = db.session.scalar(select(Attempt))
+        item = attempt.questions[0]
+        assert item.selected == [item.choice_order[1]]  # B is kept
+
+
+@pytest.mark.parametrize("prediction", ["²", HUGE, "-5", "1e3", "10000001"])
+def test_attempt_page_odd_prediction_is_refused_and_the_attempt_stays_open(
+    app, client, attempt_page, prediction
+):
+    token = csrf_token(client, attempt_page)
+    response = client.post(
+        attempt_page,
+        data={"csrf_token": token, "action": "submit", "prediction": prediction, "seq-1": "0"},
+    )
+    assert 400 <= response.status_code < 500
+    assert "dự đoán" in response.get_data(as_text=True).lower()
+    with app.app_context():
+        assert db.session.scalar(select(Attempt.state)) == "open"
+
+
+def test_attempt_page_prediction_with_thousands_separators_is_read(app, client, attempt_page):
+    token = csrf_token(client, attempt_page)
+    response = client.post(
+        attempt_page, data={"csrf_token": token, "action": "submit", "prediction": "1.250"}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Attempt.prediction)) == 1250
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/contests/rounds/{TWENTY}",
+        f"/contests/rounds/{TWENTY}/ranking",
+        f"/contests/attempts/{TWENTY}",
+        f"/api/v1/rounds/{TWENTY}/leaderboard",
+        f"/api/v1/rounds/{TWENTY}/units",
+        f"/api/v1/attempts/{TWENTY}",
+        f"/contests/rounds/{2**31}",
+    ],
+)
+def test_huge_ids_in_paths_are_404(client, rounds, make_user, path):
+    make_user(phone="0987654321")
+    token = client.post(
+        "/api/v1/auth/token", json={"phone": "0987654321", "password": PASSWORD}
+    ).get_json()["token"]
+    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("unit=-6226920771919149300449280", "unit"),
+        (f"offset={TWENTY}", "offset"),
+        (f"unit={TWENTY}", "unit"),
+        ("unit=²", "unit"),
+        (f"limit={TWENTY}", "limit"),
+    ],
+)
+def test_leaderboard_odd_query_is_400_with_the_field_named(client, rounds, query, field):
+    response = client.get(f"/api/v1/rounds/{rounds['tuan-1']}/leaderboard?{query}")
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    error = response.get_json()["error"]
+    assert error["code"] == "bad_request" and error["details"][0]["field"] == field
+
+
+@pytest.mark.parametrize("query", [f"page={TWENTY}", "page=²", f"unit={TWENTY}", "unit=-1"])
+def test_ranking_page_odd_query_is_400(client, rounds, query):
+    response = client.get(f"/contests/rounds/{rounds['tuan-1']}/ranking?{query}")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("body", [{"seq": 10**400}, {"seq": "²"}, {"seq": TWENTY}])
+def test_api_answer_odd_seq_is_422(client, rounds, make_user, body):
+    make_user(phone="0987654321")
+    token = client.post(
+        "/api/v1/auth/token", json={"phone": "0987654321", "password": PASSWORD}
+    ).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    attempt = client.post(f"/api/v1/rounds/{rounds['tuan-1']}/attempts", headers=headers)
+    response = client.put(
+        f"/api/v1/attempts/{attempt.get_json()['id']}/answers/1",
+        json={"choices": ["A"], **body},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"] == "seq"
+
+
+@pytest.mark.parametrize("unit", [10**400, 10**20])
+def test_register_with_a_huge_unit_is_422(client, unit):
+    response = client.post(
+        "/api/v1/auth/register",
+        json={
+            "name": "Nguyễn Văn Thử",
+            "phone": "0912345678",
+            "password": PASSWORD,
+            "unit": unit,
+            "consent": True,
+        },
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"] == "unit"
+
+
+# ---------------------------------------------------------------------------- known, elsewhere
+
+# 5xx found in files this change may not touch (app/dashboards/*, another engineer's): the
+# integrator removes the xfail once app/dashboards/routes.py `_scope()` reads `?unit=` with
+# app.parse (`optional_int(request.args.get("unit"), 1, ID_MAX, "unit")`).
+KNOWN_FAILURES_OUTSIDE_THIS_CHANGE = ["/results/hai-long-chinh-quyen-2026?unit=²"]
+
+
+@pytest.mark.xfail(strict=True, reason="app/dashboards/routes.py _scope(): int('²') → 500")
+@pytest.mark.parametrize("path", KNOWN_FAILURES_OUTSIDE_THIS_CHANGE)
+def test_known_failures_outside_this_change(surveys, client, auth, make_user, path):
+    make_user(role="officer", phone="0911111111", unit=PROVINCE)
+    auth.login("0911111111")
+    assert client.get(path).status_code < 500
