@@ -291,6 +291,44 @@ def test_register_with_a_huge_unit_is_422(client, unit):
     assert response.get_json()["error"]["details"][0]["field"] == "unit"
 
 
+# ---------------------------------------------------------------------------- re-publishing
+
+
+CONTEST_WITHOUT_ROUND_2 = CONTEST.split("  - id: tuan-2")[0]
+
+
+def test_republishing_without_a_round_that_has_attempts_is_refused(
+    app, client, rounds, make_user, runner, tmp_path
+):
+    make_user(phone="0987654321")
+    resident = client.post(
+        "/api/v1/auth/token", json={"phone": "0987654321", "password": PASSWORD}
+    ).get_json()["token"]
+    client.post(
+        f"/api/v1/rounds/{rounds['tuan-2']}/attempts",
+        headers={"Authorization": f"Bearer {resident}"},
+    )
+    make_user(role="officer", phone="0911111111", unit=PROVINCE)
+    officer = client.post(
+        "/api/v1/auth/token", json={"phone": "0911111111", "password": PASSWORD}
+    ).get_json()["token"]
+    response = client.post(
+        "/api/v1/contests",
+        data=CONTEST_WITHOUT_ROUND_2.encode(),
+        headers={"Authorization": f"Bearer {officer}", "Content-Type": "application/yaml"},
+    )
+    assert response.status_code == 409, response.get_data(as_text=True)[:500]
+    assert "tuan-2" in response.get_json()["error"]["message"]
+    path = tmp_path / "c.yaml"
+    path.write_text(CONTEST_WITHOUT_ROUND_2, encoding="utf-8")
+    result = runner.invoke(args=["content", "load", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "tuan-2" in result.output and "Traceback" not in result.output
+    with app.app_context():
+        assert {r.key for r in db.session.scalars(select(Round))} == {"tuan-1", "tuan-2"}
+        assert db.session.scalar(select(func.count()).select_from(Attempt)) == 1
+
+
 # ---------------------------------------------------------------------------- known, elsewhere
 
 # 5xx found in files this change may not touch (app/dashboards/*, another engineer's): the
