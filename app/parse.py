@@ -60,22 +60,37 @@ def int_or_none(value: Any, lo: int, hi: int) -> int | None:
 
 
 def bounded_int(
-    value: Any, lo: int, hi: int, field: str, *, message: str = WHOLE_NUMBER, status: int = 400
+    value: Any,
+    lo: int,
+    hi: int,
+    field: str,
+    *,
+    label: str | None = None,
+    message: str = WHOLE_NUMBER,
+    status: int = 400,
 ) -> int:
-    """`value` as an integer in lo..hi, or a DomainError naming `field`."""
+    """`value` as an integer in lo..hi, or a DomainError naming `field` (shown to people as
+    `label`, the form's own words, when given)."""
     number = int_or_none(value, lo, hi)
     if number is None:
-        raise DomainError(message, {"field": field, "lo": lo, "hi": hi}, status, field)
+        params = {"field": label or field, "lo": lo, "hi": hi}
+        raise DomainError(message, params, status, field)
     return number
 
 
 def optional_int(
-    value: Any, lo: int, hi: int, field: str, *, message: str = WHOLE_NUMBER
+    value: Any,
+    lo: int,
+    hi: int,
+    field: str,
+    *,
+    label: str | None = None,
+    message: str = WHOLE_NUMBER,
 ) -> int | None:
     """None when the field is absent or empty, else as `bounded_int`."""
     if value is None or (isinstance(value, str) and not value.strip(_WHITESPACE)):
         return None
-    return bounded_int(value, lo, hi, field, message=message)
+    return bounded_int(value, lo, hi, field, label=label, message=message)
 
 
 def decimal_number(value: Any, limit: int = NUMBER_MAX) -> float | None:

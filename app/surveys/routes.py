@@ -257,7 +257,9 @@ def progress(slug: str) -> Response | str:
             survey.closes_at = min(survey.closes_at, now)
             flash(_("The survey is closed."), "success")
         else:
-            days = bounded_int(request.form.get("days", "7"), 1, 365, "days")
+            days = bounded_int(
+                request.form.get("days", "7"), 1, 365, "days", label=_("Extend by (days)")
+            )
             survey.closes_at = max(survey.closes_at, now) + timedelta(days=min(days, 365))
             flash(
                 _("The survey now closes on %(when)s.", when=_local(survey.closes_at, survey)),
