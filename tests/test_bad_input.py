@@ -291,6 +291,38 @@ def test_register_with_a_huge_unit_is_422(client, unit):
     assert response.get_json()["error"]["details"][0]["field"] == "unit"
 
 
+def test_openapi_documents_what_bad_input_can_cause(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            statuses = set(op["responses"])
+            if "{" in path:
+                assert "404" in statuses, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413"} <= statuses, (method, path)
+            if any(p["in"] == "query" for p in op.get("parameters", [])):
+                assert "400" in statuses, (method, path)
+            if op.get("security") and method != "get":  # X-CSRFToken missing: 400
+                assert "400" in statuses, (method, path)
+    leaderboard = paths["/api/v1/rounds/{round_id}/leaderboard"]["get"]["parameters"]
+    schemas = {p["name"]: p["schema"] for p in leaderboard}
+    assert schemas["round_id"] == {"type": "integer", "minimum": 0, "maximum": ID_MAX}
+
+
+def test_a_refused_number_on_a_page_is_in_vietnamese_with_a_way_back(
+    surveys, client, auth, make_user
+):
+    make_user(role="officer", phone="0911111111", unit=PROVINCE)
+    auth.login("0911111111")
+    url = "/surveys/hai-long-chinh-quyen-2026/progress"
+    token = csrf_token(client, url)
+    page = client.post(url, data={"csrf_token": token, "action": "extend", "days": "²"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "Gia hạn thêm (ngày): vui lòng nhập một số nguyên từ 1 đến 365." in text
+    assert f'href="{url}"' in text
+
+
 # ---------------------------------------------------------------------------- re-publishing
 
 

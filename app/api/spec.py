@@ -286,8 +286,9 @@ def openapi_document() -> dict[str, Any]:
         if op.roles:
             operation["description"] = "Allowed to: " + ", ".join(op.roles) + "."
         statuses = dict(op.responses)
-        if op.body is not None or op.query is not None:
-            statuses.setdefault(400, ErrorOut)  # a bad query string, a body not a JSON object
+        if op.body is not None or op.query is not None or (op.auth and op.method != "GET"):
+            # a bad query string, a body not a JSON object, a session call without X-CSRFToken
+            statuses.setdefault(400, ErrorOut)
         if op.body is not None:
             statuses.setdefault(422, ErrorOut)
         if op.body is not None or op.yaml_body:
