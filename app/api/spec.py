@@ -289,8 +289,8 @@ def openapi_document() -> dict[str, Any]:
         if op.body is not None or op.query is not None or (op.auth and op.method != "GET"):
             # a bad query string, a body not a JSON object, a session call without X-CSRFToken
             statuses.setdefault(400, ErrorOut)
-        if op.body is not None:
-            statuses.setdefault(422, ErrorOut)
+        if op.body is not None or op.query is not None:
+            statuses.setdefault(422, ErrorOut)  # a body's fields; a query its view refuses
         if op.body is not None or op.yaml_body:
             statuses.setdefault(413, ErrorOut)  # beyond MAX_CONTENT_LENGTH
         if params:
