@@ -275,6 +275,27 @@ def test_api_answer_odd_seq_is_422(client, rounds, make_user, body):
     assert response.get_json()["error"]["details"][0]["field"] == "seq"
 
 
+def test_an_answer_without_seq_after_the_largest_seq_is_kept_not_a_500(
+    app, client, rounds, make_user
+):
+    """Found by the API fuzz on PostgreSQL: seq 2**31-1, then a write without seq → seq + 1
+    overflowed the column (integer out of range, a 500)."""
+    make_user(phone="0987654321")
+    token = client.post(
+        "/api/v1/auth/token", json={"phone": "0987654321", "password": PASSWORD}
+    ).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    attempt = client.post(f"/api/v1/rounds/{rounds['tuan-1']}/attempts", headers=headers)
+    url = f"/api/v1/attempts/{attempt.get_json()['id']}/answers/1"
+    first = client.put(url, json={"choices": ["A"], "seq": ID_MAX}, headers=headers)
+    assert first.status_code == 200
+    again = client.put(url, json={"choices": ["B"]}, headers=headers)
+    assert again.status_code == 200, again.get_data(as_text=True)[:300]
+    with app.app_context():
+        item = db.session.scalar(select(Attempt)).questions[0]
+        assert item.seq == ID_MAX and item.selected == [item.choice_order[1]]
+
+
 @pytest.mark.parametrize("unit", [10**400, 10**20])
 def test_register_with_a_huge_unit_is_422(client, unit):
     response = client.post(
