@@ -65,6 +65,6 @@ clean:
 
 # After changing user-facing text: refresh the catalogue, then translate the new entries.
 messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o app/translations/messages.pot app
-	$(BIN)/pybabel update --width 100 --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -w 100 -o app/translations/messages.pot app
+	$(BIN)/pybabel update --no-fuzzy-matching -w 100 -i app/translations/messages.pot -d app/translations
 	rm app/translations/messages.pot

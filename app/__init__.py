@@ -56,8 +56,10 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.dashboards import bp as dashboards_bp
     from app.main import bp as main_bp
     from app.officer import bp as officer_bp
+    from app.parse import IdConverter
     from app.surveys import bp as surveys_bp
 
+    app.url_map.converters["int"] = IdConverter  # ids stop at 2**31-1: 404 beyond, not a 500
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")

@@ -25,6 +25,28 @@ API_CODES = {
 }
 
 
+class DomainError(Exception):
+    """A request that cannot be served as sent, whatever serves it: an English msgid (marked
+    `N_`) with its parameters, the status, and the field to name. Rendered in one place,
+    below: a JSON error under /api/ (api.md), a Vietnamese page elsewhere."""
+
+    def __init__(
+        self,
+        message_id: str,
+        params: dict[str, Any] | None = None,
+        status: int = 400,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+        self.params = params or {}
+        self.status = status
+        self.field = field
+
+    def message(self) -> str:
+        return _(self.message_id, **self.params)
+
+
 def _messages() -> dict[int, str]:
     return {
         400: _("The request could not be understood. Please go back and try again."),
@@ -61,12 +83,17 @@ def wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    def render(status: int, message: str | None = None, retry_after: int | None = None) -> Response:
+    def render(
+        status: int, message: str | None = None, retry_after: int | None = None, back: bool = False
+    ) -> Response:
         if wants_json():
             response = api_error(status, message)
         else:
             page = render_template(
-                "errors/error.html", status=status, message=message or _messages().get(status)
+                "errors/error.html",
+                status=status,
+                message=message or _messages().get(status),
+                back=request.path if back and request.method == "POST" else None,
             )
             response = Response(page, status=status)
         if retry_after is not None:
@@ -79,6 +106,14 @@ def init_app(app: Flask) -> None:
             400,
             _("Your form expired or was sent from elsewhere. Please reload and try again."),
         )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError) -> Response:
+        message = error.message()
+        if wants_json():
+            details = [{"field": error.field, "message": message}] if error.field else []
+            return api_error(error.status, message, details)
+        return render(error.status, message, back=True)  # to the form that was sent
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.parse import ID_MAX, int_or_none
 from app.phones import PhoneError, normalize_phone
 from app.text import nfc
 
@@ -35,10 +36,14 @@ def phone_number(_form: Any, field: Field) -> None:
 
 
 def optional_int(value: Any) -> int | None:
-    """Coerce for selects with an empty "choose…" first option."""
+    """Coerce for selects with an empty "choose…" first option (ASCII digits, app.parse);
+    WTForms turns the ValueError into "Not a valid choice"."""
     if value in ("", None):
         return None
-    return int(value)
+    number = int_or_none(value, -ID_MAX, ID_MAX)
+    if number is None:
+        raise ValueError(value)
+    return number
 
 
 class Form(FlaskForm):

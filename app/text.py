@@ -66,7 +66,7 @@ def vietnamese_key(value: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
                 tone = _TONES[mark]
         if letter in _RANK:
             letters.append(100 + _RANK[letter])
-        elif letter.isdigit():
+        elif "0" <= letter <= "9":  # ASCII only: "²".isdigit() is True, int("²") fails
             letters.append(10 + int(letter))
         elif letter.isspace():
             letters.append(1)

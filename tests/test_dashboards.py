@@ -173,7 +173,7 @@ def test_bad_unit_or_breakdown_is_a_clear_4xx(survey, client, auth, make_user): 
     assert client.get(URL, query_string={"unit": VI_THANH, "by": "gioi-tinh"}).status_code == 200
     for unit in ("abc", "99999999999999999999", "-1"):
         api = client.get(f"/api/v1/surveys/hai-long-thu/results?unit={unit}")
-        assert api.status_code == 422 and api.get_json()["error"]["details"], unit
+        assert api.status_code == 400 and api.get_json()["error"]["details"], unit
 
 
 def test_an_officer_of_one_commune_sees_no_figure_of_another(survey, client, auth, make_user):  # noqa: F811

@@ -8,14 +8,17 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.api.schemas import Request
+from app.parse import Bounded, Id, Offset
+
+Limit = Bounded(1, 500)
 
 
 class LeaderboardQuery(Request):
-    unit: int | None = Field(
+    unit: Id | None = Field(
         default=None, description="Only the people of this commune/ward (places stay province-wide)"
     )
-    limit: int = Field(default=50, ge=1, le=500, description="How many entries")
-    offset: int = Field(default=0, ge=0, description="How many entries to skip")
+    limit: Limit = Field(default=50, description="How many entries")
+    offset: Offset = Field(default=0, description="How many entries to skip")
 
 
 class LeaderEntryOut(BaseModel):

@@ -9,9 +9,12 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.models import Gender
+from app.parse import Bounded, Id, Prediction, Seq
 from app.phones import normalize_phone
 from app.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from app.text import clean_line, nfc
+
+BirthYear = Bounded(1900, 2100)
 
 
 class Request(BaseModel):
@@ -24,9 +27,9 @@ class RegisterIn(Request):
     name: str = Field(min_length=1, max_length=NAME_MAX, description="Full name")
     phone: str = Field(description="0912345678, +84912345678 or with spaces; stored as 0912345678")
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
-    unit: int = Field(description="Code of the commune/ward (GET /api/v1/units)")
+    unit: Id = Field(description="Code of the commune/ward (GET /api/v1/units)")
     consent: bool = Field(description="Must be true: agreement to the stated purpose")
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    birth_year: BirthYear | None = None
     gender: Gender | None = None
 
     @field_validator("name", mode="before")
@@ -198,9 +201,7 @@ class AttemptOut(BaseModel):
 
 class AnswerIn(Request):
     choices: list[str] = Field(max_length=8, description='Keys as shown, for example ["B"]')
-    seq: int | None = Field(
-        default=None, ge=0, le=2_147_483_647, description="The client's counter for this question"
-    )
+    seq: Seq | None = Field(default=None, description="The client's counter for this question")
 
 
 class AnswerOut(BaseModel):
@@ -208,4 +209,4 @@ class AnswerOut(BaseModel):
 
 
 class SubmitIn(Request):
-    prediction: int | None = Field(default=None, ge=0, le=10_000_000)
+    prediction: Prediction | None = None

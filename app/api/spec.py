@@ -29,6 +29,7 @@ from app.api import bp
 from app.errors import api_error
 from app.extensions import db, limiter
 from app.models import User, utcnow
+from app.parse import ID_MAX
 from app.ratelimits import account_key
 from app.services.tokens import token_payload, user_for_token
 
@@ -47,6 +48,8 @@ class Operation:
     tags: list[str] = field(default_factory=list)
     roles: tuple[str, ...] = ()
     yaml_body: bool = False
+    limited: bool = False
+    int_params: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -67,7 +70,13 @@ def _field_messages(error: ValidationError) -> list[dict[str, Any]]:
             message = _("Too short: at least %(n)s characters.", n=ctx.get("min_length", 1))
         elif kind in {"string_too_long", "too_long"}:
             message = _("Too long: at most %(n)s characters.", n=ctx.get("max_length", ""))
-        elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        elif kind in {
+            "greater_than_equal",
+            "less_than_equal",
+            "greater_than",
+            "less_than",
+            "out_of_range",
+        }:
             message = _("Out of the allowed range.")
         elif kind in {"int_parsing", "int_type", "int_from_float"}:
             message = _("Must be a whole number.")
@@ -169,6 +178,8 @@ def endpoint(
                 [tag] if tag else [],
                 roles,
                 yaml_body,
+                bool(limit),
+                tuple(re.findall(r"<int:(\w+)>", rule)),
             )
         )
 
@@ -180,16 +191,19 @@ def endpoint(
                     return api_error(401)
                 if roles and g.api_user.role not in roles:
                     return api_error(403)
-            try:
-                if body is not None:
-                    data = request.get_json(silent=True)
-                    if not isinstance(data, dict):
-                        return api_error(400, _("The request body must be a JSON object."))
-                    kwargs["body"] = _parse(body, data)
-                if query is not None:
+            if query is not None:  # the query string is not JSON: 400 (api.md), fields named
+                try:
                     kwargs["query"] = _parse(query, request.args.to_dict())
-            except Invalid as invalid:
-                return api_error(422, details=invalid.details)
+                except Invalid as invalid:
+                    return api_error(400, invalid.details[0]["message"], invalid.details)
+            if body is not None:
+                data = request.get_json(silent=True)
+                if not isinstance(data, dict):
+                    return api_error(400, _("The request body must be a JSON object."))
+                try:
+                    kwargs["body"] = _parse(body, data)
+                except Invalid as invalid:
+                    return api_error(422, details=invalid.details)
             return view(**kwargs)
 
         if limit:
@@ -253,7 +267,7 @@ def openapi_document() -> dict[str, Any]:
         params = re.findall(r"{(\w+)}", op.path)
         if params:
             operation.setdefault("parameters", []).extend(
-                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": p, "in": "path", "required": True, "schema": _path_schema(op, p)}
                 for p in params
             )
         if op.yaml_body:
@@ -271,8 +285,17 @@ def openapi_document() -> dict[str, Any]:
         if op.roles:
             operation["description"] = "Allowed to: " + ", ".join(op.roles) + "."
         statuses = dict(op.responses)
+        if op.body is not None or op.query is not None or (op.auth and op.method != "GET"):
+            # a bad query string, a body not a JSON object, a session call without X-CSRFToken
+            statuses.setdefault(400, ErrorOut)
         if op.body is not None or op.query is not None:
-            statuses.setdefault(422, ErrorOut)
+            statuses.setdefault(422, ErrorOut)  # a body's fields; a query its view refuses
+        if op.body is not None or op.yaml_body:
+            statuses.setdefault(413, ErrorOut)  # beyond MAX_CONTENT_LENGTH
+        if params:
+            statuses.setdefault(404, ErrorOut)  # no such id, or an id beyond 2**31-1
+        if op.limited:
+            statuses.setdefault(429, ErrorOut)
         if op.auth:
             statuses.setdefault(401, ErrorOut)
         if op.roles:
@@ -310,6 +333,13 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def _path_schema(op: Operation, name: str) -> dict[str, Any]:
+    """`<int:name>` (the app's bounded converter, app.parse) as an integer; others as text."""
+    if name in op.int_params:
+        return {"type": "integer", "minimum": 0, "maximum": ID_MAX}
+    return {"type": "string"}
+
+
 def _request_base() -> type[BaseModel]:
     from app.api.schemas import Request
 
@@ -325,6 +355,7 @@ _STATUS_TEXT = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict",
+    413: "Too large",
     422: "Validation error",
     429: "Rate limited (see Retry-After)",
 }

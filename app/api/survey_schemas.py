@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.api.schemas import Request
+from app.parse import Id
 
 
 class SurveySummaryOut(BaseModel):
@@ -50,9 +51,7 @@ class SurveyOut(SurveySummaryOut):
 
 
 class ResponseIn(Request):
-    unit: int | None = Field(
-        default=None, description="Commune/ward code; for people not signed in"
-    )
+    unit: Id | None = Field(default=None, description="Commune/ward code; for people not signed in")
     answers: dict[str, Any] = Field(description="question id -> value (api.md)")
 
 
@@ -64,6 +63,4 @@ class ResultsQuery(Request):
     by: str | None = Field(
         default=None, max_length=32, description='"unit" or a demographic question id'
     )
-    unit: int | None = Field(
-        default=None, ge=1, le=999_999_999, description="Narrow to this unit and those below it"
-    )
+    unit: Id | None = Field(default=None, description="Narrow to this unit and those below it")

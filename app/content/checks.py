@@ -14,6 +14,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 from app.content.messages import N_, Problem
 from app.content.reader import Located
 from app.content.schemas import DATETIME, Bank
+from app.parse import ID_MAX, int_or_none
 from app.text import clean_line
 
 LETTERS = "ABCDEFGH"
@@ -260,7 +261,8 @@ def unit_exists(code: int) -> bool:
 
 def _check_audience(report: _Report, data: dict[str, Any]) -> None:
     for index, code in _items(data.get("audience")):
-        if isinstance(code, str) and code.isdigit() and not unit_exists(int(code)):
+        number = int_or_none(code, 1, ID_MAX) if isinstance(code, str) else None
+        if number is not None and not unit_exists(number):
             report.at(
                 ("audience", index),
                 N_("Unit code %(value)s is not in the official list of provinces and communes."),
@@ -327,9 +329,10 @@ def _check_contest(
                 else None
             )
             count = draw.get("count")
-            if isinstance(count, str) and count.isdigit():
+            wanted = int_or_none(count, 0, ID_MAX) if isinstance(count, str) else None
+            if wanted is not None:
                 available = info.available(levels, topics)
-                if int(count) > available:
+                if wanted > available:
                     report.at(
                         (*where, "count"),
                         N_(
@@ -339,8 +342,8 @@ def _check_contest(
                         bank=slug,
                         available=available,
                     )
-                asked[slug] = asked.get(slug, 0) + int(count)
-                if asked[slug] > len(info.questions) and int(count) <= available:
+                asked[slug] = asked.get(slug, 0) + wanted
+                if asked[slug] > len(info.questions) and wanted <= available:
                     report.at(
                         (*where, "count"),
                         N_(

@@ -244,7 +244,7 @@ def _gift_choices(answers: str, line: int, out: Converted) -> tuple[list[str], l
             continue
         value = raw.split("#")[0] if "#" in raw.replace("\\#", "") else raw
         value = _unescaped_head(raw)
-        weight = re.match(r"^\s*%(-?\d+(?:\.\d+)?)%", value)
+        weight = re.match(r"^\s*%(-?[0-9]+(?:\.[0-9]+)?)%", value)
         if weight:
             value = value[weight.end() :]
         if "->" in value:
@@ -311,7 +311,7 @@ def _unescaped_head(raw: str) -> str:
 # ------------------------------------------------------------------------------- Word-style
 
 _WORD_QUESTION = re.compile(
-    r"^(?:câu(?:\s+hỏi)?|cau(?:\s+hoi)?)\s*(\d+)\s*[.:)/-]?\s*(.*)$", re.IGNORECASE
+    r"^(?:câu(?:\s+hỏi)?|cau(?:\s+hoi)?)\s*([0-9]+)\s*[.:)/-]?\s*(.*)$", re.IGNORECASE
 )
 _WORD_CHOICE = re.compile(r"^([A-Ha-h])\s*[.)/:]\s+(.*\S)\s*$")
 _WORD_ANSWER = re.compile(
@@ -434,7 +434,7 @@ def detect(text: str, filename: str = "") -> str:
         r"\{\s*[=~]|\{\s*(?:T|F|TRUE|FALSE)\s*\}", text
     ):
         return "gift"
-    if re.search(r"^\s*(?:câu|cau)\s*\d+", text, re.IGNORECASE | re.MULTILINE):
+    if re.search(r"^\s*(?:câu|cau)\s*[0-9]+", text, re.IGNORECASE | re.MULTILINE):
         return "word"
     return "aiken"
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from app.content import schemas
 
 _DATE_LINE = re.compile(
-    r"^(\s*(?:-\s+)?(?:opens|closes):\s*)(\d{4}-\d{2}-\d{2} \d{1,2}:\d{2})(\s*(?:#.*)?)$",
+    r"^(\s*(?:-\s+)?(?:opens|closes):\s*)([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2})(\s*(?:#.*)?)$",
     re.MULTILINE,
 )
 WEEK = timedelta(days=7)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from app.content.checks import BankInfo
 from app.content.messages import KIND_WORDS, N_, Problem
 from app.content.store import Actor, LoadReport, Refused, database_banks, load
 from app.content.validate import Result, validate_many
+from app.models import Attempt, Contest, Round
 
 ORDER = {"bank": 0, "contest": 1, "survey": 1}
 
@@ -66,6 +68,36 @@ def validate_files(files: list[tuple[str, bytes]], session: Session | None) -> l
     return validate_many(files, lookup_if_database(session))
 
 
+def _keeps_rounds_with_attempts(session: Session, result: Result) -> None:
+    """A contest file may retire a round nobody has started; one with attempts stays (its
+    attempts, scores and ranking are people's records): Refused, nothing changed."""
+    if result.kind != "contest" or result.model is None:
+        return
+    kept = {item.id for item in result.model.rounds}
+    started = session.scalars(
+        select(Round.key)
+        .join(Contest, Contest.id == Round.contest_id)
+        .where(Contest.slug == result.model.contest, Round.key.not_in(kept))
+        .where(select(Attempt.id).where(Attempt.round_id == Round.id).exists())
+        .order_by(Round.position)
+    ).all()
+    if started:
+        line, column = result.located.at(("rounds",), key=True) if result.located else (1, 1)
+        raise Refused(
+            [
+                Problem(
+                    line,
+                    column,
+                    N_(
+                        'The round "%(round)s" already has attempts, so it cannot be removed: keep it in the file (you may change its close).'
+                    ),
+                    {"round": key},
+                )
+                for key in started
+            ]
+        )
+
+
 def load_files(
     session: Session,
     files: list[tuple[str, bytes]],
@@ -94,6 +126,7 @@ def load_files(
         if outcome.result.ok:
             source = dict(files)[outcome.result.filename].decode("utf-8-sig")
             try:
+                _keeps_rounds_with_attempts(session, outcome.result)
                 with session.begin_nested():
                     outcome.report = load(session, outcome.result, actor, now, source)
                 session.commit()

@@ -17,8 +17,8 @@ from app.content.messages import N_
 
 SLUG = r"^[a-z0-9][a-z0-9-]{2,63}$"
 ITEM_ID = r"^[A-Za-z0-9_-]{1,32}$"
-DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}$")
-DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}$")
+DURATION = re.compile(r"^(?:([0-9]{1,4})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,8})s)?$")
 
 
 def content_error(message: str, **params: Any) -> PydanticCustomError:

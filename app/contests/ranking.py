@@ -17,6 +17,7 @@ from app.contests import bp
 from app.contests.texts import prediction_question
 from app.extensions import db
 from app.models import Role, Round, Unit
+from app.parse import ID_MAX, PAGE_MAX, optional_int
 from app.services import policy
 from app.services import ranking as service
 from app.services import ranking_audit as audit
@@ -42,11 +43,11 @@ def _owner_scope_or_403(round_: Round) -> None:
 
 
 def _page_arg() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return optional_int(request.args.get("page"), 1, PAGE_MAX, "page") or 1
 
 
 def _unit_arg() -> int | None:
-    return request.args.get("unit", None, type=int) or None
+    return optional_int(request.args.get("unit"), 1, ID_MAX, "unit")
 
 
 @bp.app_template_filter("seconds")
@@ -144,8 +145,9 @@ def ranking_export(round_id: int, fmt: str) -> Response:
 def ranking_winners(round_id: int) -> str:
     round_ = _round_or_404(round_id)
     _owner_scope_or_403(round_)
-    top = min(max(1, request.args.get("top", 10, type=int) or 10), WINNERS_MAX)
-    top_units = min(max(0, request.args.get("units", 3, type=int) or 0), WINNERS_MAX)
+    top = optional_int(request.args.get("top"), 1, WINNERS_MAX, "top") or 10
+    top_units = optional_int(request.args.get("units"), 0, WINNERS_MAX, "units")
+    top_units = 3 if top_units is None else top_units
     chosen = service.winners(db.session, round_, clock.now(), clock.grace(), top, top_units)
     return render_template(
         "contests/ranking_winners.html",

@@ -16,10 +16,9 @@ from app.contests import bp
 from app.contests.texts import prediction_question, review_policy, state_label
 from app.extensions import db, limiter
 from app.models import Attempt, Contest, Role, Round
+from app.parse import PREDICTION_MAX, SEQ_MAX, bounded_int, optional_int
 from app.ratelimits import ATTEMPT_STARTS, account_key
 from app.services import attempts as service
-
-PREDICTION_MAX = 10_000_000
 
 
 @bp.app_context_processor
@@ -122,14 +121,15 @@ def attempt_post(attempt_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         abort(400)
     now, grace = clock.now(), clock.grace()
+    seqs = {  # every counter read before anything is saved: a bad one changes nothing
+        item.position: bounded_int(form_seq, 0, SEQ_MAX - 1, f"seq-{item.position}") + 1
+        for item in attempt.questions
+        if (form_seq := request.form.get(f"seq-{item.position}")) is not None
+    }
     try:
-        for item in attempt.questions:
-            if f"seq-{item.position}" not in request.form:
-                continue  # not on the page that was sent
-            keys = request.form.getlist(f"q-{item.position}")
-            seen = request.form.get(f"seq-{item.position}", "0")
-            seq = int(seen) + 1 if seen.isdigit() else None
-            service.save_answer(db.session, attempt, item.position, keys, seq, now, grace)
+        for position, seq in seqs.items():  # the questions on the page that was sent
+            keys = request.form.getlist(f"q-{position}")
+            service.save_answer(db.session, attempt, position, keys, seq, now, grace)
         if request.form.get("action") == "submit":
             prediction = _prediction(request.form.get("prediction", ""))
             service.finish(db.session, attempt, now, grace, prediction)
@@ -144,12 +144,10 @@ def attempt_post(attempt_id: int) -> Response | tuple[str, int]:
 
 
 def _prediction(raw: str) -> int | None:
+    """The prediction as typed: "1.250", "1,250" and "1 250" are 1250."""
     value = raw.strip().replace(".", "").replace(",", "").replace(" ", "")
-    if not value:
-        return None
-    if not value.isdigit() or int(value) > PREDICTION_MAX:
-        raise service.BadAnswer(N_("The prediction must be a whole number, for example 125."))
-    return int(value)
+    message = N_("The prediction must be a whole number, for example 125.")
+    return optional_int(value, 0, PREDICTION_MAX, "prediction", message=message)
 
 
 @bp.get("/attempts/<int:attempt_id>/result")

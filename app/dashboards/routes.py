@@ -10,10 +10,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import STAFF, roles_required
+from app.content.messages import N_
 from app.dashboards import bp
 from app.dashboards.views import index_chart, sections, table_rows, trend_chart
 from app.extensions import db
 from app.models import Role, Survey, Unit
+from app.parse import ID_MAX, optional_int
 from app.services import analytics, exports, policy, raw_export
 from app.services.policy import within
 from app.services.surveys import definition
@@ -25,12 +27,16 @@ def _survey(slug: str) -> Survey:
 
 def _scope() -> Unit:
     """The unit asked for (`?unit=`), which must lie within the reader's own."""
-    code = request.args.get("unit", "").strip()
-    if not code:
+    code = optional_int(
+        request.args.get("unit"),
+        1,
+        ID_MAX,
+        "unit",
+        message=N_("Choose a commune or ward by its code (digits only)."),
+    )
+    if code is None:
         return current_user.unit
-    if not code.isdigit() or len(code) > 9:
-        abort(400, _("Choose a commune or ward by its code (digits only)."))
-    unit = db.session.get(Unit, int(code))
+    unit = db.session.get(Unit, code)
     if unit is None:
         abort(404)
     if not within(unit, policy.scope_of(current_user)):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.models.content import CURRENT
+from app.parse import SEQ_MAX
 from app.services import standings
 
 KEYS = ("A", "B", "C", "D", "E", "F", "G", "H")  # a tuple: "AB" or "" is no key
@@ -313,9 +314,9 @@ _STILL_OPEN = select(_attempts.c.id).where(
 _WRITE = _items.update().where(
     _items.c.id == bindparam("b_item"), _items.c.attempt_id.in_(_STILL_OPEN.scalar_subquery())
 )
-_WRITE_NEXT = _WRITE.values(  # no seq from the client: one more than the stored one
-    selected=bindparam("b_selected", type_=_items.c.selected.type),
-    seq=_items.c.seq + 1,
+_WRITE_NEXT = _WRITE.values(  # no seq from the client: one more than the stored one, at most
+    selected=bindparam("b_selected", type_=_items.c.selected.type),  # SEQ_MAX (a 32-bit column)
+    seq=case((_items.c.seq < SEQ_MAX, _items.c.seq + 1), else_=_items.c.seq),
     answered_at=bindparam("b_now", type_=_items.c.answered_at.type),
 )
 _WRITE_NEWER = _WRITE.where(_items.c.seq < bindparam("b_seq")).values(  # a newer seq only

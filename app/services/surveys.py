@@ -214,29 +214,17 @@ def pending_on_page(defn: SurveyDef, page: int, answers: dict[str, Any]) -> list
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
+    """A choice number, mark or row: ASCII digits or a JSON integer (app.parse)."""
+    from app.parse import ID_MAX, int_or_none
+
+    return int_or_none(value, -ID_MAX, ID_MAX)
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, str):
-        try:
-            number = float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
+    """A `number` answer: "12,5", "12.5", or a finite JSON number (app.parse)."""
+    from app.parse import decimal_number
+
+    return decimal_number(value)
 
 
 def _empty(value: Any) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
 
 from app.models import Unit, UnitLevel
+from app.parse import ID_MAX, int_or_none
 from app.text import fold, vietnamese_key
 
 
@@ -86,10 +87,11 @@ def parse_population_csv(text: str) -> dict[int, int]:
             problems.append(f"line {number}: expected 'code,population'")
             continue
         code, population = (cell.strip().replace(".", "").replace(" ", "") for cell in row)
-        if not code.isdigit() or not population.isdigit():
+        unit, people = int_or_none(code, 1, ID_MAX), int_or_none(population, 0, ID_MAX)
+        if unit is None or people is None:
             problems.append(f"line {number}: code and population must be whole numbers")
             continue
-        populations[int(code)] = int(population)
+        populations[unit] = people
     if problems:
         raise UnitsError("; ".join(problems))
     return populations

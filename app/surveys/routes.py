@@ -19,6 +19,7 @@ from app.content.messages import render
 from app.content.preview import condition_words
 from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
+from app.parse import ID_MAX, bounded_int, int_or_none
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
 from app.services import analytics, policy, survey_progress
 from app.services import surveys as service
@@ -57,8 +58,8 @@ def index() -> str:
 def _respondent_unit(survey: Survey) -> Unit | None:
     if current_user.is_authenticated:
         return current_user.unit
-    code = request.values.get("unit", "")
-    unit = db.session.get(Unit, int(code)) if code.isdigit() else None
+    code = int_or_none(request.values.get("unit"), 1, ID_MAX)
+    unit = db.session.get(Unit, code) if code is not None else None
     return unit if unit is not None and unit.level == UnitLevel.COMMUNE else None
 
 
@@ -257,8 +258,8 @@ def progress(slug: str) -> Response | str:
             survey.closes_at = min(survey.closes_at, now)
             flash(_("The survey is closed."), "success")
         else:
-            days = (
-                int(request.form.get("days", "7")) if request.form.get("days", "7").isdigit() else 7
+            days = bounded_int(
+                request.form.get("days", "7"), 1, 365, "days", label=_("Extend by (days)")
             )
             survey.closes_at = max(survey.closes_at, now) + timedelta(days=min(days, 365))
             flash(
