@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, PasswordField, StringField, ValidationError
+from wtforms import Field, IntegerField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.parse import ID_MAX, int_or_none
@@ -44,6 +44,18 @@ def optional_int(value: Any) -> int | None:
     if number is None:
         raise ValueError(value)
     return number
+
+
+class WholeNumberField(IntegerField):
+    """IntegerField that reads ASCII digits only (app.parse): int() would take "١٩٨٥" or "²"."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or valuelist[0] in ("", None):
+            self.data = None
+            return
+        self.data = int_or_none(valuelist[0], -ID_MAX, ID_MAX)
+        if self.data is None:
+            raise ValueError(self.gettext("Not a valid integer value."))
 
 
 class Form(FlaskForm):

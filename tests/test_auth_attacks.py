@@ -351,3 +351,23 @@ def test_survey_submissions_are_limited_per_account_not_per_address(app, make_us
             ).status_code
         )
     assert codes == [201] * 32
+
+
+@pytest.mark.parametrize("year", ["١٩٨٥", "１９８５", "198²", "1e3"])
+def test_a_birth_year_in_other_digits_is_refused(client, app, year):
+    token = csrf_token(client, "/auth/register")
+    page = client.post(
+        "/auth/register",
+        data={
+            "csrf_token": token,
+            "name": "Lê Thị Thử",
+            "phone": "0912345678",
+            "unit": str(VI_THANH),
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "birth_year": year,
+            "consent": "y",
+        },
+    )
+    assert page.status_code == 422
+    assert accounts_count(app) == 0

@@ -3,10 +3,17 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, SubmitField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import Form, NFCStringField, new_password_fields, optional_int, phone_number
+from app.forms import (
+    Form,
+    NFCStringField,
+    WholeNumberField,
+    new_password_fields,
+    optional_int,
+    phone_number,
+)
 from app.services.accounts import NAME_MAX
 
 
@@ -39,7 +46,7 @@ class RegisterForm(Form):
     password, confirm = new_password_fields(
         _l("Password (at least 10 characters)"), _l("Repeat the password")
     )
-    birth_year = IntegerField(
+    birth_year = WholeNumberField(
         _l("Year of birth (optional)"),
         validators=[
             Optional(),
