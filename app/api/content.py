@@ -12,9 +12,10 @@ from app.content.reader import MAX_BYTES
 from app.content.store import Actor
 from app.errors import api_error
 from app.extensions import db
-from app.models import Role, utcnow
+from app.models import utcnow
+from app.services import policy
 
-EDITORS = (Role.OFFICER.value, Role.ADMIN.value)
+EDITORS = tuple(r.value for r in policy.MANAGERS)
 RESPONSES = {201: ContentOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 
@@ -26,7 +27,7 @@ def _publish(kind: str) -> Response | tuple[Response, int]:
             413, None, [{"line": 1, "column": 1, "message": f"> {MAX_BYTES // 2**20} MiB"}]
         )
     user = g.api_user
-    actor = Actor(unit_code=user.unit_code, is_admin=user.role == Role.ADMIN, user_id=user.id)
+    actor = Actor.of(user)
     outcome = load_files(db.session, [(f"{kind}.yaml", raw)], actor, utcnow(), expect_kind=kind)[0]
     problems = outcome.refused.problems if outcome.refused else outcome.result.problems
     if problems:

@@ -12,12 +12,12 @@ from app.api.spec import endpoint, optional_user
 from app.api.survey_schemas import ResultsQuery
 from app.errors import api_error
 from app.extensions import db
-from app.models import Role, Survey, Unit
+from app.models import Survey, Unit
 from app.services import analytics, policy
 from app.services import surveys as service
 from app.services.policy import within
 
-READERS = (Role.LEADER, Role.OFFICER, Role.ADMIN)
+READERS = policy.STAFF
 
 
 @endpoint(

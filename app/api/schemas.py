@@ -8,7 +8,7 @@ from typing import Any, Literal
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.models import Gender
+from app.models import Gender, Role
 from app.parse import Bounded, Id, Prediction, Seq
 from app.phones import normalize_phone
 from app.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
@@ -91,7 +91,7 @@ class MeOut(BaseModel):
     id: int
     name: str | None
     phone: str | None
-    role: Literal["resident", "officer", "leader", "admin"]
+    role: Role
     unit: UnitOut
     birth_year: int | None
     gender: Gender | None

@@ -22,9 +22,10 @@ from app.content.reader import MAX_BYTES
 from app.content.store import Actor, export_bank, export_contest, export_survey
 from app.content.validate import problem_count
 from app.extensions import db
-from app.models import Role, utcnow
+from app.models import utcnow
+from app.services import policy
 
-EDITORS = (Role.OFFICER, Role.ADMIN)
+EDITORS = policy.MANAGERS
 
 
 def _lang() -> str:
@@ -32,8 +33,7 @@ def _lang() -> str:
 
 
 def _actor() -> Actor:
-    user = current_user
-    return Actor(unit_code=user.unit_code, is_admin=user.role == Role.ADMIN, user_id=user.id)
+    return Actor.of(current_user)
 
 
 WHOLE_FILE = 300  # a longer file shows the lines around each mistake, not every line

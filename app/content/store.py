@@ -34,10 +34,11 @@ from app.models import (
     SurveyDraft,
     SurveyQuestion,
     Unit,
+    User,
 )
 from app.models.content import CURRENT
 from app.services import standings
-from app.services.policy import audience_outside, may_draw_from, within
+from app.services.policy import audience_outside, is_admin, may_draw_from, within
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
 
@@ -49,6 +50,11 @@ class Actor:
     unit_code: int
     is_admin: bool
     user_id: int | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """A signed-in officer or admin loading content for their unit."""
+        return cls(unit_code=user.unit_code, is_admin=is_admin(user), user_id=user.id)
 
 
 @dataclass

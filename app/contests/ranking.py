@@ -16,16 +16,15 @@ from app.access import STAFF, roles_required
 from app.contests import bp
 from app.contests.texts import prediction_question
 from app.extensions import db
-from app.models import Role, Round, Unit
+from app.models import Round, Unit
 from app.parse import ID_MAX, PAGE_MAX, optional_int
 from app.services import policy
 from app.services import ranking as service
 from app.services import ranking_audit as audit
 from app.services.attempts import round_state
-from app.services.policy import within
 from app.services.units import communes
 
-AUDITORS = (Role.OFFICER, Role.ADMIN)
+AUDITORS = policy.MANAGERS
 WINNERS_MAX = 200
 
 
@@ -35,10 +34,7 @@ def _round_or_404(round_id: int) -> Round:
 
 def _owner_scope_or_403(round_: Round) -> None:
     """Officers audit the rounds of contests their unit (or a unit below it) owns."""
-    if current_user.role == Role.ADMIN:
-        return
-    owner = db.session.get(Unit, round_.contest.owner_unit_code)
-    if owner is None or not within(owner, current_user.unit):
+    if not policy.may_manage(current_user, db.session.get(Unit, round_.contest.owner_unit_code)):
         abort(403)
 
 

@@ -14,7 +14,7 @@ from app.content.messages import N_
 from app.dashboards import bp
 from app.dashboards.views import index_chart, sections, table_rows, trend_chart
 from app.extensions import db
-from app.models import Role, Survey, Unit
+from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
 from app.services import analytics, exports, policy, raw_export
 from app.services.policy import within
@@ -80,7 +80,7 @@ def survey_results(slug: str) -> str:
         texts=analytics.free_texts(db.session, survey, scope=scope),
         breakdowns=[q for q in defn.questions if q.demographic],
         by=request.args.get("by") or "all",
-        can_export_raw=current_user.role in (Role.OFFICER, Role.ADMIN),
+        can_export_raw=current_user.role in policy.MANAGERS,
     )
 
 
@@ -159,7 +159,7 @@ def export(slug: str, fmt: str) -> Response:
 
 
 @bp.get("/<slug>/responses.<fmt>")
-@roles_required(Role.OFFICER, Role.ADMIN)
+@roles_required(*policy.MANAGERS)
 def raw(slug: str, fmt: str) -> Response:
     if fmt not in ("csv", "xlsx"):
         abort(404)

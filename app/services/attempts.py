@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.content import CURRENT
 from app.parse import SEQ_MAX
-from app.services import standings
+from app.services import policy, standings
 
 KEYS = ("A", "B", "C", "D", "E", "F", "G", "H")  # a tuple: "AB" or "" is no key
 
@@ -77,11 +77,7 @@ def round_state(round_: Round, now: datetime) -> str:
 
 
 def in_audience(contest: Contest, unit: Unit) -> bool:
-    return (
-        not contest.audience
-        or unit.code in contest.audience
-        or unit.parent_code in contest.audience
-    )
+    return policy.in_audience(contest.audience, unit)
 
 
 def remaining_s(attempt: Attempt, now: datetime) -> float:

@@ -1,6 +1,14 @@
-"""Who sees what: scope. Officers and leaders read the figures of their own unit and of the
-units below it; an admin (scope None) reads everything. Every page, endpoint and service that
-counts something for a reader asks here."""
+"""Who may do what, and who sees what — the one home of these rules (pages, API, commands).
+
+- Roles and their groups: STAFF read figures (officers, leaders, admins); MANAGERS write and
+  manage content, close or extend surveys, audit prizes and export personal data (officers,
+  admins). Residents take part.
+- Scope: officers and leaders read the figures of their own unit and of the units below it; an
+  admin (scope None) reads everything (`within`, `scope_of`, `in_scope`).
+- Management: an officer manages what their unit or a unit below it owns (`may_manage`).
+- Audience: who may take part in a contest or survey (`in_audience`); what an owner may open
+  content to and draw a contest from (`audience_outside`, `may_draw_from`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,26 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import object_session
 
 from app.models import Role, Unit, User
+
+STAFF: tuple[Role, ...] = (Role.OFFICER, Role.LEADER, Role.ADMIN)
+MANAGERS: tuple[Role, ...] = (Role.OFFICER, Role.ADMIN)
+
+
+def is_admin(user: User) -> bool:
+    return user.role == Role.ADMIN
+
+
+def may_manage(user: User, owner: Unit | None) -> bool:
+    """Whether `user` may change, close, extend, audit or export what `owner` owns."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.OFFICER and owner is not None and within(owner, user.unit)
+
+
+def in_audience(audience: list[int] | None, unit: Unit) -> bool:
+    """Whether a person of `unit` may take part: no audience is everyone; a listed unit takes
+    in the units below it."""
+    return not audience or unit.code in audience or unit.parent_code in audience
 
 
 def within(unit: Unit | None, scope: Unit | None) -> bool:

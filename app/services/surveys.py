@@ -35,7 +35,7 @@ from app.models import (
     Unit,
     User,
 )
-from app.services import mixer
+from app.services import mixer, policy
 
 TEXT_MAX = 2000
 OTHER_MAX = 200
@@ -150,9 +150,7 @@ def is_open(survey: Survey, now: datetime) -> bool:
 
 
 def in_audience(survey: Survey, unit: Unit) -> bool:
-    return (
-        not survey.audience or unit.code in survey.audience or unit.parent_code in survey.audience
-    )
+    return policy.in_audience(survey.audience, unit)
 
 
 def open_surveys(session: Session, now: datetime, unit: Unit | None) -> list[Survey]:

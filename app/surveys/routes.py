@@ -23,7 +23,6 @@ from app.parse import ID_MAX, bounded_int, int_or_none
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
 from app.services import analytics, policy, survey_progress
 from app.services import surveys as service
-from app.services.policy import within
 from app.services.units import communes
 from app.surveys import bp
 from app.surveys.forms import from_form, hidden_fields
@@ -248,10 +247,8 @@ def progress(slug: str) -> Response | str:
     scope = current_user.unit
     form = FlaskForm()
     if request.method == "POST":
-        if current_user.role not in ("officer", "admin") or not form.validate_on_submit():
-            abort(403)
         owner = db.session.get(Unit, survey.owner_unit_code)
-        if current_user.role != "admin" and (owner is None or not within(owner, scope)):
+        if not policy.may_manage(current_user, owner) or not form.validate_on_submit():
             abort(403)
         now = clock.now()
         if request.form.get("action") == "close":
