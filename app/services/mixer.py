@@ -31,7 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import SurveyPending
@@ -98,13 +98,26 @@ def current() -> Mixing:
 
 def queue(
     session: Session, mixing: Mixing, survey_id: int, payload: Mapping[str, Any], now: datetime
-) -> None:
-    """Add a sealed pending response to the session (the caller commits, with the ledger)."""
-    session.add(
-        SurveyPending(
-            id=uuid.uuid4(), survey_id=survey_id, sealed=mixing.sealer.seal(payload), queued_at=now
-        )
+) -> tuple[int, datetime]:
+    """Insert a sealed pending response in the caller's transaction (it commits, with the
+    ledger). Returns how many of the survey's responses wait, this one included, and since
+    when the oldest has: read by the same statement, so the check costs no round trip."""
+    key = uuid.uuid4()
+    others = select(SurveyPending.id).where(
+        SurveyPending.survey_id == survey_id, SurveyPending.id != key
     )
+    count = select(func.count()).select_from(others.subquery()).scalar_subquery()
+    oldest = (
+        select(func.min(SurveyPending.queued_at))
+        .where(SurveyPending.survey_id == survey_id, SurveyPending.id != key)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        insert(SurveyPending)
+        .values(id=key, survey_id=survey_id, sealed=mixing.sealer.seal(payload), queued_at=now)
+        .returning(count, oldest)
+    ).one()
+    return int(row[0]) + 1, min(now, row[1]) if row[1] is not None else now
 
 
 def waiting(session: Session, survey_id: int | None = None) -> dict[int, tuple[int, datetime]]:

@@ -507,31 +507,13 @@ def submit(
     index = index_figures(defn, answers)
     by_key = defn.by_key
     response = None
-    if survey.anonymous:
-        mixing = mixing or mixer.current()
-        mixer.queue(
-            session,
-            mixing,
-            survey.id,
-            {
-                "unit": unit.code,
-                "day": local_day(now, survey).isoformat(),
-                "signed_in": user is not None,
-                "version": defn.version,
-                "answers": answers,
-                "rows": [
-                    [by_key[key].id, *row]
-                    for key, value in answers.items()
-                    for row in _values(by_key[key], value)
-                ],
-                "index": [index.score, index.items, index.top],
-            },
-            now,
-        )
-    else:
+    pending: tuple[int, datetime] | None = None
+    if user is not None:
+        session.add(SurveyLedger(survey_id=survey_id, user_id=user.id))
+    if not survey.anonymous:
         response = SurveyResponse(
             id=uuid.uuid4(),
-            survey_id=survey.id,
+            survey_id=survey_id,
             unit_code=unit.code,
             submitted_on=local_day(now, survey),
             signed_in=user is not None,
@@ -542,8 +524,6 @@ def submit(
         )
         response.answers = _rows(defn, response.id, answers)
         session.add(response)
-    if user is not None:
-        session.add(SurveyLedger(survey_id=survey.id, user_id=user.id))
     try:
         session.flush()
         if response is not None:
@@ -551,15 +531,36 @@ def submit(
             if user is not None:  # anonymous surveys have no server drafts
                 session.execute(
                     delete(SurveyDraft).where(
-                        SurveyDraft.survey_id == survey.id, SurveyDraft.user_id == user.id
+                        SurveyDraft.survey_id == survey_id, SurveyDraft.user_id == user.id
                     )
                 )
+        else:
+            mixing = mixing or mixer.current()
+            pending = mixer.queue(
+                session,
+                mixing,
+                survey_id,
+                {
+                    "unit": unit.code,
+                    "day": local_day(now, survey).isoformat(),
+                    "signed_in": user is not None,
+                    "version": defn.version,
+                    "answers": answers,
+                    "rows": [
+                        [by_key[key].id, *row]
+                        for key, value in answers.items()
+                        for row in _values(by_key[key], value)
+                    ],
+                    "index": [index.score, index.items, index.top],
+                },
+                now,
+            )
         session.commit()
     except IntegrityError:
         # The ledger's key (survey, account) decides concurrent and repeated answers.
         session.rollback()
         raise AlreadyAnswered(N_("You have already answered this survey. Thank you!")) from None
-    if mixing is not None:
+    if mixing is not None and pending is not None and mixer.is_due(mixing, *pending, now):
         settle(session, now, survey_id=survey_id, mixing=mixing)
     return response
 
@@ -631,9 +632,10 @@ def settle(
             )
         responses.sort(key=lambda r: r["id"])
         rows.sort(key=lambda r: (r["response_id"], r["question_id"], r["item"]))
-        session.execute(insert(SurveyResponse), responses)
+        # Core executemany (one multi-row INSERT per table), in key order.
+        session.execute(insert(SurveyResponse.__table__), responses)
         if rows:
-            session.execute(insert(SurveyAnswer), rows)
+            session.execute(insert(SurveyAnswer.__table__), rows)
         session.commit()
         moved += len(responses)
     return moved
