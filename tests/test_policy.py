@@ -40,7 +40,8 @@ def test_who_may_manage_what(app, role, home, owner, allowed):
 def test_audience_takes_in_the_units_below(app):
     with app.app_context():
         vi_thanh = db.session.get(Unit, VI_THANH)
-        assert policy.in_audience(None, vi_thanh) and policy.in_audience([], vi_thanh)
+        assert policy.in_audience(None, vi_thanh)  # "all"
+        assert not policy.in_audience([], vi_thanh)  # an empty list is nobody, not everyone
         assert policy.in_audience([PROVINCE], vi_thanh)
         assert policy.in_audience([VI_THANH], vi_thanh)
         assert not policy.in_audience([NINH_KIEU], vi_thanh)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, flash, redirect, render_template, session, url_for
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -12,6 +12,7 @@ from app.account import bp
 from app.account.forms import DeleteAccountForm, PasswordForm
 from app.extensions import db
 from app.models import utcnow
+from app.ratelimits import signin_succeeded, signin_try
 from app.services.accounts import AccountError, change_password, delete_account, personal_data
 
 
@@ -54,6 +55,15 @@ def password() -> Response | str | tuple[str, int]:
     form = PasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
+        wait = signin_try(user.phone or "", request.remote_addr or "unknown")
+        if wait is not None:  # the current password is guessed no faster than at sign-in
+            form.current.errors.append(
+                _(
+                    "Too many failed sign-ins. Please try again in %(minutes)d minutes.",
+                    minutes=max(1, round(wait / 60)),
+                )
+            )
+            return render_template("account/password.html", form=form), 429
         try:
             change_password(
                 db.session, user, form.current.data or "", form.password.data or "", utcnow()
@@ -61,6 +71,7 @@ def password() -> Response | str | tuple[str, int]:
         except AccountError as error:
             getattr(form, error.field).errors.append(error.message)
             return render_template("account/password.html", form=form), 422
+        signin_succeeded(user.phone or "", request.remote_addr or "unknown")
         session.clear()
         login_user(user)
         session.permanent = True

@@ -84,7 +84,7 @@ def _audience(value: Any) -> Any:
     """`all`, or a list of unit codes (with the units below them)."""
     if value == "all" or value is None:
         return "all"
-    if isinstance(value, list):
+    if isinstance(value, list) and value:  # [] would read as nobody, and was taken as everyone
         return value
     raise content_error(
         N_('"audience" is either all or a list of unit codes, for example [31321, 31117].')

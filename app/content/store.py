@@ -607,7 +607,9 @@ def _index_items(session: Session, survey: Survey) -> dict[int, int]:
 def _store_survey(
     session: Session, doc: schemas.Survey, actor: Actor, now: datetime, located: Located
 ) -> LoadReport:
-    survey = session.scalar(select(Survey).where(Survey.slug == doc.survey))
+    # Locked: a response being stored reads `anonymous` FOR SHARE, so it either commits
+    # before the check below sees it, or waits and then reads the new flag.
+    survey = session.scalar(select(Survey).where(Survey.slug == doc.survey).with_for_update())
     created = survey is None
     index_before: dict[int, int] | None = None  # what the index counted, if it has responses
     if survey is None:

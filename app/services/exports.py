@@ -35,7 +35,9 @@ def csv_cell(value: Any) -> Any:
 
 def csv_bytes(rows: Iterable[Sequence[Any]], header: Sequence[Any] | None = None) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    # Every field quoted: a spreadsheet set to split on ";" (Vietnamese regional settings)
+    # would otherwise start a new cell with "=" inside a text such as 'x;=HYPERLINK(…)'.
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     if header is not None:
         writer.writerow([csv_cell(v) for v in header])
     writer.writerows([csv_cell(v) for v in row] for row in rows)

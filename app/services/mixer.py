@@ -136,16 +136,20 @@ def is_due(mixing: Mixing, count: int, oldest: datetime, now: datetime) -> bool:
 
 def claim(
     session: Session, mixing: Mixing, survey_id: int, limit: int = 5000
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], datetime | None]:
     """Take pending responses of the survey (in the caller's transaction) and open them. Only
     the rows this call deletes are returned, so two mixers never move the same response: on
-    PostgreSQL rows another mixer holds are skipped; SQLite writes one at a time."""
-    stmt = select(SurveyPending.id, SurveyPending.sealed).where(
+    PostgreSQL rows another mixer holds are skipped; SQLite writes one at a time. Returns the
+    opened payloads and the oldest queue time among them (the caller checks that what it got
+    is still a due batch: skipped rows may leave it a lone response)."""
+    stmt = select(SurveyPending.id, SurveyPending.sealed, SurveyPending.queued_at).where(
         SurveyPending.survey_id == survey_id
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    opened = {row.id: mixing.sealer.open(row.sealed) for row in session.execute(stmt.limit(limit))}
+    found = session.execute(stmt.limit(limit)).all()
+    opened = {row.id: mixing.sealer.open(row.sealed) for row in found}
+    queued = {row.id: row.queued_at for row in found}
     unreadable = sum(p is None for p in opened.values())
     if unreadable:
         # Sealed under a key no longer configured: they stay until it is (nothing is lost).
@@ -157,8 +161,9 @@ def claim(
         )
     readable = [key for key, payload in opened.items() if payload is not None]
     if not readable:
-        return []
+        return [], None
     taken = session.scalars(
         delete(SurveyPending).where(SurveyPending.id.in_(readable)).returning(SurveyPending.id)
     ).all()
-    return [opened[key] for key in taken]  # type: ignore[misc]
+    oldest = min((queued[key] for key in taken), default=None)
+    return [opened[key] for key in taken], oldest  # type: ignore[misc]

@@ -37,7 +37,9 @@ def may_manage(user: User, owner: Unit | None) -> bool:
 def in_audience(audience: list[int] | None, unit: Unit) -> bool:
     """Whether a person of `unit` may take part: no audience is everyone; a listed unit takes
     in the units below it."""
-    return not audience or unit.code in audience or unit.parent_code in audience
+    if audience is None:  # "all"
+        return True
+    return unit.code in audience or unit.parent_code in audience
 
 
 def within(unit: Unit | None, scope: Unit | None) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.analytics import _scope_filter, hidden_groups
+from app.services.analytics import _scope_filter, hidden_groups, withheld
 from app.services.suppression import RESPONSES, SurveyDecision
 from app.services.surveys import ANSWERED, QuestionDef, definition
 
@@ -23,6 +23,8 @@ class NotAllowed(Exception):
 
 def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
     if survey.anonymous and scope.level != UnitLevel.PROVINCE:
+        raise NotAllowed
+    if withheld(session, survey, scope):  # a hidden commune's rows would show its count
         raise NotAllowed
     defn = definition(session, survey)
     columns = [q for q in defn.questions if not (survey.anonymous and q.type == "text")]

@@ -506,11 +506,16 @@ def submit(
         raise NotInAudience(N_("This survey is not open to your commune or ward."))
     index = index_figures(defn, answers)
     by_key = defn.by_key
+    # The flag as it is now (FOR SHARE): the definition was read earlier in the request, and a
+    # re-publish as anonymous in between must not get an identified row.
+    anonymous = session.scalar(
+        select(Survey.anonymous).where(Survey.id == survey_id).with_for_update(read=True)
+    )
     response = None
     pending: tuple[int, datetime] | None = None
     if user is not None:
         session.add(SurveyLedger(survey_id=survey_id, user_id=user.id))
-    if not survey.anonymous:
+    if not anonymous:
         response = SurveyResponse(
             id=uuid.uuid4(),
             survey_id=survey_id,
@@ -585,8 +590,12 @@ def settle(
     for pending_survey, (count, oldest) in mixer.waiting(session, survey_id).items():
         if not force and not mixer.is_due(mixing, count, oldest, now):
             continue
-        payloads = mixer.claim(session, mixing, pending_survey)
-        if not payloads:
+        payloads, claimed_oldest = mixer.claim(session, mixing, pending_survey)
+        if not payloads or (
+            not force and not mixer.is_due(mixing, len(payloads), claimed_oldest or now, now)
+        ):
+            # Another mixer holds the rest of the batch: moving what is left would make a
+            # batch of one (a response tied to its ledger entry by order). It waits.
             session.rollback()
             continue
         version = session.scalar(
