@@ -70,7 +70,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(dashboards_bp, url_prefix="/results")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from app import cli, errors, logs, security
+    from app import cli, errors, formats, logs, security
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
@@ -80,6 +80,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
     from app.surveys import mixing
 
+    formats.init_app(app)
     security.init_app(app)
     mixing.init_app(app)
     errors.init_app(app)

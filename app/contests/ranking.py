@@ -46,14 +46,6 @@ def _unit_arg() -> int | None:
     return optional_int(request.args.get("unit"), 1, ID_MAX, "unit")
 
 
-@bp.app_template_filter("seconds")
-def _seconds(duration_ms: int) -> str:
-    """Milliseconds as seconds with their three decimals (they decide ties)."""
-    from flask_babel import format_decimal
-
-    return format_decimal(duration_ms / 1000, format="#,##0.000")
-
-
 # ------------------------------------------------------------------------------ residents
 
 
