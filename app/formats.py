@@ -126,8 +126,8 @@ def day(moment: datetime | date | None, timezone: str | None = None) -> str:
 
 def init_app(app: Flask) -> None:
     """The formats as Jinja filters: `{{ n|number }}`, `{{ p|percent }}`, `{{ s|duration }}`,
-    `{{ ms|duration_ms }}`, `{{ ms|seconds }}`, `{{ at|when(survey.timezone) }}`, `{{ at|day(tz) }}`,
-    `{{ ci|interval }}`."""
+    `{{ ms|duration_ms }}`, `{{ ms|seconds }}`, `{{ at|when(survey.timezone) }}`,
+    `{{ at|day(tz) }}`, `{{ ci|interval }}`."""
     for name, function in {
         "number": number,
         "percent": percent,
