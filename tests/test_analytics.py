@@ -13,7 +13,7 @@ from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, Unit
-from app.services import analytics
+from app.services import analytics, survey_definition
 from app.services import surveys as service
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
 
@@ -74,7 +74,7 @@ def survey(app):  # type: ignore[no-untyped-def]
         )[0]
         assert outcome.ok, outcome.result.messages("en")
         row = db.session.scalar(select(Survey))
-        defn = service.definition(db.session, row)
+        defn = survey_definition.definition(db.session, row)
         for index, (unit, gender, level, channels) in enumerate(DATA):
             answers = {"gioi-tinh": gender, "hai-long": level, "diem": index % 11, "so-lan": index}
             if channels:
@@ -241,7 +241,7 @@ def test_trend_change_is_flagged_only_when_the_test_says_it_is_real(app):
         )
         for wave, (top, n) in plan.items():
             row = db.session.scalar(select(Survey).where(Survey.wave == wave))
-            defn = service.definition(db.session, row)
+            defn = survey_definition.definition(db.session, row)
             for i in range(n):
                 service.submit(
                     db.session,
@@ -299,7 +299,7 @@ def test_a_wave_that_hides_a_commune_shows_neither_its_share_nor_its_n(app):
         )
         for wave, people in plan.items():
             row = db.session.scalar(select(Survey).where(Survey.wave == wave))
-            defn = service.definition(db.session, row)
+            defn = survey_definition.definition(db.session, row)
             for unit, n in people.items():
                 for i in range(n):
                     service.submit(

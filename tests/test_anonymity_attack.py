@@ -29,7 +29,7 @@ from app.models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from app.services import mixer
+from app.services import mixer, survey_definition
 from app.services import surveys as service
 from app.services.accounts import NewAccount, create_account
 from app.services.units import load_units
@@ -256,7 +256,7 @@ def test_a_survey_with_only_pending_responses_keeps_its_answers_consistent(
     with survey.app_context():
         row = db.session.scalar(select(Survey))
         assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
-        assert service.responses_exist(db.session, row)  # a harmful change is refused
+        assert survey_definition.responses_exist(db.session, row)  # a harmful change is refused
 
 
 def test_the_migration_unties_responses_stored_before_the_mixer(tmp_path):

@@ -10,6 +10,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Attempt, Round, Survey, SurveyPending, SurveyResponse
 from app.parse import ID_MAX, bounded_int, decimal_number, optional_int
+from app.services import survey_definition
 from app.services import surveys as survey_service
 from tests.conftest import PASSWORD, PROVINCE, VI_THANH, csrf_token, load_content, set_clock
 from tests.test_attempts import CONTEST, START, bank_yaml
@@ -95,7 +96,7 @@ def surveys(app):  # type: ignore[no-untyped-def]
 def test_odd_survey_values_are_a_problem_not_a_crash(surveys, key, value):
     with surveys.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.slug == "hai-long-chinh-quyen-2026"))
-        q = survey_service.definition(db.session, survey).by_key[key]
+        q = survey_definition.definition(db.session, survey).by_key[key]
         stored, problem = survey_service.check_value(q, value)
     assert stored is None and problem is not None and problem.key == key
 

@@ -167,6 +167,7 @@ def test_dashboard_charts_draw_under_the_csp_at_360px(app, page, make_user):  # 
     from app.content.store import Actor
     from app.extensions import db
     from app.models import Unit
+    from app.services import survey_definition
     from app.services import surveys as service
     from tests.conftest import PROVINCE
     from tests.test_analytics import DATA, NOW, SURVEY
@@ -180,7 +181,7 @@ def test_dashboard_charts_draw_under_the_csp_at_360px(app, page, make_user):  # 
 
         from app.models import Survey
 
-        defn = service.definition(db.session, db.session.scalar(select(Survey)))
+        defn = survey_definition.definition(db.session, db.session.scalar(select(Survey)))
         for unit, gender, level, channels in DATA:
             answers = {"gioi-tinh": gender, "hai-long": level} | (
                 {"kenh": channels} if channels else {}

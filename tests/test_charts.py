@@ -102,12 +102,13 @@ def strange_labels(app):  # type: ignore[no-untyped-def]
 
     from app.extensions import db
     from app.models import Survey, Unit
+    from app.services import survey_definition
     from app.services import surveys as service
 
     set_clock(app, NOW)
     load_content(app, [("nhan-la.yaml", SURVEY)], NOW)
     with app.app_context():
-        defn = service.definition(db.session, db.session.scalar(select(Survey)))
+        defn = survey_definition.definition(db.session, db.session.scalar(select(Survey)))
         for i in range(12):
             answers = {"gioi-tinh": 1 + i % 2, "kenh": 1 + i % 3, "muc": 1 + i % 3}
             clean, problems = service.clean_answers(defn, answers)

@@ -264,7 +264,7 @@ def test_a_survey_with_responses_refuses_changes_that_would_corrupt_them(app, mo
     survey_text = (VALID / "survey-full.yaml").read_text(encoding="utf-8")
     with app.app_context():
         assert load(survey_text).ok
-        monkeypatch.setattr(store, "RESPONSE_CHECKS", [lambda _session, _survey: True])
+        monkeypatch.setattr(store, "responses_exist", lambda _session, _survey: True)
         # Adding a question, a page or a choice at the end is allowed.
         added = survey_text.replace("Truyền hình, Báo in]", "Truyền hình, Báo in, Tờ rơi]")
         added += "  - title: Thêm\n    questions:\n      - id: moi\n"

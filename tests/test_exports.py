@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Survey, Unit
-from app.services import exports
+from app.services import exports, survey_definition
 from app.services import surveys as service
 from tests.conftest import VI_THANH
 from tests.test_surveys import IDENTIFIED, NOW, load_content, set_clock
@@ -36,7 +36,7 @@ def test_a_free_text_answer_is_data_in_the_raw_export(app, client, auth, make_us
     people = [make_user(phone=f"098765430{i}") for i in range(3)]
     with app.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.slug == "kenh-thong-tin"))
-        defn = service.definition(db.session, survey)
+        defn = survey_definition.definition(db.session, survey)
         for person in people:
             answers, problems = service.clean_answers(
                 defn, {"hop": 1, "phat-bieu": 2, "ly-do": EVIL, "kenh": [1]}

@@ -12,7 +12,7 @@ from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, SurveyPending, SurveyResponse, Unit, User
-from app.services import mixer
+from app.services import mixer, survey_definition
 from app.services import surveys as service
 from tests.conftest import PROVINCE
 from tests.test_anonymity_attack import SLUG, answer, is_postgres
@@ -59,7 +59,7 @@ def test_a_survey_made_anonymous_mid_request_gets_no_identified_row(app, make_us
         assert load_files(db.session, [("s.yaml", identified.encode())], ADMIN, t.NOW)[0].ok
         request = Session(db.engine)
         row = request.scalar(select(Survey).where(Survey.slug == t.SLUG))
-        defn = service.definition(request, row)
+        defn = survey_definition.definition(request, row)
         user = request.get(User, person.id)
         assert load_files(db.session, [("s.yaml", t.SURVEY.encode())], ADMIN, t.NOW)[0].ok
         service.submit(request, defn, {"hai-long": 4}, t.NOW, user=user, unit=user.unit)

@@ -20,8 +20,7 @@ from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit
-from app.services import survey_progress
-from app.services import surveys as service
+from app.services import survey_definition, survey_progress
 from tests.conftest import PASSWORD, PROVINCE
 
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
@@ -60,7 +59,7 @@ PLAN: list[list[tuple[int, int]]] = [
 
 def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]) -> None:
     """Stored rows as the app stores them (demo_responses does the same), one per response."""
-    defn = service.definition(session, survey)
+    defn = survey_definition.definition(session, survey)
     gender, level = defn.by_key["gioi-tinh"], defn.by_key["hai-long"]
     responses, answers = [], []
     for unit, g, value in rows:
@@ -68,7 +67,7 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]
         values: dict[str, Any] = ({"hai-long": value} if value else {}) | (
             {"gioi-tinh": g} if g else {}
         )
-        index = service.index_figures(defn, values)
+        index = survey_definition.index_figures(defn, values)
         responses.append(
             {
                 "id": rid,
@@ -233,7 +232,7 @@ def everything_a_reader_sees(app, client, auth, communes, names, phone) -> tuple
     with app.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
         overall = survey_progress.overall_results(
-            db.session, service.definition(db.session, survey)
+            db.session, survey_definition.definition(db.session, survey)
         )
     if not overall["suppressed"]:
         eq.add(communes, GENDERS, ALL)

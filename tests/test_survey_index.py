@@ -19,7 +19,7 @@ from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit
-from app.services import analytics
+from app.services import analytics, survey_definition
 from app.services import surveys as service
 from app.services.units import load_units
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, fresh_database_url, load_content
@@ -79,7 +79,7 @@ def load(app, text: str) -> None:  # type: ignore[no-untyped-def]
 
 def answer_all(app) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
-        defn = service.definition(db.session, db.session.scalar(select(Survey)))
+        defn = survey_definition.definition(db.session, db.session.scalar(select(Survey)))
         for unit, overall, grid, channel in DATA:
             answers: dict[str, object] = {"chung": overall}
             if grid:
@@ -118,7 +118,7 @@ def expected(k: int = 5, grid: bool = True) -> list[tuple[float, int, int]]:
 def test_each_response_keeps_its_figures_and_sql_computes_the_same(answered):
     assert stored(answered) == expected()
     with answered.app_context():
-        assert analytics.restamp_index(db.session, db.session.scalar(select(Survey))) == 6
+        assert survey_definition.restamp_index(db.session, db.session.scalar(select(Survey))) == 6
         db.session.commit()
     assert stored(answered) == expected()
 
@@ -197,7 +197,7 @@ def test_a_response_read_under_the_old_rules_is_scored_by_the_new_ones(answered)
     and stored just after it: its figures follow the rules in force when it is stored."""
     with answered.app_context():
         survey = db.session.scalar(select(Survey))
-        before = service.definition(db.session, survey)  # the respondent's page, say
+        before = survey_definition.definition(db.session, survey)  # the respondent's page, say
         outcome = load_files(
             db.session,
             [("s.yaml", survey_yaml(scale=SCALE6).encode())],

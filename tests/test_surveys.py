@@ -15,6 +15,7 @@ from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
 from app.models import Survey, SurveyAnswer, SurveyDraft, SurveyLedger, SurveyResponse
+from app.services import survey_definition
 from app.services import surveys as service
 from tests.conftest import (
     NINH_KIEU,
@@ -70,9 +71,9 @@ def surveys(app):  # type: ignore[no-untyped-def]
     return app
 
 
-def definition(slug: str) -> service.SurveyDef:
+def definition(slug: str) -> survey_definition.SurveyDef:
     survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
-    return service.definition(db.session, survey)
+    return survey_definition.definition(db.session, survey)
 
 
 def bearer(client, phone):  # type: ignore[no-untyped-def]

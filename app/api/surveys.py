@@ -15,10 +15,11 @@ from app.errors import api_error
 from app.extensions import db
 from app.models import Survey, Unit, UnitLevel
 from app.ratelimits import SURVEY_SUBMISSIONS
+from app.services import survey_definition
 from app.services import surveys as service
 
 
-def _summary(survey: Survey, defn: service.SurveyDef) -> dict[str, object]:
+def _summary(survey: Survey, defn: survey_definition.SurveyDef) -> dict[str, object]:
     return {
         "id": survey.slug,
         "title": survey.title,
@@ -39,7 +40,7 @@ def _summary(survey: Survey, defn: service.SurveyDef) -> dict[str, object]:
 def list_surveys() -> Response:
     user = optional_user()
     found = service.open_surveys(db.session, clock.now(), user.unit if user else None)
-    return jsonify([_summary(s, service.definition(db.session, s)) for s in found])
+    return jsonify([_summary(s, survey_definition.definition(db.session, s)) for s in found])
 
 
 def _survey(slug: str) -> Survey | None:
@@ -57,7 +58,7 @@ def get_survey(slug: str) -> Response:
     survey = _survey(slug)
     if survey is None:
         return api_error(404)
-    defn = service.definition(db.session, survey)
+    defn = survey_definition.definition(db.session, survey)
     pages = [
         {
             "title": page["title"],
@@ -124,7 +125,7 @@ def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
         if unit is None or unit.level != UnitLevel.COMMUNE:
             message = render(N_("Please choose your commune or ward first."), {}, lang)
             return api_error(422, message, [{"field": "unit", "message": message}])
-    defn = service.definition(db.session, survey)
+    defn = survey_definition.definition(db.session, survey)
     answers, problems = service.clean_answers(defn, body.answers, hidden="refuse")
     if problems:
         details = [

@@ -39,6 +39,13 @@ from app.models import (
 from app.models.content import CURRENT
 from app.services import standings
 from app.services.policy import audience_outside, is_admin, may_draw_from, within
+from app.services.survey_definition import (
+    definition,
+    index_items,
+    resolved_choices,
+    responses_exist,
+    restamp_index,
+)
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
 
@@ -83,13 +90,6 @@ class Refused(Exception):
 
 # Checks of whether a survey already has responses: the survey responses module registers
 # one. With none registered, no survey has responses.
-RESPONSE_CHECKS: list[Callable[[Session, Survey], bool]] = []
-
-
-def survey_has_responses(session: Session, survey: Survey) -> bool:
-    return any(check(session, survey) for check in RESPONSE_CHECKS)
-
-
 def database_banks(session: Session) -> Callable[[str], BankInfo | None]:
     """Bank lookup for validating contests against what is already stored."""
 
@@ -537,12 +537,6 @@ def _survey_question_fields(
     }
 
 
-def resolved_choices(
-    choices: list[str] | None, scale: str | None, scales: dict[str, list[str]]
-) -> list[str]:
-    return list(choices) if choices else list(scales.get(scale or "", []))
-
-
 def survey_change_problems(survey: Survey, doc: schemas.Survey, located: Located) -> list[Problem]:
     """What a survey that already has responses may not change (survey.md): removing or
     reordering answered choices, changing a question's type, `anonymous` or `sign_in`."""
@@ -596,12 +590,9 @@ def survey_change_problems(survey: Survey, doc: schemas.Survey, located: Located
     return problems
 
 
-def _index_items(session: Session, survey: Survey) -> dict[int, int]:
-    # Imported here: app.services.surveys reads this module's resolved_choices.
-    from app.services.surveys import definition, index_items
-
+def _index_changed(session: Session, survey: Survey, before: dict[int, int]) -> bool:
     session.flush()
-    return index_items(definition(session, survey))
+    return index_items(definition(session, survey)) != before
 
 
 def _store_survey(
@@ -617,11 +608,12 @@ def _store_survey(
         session.add(survey)
     else:
         _check_owner(session, survey.owner_unit_code, actor, "survey", doc.survey)
-        if survey_has_responses(session, survey):
+        if responses_exist(session, survey):
             problems = survey_change_problems(survey, doc, located)
             if problems:
                 raise Refused(problems)
-            index_before = _index_items(session, survey)
+            session.flush()
+            index_before = index_items(definition(session, survey))  # what the index counted
     _check_reach(
         session,
         actor,
@@ -684,9 +676,7 @@ def _store_survey(
     if changed:
         survey.version += 1
         survey.updated_at = now
-        if index_before is not None and _index_items(session, survey) != index_before:
-            from app.services.analytics import restamp_index
-
+        if index_before is not None and _index_changed(session, survey, index_before):
             restamp_index(session, survey)  # the responses' index scores, by the new rules
     report.version, report.status = survey.version, _version_status(created, changed)
     return report

@@ -18,7 +18,7 @@ from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
 from app.services import analytics, exports, policy, raw_export
 from app.services.policy import within
-from app.services.surveys import definition
+from app.services.survey_definition import definition
 
 
 def _survey(slug: str) -> Survey:

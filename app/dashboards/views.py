@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.services import charts
-from app.services.surveys import SurveyDef
+from app.services.survey_definition import SurveyDef
 
 
 def _value_labels(q: Any) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select, true, update
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
@@ -28,7 +28,7 @@ from app.services.suppression import (
     TableDecision,
     decide_table,
 )
-from app.services.surveys import ANSWERED, QuestionDef, SurveyDef, definition, index_items
+from app.services.survey_definition import ANSWERED, QuestionDef, SurveyDef, definition, index_items
 
 Z95 = 1.959963984540054
 DEFAULT_THRESHOLD = 5
@@ -522,46 +522,6 @@ def satisfaction_index(
             }
         out.append(entry)
     return out
-
-
-def restamp_index(session: Session, survey: Survey) -> int:
-    """Compute every response's index figures again from its stored answers (one UPDATE), for
-    when the survey changes what its index counts: an `index:` flag, a scale made longer, an
-    index question retired. The same figures as app.services.surveys.index_figures."""
-    session.flush()
-    items = index_items(definition(session, survey))
-    mine = SurveyResponse.survey_id == survey.id
-    session.execute(
-        update(SurveyResponse).where(mine).values(index_score=None, index_items=0, index_top=0),
-        execution_options={"synchronize_session": False},
-    )
-    if not items:
-        return 0
-    scale_max = case(*[(SurveyAnswer.question_id == qid, k) for qid, k in items.items()])
-    per_response = (
-        select(
-            SurveyAnswer.response_id.label("rid"),
-            func.avg((SurveyAnswer.value - 1) * 100.0 / (scale_max - 1)).label("score"),
-            func.count().label("answered"),
-            func.sum(case((SurveyAnswer.value >= scale_max - 1, 1), else_=0)).label("top"),
-        )
-        .where(SurveyAnswer.question_id.in_(list(items)), SurveyAnswer.value.is_not(None))
-        .group_by(SurveyAnswer.response_id)
-        .subquery()
-    )
-    return (
-        session.execute(
-            update(SurveyResponse)
-            .where(mine, SurveyResponse.id == per_response.c.rid)
-            .values(
-                index_score=per_response.c.score,
-                index_items=per_response.c.answered,
-                index_top=per_response.c.top,
-            ),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-        or 0
-    )
 
 
 def free_texts(

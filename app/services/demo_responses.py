@@ -12,14 +12,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.surveys import (
-    QuestionDef,
-    SurveyDef,
-    _values,
-    definition,
-    index_figures,
-    visible_keys,
-)
+from app.services.survey_definition import QuestionDef, SurveyDef, definition, index_figures
+from app.services.surveys import _values, visible_keys
 
 TEXTS = [
     "Thủ tục còn chậm, phải đi lại nhiều lần.",

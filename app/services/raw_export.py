@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
 from app.services.analytics import _scope_filter, hidden_groups, withheld
 from app.services.suppression import RESPONSES, SurveyDecision
-from app.services.surveys import ANSWERED, QuestionDef, definition
+from app.services.survey_definition import ANSWERED, QuestionDef, definition
 
 
 class NotAllowed(Exception):

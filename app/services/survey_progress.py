@@ -20,7 +20,7 @@ from app.models import (
 )
 from app.services import analytics
 from app.services.policy import in_scope
-from app.services.surveys import SurveyDef
+from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
 
 

@@ -21,21 +21,24 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.content import store
 from app.content.messages import N_
-from app.content.store import resolved_choices
 from app.models import (
     Survey,
     SurveyAnswer,
     SurveyDraft,
     SurveyLedger,
-    SurveyPending,
-    SurveyQuestion,
     SurveyResponse,
     Unit,
     User,
 )
 from app.services import mixer, policy
+from app.services.survey_definition import (
+    ANSWERED,
+    QuestionDef,
+    SurveyDef,
+    definition,
+    index_figures,
+)
 
 TEXT_MAX = 2000
 OTHER_MAX = 200
@@ -63,79 +66,10 @@ class NotInAudience(SurveyError):
 
 
 @dataclass(frozen=True)
-class QuestionDef:
-    id: int
-    key: str
-    type: str
-    text: str | None
-    help: str | None
-    required: bool
-    show_if: dict[str, list[int]] | None
-    choices: list[str]
-    rows: list[str]
-    min: float | None
-    max: float | None
-    decimal: bool
-    other: bool
-    demographic: bool
-    index: bool
-    low: str | None
-    high: str | None
-    page: int
-
-
-@dataclass
-class SurveyDef:
-    survey: Survey
-    questions: list[QuestionDef]
-    pages: list[dict[str, Any]]
-    version: int = 0  # the survey's version this definition was read at
-
-    @property
-    def by_key(self) -> dict[str, QuestionDef]:
-        return {q.key: q for q in self.questions}
-
-    def page_questions(self, page: int) -> list[QuestionDef]:
-        return [q for q in self.questions if q.page == page]
-
-
-@dataclass(frozen=True)
 class AnswerProblem:
     key: str
     message: str  # an N_ msgid
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-
-def definition(session: Session, survey: Survey) -> SurveyDef:
-    rows = session.scalars(
-        select(SurveyQuestion)
-        .where(SurveyQuestion.survey_id == survey.id, SurveyQuestion.retired_at.is_(None))
-        .order_by(SurveyQuestion.position)
-    ).all()
-    questions = [
-        QuestionDef(
-            id=q.id,
-            key=q.key,
-            type=q.type,
-            text=q.text,
-            help=q.help,
-            required=q.required,
-            show_if=q.show_if,
-            choices=resolved_choices(q.choices, q.scale, survey.scales),
-            rows=list(q.rows or []),
-            min=q.min_value,
-            max=q.max_value,
-            decimal=bool(q.decimal),
-            other=bool(q.other),
-            demographic=bool(q.demographic),
-            index=bool(q.index),
-            low=q.low,
-            high=q.high,
-            page=q.page,
-        )
-        for q in rows
-    ]
-    return SurveyDef(survey, questions, survey.pages, survey.version)
 
 
 def estimated_minutes(defn: SurveyDef) -> int:
@@ -376,9 +310,6 @@ def clean_answers(
 # ---------------------------------------------------------------------------------- storage
 
 
-ANSWERED = 0  # the item of the row saying that a multiple-choice or grid question was answered
-
-
 def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | None, str | None]]:
     """An answer as stored rows: (item, value, number, text). A multiple-choice or grid
     answer has several rows, one per choice ticked or row answered, and one more at item 0
@@ -413,7 +344,7 @@ def _index_by_current_rules(
 ) -> None:
     """The response's index figures by the rules of the survey as it stands when the response
     is stored. A content load that changes those rules updates the survey's row, then
-    recomputes every stored response (app.services.analytics.restamp_index) before it
+    recomputes every stored response (app.services.survey_definition.restamp_index) before it
     commits. Read with FOR SHARE on PostgreSQL (SQLite writes one at a time anyway), the
     survey's version either waits for such a load to commit, and then shows a new version
     (the figures are computed again here), or makes the load wait for this response, whose
@@ -430,39 +361,6 @@ def _index_by_current_rules(
         index.items,
         index.top,
     )
-
-
-def index_items(defn: SurveyDef) -> dict[int, int]:
-    """The questions the satisfaction index counts, with their number of scale points k."""
-    return {q.id: len(q.choices) for q in defn.questions if q.index and len(q.choices) > 1}
-
-
-@dataclass(frozen=True)
-class IndexFigures:
-    """A response's part of the satisfaction index (survey.md): the mean of the index items it
-    answered, each rescaled to 0–100 ((value − 1) / (k − 1) × 100); how many it answered;
-    how many of those are in the top two values."""
-
-    score: float | None
-    items: int
-    top: int
-
-
-def index_figures(defn: SurveyDef, answers: dict[str, Any]) -> IndexFigures:
-    """Of a response's answers (as clean_answers returns them): each grid row is one item."""
-    k_of = index_items(defn)
-    scores: list[float] = []
-    top = 0
-    for q in defn.questions:
-        k = k_of.get(q.id)
-        value = answers.get(q.key)
-        if k is None or value is None:
-            continue
-        marks = list(value.values()) if isinstance(value, dict) else [value]
-        for mark in marks:
-            scores.append((int(mark) - 1) * 100.0 / (k - 1))
-            top += int(mark) >= k - 1
-    return IndexFigures(sum(scores) / len(scores) if scores else None, len(scores), top)
 
 
 def _rows(defn: SurveyDef, response_id: uuid.UUID, answers: dict[str, Any]) -> list[SurveyAnswer]:
@@ -680,15 +578,3 @@ def save_draft(
 
 def load_draft(session: Session, survey: Survey, user: User) -> SurveyDraft | None:
     return None if survey.anonymous else session.get(SurveyDraft, (survey.id, user.id))
-
-
-def responses_exist(session: Session, survey: Survey) -> bool:
-    """Stored or still pending: either way the survey has answers to keep consistent."""
-    return any(
-        session.scalar(select(table.survey_id).where(table.survey_id == survey.id).limit(1))
-        is not None
-        for table in (SurveyResponse, SurveyPending)
-    )
-
-
-store.RESPONSE_CHECKS.append(responses_exist)  # a survey with responses refuses harmful changes

@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from app.services.surveys import QuestionDef, SurveyDef
+from app.services.survey_definition import QuestionDef, SurveyDef
 
 
 def from_form(defn: SurveyDef, form: MultiDict[str, str]) -> dict[str, Any]:

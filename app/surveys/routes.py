@@ -21,7 +21,7 @@ from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
 from app.parse import ID_MAX, bounded_int, int_or_none
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
-from app.services import analytics, policy, survey_progress
+from app.services import analytics, policy, survey_definition, survey_progress
 from app.services import surveys as service
 from app.services.units import communes
 from app.surveys import bp
@@ -46,7 +46,7 @@ def index() -> str:
     now = clock.now()
     listed = []
     for survey in service.open_surveys(db.session, now, unit):
-        defn = service.definition(db.session, survey)
+        defn = survey_definition.definition(db.session, survey)
         answered = current_user.is_authenticated and service.has_answered(
             db.session, survey, current_user
         )
@@ -81,7 +81,7 @@ def _refusal(survey: Survey) -> str | None:
 @bp.get("/<slug>")
 def intro(slug: str) -> str:
     survey = _survey_or_404(slug)
-    defn = service.definition(db.session, survey)
+    defn = survey_definition.definition(db.session, survey)
     units = (
         communes(db.session)
         if not current_user.is_authenticated and survey.sign_in == "optional"
@@ -101,7 +101,7 @@ def intro(slug: str) -> str:
 
 
 def _page_view(
-    defn: service.SurveyDef,
+    defn: survey_definition.SurveyDef,
     page: int,
     answers: dict[str, Any],
     problems: list[service.AnswerProblem],
@@ -132,12 +132,12 @@ def _page_view(
     return page, status
 
 
-def _pages_with_questions(defn: service.SurveyDef, answers: dict[str, Any]) -> list[int]:
+def _pages_with_questions(defn: survey_definition.SurveyDef, answers: dict[str, Any]) -> list[int]:
     pages = [p for p in range(len(defn.pages)) if service.pending_on_page(defn, p, answers)]
     return pages or [0]
 
 
-def _conditions(defn: service.SurveyDef) -> dict[str, str | None]:
+def _conditions(defn: survey_definition.SurveyDef) -> dict[str, str | None]:
     by_key = defn.by_key
 
     def lookup(key: str) -> tuple[str, str, list[str]] | None:
@@ -166,7 +166,7 @@ def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
     if unit is None or not service.in_audience(survey, unit):
         flash(_("Please choose your commune or ward first."), "danger")
         return redirect(url_for(".intro", slug=slug))
-    defn = service.definition(db.session, survey)
+    defn = survey_definition.definition(db.session, survey)
     page = min(max(page, 0), len(defn.pages) - 1)
     if request.method == "GET":
         answers: dict[str, Any] = {}
@@ -229,7 +229,7 @@ def thanks(slug: str) -> str:
     results = None
     if survey.show_results and _answered(survey):  # overall results, for those who answered
         results = survey_progress.overall_results(
-            db.session, service.definition(db.session, survey)
+            db.session, survey_definition.definition(db.session, survey)
         )
     return render_template("surveys/thanks.html", survey=survey, results=results)
 
