@@ -31,6 +31,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.extensions import (
         babel,
         bootstrap,
+        cache,
         csrf,
         db,
         limiter,
@@ -45,6 +46,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
+    cache.init_app(app)
     limiter.init_app(app)
 
     from app import access, models  # noqa: F401  (user loader; every table for migrations)

@@ -72,6 +72,12 @@ class Config:
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Survey results under a stamp of their responses: shared by the workers through Redis when
+    # there is one, else kept by each process (app/services/results_cache.py).
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_KEY_PREFIX = "civic:"
+    CACHE_THRESHOLD = 2000  # SimpleCache: entries kept by one process
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "civic"
 
@@ -106,6 +112,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
+    CACHE_TYPE = "SimpleCache"  # one per app: tests do not see each other's entries
     # Most tests read results right after answering: each response is moved at once. The
     # anonymity tests run with the production batch (tests/test_anonymity_attack.py).
     SURVEY_MIX_BATCH = 1

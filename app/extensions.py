@@ -8,6 +8,7 @@ from typing import Any
 from flask import request
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -38,6 +39,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+cache = Cache()  # survey results under a stamp (app/services/results_cache.py)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

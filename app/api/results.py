@@ -7,6 +7,7 @@ from flask import Response, jsonify
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import clock
 from app.api.schemas import ErrorOut
 from app.api.spec import endpoint, optional_user
 from app.api.survey_schemas import ResultsQuery
@@ -50,7 +51,11 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
     else:
         return api_error(403)
     try:
-        body = analytics.results(db.session, survey, by=by, scope=scope, labels={"all": _("All")})
+        body = dict(
+            analytics.results(
+                db.session, survey, now=clock.now(), by=by, scope=scope, labels={"all": _("All")}
+            )
+        )  # a copy: the cached answer is shared
     except analytics.UnknownBreakdown:
         return api_error(
             422,

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import clock
 from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
@@ -48,7 +49,12 @@ def _results(survey: Survey, scope: Unit) -> dict[str, Any]:
     by = request.args.get("by") or None
     try:
         return analytics.results(
-            db.session, survey, by=by, scope=scope, labels={"all": _("All"), "none": _("No answer")}
+            db.session,
+            survey,
+            now=clock.now(),
+            by=by,
+            scope=scope,
+            labels={"all": _("All"), "none": _("No answer")},
         )
     except analytics.UnknownBreakdown:
         abort(400, _("Break down by unit or by a demographic question."))
@@ -57,7 +63,7 @@ def _results(survey: Survey, scope: Unit) -> dict[str, Any]:
 @bp.get("/")
 @roles_required(*STAFF)
 def index() -> str:
-    surveys = analytics.responses_in_scope(db.session, policy.scope_of(current_user))
+    surveys = analytics.responses_in_scope(db.session, policy.scope_of(current_user), clock.now())
     return render_template("dashboards/index.html", surveys=surveys)
 
 
@@ -77,7 +83,7 @@ def survey_results(slug: str) -> str:
         sections=sections(defn, result),
         index_chart=index_chart(result["index"]) if result.get("index") else None,
         trends=[(t, trend_chart(t)) for t in trends],
-        texts=analytics.free_texts(db.session, survey, scope=scope),
+        texts=analytics.free_texts(db.session, survey, scope=scope, now=clock.now()),
         breakdowns=[q for q in defn.questions if q.demographic],
         by=request.args.get("by") or "all",
         can_export_raw=current_user.role in policy.MANAGERS,

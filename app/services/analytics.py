@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
+from app.services import stamped
 from app.services.policy import in_scope
 from app.services.suppression import (
     INDEX,
@@ -203,9 +205,14 @@ def _tables(
     return out
 
 
-def hidden_groups(session: Session, survey: Survey) -> SurveyDecision:
+def hidden_groups(session: Session, survey: Survey, now: datetime | None = None) -> SurveyDecision:
     """The one suppression decision of `survey` (app/services/suppression.py), made over all
-    its responses, which every page, API answer, export and count applies."""
+    its responses, which every page, API answer, export and count applies. Given `now`, kept
+    under the stamp of the survey's responses (app/services/stamped.py)."""
+    if now is not None:
+        return stamped.kept(  # type: ignore[no-any-return]
+            session, survey, "hidden", {}, now, lambda: hidden_groups(session, survey)
+        )
     defn = definition(session, survey)
     threshold = survey.min_group or DEFAULT_THRESHOLD
     measures = [RESPONSES, INDEX, *[q.key for q in defn.questions if q.type != "text"]]
@@ -240,15 +247,19 @@ def hidden_groups(session: Session, survey: Survey) -> SurveyDecision:
     return SurveyDecision(threshold, tables)
 
 
-def withheld(session: Session, survey: Survey, scope: Unit | None) -> bool:
+def withheld(
+    session: Session, survey: Survey, scope: Unit | None, now: datetime | None = None
+) -> bool:
     """Whether every figure of `scope` is withheld: a commune that the commune breakdown hides
     (the whole survey never is: its groups are hidden when it is small, not its total)."""
     if scope is None or scope.level != UnitLevel.COMMUNE:
         return False
-    return hidden_groups(session, survey).hidden(RESPONSES, scope.code)
+    return hidden_groups(session, survey, now).hidden(RESPONSES, scope.code)
 
 
-def responses_in_scope(session: Session, scope: Unit | None) -> list[tuple[Survey, int | None]]:
+def responses_in_scope(
+    session: Session, scope: Unit | None, now: datetime | None = None
+) -> list[tuple[Survey, int | None]]:
     """Every survey, newest first, with its responses within `scope` (None: withheld, for a
     commune that the survey's results hide)."""
     counts = dict(
@@ -259,7 +270,7 @@ def responses_in_scope(session: Session, scope: Unit | None) -> list[tuple[Surve
         ).all()
     )
     surveys = session.scalars(select(Survey).order_by(Survey.closes_at.desc())).all()
-    return [(s, None if withheld(session, s, scope) else counts.get(s.id, 0)) for s in surveys]
+    return [(s, None if withheld(session, s, scope, now) else counts.get(s.id, 0)) for s in surveys]
 
 
 def results(
@@ -269,13 +280,39 @@ def results(
     by: str | None = None,
     scope: Unit | None = None,
     labels: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The results answer of api.md for `survey`, broken down `by` ("unit", a demographic
-    question id, or None), restricted to `scope` (a unit and the units below it)."""
+    question id, or None), restricted to `scope` (a unit and the units below it). Given `now`,
+    kept under the stamp of the survey's responses, at most a minute behind them
+    (app/services/stamped.py); the answer is then shared: the caller must not change it."""
     defn = definition(session, survey)
-    grouping = _grouping(defn, by)
+    grouping = _grouping(defn, by)  # an unknown breakdown is refused before any cache
+    if now is not None:
+        view = {"by": by or "all", "scope": scope.code if scope else None, **(labels or {})}
+        return stamped.kept(  # type: ignore[no-any-return]
+            session,
+            survey,
+            "results",
+            view,
+            now,
+            lambda: _results(session, survey, defn, grouping, by, scope, labels, now),
+        )
+    return _results(session, survey, defn, grouping, by, scope, labels, None)
+
+
+def _results(
+    session: Session,
+    survey: Survey,
+    defn: SurveyDef,
+    grouping: Grouping,
+    by: str | None,
+    scope: Unit | None,
+    labels: dict[str, str] | None,
+    now: datetime | None,
+) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
-    decision = hidden_groups(session, survey)
+    decision = hidden_groups(session, survey, now)
     unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
     if unit is not None and decision.hidden(RESPONSES, unit):
         # A hidden commune is hidden in every view: `?unit=` withholds its figures altogether.
@@ -525,7 +562,12 @@ def satisfaction_index(
 
 
 def free_texts(
-    session: Session, survey: Survey, *, scope: Unit | None = None, limit: int = 200
+    session: Session,
+    survey: Survey,
+    *,
+    scope: Unit | None = None,
+    limit: int = 200,
+    now: datetime | None = None,
 ) -> dict[str, list[str]]:
     """Free-text answers per question, masked, only when the scope has enough respondents."""
     from app.text import mask_personal
@@ -541,7 +583,7 @@ def free_texts(
         )
         or 0
     )
-    if total < threshold or withheld(session, survey, scope):
+    if total < threshold or withheld(session, survey, scope, now):
         return {}
     ids = {q.id: q.key for q in defn.questions if q.type == "text"}
     texts: dict[str, list[str]] = {key: [] for key in ids.values()}

@@ -1,0 +1,82 @@
+"""Figures of a survey computed once and kept under a stamp of the survey's responses.
+
+Results are aggregates over every response of a survey: at a million responses a cold view
+reads tens of millions of answer rows. `analytics.results` and `analytics.hidden_groups`, given
+`now`, keep what they compute here — each view (survey, breakdown, scope, language of the
+labels) in the app's cache (Flask-Caching: in-process by default, Redis when `REDIS_URL` is
+set) with the stamp it was computed at:
+
+- read within `STALE_SECONDS` (60 s) of its last check, an entry is served as it is: a page may
+  be at most 60 s behind the responses while the survey is open;
+- after that, the stamp (the survey's version, its stored and its pending responses counted on
+  their index) is read again: unchanged, the entry is served and checked again in 60 s;
+  changed, the view is computed again.
+
+Responses are only ever added (or moved from pending to stored, which the stamp's pending count
+sees), and a change of the survey's rules raises its version, so an unchanged stamp means
+unchanged figures. The suppression decision (`analytics.hidden_groups`), the costliest part and
+the same for every view, is kept under the same stamp, so every view of one stamp applies the
+same decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.extensions import cache
+from app.models import Survey, SurveyPending, SurveyResponse
+
+STALE_SECONDS = 60
+KEEP_SECONDS = 24 * 3600  # an entry nobody reads for a day goes
+
+
+@dataclass(frozen=True)
+class Entry:
+    value: Any
+    stamp: tuple[int, int, int]
+    checked_at: datetime
+
+
+def stamp(session: Session, survey: Survey) -> tuple[int, int, int]:
+    """What the figures depend on: the survey's version and how many responses it has, stored
+    and pending (both counted on an index: ix_survey_responses_survey_unit, the pending
+    table's survey_id)."""
+    stored = session.scalar(
+        select(func.count())
+        .select_from(SurveyResponse)
+        .where(SurveyResponse.survey_id == survey.id)
+    )
+    pending = session.scalar(
+        select(func.count()).select_from(SurveyPending).where(SurveyPending.survey_id == survey.id)
+    )
+    version = session.scalar(select(Survey.version).where(Survey.id == survey.id))
+    return int(version or 0), int(stored or 0), int(pending or 0)
+
+
+def _key(kind: str, survey: Survey, parts: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return f"survey-results:{kind}:{survey.id}:{digest[:32]}"
+
+
+def kept(
+    session: Session, survey: Survey, kind: str, parts: dict[str, Any], now: datetime, compute: Any
+) -> Any:
+    """`compute()`'s value for this view of `survey`, from the cache when it is fresh enough."""
+    key = _key(kind, survey, parts)
+    entry: Entry | None = cache.get(key)
+    if entry is not None and now - entry.checked_at < timedelta(seconds=STALE_SECONDS):
+        return entry.value
+    current = stamp(session, survey)
+    if entry is None or entry.stamp != current:
+        entry = Entry(compute(), current, now)
+    else:
+        entry = Entry(entry.value, current, now)
+    cache.set(key, entry, timeout=KEEP_SECONDS)
+    return entry.value

@@ -1,0 +1,128 @@
+"""Survey results kept under a stamp of the responses (app/services/stamped.py): at most
+60 s behind while the survey is open, never a figure of another view, never one computed
+under other rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Survey, Unit
+from app.services import analytics, stamped, survey_definition
+from app.services import surveys as service
+from tests.conftest import VI_THANH
+from tests.test_analytics import NOW, question
+from tests.test_analytics import survey as survey
+
+
+def add_response(level: int) -> None:
+    row = db.session.scalar(select(Survey))
+    defn = survey_definition.definition(db.session, row)
+    clean, problems = service.clean_answers(defn, {"gioi-tinh": 1, "hai-long": level})
+    assert not problems
+    service.submit(db.session, defn, clean, NOW, user=None, unit=db.session.get(Unit, VI_THANH))
+
+
+def read(now, **kwargs):  # type: ignore[no-untyped-def]
+    return analytics.results(db.session, db.session.scalar(select(Survey)), now=now, **kwargs)
+
+
+def test_a_view_is_read_once_then_served_until_the_responses_change(survey, monkeypatch):
+    calls = []
+    compute = analytics._results
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[4])  # by
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(analytics, "_results", counted)
+    with survey.app_context():
+        first = read(NOW)
+        assert read(NOW + timedelta(seconds=30)) == first
+        assert read(NOW + timedelta(seconds=30), by="unit")["by"] == "unit"
+        assert calls == [None, "unit"]  # each view computed once
+        # Past 60 s with nothing new: the stamp is read again, the figures are not.
+        assert read(NOW + timedelta(seconds=90)) == first
+        assert calls == [None, "unit"]
+        add_response(1)
+        # A new response: within 60 s of the last check the page may still be behind…
+        assert read(NOW + timedelta(seconds=120))["n"] == first["n"]
+        # …but never more than 60 s.
+        later = read(NOW + timedelta(seconds=151))
+        assert later["n"] == first["n"] + 1 and calls == [None, "unit", None]
+        assert later == analytics.results(db.session, db.session.scalar(select(Survey)))
+
+
+def test_new_rules_are_never_served_with_old_figures(survey):
+    with survey.app_context():
+        before = read(NOW)
+        row = db.session.scalar(select(Survey))
+        row.min_group = 1  # as a content load does: new rules, a new version
+        row.version += 1
+        db.session.commit()
+        after = read(NOW + timedelta(seconds=61))
+        assert before["threshold"] == 5 and after["threshold"] == 1
+
+
+def test_views_never_share_an_entry(survey):
+    with survey.app_context():
+        everyone = read(NOW)
+        commune = read(NOW, scope=db.session.get(Unit, VI_THANH))
+        english = read(NOW, labels={"all": "All"})
+        vietnamese = read(NOW, labels={"all": "Tất cả"})
+        assert everyone["n"] == 17 - 1 and commune["n"] == 7
+        labels = {question(r, "hai-long")["groups"][0]["label"] for r in (english, vietnamese)}
+        assert labels == {"All", "Tất cả"}
+
+
+def test_pending_anonymous_responses_change_the_stamp(survey):
+    with survey.app_context():
+        row = db.session.scalar(select(Survey))
+        before = stamped.stamp(db.session, row)
+        survey.config["SURVEY_MIX_BATCH"] = 20  # the production batch: the response waits
+        survey.extensions.pop("survey_mixing", None)
+        add_response(5)
+        after = stamped.stamp(db.session, row)
+        assert after != before and after[1] == before[1]  # pending, not yet stored
+
+
+def test_one_decision_per_stamp_serves_every_view(survey, monkeypatch):
+    decided = []
+    decide = analytics.hidden_groups
+
+    def counted(session, survey_row, now=None):  # type: ignore[no-untyped-def]
+        if now is None:
+            decided.append(survey_row.id)
+        return decide(session, survey_row, now)
+
+    monkeypatch.setattr(analytics, "hidden_groups", counted)
+    with survey.app_context():
+        for by in (None, "unit", "gioi-tinh"):
+            read(NOW, by=by)
+        read(NOW, scope=db.session.get(Unit, VI_THANH))
+        assert len(decided) == 1
+
+
+def test_workers_share_entries_through_redis(app_factory, survey):
+    """Two app processes (gunicorn workers) with REDIS_URL: what one computed, the other reads."""
+    import uuid
+
+    settings = {
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": "redis://127.0.0.1:6379/15",
+        "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
+    }
+    first, second = app_factory(**settings), app_factory(**settings)
+    with first.app_context():
+        computed = read(NOW, by="unit")
+    with second.app_context():
+        row = db.session.scalar(select(Survey))
+        key = stamped._key("results", row, {"by": "unit", "scope": None})
+        from app.extensions import cache
+
+        entry = cache.get(key)
+        assert entry is not None and entry.value == computed
+        assert read(NOW + timedelta(seconds=10), by="unit") == computed
+        cache.clear()
