@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DATETIME = "dd/MM/yyyy HH:mm"
+DATETIME_SECONDS = "dd/MM/yyyy HH:mm:ss"
 DATE = "dd/MM/yyyy"
 DASH = "–"
 
@@ -105,14 +106,27 @@ def seconds(milliseconds: Any) -> str:
 
 
 def local(moment: datetime, timezone: str | None = None) -> datetime:
+    """A moment on the clock of `timezone`; a naive datetime is taken as already local (a
+    wall-clock time, as spreadsheet cells hold them) and is returned as it is."""
+    if moment.tzinfo is None:
+        return moment
     return moment.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE))
 
 
-def when(moment: datetime | None, timezone: str | None = None) -> str:
-    """A moment in the contest's or survey's time zone: "07/12/2026 20:00"."""
+def wall_clock(moment: datetime | None, timezone: str | None = None) -> datetime | None:
+    """The local time without its zone, for a spreadsheet cell (Excel knows no time zones)."""
+    if moment is None:
+        return None
+    return local(moment, timezone).replace(tzinfo=None)
+
+
+def when(moment: datetime | None, timezone: str | None = None, *, seconds: bool = False) -> str:
+    """A moment in the contest's or survey's time zone: "07/12/2026 20:00" (with `seconds`,
+    "07/12/2026 20:00:05", for the prize audit where the second of a submission can count)."""
     if moment is None:
         return DASH
-    return babel_dates.format_datetime(local(moment, timezone), DATETIME, locale=_locale())
+    pattern = DATETIME_SECONDS if seconds else DATETIME
+    return babel_dates.format_datetime(local(moment, timezone), pattern, locale=_locale())
 
 
 def day(moment: datetime | date | None, timezone: str | None = None) -> str:
