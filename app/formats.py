@@ -138,6 +138,13 @@ def day(moment: datetime | date | None, timezone: str | None = None) -> str:
     return babel_dates.format_date(moment, DATE, locale=_locale())
 
 
+def separators() -> str:
+    """The decimal and thousands symbols of the reader's language, as Plotly's
+    `layout.separators` wants them: ",." in Vietnamese (axes and hovers read "1.234,5")."""
+    locale = _locale()
+    return babel_numbers.get_decimal_symbol(locale) + babel_numbers.get_group_symbol(locale)
+
+
 def init_app(app: Flask) -> None:
     """The formats as Jinja filters: `{{ n|number }}`, `{{ p|percent }}`, `{{ s|duration }}`,
     `{{ ms|duration_ms }}`, `{{ ms|seconds }}`, `{{ at|when(survey.timezone) }}`,

@@ -76,3 +76,10 @@ def test_templates_have_the_filters(app, vi):
 def test_a_seconds_column_keeps_the_milliseconds(vi):
     assert formats.seconds(13598) == "13,598"
     assert formats.seconds(None) == "–"
+
+
+def test_charts_get_the_language_s_separators(app):
+    with app.test_request_context("/"):
+        assert formats.separators() == ",."
+    with app.test_request_context("/?lang=en"):
+        assert formats.separators() == ".,"

@@ -4,6 +4,7 @@ and account pages)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select, update
@@ -83,8 +84,9 @@ def test_contest_pages_read_vietnamese_numbers_in_the_contest_s_time_zone(
     with app.app_context():
         frozen = db.session.scalar(select(Contest)).rounds[1].frozen_at
     assert f"Chốt lúc {formats.when(frozen, TOKYO)}." in audit
-    live = client.get(f"/contests/rounds/{rounds['entries']}/live")
-    assert live.status_code == 200
+    live = client.get(f"/contests/rounds/{rounds['entries']}/live").get_data(True)
+    chart = json.loads(re.search(r'id="score-chart-data">(.*?)</script>', live, re.S).group(1))
+    assert chart["layout"]["separators"] == ",."  # Plotly's axes read "1.234,5" too
 
 
 def test_survey_pages_read_vietnamese_numbers_and_percentages(app, client, auth, make_user):
