@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DATETIME = "dd/MM/yyyy HH:mm"
 DATETIME_SECONDS = "dd/MM/yyyy HH:mm:ss"
+STRFTIME, STRFTIME_SECONDS = "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"  # the same two, for strftime
 DATE = "dd/MM/yyyy"
 DASH = "–"
 
@@ -125,8 +126,10 @@ def when(moment: datetime | None, timezone: str | None = None, *, seconds: bool 
     "07/12/2026 20:00:05", for the prize audit where the second of a submission can count)."""
     if moment is None:
         return DASH
-    pattern = DATETIME_SECONDS if seconds else DATETIME
-    return babel_dates.format_datetime(local(moment, timezone), pattern, locale=_locale())
+    # The pattern has only numeric fields, which Babel writes the same in every language (it
+    # does not localise digits): strftime gives the same text, some 20 times faster, which an
+    # export of hundreds of thousands of rows notices.
+    return local(moment, timezone).strftime(STRFTIME_SECONDS if seconds else STRFTIME)
 
 
 def day(moment: datetime | date | None, timezone: str | None = None) -> str:

@@ -83,3 +83,19 @@ def test_charts_get_the_language_s_separators(app):
         assert formats.separators() == ",."
     with app.test_request_context("/?lang=en"):
         assert formats.separators() == ".,"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_fast_times_equal_babel_s(app, lang):
+    from babel import dates
+
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.test_request_context(f"/?lang={lang}"):
+        for zone in ("Asia/Ho_Chi_Minh", "Asia/Tokyo", "UTC"):
+            local = formats.local(moment, zone)
+            assert formats.when(moment, zone) == dates.format_datetime(
+                local, formats.DATETIME, locale=lang
+            )
+            assert formats.when(moment, zone, seconds=True) == dates.format_datetime(
+                local, formats.DATETIME_SECONDS, locale=lang
+            )
