@@ -1,5 +1,5 @@
 """Vietnamese numbers and times as people see them in Chromium, on a 360 px phone and a 1280 px
-screen: the round page (a resident), the winners list and the units ranking (officers).
+screen: the round and attempt pages (a resident), the winners list and the units ranking (officers).
 SCREENSHOTS=dir keeps the screenshots (docs/screenshots/ holds the committed ones)."""
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ def test_times_and_numbers_read_vietnamese_on_every_screen(
     assert "Từ 01/12/2026 08:00 đến 07/12/2026 20:00." in text and "15 phút" in text
     assert fits_the_screen(page)
     page.screenshot(path=str(folder / f"round-{width}.png"))
+    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    # The clock stands a day after START (10:00 in Vietnam): 15 minutes to go.
+    assert "Hết giờ lúc 04/12/2026 10:15." in page.inner_text("#timer")
+    assert fits_the_screen(page)
+    page.screenshot(path=str(folder / f"attempt-{width}.png"))
     page.goto(f"{page.base}/contests/rounds/{crowded_round}/ranking/units")
     text = page.inner_text("main")
     assert "12.345 dân" in text and "3,47" in text and "2,00" in text  # aligned decimals
