@@ -23,7 +23,7 @@ Which file for what (the choice, and why):
   decimals and ";" between cells instead, it would open in one column on every Excel set to
   English and be misread by every program; written as it is, a Vietnamese-settings Excel that
   opens it by double-click would read "13.598" as thirteen thousand. Neither CSV serves both,
-  so officers are told (on the pages and in the README) to open the XLSX in Excel. Times in the
+  so officers are told (the prize audit page, the README) to open the XLSX in Excel. Times in the
   CSV are text as people write them ("07/12/2026 20:00", in the table's time zone).
 """
 
