@@ -21,6 +21,8 @@ from flask_babel import gettext as _
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DATETIME = "dd/MM/yyyy HH:mm"
+DATETIME_SECONDS = "dd/MM/yyyy HH:mm:ss"
+STRFTIME, STRFTIME_SECONDS = "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"  # the same two, for strftime
 DATE = "dd/MM/yyyy"
 DASH = "–"
 
@@ -105,14 +107,29 @@ def seconds(milliseconds: Any) -> str:
 
 
 def local(moment: datetime, timezone: str | None = None) -> datetime:
+    """A moment on the clock of `timezone`; a naive datetime is taken as already local (a
+    wall-clock time, as spreadsheet cells hold them) and is returned as it is."""
+    if moment.tzinfo is None:
+        return moment
     return moment.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE))
 
 
-def when(moment: datetime | None, timezone: str | None = None) -> str:
-    """A moment in the contest's or survey's time zone: "07/12/2026 20:00"."""
+def wall_clock(moment: datetime | None, timezone: str | None = None) -> datetime | None:
+    """The local time without its zone, for a spreadsheet cell (Excel knows no time zones)."""
+    if moment is None:
+        return None
+    return local(moment, timezone).replace(tzinfo=None)
+
+
+def when(moment: datetime | None, timezone: str | None = None, *, seconds: bool = False) -> str:
+    """A moment in the contest's or survey's time zone: "07/12/2026 20:00" (with `seconds`,
+    "07/12/2026 20:00:05", for the prize audit where the second of a submission can count)."""
     if moment is None:
         return DASH
-    return babel_dates.format_datetime(local(moment, timezone), DATETIME, locale=_locale())
+    # The pattern has only numeric fields, which Babel writes the same in every language (it
+    # does not localise digits): strftime gives the same text, some 20 times faster, which an
+    # export of hundreds of thousands of rows notices.
+    return local(moment, timezone).strftime(STRFTIME_SECONDS if seconds else STRFTIME)
 
 
 def day(moment: datetime | date | None, timezone: str | None = None) -> str:
@@ -122,6 +139,13 @@ def day(moment: datetime | date | None, timezone: str | None = None) -> str:
     if isinstance(moment, datetime):
         moment = local(moment, timezone).date()
     return babel_dates.format_date(moment, DATE, locale=_locale())
+
+
+def separators() -> str:
+    """The decimal and thousands symbols of the reader's language, as Plotly's
+    `layout.separators` wants them: ",." in Vietnamese (axes and hovers read "1.234,5")."""
+    locale = _locale()
+    return babel_numbers.get_decimal_symbol(locale) + babel_numbers.get_group_symbol(locale)
 
 
 def init_app(app: Flask) -> None:

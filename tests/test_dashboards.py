@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -51,18 +52,28 @@ def test_exports_equal_the_tables(survey, client, auth, make_user):  # noqa: F81
     make_user(role="leader", phone="0911111111")
     auth.login("0911111111")
     text = client.get(f"{URL}/results.csv").get_data(as_text=True).lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text)))
-    satisfied = [r for r in rows if r[0] == "hai-long" and r[3] == "Hài lòng"]
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][:3] == ["Câu hỏi", "Mã câu hỏi", "Nhóm"]  # Vietnamese, then the ids
+    assert lines[1][:3] == ["question_text", "question", "group"]
+    rows = [dict(zip(lines[1], line, strict=True)) for line in lines[2:]]
+    satisfied = [r for r in rows if r["question"] == "hai-long" and r["value"] == "Hài lòng"]
     low, high = hand_wilson(6, 16)
-    assert satisfied == [
-        ["hai-long", "Tất cả", "", "Hài lòng", "16", "6", "0.375", str(low), str(high), ""]
-    ]
+    assert len(satisfied) == 1
+    (row,) = satisfied
+    assert row["question_text"] and row["question_text"] != "hai-long"  # the question's text
+    figures = (row["group"], row["n"], row["count"], row["proportion"])
+    assert figures == ("Tất cả", "16", "6", "0.375")
+    assert float(row["ci_low"]) == pytest.approx(low, abs=1e-6)  # a decimal point: programs
+    assert float(row["ci_high"]) == pytest.approx(high, abs=1e-6)
     book = load_workbook(io.BytesIO(client.get(f"{URL}/results.xlsx").data))
-    sheet_rows = [
-        [("" if c is None else str(c)) for c in row]
-        for row in book.active.iter_rows(values_only=True)
-    ]
-    assert sheet_rows == rows
+    cells = list(book.active.iter_rows())
+    assert [[c.value for c in line] for line in cells[:2]] == lines[:2]
+    assert len(cells) == len(lines)
+    found = dict(zip(lines[1], cells[2 + rows.index(row)], strict=True))
+    # For Excel: number cells with formats (shown "37,5%" on a Vietnamese Windows).
+    assert (found["n"].value, found["n"].number_format) == (16, "#,##0")
+    assert (found["proportion"].value, found["proportion"].number_format) == (0.375, "0.0%")
+    assert found["ci_low"].value == pytest.approx(low) and found["ci_low"].number_format == "0.0%"
     page = client.get(URL).get_data(as_text=True)
     assert (
         "37.5" in page and f"{round(low, 3)}–{round(high, 3)}" in page
@@ -80,8 +91,8 @@ def test_scope_and_the_raw_export_rules(survey, client, auth, make_user):  # noq
     auth.login("0911111113")
     raw = client.get(f"{URL}/responses.csv").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(raw)))
-    assert len(rows) == 17 and rows[0][:4] == ["response", "unit", "day", "signed_in"]
-    units = {r[1] for r in rows[1:]}
+    assert len(rows) == 18 and rows[1][:4] == ["response", "unit", "day", "signed_in"]
+    units = {r[1] for r in rows[2:]}
     # Ninh Kiều (3) generalised, and Cái Khế (6) with it, as the results hide both.
     assert units == {"Phường Vị Thanh", "Thành phố Cần Thơ"}
     auth.logout()
@@ -130,7 +141,9 @@ def test_a_commune_hidden_by_unit_is_hidden_when_asked_for_alone(survey, client,
         assert api["suppressed"] is True and "n" not in api and api["questions"] == []
         assert api["message"]
         text = client.get(f"{URL}/results.csv", query_string={"unit": unit}).get_data(as_text=True)
-        assert all(not row[4] for row in list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:])
+        lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        n_at = lines[1].index("n")
+        assert len(lines) > 2 and all(not row[n_at] for row in lines[2:])
     shown = client.get("/api/v1/surveys/hai-long-thu/results", query_string={"unit": VI_THANH})
     assert shown.get_json()["n"] == 7
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -59,3 +60,79 @@ def test_a_free_text_answer_is_data_in_the_raw_export(app, client, auth, make_us
     book = load_workbook(io.BytesIO(client.get("/results/kenh-thong-tin/responses.xlsx").data))
     found = [c for row in book.active.iter_rows() for c in row if c.value == EVIL]
     assert found and all(c.data_type == "s" for c in found)
+
+
+def test_a_table_has_both_header_rows_local_times_and_typed_cells(app):
+    table = exports.Table(
+        [
+            exports.Column("when", "Thời điểm", "datetime"),
+            exports.Column("n", "Số người", "count"),
+            exports.Column("share", "Tỷ lệ", "percent"),
+            exports.Column("who", "Họ tên", "text"),
+        ],
+        [[datetime(2026, 12, 7, 13, 0, tzinfo=UTC), 1234, 0.476, EVIL]],
+        timezone="Asia/Tokyo",  # not the default zone: 13:00 UTC is 22:00 there
+    )
+    with app.test_request_context("/"):
+        text, mimetype = exports.encode(table, "csv")
+        book, _type = exports.encode(table, "xlsx", "t")
+    assert mimetype == "text/csv" and text.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    lines = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
+    assert lines == [
+        ["Thời điểm", "Số người", "Tỷ lệ", "Họ tên"],
+        ["when", "n", "share", "who"],
+        ["07/12/2026 22:00", "1234", "0.476", "'" + EVIL],  # programs: a decimal point
+    ]
+    sheet = load_workbook(io.BytesIO(book)).active
+    head, keys, (at, n, share, who) = list(sheet.iter_rows())
+    assert [c.value for c in head] == lines[0] and [c.value for c in keys] == lines[1]
+    assert head[0].font.bold
+    assert at.value == datetime(2026, 12, 7, 22, 0) and at.number_format == "dd/mm/yyyy hh:mm"
+    assert (n.value, n.number_format) == (1234, "#,##0")
+    assert (share.value, share.number_format) == (0.476, "0.0%")
+    assert who.data_type == "s" and who.value == EVIL
+
+
+def test_the_raw_export_has_question_texts_then_ids_days_and_numbers(app, client, auth, make_user):
+    set_clock(app, NOW)
+    load_content(app, [("id.yaml", IDENTIFIED)], NOW)
+    people = [make_user(phone=f"098765430{i}") for i in range(3)]
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == "kenh-thong-tin"))
+        defn = survey_definition.definition(db.session, survey)
+        for person in people:
+            answers, _problems = service.clean_answers(
+                defn, {"hop": 1, "phat-bieu": 2, "ly-do": "Bận", "kenh": [1, 3]}
+            )
+            service.submit(
+                db.session,
+                defn,
+                answers,
+                NOW,
+                user=db.session.merge(person),
+                unit=db.session.get(Unit, VI_THANH),
+            )
+    make_user(role="officer", phone="0911111111")
+    auth.login("0911111111")
+    text = client.get("/results/kenh-thong-tin/responses.csv").get_data(as_text=True)
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert lines[0] == [
+        "Mã phiếu",
+        "Xã/phường",
+        "Ngày trả lời",
+        "Có đăng nhập",
+        "Ông/bà có đi họp tổ dân phố không?",
+        "Có phát biểu không?",
+        "Vì sao không phát biểu?",
+        "Kênh nào?",
+    ]
+    assert lines[1] == ["response", "unit", "day", "signed_in", "hop", "phat-bieu", "ly-do", "kenh"]
+    assert lines[2][1:] == ["Phường Vị Thanh", "10/12/2026", "có", "1", "2", "Bận", "1; 3"]
+    book = load_workbook(io.BytesIO(client.get("/results/kenh-thong-tin/responses.xlsx").data))
+    rows = list(book.active.iter_rows())
+    assert [c.value for c in rows[0]] == lines[0] and [c.value for c in rows[1]] == lines[1]
+    first = dict(zip(lines[1], rows[2], strict=True))
+    assert first["day"].value == datetime(2026, 12, 10)  # a date, shown dd/mm/yyyy
+    assert first["day"].number_format == "dd/mm/yyyy"
+    assert first["hop"].value == 1 and first["hop"].data_type == "n"  # a number for Excel
+    assert first["kenh"].value == "1; 3"

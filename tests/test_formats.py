@@ -76,3 +76,26 @@ def test_templates_have_the_filters(app, vi):
 def test_a_seconds_column_keeps_the_milliseconds(vi):
     assert formats.seconds(13598) == "13,598"
     assert formats.seconds(None) == "–"
+
+
+def test_charts_get_the_language_s_separators(app):
+    with app.test_request_context("/"):
+        assert formats.separators() == ",."
+    with app.test_request_context("/?lang=en"):
+        assert formats.separators() == ".,"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_fast_times_equal_babel_s(app, lang):
+    from babel import dates
+
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.test_request_context(f"/?lang={lang}"):
+        for zone in ("Asia/Ho_Chi_Minh", "Asia/Tokyo", "UTC"):
+            local = formats.local(moment, zone)
+            assert formats.when(moment, zone) == dates.format_datetime(
+                local, formats.DATETIME, locale=lang
+            )
+            assert formats.when(moment, zone, seconds=True) == dates.format_datetime(
+                local, formats.DATETIME_SECONDS, locale=lang
+            )

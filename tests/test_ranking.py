@@ -450,7 +450,11 @@ def test_the_export_equals_the_page_and_its_hash_is_shown(
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     data = exported.get_data()
     assert exported.headers["X-Content-SHA256"] == hashlib.sha256(data).hexdigest()
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert lines[0][:3] == ["Hạng", "Mã lượt thi", "Họ tên"]  # what an officer reads
+    assert lines[0][11] == "Thời gian làm bài (giây)"
+    assert lines[1] == list(ranking_audit.EXPORT_COLUMNS)  # what a script keys on
+    rows = ranking_audit.read_export_csv(data)
     assert len(rows) == 70
     as_page = [
         (
@@ -458,24 +462,36 @@ def test_the_export_equals_the_page_and_its_hash_is_shown(
             r["name"],
             r["unit"],
             f"{r['score']}/{r['max_score']}",
-            f"{int(r['duration_ms']) / 1000:.3f}",
+            f"{float(r['duration_s']):.3f}",
         )
         for r in rows[:50]
     ]
     assert as_page == shown
     assert rows[63]["phone"] == "0987***321" and rows[63]["name"] == "Võ T. M."
-    assert {r["final"] for r in rows} == {"yes"}
+    assert {r["final"] for r in rows} == {"có"}
+    assert rows[0]["duration_s"] == "10.001"  # a decimal point: the CSV is for programs
+    # Local time in the contest's zone (Asia/Ho_Chi_Minh), and the exact instant in UTC.
+    assert re.fullmatch(r"\d\d/\d\d/2026 \d\d:\d\d:\d\d", rows[0]["submitted_at"])
+    utc = datetime.fromisoformat(rows[0]["submitted_at_utc"])
+    assert rows[0]["submitted_at"] == (utc + timedelta(hours=7)).strftime("%d/%m/%Y %H:%M:%S")
     audit = client.get(f"/contests/rounds/{crowd['round']}/ranking/audit").get_data(as_text=True)
     assert hashlib.sha256(data).hexdigest() in audit
     xlsx = client.get(f"/contests/rounds/{crowd['round']}/ranking.xlsx")
     again = client.get(f"/contests/rounds/{crowd['round']}/ranking.xlsx")
     assert xlsx.get_data() == again.get_data()  # stable bytes, so a stable hash
-    sheet = load_workbook(io.BytesIO(xlsx.get_data()), read_only=True).active
-    cells = [
-        ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
-    ]
-    assert cells[0] == list(ranking_audit.EXPORT_COLUMNS)
-    assert cells[1:] == [list(r.values()) for r in rows]
+    sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
+    table = list(sheet.iter_rows())
+    assert [c.value for c in table[0]] == lines[0]
+    assert [c.value for c in table[1]] == list(ranking_audit.EXPORT_COLUMNS)
+    assert len(table) == 72
+    first = dict(zip(ranking_audit.EXPORT_COLUMNS, table[2], strict=True))
+    # Numbers are number cells, times real date-times, each with a number format for Excel.
+    assert first["place"].value == 1 and first["place"].number_format == "#,##0"
+    assert first["duration_s"].value == 10.001 and first["duration_s"].number_format == "0.000"
+    assert first["score"].data_type == "n" and first["max_score"].value == 5
+    assert first["submitted_at"].value == (utc + timedelta(hours=7)).replace(tzinfo=None)
+    assert first["submitted_at"].number_format == "dd/mm/yyyy hh:mm:ss"
+    assert [c.value for c in table[2]][:3] == [1, int(rows[0]["attempt_id"]), rows[0]["name"]]
     audit = client.get(f"/contests/rounds/{crowd['round']}/ranking/audit").get_data(as_text=True)
     assert hashlib.sha256(xlsx.get_data()).hexdigest() in audit
 
@@ -689,7 +705,7 @@ def test_a_resident_s_name_is_data_in_every_export(
     clock.now = AFTER
     officer(make_user, auth)
     data = client.get(f"/contests/rounds/{rounds['plain']}/ranking.csv").get_data()
-    (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    (row,) = ranking_audit.read_export_csv(data)
     assert row["name"].startswith("'") and row["name"][1:2] in "=+@-"
     xlsx = client.get(f"/contests/rounds/{rounds['plain']}/ranking.xlsx").get_data()
     sheet = load_workbook(io.BytesIO(xlsx)).active

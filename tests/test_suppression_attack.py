@@ -210,16 +210,17 @@ def everything_a_reader_sees(app, client, auth, communes, names, phone) -> tuple
         for by in ["all", "unit", "gioi-tinh"]:
             query = {"by": by} | ({"unit": unit} if unit else {})
             text = client.get(f"/results/{SLUG}/results.csv", query_string=query)
-            rows = list(csv.reader(io.StringIO(text.get_data(as_text=True).lstrip("\ufeff"))))
+            lines = list(csv.reader(io.StringIO(text.get_data(as_text=True).lstrip("\ufeff"))))
+            rows = [dict(zip(lines[1], line, strict=True)) for line in lines[2:]]  # ids: row 2
             labels = {names[c]: c for c in communes} | {"Nam": 1, "Nữ": 2, "Khác": 3}
-            for row in rows[1:]:
-                if row[0] != "hai-long" or not row[4]:
+            for row in rows:
+                if row["question"] != "hai-long" or not row["n"]:
                     continue
-                g = labels.get(row[1], 0)  # 0: "All", or "No answer" of the gender
+                g = labels.get(row["group"], 0)  # 0: "All", or "No answer" of the gender
                 in_units = [g] if by == "unit" else units
                 genders = [g] if by == "gioi-tinh" else GENDERS
                 eq.add(in_units, genders, VALUES)
-                eq.add(in_units, genders, [int(row[3])])
+                eq.add(in_units, genders, [int(row["value"])])
     # The progress page: responses per commune.
     page = client.get(f"/surveys/{SLUG}/progress").get_data(as_text=True)
     for code in communes:
@@ -248,8 +249,8 @@ def everything_a_reader_sees(app, client, auth, communes, names, phone) -> tuple
 def observe_raw_export(eq: Equations, client, communes, names, hidden) -> None:  # type: ignore[no-untyped-def]
     """The anonymous raw export (officers of the province): one row per response."""
     text = client.get(f"/results/{SLUG}/responses.csv").get_data(as_text=True).lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text)))
-    head = rows[0]
+    lines = list(csv.reader(io.StringIO(text)))
+    head, rows = lines[1], lines[1:]  # question texts, then their ids; rows[1:] the responses
     unit_at, gender_at = (
         head.index("unit"),
         head.index("gioi-tinh"),

@@ -11,7 +11,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import clock
+from app import clock, formats
 from app.access import STAFF, roles_required
 from app.contests import bp
 from app.contests.texts import prediction_question
@@ -166,6 +166,7 @@ def score_chart(live: service.Live) -> dict[str, Any]:
         bargap=0.1,
         xaxis={"dtick": 1},
         font={"family": "system-ui, sans-serif"},
+        separators=formats.separators(),
     )
     data: dict[str, Any] = json.loads(figure.to_json())
     return data

@@ -13,11 +13,11 @@ from app import clock
 from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
-from app.dashboards.views import index_chart, sections, table_rows, trend_chart
+from app.dashboards.views import index_chart, sections, trend_chart
 from app.extensions import db
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
-from app.services import analytics, exports, policy, raw_export
+from app.services import analytics, exports, policy, raw_export, result_exports
 from app.services.policy import within
 from app.services.survey_definition import definition
 
@@ -90,63 +90,7 @@ def survey_results(slug: str) -> str:
     )
 
 
-def _export_rows(survey: Survey, scope: Unit) -> list[list[Any]]:
-    result = _results(survey, scope)
-    defn = definition(db.session, survey)
-    header = [
-        _("Question"),
-        _("Group"),
-        _("Row"),
-        _("Value"),
-        "n",
-        _("Count"),
-        _("Proportion"),
-        _("Lower bound (95%)"),
-        _("Upper bound (95%)"),
-        _("Mean"),
-    ]
-    rows: list[list[Any]] = [header]
-    if result.get("suppressed"):
-        hidden = _("hidden: fewer than %(n)d", n=result["threshold"])
-        rows.append(["", scope.name, "", "", "", "", "", "", "", hidden])
-    for item in result["questions"]:
-        q = defn.by_key[item["id"]]
-        for row in table_rows(q, item["groups"]):
-            if row.get("suppressed"):
-                rows.append(
-                    [
-                        q.key,
-                        row["group"],
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        _("hidden: fewer than %(n)d", n=result["threshold"]),
-                    ]
-                )
-                continue
-            ci = row.get("ci") or ["", ""]
-            rows.append(
-                [
-                    q.key,
-                    row["group"],
-                    row.get("row") or "",
-                    row.get("value", ""),
-                    row.get("n", ""),
-                    row.get("count", ""),
-                    row.get("proportion", ""),
-                    ci[0],
-                    ci[1],
-                    row.get("mean", ""),
-                ]
-            )
-    return rows
-
-
-def _send(rows: list[list[Any]], name: str, fmt: str) -> Response:
+def _send(rows: exports.Table, name: str, fmt: str) -> Response:
     body, mimetype = exports.encode(rows, fmt, name)  # cells are data, never formulas
     return Response(
         body,
@@ -161,7 +105,13 @@ def export(slug: str, fmt: str) -> Response:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     survey = _survey(slug)
-    return _send(_export_rows(survey, _scope()), f"{slug}-ket-qua", fmt)
+    try:
+        table = result_exports.table(
+            db.session, survey, _scope(), by=request.args.get("by") or None
+        )
+    except analytics.UnknownBreakdown:
+        abort(400, _("Break down by unit or by a demographic question."))
+    return _send(table, f"{slug}-ket-qua", fmt)
 
 
 @bp.get("/<slug>/responses.<fmt>")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.models import Attempt, AttemptQuestion, QuestionVersion, Round, Unit, User
 from app.phones import mask_phone
 from app.services import exports
+from app.services.exports import Column, Table
 from app.services.ranking import compute_ranking, current, ranking, settle, short_name
 from app.services.standings import FINISHED
 
@@ -29,22 +30,28 @@ DELETED_IN_FILES = "—"  # the name of a deleted account in exported files (lan
 
 # --------------------------------------------------------------------------------- export
 
-EXPORT_COLUMNS = (
-    "place",
-    "attempt_id",
-    "name",
-    "phone",
-    "unit_code",
-    "unit",
-    "score",
-    "max_score",
-    "prediction",
-    "frozen_figure",
-    "distance",
-    "duration_ms",
-    "submitted_at",
-    "final",
+# The file's words are fixed, in Vietnamese, whatever the reader's language: its SHA-256 is
+# published, so everyone must get the same bytes. Times on the contest's clock; the exact UTC
+# instant too, as submissions a millisecond apart are ranked apart.
+COLUMNS = (
+    Column("place", "Hạng", "count"),
+    Column("attempt_id", "Mã lượt thi", "number"),
+    Column("name", "Họ tên", "text"),
+    Column("phone", "Số điện thoại (che bớt)", "text"),
+    Column("unit_code", "Mã xã, phường", "number"),
+    Column("unit", "Xã, phường", "text"),
+    Column("score", "Số câu đúng", "count"),
+    Column("max_score", "Số câu hỏi", "count"),
+    Column("prediction", "Dự đoán", "count"),
+    Column("frozen_figure", "Con số thực tế (chốt khi vòng thi đóng)", "count"),
+    Column("distance", "Chênh lệch dự đoán", "count"),
+    Column("duration_s", "Thời gian làm bài (giây)", "seconds"),
+    Column("submitted_at", "Thời điểm nộp bài", "datetime_seconds"),
+    Column("submitted_at_utc", "Thời điểm nộp bài (UTC, chính xác)", "text"),
+    Column("final", "Kết quả chính thức", "text"),
 )
+EXPORT_COLUMNS = tuple(c.key for c in COLUMNS)
+YES, NO = "có", "chưa"
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class ExportFile:
 def export_rows(
     session: Session, round_: Round, now: datetime, grace: timedelta
 ) -> list[tuple[Any, ...]]:
-    """Every standing with every figure that decided it, phones masked (EXPORT_COLUMNS)."""
+    """Every standing with every figure that decided it, phones masked (COLUMNS)."""
     result = ranking(session, round_, now, grace)
     people = {
         uid: (None if deleted else short_name(name), phone, code)
@@ -92,9 +99,10 @@ def export_rows(
                 s.prediction,
                 result.figure,
                 s.distance,
-                s.duration_ms,
+                s.duration_ms / 1000,
+                s.submitted_at,
                 s.submitted_at.isoformat(),
-                "yes" if result.final else "no",
+                YES if result.final else NO,
             )
         )
     return rows
@@ -109,14 +117,11 @@ def export_file(
     entry = current(session, round_, now, grace)
 
     def build() -> ExportFile:
-        rows = export_rows(session, round_, now, grace)
+        table = Table(COLUMNS, export_rows(session, round_, now, grace), round_.contest.timezone)
         stem = f"ranking-{round_.contest.slug}-{round_.key}-"
         stem += "final" if entry.final else "provisional"
-        if fmt == "csv":
-            return ExportFile(f"{stem}.csv", "text/csv", exports.csv_bytes(rows, EXPORT_COLUMNS))
-        return ExportFile(
-            f"{stem}.xlsx", exports.XLSX, exports.xlsx_bytes(rows, round_.key, EXPORT_COLUMNS)
-        )
+        data, mimetype = exports.encode(table, fmt, round_.key)
+        return ExportFile(f"{stem}.{fmt}", mimetype, data)
 
     return entry.kept(f"export.{fmt}", build)
 
@@ -131,9 +136,12 @@ def cached_export(
 
 
 def read_export_csv(data: bytes) -> list[dict[str, str]]:
-    """An exported CSV back into rows keyed by EXPORT_COLUMNS (for the re-check)."""
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-    return list(reader)
+    """An exported CSV back into rows keyed by the machine names of its second header row
+    (EXPORT_COLUMNS), for the re-check."""
+    lines = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    next(lines, None)  # what a person reads
+    keys = next(lines, [])
+    return [dict(zip(keys, row, strict=False)) for row in lines]
 
 
 # -------------------------------------------------------------------------------- recheck
@@ -326,11 +334,12 @@ def _compare_export(
             "prediction": "" if e.prediction is None else str(e.prediction),
             "frozen_figure": "" if figure is None or not final else str(figure),
             "distance": distance,
-            "duration_ms": str(e.duration_ms),
-            "submitted_at": e.submitted_at.isoformat(),
+            "duration_s": exports.csv_number(e.duration_ms / 1000),
+            "submitted_at_utc": e.submitted_at.isoformat(),
         }
         for column, value in want.items():
-            if row.get(column, "") != value:
+            held = row.get(column, "")
+            if held != value:
                 report(
                     "file",
                     f"file row {place}: {column} is {row.get(column)!r}, re-computed {value!r}",

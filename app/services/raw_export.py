@@ -2,17 +2,24 @@
 the province's scope only and no free text. For every survey, its one suppression decision
 (analytics.hidden_groups): a commune the results hide is generalised to the province, a
 demographic answer they hide for that commune (or everywhere) is left blank, and so is the
-answer to a question whose results hide that commune or group."""
+answer to a question whose results hide that commune or group.
+
+The file (an exports.Table): the question texts as the header, their ids in a second header
+row; the day of each response (only the day is stored) as a date; one answer as a number cell
+(the choice's number, the rating, the number given), several as text ("1; 3", grid "row=value").
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
 from app.services.analytics import _scope_filter, hidden_groups, withheld
+from app.services.exports import Column, Table
 from app.services.suppression import RESPONSES, SurveyDecision
 from app.services.survey_definition import ANSWERED, QuestionDef, definition
 
@@ -21,7 +28,18 @@ class NotAllowed(Exception):
     pass
 
 
-def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
+def _kind(q: QuestionDef) -> str:
+    return "text" if q.type in ("text", "multiple", "grid") else "number"
+
+
+def _cell(values: list[Any], kind: str) -> Any:
+    """One answer as its own (typed) value; in a text column, every value joined as text."""
+    if len(values) == 1 and kind != "text":
+        return values[0]
+    return "; ".join(str(v) for v in values)
+
+
+def rows(session: Session, survey: Survey, scope: Unit) -> Table:
     if survey.anonymous and scope.level != UnitLevel.PROVINCE:
         raise NotAllowed
     if withheld(session, survey, scope):  # a hidden commune's rows would show its count
@@ -46,7 +64,7 @@ def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
         .order_by(SurveyResponse.id)  # random keys: no order of arrival
     ).all()
     wanted = {q.id: q for q in columns}
-    values: dict[Any, dict[str, list[str]]] = {}
+    values: dict[Any, dict[str, list[Any]]] = {}
     for response_id, question_id, item, value, number, text in session.execute(
         select(
             SurveyAnswer.response_id,
@@ -66,33 +84,44 @@ def rows(session: Session, survey: Survey, scope: Unit) -> list[list[Any]]:
         q = wanted[question_id]
         if item == ANSWERED and q.type in ("multiple", "grid"):
             continue  # the row that counts the respondent, not a value
+        shown: Any
         if item == -1:
             if survey.anonymous:
                 continue  # no free text in anonymous exports
-            shown = f"other: {text}"
+            shown = _("other: %(text)s", text=text)
         elif q.type == "grid":
             shown = f"{item}={value}"
         elif q.type == "number":
-            shown = f"{number:g}"
+            shown = int(number) if number is not None and float(number).is_integer() else number
         elif q.type == "text":
             shown = text or ""
         else:
-            shown = str(value)
+            shown = value
         values.setdefault(response_id, {}).setdefault(q.key, []).append(shown)
-    table: list[list[Any]] = [["response", "unit", "day", "signed_in", *[q.key for q in columns]]]
+    table = Table(
+        [
+            Column("response", _("Response"), "text"),
+            Column("unit", _("Commune / ward"), "text"),
+            Column("day", _("Day answered"), "date"),
+            Column("signed_in", _("Signed in"), "text"),
+            *[Column(q.key, q.text or q.key, _kind(q)) for q in columns],
+        ],
+        timezone=survey.timezone,
+    )
+    yes, no = _("yes"), _("no")
     for response_id, unit_code, day, signed_in in responses:
         unit = names.get(unit_code, "")
         answers = values.get(response_id, {})
         # Small groups, every survey: the results' decision holds in the rows too.
         hidden, answers = _generalised(decision, demographics, columns, unit_code, answers)
         unit = province if hidden else unit
-        table.append(
+        table.rows.append(
             [
                 str(response_id),
                 unit,
-                day.isoformat(),
-                signed_in,
-                *["; ".join(answers.get(q.key, [])) for q in columns],
+                day,
+                yes if signed_in else no,
+                *[_cell(answers[q.key], _kind(q)) if q.key in answers else None for q in columns],
             ]
         )
     return table
@@ -103,13 +132,13 @@ def _generalised(
     demographics: list[QuestionDef],
     columns: list[QuestionDef],
     unit_code: int,
-    answers: dict[str, list[str]],
-) -> tuple[bool, dict[str, list[str]]]:
+    answers: dict[str, list[Any]],
+) -> tuple[bool, dict[str, list[Any]]]:
     """One anonymous response as the suppression decision lets it be shown: whether its
     commune is hidden (the province is written instead), and the answers the results show."""
     commune_hidden = decision.hidden(RESPONSES, unit_code)
     groups = {d.key: int(answers[d.key][0]) if answers.get(d.key) else 0 for d in demographics}
-    kept: dict[str, list[str]] = {}
+    kept: dict[str, list[Any]] = {}
     for q in columns:
         if q.key not in answers:
             continue

@@ -3,7 +3,7 @@ follow responses per commune and close or extend a survey."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import clock
+from app import clock, formats
 from app.access import STAFF, roles_required
 from app.content.messages import render
 from app.content.preview import condition_words
@@ -260,7 +260,10 @@ def progress(slug: str) -> Response | str:
             )
             survey.closes_at = max(survey.closes_at, now) + timedelta(days=min(days, 365))
             flash(
-                _("The survey now closes on %(when)s.", when=_local(survey.closes_at, survey)),
+                _(
+                    "The survey now closes on %(when)s.",
+                    when=formats.when(survey.closes_at, survey.timezone),
+                ),
                 "success",
             )
         db.session.commit()
@@ -279,9 +282,3 @@ def progress(slug: str) -> Response | str:
         form=form,
         scope=scope,
     )
-
-
-def _local(moment: datetime, survey: Survey) -> str:
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo(survey.timezone)).strftime("%d/%m/%Y %H:%M")
