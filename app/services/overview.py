@@ -1,0 +1,178 @@
+"""The leaders' overview: the open and recent surveys within a reader's scope with their
+responses and satisfaction index, and what changed since the wave before.
+
+Every figure comes from app.services.analytics (the functions behind the result pages), so the
+same small groups are hidden here: a commune that a survey's results hide shows no count and
+no index. Plain data out; the home page and the commune brief format it.
+
+A change of the index between two waves is called real when a two-sided z-test of the two
+means (each with the standard error of its 95% interval) gives p < 0.05, as survey.md does
+for proportions; the questions whose share changed really come from `analytics.trends`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Survey, Unit
+from app.services import analytics
+from app.services.survey_definition import definition, index_items
+
+RECENT = timedelta(days=90)  # a survey closed since then is still "recent"
+SHOWN = 6  # surveys on the page at most
+REAL = 0.05
+
+
+@dataclass(frozen=True)
+class Index:
+    """A satisfaction index within a scope: None figures when the survey hides them."""
+
+    n: int | None
+    value: float | None = None
+    ci95: tuple[float, float] | None = None
+    satisfied: float | None = None
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    text: str
+    measure: str  # top_two | first_choice
+    before: float
+    after: float
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """The index against the wave before, and the questions whose share really changed."""
+
+    previous: Survey
+    before: Index
+    after: Index
+    difference: float | None = None
+    p_value: float | None = None
+    real: bool | None = None
+    questions: list[QuestionChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SurveyLine:
+    survey: Survey
+    is_open: bool
+    n: int | None  # responses within the scope; None: withheld (a commune the survey hides)
+    index: Index | None  # None: the survey has no index items
+    change: Change | None
+    threshold: int  # the smallest group the survey shows
+
+
+def index_of(session: Session, survey: Survey, scope: Unit | None) -> Index | None:
+    """The survey's satisfaction index within `scope`, as its result page shows it."""
+    return index_from(analytics.results(session, survey, scope=scope))
+
+
+def index_from(result: dict[str, Any]) -> Index | None:
+    if result.get("suppressed"):
+        return Index(n=None, suppressed=True)
+    if not result["index"]:
+        return None
+    entry = result["index"][0]
+    if entry.get("suppressed"):
+        return Index(n=None, suppressed=True)
+    if not entry.get("n"):
+        return Index(n=0)
+    low, high = entry["index_ci95"]
+    return Index(entry["n"], entry["index"], (low, high), entry.get("satisfied"))
+
+
+def _standard_error(index: Index) -> float:
+    assert index.ci95 is not None
+    return (index.ci95[1] - index.ci95[0]) / (2 * analytics.Z95)
+
+
+def index_difference(before: Index, after: Index) -> tuple[float, float | None, bool] | None:
+    """The change of the index, its two-sided p-value and whether it is real (p < 0.05); None
+    when either wave's index is hidden or missing."""
+    if before.value is None or after.value is None:
+        return None
+    difference = after.value - before.value
+    spread = math.hypot(_standard_error(before), _standard_error(after))
+    if spread == 0:
+        return difference, None, difference != 0
+    p_value = math.erfc(abs(difference / spread) / math.sqrt(2))
+    return difference, round(p_value, 4), p_value < REAL
+
+
+def previous_wave(session: Session, survey: Survey) -> Survey | None:
+    if not survey.series or survey.wave is None:
+        return None
+    return session.scalar(
+        select(Survey)
+        .where(Survey.series == survey.series, Survey.wave < survey.wave)
+        .order_by(Survey.wave.desc())
+        .limit(1)
+    )
+
+
+def change_since_last_wave(
+    session: Session, survey: Survey, scope: Unit | None, after: Index | None
+) -> Change | None:
+    previous = previous_wave(session, survey)
+    if previous is None or after is None:
+        return None
+    before = index_of(session, previous, scope) or Index(n=None)
+    tested = index_difference(before, after)
+    questions = []
+    for trend in analytics.trends(session, survey, scope=scope):
+        points = {point["survey"]: point for point in trend["waves"]}
+        now, then = points.get(survey.slug), points.get(previous.slug)
+        if now and then and now.get("real_change") and "proportion" in then:
+            questions.append(
+                QuestionChange(
+                    trend["text"],
+                    trend["measure"],
+                    then["proportion"],
+                    now["proportion"],
+                    now.get("p_value"),
+                )
+            )
+    if tested is None:
+        return Change(previous, before, after, questions=questions)
+    difference, p_value, real = tested
+    return Change(previous, before, after, round(difference, 4), p_value, real, questions)
+
+
+def surveys(session: Session, scope: Unit | None, now: datetime) -> list[SurveyLine]:
+    """The open surveys, then those closed within RECENT, newest first, at most SHOWN."""
+    lines = []
+    for survey, n in analytics.responses_in_scope(session, scope):
+        if survey.opens_at > now or survey.closes_at < now - RECENT:
+            continue
+        result = analytics.results(session, survey, scope=scope)
+        index = index_from(result)
+        change = None if n is None else change_since_last_wave(session, survey, scope, index)
+        is_open = survey.closes_at >= now
+        lines.append(SurveyLine(survey, is_open, n, index, change, result["threshold"]))
+    lines.sort(key=lambda line: (not line.is_open, -line.survey.closes_at.timestamp()))
+    return lines[:SHOWN]
+
+
+def main_survey(session: Session, now: datetime) -> Survey | None:
+    """The survey a commune's brief reports: the newest opened survey with an index."""
+    for survey in session.scalars(
+        select(Survey).where(Survey.opens_at <= now).order_by(Survey.closes_at.desc())
+    ):
+        if index_items(definition(session, survey)):
+            return survey
+    return None
+
+
+def overview(session: Session, scope: Unit | None, now: datetime) -> dict[str, Any]:
+    """Everything the leaders' home shows."""
+    return {"surveys": surveys(session, scope, now)}
