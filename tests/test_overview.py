@@ -17,6 +17,7 @@ from app.models import Survey, Unit
 from app.services import overview, survey_definition
 from app.services import surveys as service
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, set_clock
+from tests.test_analytics import survey  # noqa: F401  (the fixed data set of analytics)
 
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 CAI_KHE = 31120
@@ -208,3 +209,20 @@ def test_a_hidden_commune_reads_that_its_figures_are_hidden(waves, client, auth,
     assert "ít hơn 5" in page
     mean, *_ = hand_index(ANSWERS[2026][NINH_KIEU])
     assert f"{mean:.1f}".replace(".", ",") not in page
+
+
+@pytest.mark.parametrize("by", [None, "unit", "gioi-tinh"])
+def test_the_index_alone_equals_the_index_of_the_full_results(survey, by):  # noqa: F811
+    """analytics.index_results (what the overview and briefs read) is results()["index"]
+    without the questions: the same figures, the same groups hidden, in every scope."""
+    from app.services import analytics
+
+    with survey.app_context():
+        row = db.session.scalar(select(Survey))
+        for code in (None, PROVINCE, VI_THANH, NINH_KIEU, CAI_KHE):
+            scope = db.session.get(Unit, code) if code else None
+            full = analytics.results(db.session, row, by=by, scope=scope)
+            alone = analytics.index_results(db.session, row, by=by, scope=scope)
+            assert alone["index"] == full["index"], (by, code)
+            assert alone.get("suppressed") == full.get("suppressed")
+            assert alone["threshold"] == full["threshold"]

@@ -88,7 +88,7 @@ def rank_of(session: Session, survey: Survey, unit: Unit) -> Rank | None:
     """The commune's place by index among the communes of its province whose index is shown
     (1: the most satisfied); None when its own is hidden."""
     parent = session.get(Unit, unit.parent_code) if unit.parent_code is not None else None
-    by_unit = analytics.results(session, survey, by="unit", scope=parent)["index"]
+    by_unit = analytics.index_results(session, survey, by="unit", scope=parent)["index"]
     shown = {g["group"]: g["index"] for g in by_unit if not g.get("suppressed") and "index" in g}
     if unit.code not in shown:
         return None

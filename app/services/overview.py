@@ -74,7 +74,7 @@ class SurveyLine:
 
 def index_of(session: Session, survey: Survey, scope: Unit | None) -> Index | None:
     """The survey's satisfaction index within `scope`, as its result page shows it."""
-    return index_from(analytics.results(session, survey, scope=scope))
+    return index_from(analytics.index_results(session, survey, scope=scope))
 
 
 def index_from(result: dict[str, Any]) -> Index | None:
@@ -154,7 +154,7 @@ def surveys(session: Session, scope: Unit | None, now: datetime) -> list[SurveyL
     for survey, n in analytics.responses_in_scope(session, scope):
         if survey.opens_at > now or survey.closes_at < now - RECENT:
             continue
-        result = analytics.results(session, survey, scope=scope)
+        result = analytics.index_results(session, survey, scope=scope)
         index = index_from(result)
         change = None if n is None else change_since_last_wave(session, survey, scope, index)
         is_open = survey.closes_at >= now
