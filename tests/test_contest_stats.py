@@ -18,13 +18,14 @@ from app.models import (
     Contest,
     Question,
     QuestionVersion,
+    Role,
     Round,
     Unit,
     UnitLevel,
     User,
 )
 from app.services import contest_stats, standings
-from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, load_content, set_clock
+from tests.conftest import NINH_KIEU, PASSWORD, PROVINCE, VI_THANH, load_content, set_clock
 
 START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
 CAI_KHE = 31120
@@ -343,3 +344,77 @@ def test_hardest_questions_lowest_facility_first(app, fixture):
     items = hand_items([p for _u, _p, p in fixture["papers"]])
     want = sorted(QUESTIONS, key=lambda k: (items[k]["facility"], k))
     assert [q.question for q in contest_stats.hardest(stats)] == want
+
+
+# ---------------------------------------------------------------------------------- the API
+
+
+def bearer(client, make_user, role: Role, unit: int, phone: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    make_user(role=role, unit=unit, phone=phone)
+    token = client.post("/api/v1/auth/token", json={"phone": phone, "password": PASSWORD})
+    return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+
+def test_the_endpoint_answers_the_hand_computed_figures(app, client, make_user, fixture):
+    headers = bearer(client, make_user, Role.LEADER, PROVINCE, "0911000001")
+    r = fixture["rounds"]["tuan-1"]
+    body = client.get(f"/api/v1/rounds/{r}/stats", headers=headers).get_json()
+    papers = [p for _u, _p, p in fixture["papers"]]
+    assert (body["round"], body["final"], body["participants"], body["attempts"]) == (
+        r,
+        False,
+        27,
+        28,
+    )
+    items = hand_items(papers)
+    for q in body["questions"]:
+        want = items[q["question"]]
+        assert (q["n"], q["facility"], q["discrimination"]) == (
+            want["n"],
+            want["facility"],
+            want["discrimination"],
+        )
+        assert set(q) >= {"question", "bank", "topic", "n", "facility", "discrimination"}
+    assert body["alpha"] == hand_alpha(papers)
+    units = {u["code"]: u for u in body["units"]}
+    assert units[VI_THANH]["participants"] == 12 and units[VI_THANH]["per_1000"] == 3.0
+    assert units[CAI_KHE] == {
+        "code": CAI_KHE,
+        "name": units[CAI_KHE]["name"],
+        "participants": None,
+        "population": None,
+        "per_1000": None,
+        "suppressed": True,
+    }
+    assert len(body["units_without_participants"]) == body["communes"] - 4
+    assert {t["topic"] for t in body["topics"]} == {"luat", "lich-su"}
+    assert sum(s["people"] for s in body["scores"]) == 27
+    narrowed = client.get(f"/api/v1/rounds/{r}/stats?unit={VI_THANH}", headers=headers)
+    assert narrowed.get_json()["participants"] == 12
+
+
+def test_who_may_read_the_stats(app, client, make_user, fixture):
+    r = fixture["rounds"]["tuan-1"]
+    url = f"/api/v1/rounds/{r}/stats"
+    assert client.get(url).status_code == 401
+    resident = bearer(client, make_user, Role.RESIDENT, VI_THANH, "0911000002")
+    assert client.get(url, headers=resident).status_code == 403
+    officer = bearer(client, make_user, Role.OFFICER, VI_THANH, "0911000003")
+    own = client.get(url, headers=officer)
+    assert own.status_code == 200 and own.get_json()["participants"] == 12  # their commune
+    outside = client.get(f"{url}?unit={NINH_KIEU}", headers=officer)
+    assert outside.status_code == 403 and outside.get_json()["error"]["code"] == "forbidden"
+    admin = bearer(client, make_user, Role.ADMIN, PROVINCE, "0911000004")
+    assert client.get(url, headers=admin).get_json()["participants"] == 27
+    assert client.get("/api/v1/rounds/999999/stats", headers=admin).status_code == 404
+    assert client.get(f"{url}?unit=1", headers=admin).status_code == 404
+    bad = client.get(f"{url}?unit=abc", headers=admin)
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["field"] == "unit"
+
+
+def test_the_openapi_document_describes_the_stats(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/rounds/{round_id}/stats"]["get"]
+    assert {"200", "401", "403", "404"} <= set(operation["responses"])
+    schema = document["components"]["schemas"]["RoundStats"]
+    assert {"participants", "units", "questions", "topics", "alpha"} <= set(schema["properties"])
