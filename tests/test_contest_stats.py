@@ -4,11 +4,14 @@ attempts; suppression of small communes with its complement; scope."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -418,3 +421,84 @@ def test_the_openapi_document_describes_the_stats(client):
     assert {"200", "401", "403", "404"} <= set(operation["responses"])
     schema = document["components"]["schemas"]["RoundStats"]
     assert {"participants", "units", "questions", "topics", "alpha"} <= set(schema["properties"])
+
+
+# -------------------------------------------------------------------------------- the pages
+
+
+def sign_in(auth, make_user, role: Role, unit: int, phone: str) -> None:  # type: ignore[no-untyped-def]
+    make_user(role=role, unit=unit, phone=phone)
+    assert auth.login(phone).status_code == 302
+
+
+def test_the_round_page_shows_the_tables_in_vietnamese(app, client, auth, make_user, fixture):
+    sign_in(auth, make_user, Role.LEADER, PROVINCE, "0911000011")
+    r = fixture["rounds"]["tuan-1"]
+    page = client.get(f"/results/rounds/{r}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    stats = stats_of(app, r)
+    # Coverage, in words, and the heat map's table (works without JavaScript).
+    assert f"{stats.covered}/{stats.communes}" in html and "xã, phường có người dự thi" in html
+    assert 'id="heat"' in html and 'data-figure="fig-heat"' in html
+    # The hardest question first, with its words and a Vietnamese percentage.
+    first = contest_stats.hardest(stats)[0]
+    assert f"Câu hỏi thống kê {first.question}" in html
+    assert f"{first.facility * 100:.1f}%".replace(".", ",") in html
+    # Small communes hidden, with no figure of theirs.
+    assert html.count("ẩn: ít hơn 5 người") >= 2
+    assert "Không có chủ đề" not in html and "Luật và văn bản" in html
+    assert len(page.data) < 300_000
+
+
+def test_the_contest_page_lists_each_round_s_coverage(app, client, auth, make_user, fixture):
+    sign_in(auth, make_user, Role.OFFICER, PROVINCE, "0911000012")
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+        communes = contest_stats.round_stats(
+            db.session, db.session.get(Round, fixture["rounds"]["tuan-1"]), now=START
+        ).communes
+    html = client.get(f"/results/contests/{contest.id}").get_data(as_text=True)
+    assert f"4/{communes}" in html and f"2/{communes}" in html
+    assert client.get("/results/contests").status_code == 200
+    assert "Cuộc thi thống kê" in client.get("/results/contests").get_data(as_text=True)
+
+
+def test_pages_refuse_outsiders_and_bad_input(app, client, auth, make_user, fixture):
+    r = fixture["rounds"]["tuan-1"]
+    assert client.get(f"/results/rounds/{r}").status_code == 302  # to the sign-in page
+    sign_in(auth, make_user, Role.RESIDENT, VI_THANH, "0911000013")
+    assert client.get(f"/results/rounds/{r}").status_code == 403
+    auth.logout()
+    sign_in(auth, make_user, Role.LEADER, VI_THANH, "0911000014")
+    own = client.get(f"/results/rounds/{r}").get_data(as_text=True)
+    assert "1/1" in own  # a commune's leader: their commune only
+    assert client.get(f"/results/rounds/{r}?unit={NINH_KIEU}").status_code == 403
+    assert client.get(f"/results/rounds/{r}/units.csv?unit={NINH_KIEU}").status_code == 403
+    assert client.get("/results/rounds/999999").status_code == 404
+    bad = client.get(f"/results/rounds/{r}?unit=abc")
+    assert bad.status_code == 400 and "mã" in bad.get_data(as_text=True)
+    assert client.get(f"/results/rounds/{r}/units.pdf").status_code == 404
+    assert client.get(f"/results/rounds/{r}/secrets.csv").status_code == 404
+
+
+def test_each_table_downloads_as_csv_and_xlsx(app, client, auth, make_user, fixture):
+    sign_in(auth, make_user, Role.LEADER, PROVINCE, "0911000015")
+    r = fixture["rounds"]["tuan-1"]
+    units = client.get(f"/results/rounds/{r}/units.csv")
+    assert units.status_code == 200 and units.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(units.data.decode("utf-8-sig"))))
+    assert rows[0] == ["Mã", "Xã/phường", "Người tham gia", "Trên 1.000 dân"]
+    by_code = {int(row[0]): row for row in rows[1:]}
+    assert by_code[VI_THANH][2:] == ["12", "3.0"]
+    assert by_code[CAI_KHE][2] == by_code[NINH_KIEU][2] == "ẩn: ít hơn 5 người"
+    questions = client.get(f"/results/rounds/{r}/questions.xlsx")
+    book = load_workbook(io.BytesIO(questions.data))
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert len(sheet) == 1 + 4 and sheet[1][0] == "ngan-hang-thong-ke"
+    for table in ("heat", "topics", "scores"):
+        assert client.get(f"/results/rounds/{r}/{table}.csv").status_code == 200
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+    rounds = client.get(f"/results/contests/{contest.id}/rounds.csv").data.decode("utf-8-sig")
+    assert "Tuần 1" in rounds and "Tuần 2" in rounds
