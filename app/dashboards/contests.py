@@ -82,8 +82,8 @@ def _topic_label(topic: str | None, title: str | None) -> str:
 
 def heat_table(stats: service.Stats) -> tuple[list[str], list[tuple[str, list[Any]]]]:
     """Topics (columns) × shown communes (rows): each cell a TopicUnitCell or None."""
-    topics = [(t.topic, _topic_label(t.topic, t.title)) for t in stats.topics]
-    cells = {(c.topic, c.unit): c for c in stats.heat}
+    topics = [((t.bank, t.topic), _topic_label(t.topic, t.title)) for t in stats.topics]
+    cells = {((c.bank, c.topic), c.unit): c for c in stats.heat}
     names = _names(stats)
     rows = [
         (names[u.code], [cells.get((key, u.code)) for key, _label in topics])
@@ -145,9 +145,10 @@ def export_rows(stats: service.Stats, table: str) -> tuple[list[str], list[list[
             for q in stats.questions
         ]
     if table == "topics":
-        header = [_("Topic"), _("Answers"), _("Right"), _("Share right")]
+        header = [_("Bank"), _("Topic"), _("Answers"), _("Right"), _("Share right")]
         return header, [
-            [_topic_label(t.topic, t.title), t.n, t.correct, t.facility] for t in stats.topics
+            [t.bank, _topic_label(t.topic, t.title), t.n, t.correct, t.facility]
+            for t in stats.topics
         ]
     if table == "units":
         header = [_("Code"), _("Commune / ward"), _("Participants"), _("Per 1,000 residents")]

@@ -113,6 +113,7 @@ class QuestionStat(BaseModel):
 
 
 class TopicStat(BaseModel):
+    bank: str = Field(description="Topics are declared per bank: the bank's id")
     topic: str | None
     title: str | None = None
     n: int = Field(description="Questions answered (attempt × question)")
@@ -121,6 +122,7 @@ class TopicStat(BaseModel):
 
 
 class TopicUnitCell(BaseModel):
+    bank: str
     topic: str | None
     unit: int
     n: int
@@ -330,31 +332,33 @@ def _items(
             )
         )
     questions.sort(key=lambda q: (q.bank, q.question))
+    # A topic is declared by its bank: two banks' "chinh-quyen" are two topics.
     data["topic_key"] = data["topic"].fillna("")
-    titles = (
-        data.dropna(subset=["topic_title"]).groupby("topic_key")["topic_title"].first().to_dict()
-    )
-    per_t = data.groupby("topic_key", as_index=False)[["n", "sx"]].sum()
+    keys = ["bank", "topic_key"]
+    titles = data.dropna(subset=["topic_title"]).groupby(keys)["topic_title"].first().to_dict()
+    per_t = data.groupby(keys, as_index=False)[["n", "sx"]].sum()
     topics = [
         TopicStat(
+            bank=row.bank,
             topic=row.topic_key or None,
-            title=titles.get(row.topic_key),
+            title=titles.get((row.bank, row.topic_key)),
             n=int(row.n),
             correct=int(row.sx),
             facility=_rounded(row.sx / row.n if row.n else None),
         )
-        for row in per_t.sort_values("topic_key").itertuples(index=False)
+        for row in per_t.sort_values(keys).itertuples(index=False)
     ]
     cells = data[data["unit"].isin(shown_units)]
-    per_cell = cells.groupby(["topic_key", "unit"], as_index=False)[["n", "sx"]].sum()
+    per_cell = cells.groupby([*keys, "unit"], as_index=False)[["n", "sx"]].sum()
     heat = [
         TopicUnitCell(
+            bank=row.bank,
             topic=row.topic_key or None,
             unit=int(row.unit),
             n=int(row.n),
             facility=_rounded(row.sx / row.n if row.n else None),
         )
-        for row in per_cell.sort_values(["topic_key", "unit"]).itertuples(index=False)
+        for row in per_cell.sort_values([*keys, "unit"]).itertuples(index=False)
     ]
     return questions, topics, heat
 
