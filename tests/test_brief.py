@@ -16,6 +16,7 @@ from app.services import brief as service
 from app.services import survey_definition
 from app.services import surveys as answering
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
+from tests.test_contest_stats import fixture  # noqa: F401  (a contest with its attempts)
 from tests.test_overview import ANSWERS, NOW, hand_index, waves  # noqa: F401
 
 # Two more communes answer wave 2026: one above Vị Thanh (72,5), one below.
@@ -150,3 +151,61 @@ def test_the_brief_survey_is_the_newest_opened_with_an_index(communes):
         assert chosen is not None and chosen.slug == "hai-long-2026"
         earlier = service.overview.main_survey(db.session, datetime(2026, 6, 1, tzinfo=UTC))
         assert earlier is not None and earlier.slug == "hai-long-2025"
+
+
+# ------------------------------------------------------------------------ the contest part
+
+
+def hand_topics(data, people: list[int]) -> dict[str, tuple[int, float]]:  # type: ignore[no-untyped-def]
+    """(answers, share right) per topic over every finished attempt of `people`."""
+    from tests.test_contest_stats import TOPIC
+
+    marks = [m for _unit, user, m in data["papers"] if user in people]
+    marks += [m for user, m in data["second"] if user in people]
+    out = {}
+    for topic in set(TOPIC.values()):
+        answers = [right for m in marks for key, right in m.items() if TOPIC[key] == topic]
+        out[topic] = (len(answers), round(sum(answers) / len(answers), 4))
+    return out
+
+
+def test_the_contest_part_is_the_communes_participation_and_weakest_topics(app, fixture):  # noqa: F811
+    from tests.test_contest_stats import START
+
+    with app.app_context():
+        part = service.contest_part(db.session, db.session.get(Unit, VI_THANH), START)
+    assert part is not None and part.contest.slug == "cuoc-thi-thong-ke"
+    assert part.participants == 12 and part.per_1000 == 3.0  # 12 of 4,000 residents
+    expected = hand_topics(fixture, fixture["people"][VI_THANH])
+    weakest = sorted(expected, key=lambda topic: expected[topic][1])
+    assert [t.topic for t in part.topics] == weakest
+    assert [(t.n, t.facility) for t in part.topics] == [expected[t] for t in weakest]
+
+
+def test_a_commune_the_contest_hides_shows_no_contest_figure(app, fixture, client, auth, make_user):  # noqa: F811
+    from tests.test_contest_stats import CAI_KHE as SMALL
+    from tests.test_contest_stats import START
+
+    with app.app_context():
+        part = service.contest_part(db.session, db.session.get(Unit, SMALL), START)
+    assert part.participants is None and part.topics == []
+    make_user(role="leader", phone="0911111117")
+    auth.login("0911111117")
+    text, _reader = pdf_text(client.get(f"/briefs/{SMALL}.pdf"))
+    flat = " ".join(text.split())
+    assert "Cuộc thi thống kê" in flat and "Số liệu cuộc thi của xã, phường này được ẩn" in flat
+    assert "người dự thi" not in flat.replace("ít hơn 5 người dự thi", "")
+
+
+def test_the_pdf_has_the_contest_part(app, fixture, client, auth, make_user):  # noqa: F811
+    make_user(role="leader", phone="0911111118")
+    auth.login("0911111118")
+    text, reader = pdf_text(client.get(f"/briefs/{VI_THANH}.pdf"))
+    flat = " ".join(text.split())
+    assert len(reader.pages) == 1
+    assert "12 người dự thi" in flat and "3 người trên 1.000 dân" in flat
+    expected = hand_topics(fixture, fixture["people"][VI_THANH])
+    titles = {"luat": "Luật và văn bản", "lich-su": "Lịch sử địa phương"}
+    for topic, (n, share) in expected.items():
+        shown = f"{share * 100:.1f}%".replace(".", ",")
+        assert f"{titles[topic]} {shown} {n}" in flat

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from app.services import overview, survey_definition
 from app.services import surveys as service
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, set_clock
 from tests.test_analytics import survey  # noqa: F401  (the fixed data set of analytics)
+from tests.test_contest_stats import fixture  # noqa: F401  (a contest with its attempts)
 
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 CAI_KHE = 31120
@@ -226,3 +227,35 @@ def test_the_index_alone_equals_the_index_of_the_full_results(survey, by):  # no
             assert alone["index"] == full["index"], (by, code)
             assert alone.get("suppressed") == full.get("suppressed")
             assert alone["threshold"] == full["threshold"]
+
+
+# ------------------------------------------------------------------- contest rounds
+
+
+def test_rounds_with_participants_and_communes_reached(app, fixture):  # noqa: F811
+    from tests.test_contest_stats import CAI_KHE as SMALL
+    from tests.test_contest_stats import START
+
+    with app.app_context():
+        lines = overview.rounds(db.session, db.session.get(Unit, PROVINCE), START)
+        by_key = {line.round.key: line.summary for line in lines}
+        assert set(by_key) == {"tuan-1", "tuan-2"} and all(line.is_open for line in lines)
+        first = by_key["tuan-1"]
+        # 12 + 7 + 6 + 2 people from four communes, of the province's 103.
+        assert (first.participants, first.covered, first.communes) == (27, 4, 103)
+        assert by_key["tuan-2"].participants == 12 + 7
+        small = overview.rounds(db.session, db.session.get(Unit, SMALL), START)
+        # Round 1: 2 people there (hidden); round 2: nobody (0 hides nothing).
+        assert [line.summary.participants for line in small] == [None, 0]
+        later = overview.rounds(db.session, None, START + timedelta(days=200))
+        assert later == []  # closed more than 90 days before
+
+
+def test_the_home_shows_the_rounds_reach(app, fixture, client, auth, make_user):  # noqa: F811
+    make_user(role="leader", phone="0911111116")
+    auth.login("0911111116")
+    page = client.get("/").get_data(as_text=True)
+    round_id = fixture["rounds"]["tuan-1"]
+    assert f'href="/results/rounds/{round_id}"' in page
+    assert "27 người dự thi" in page and "4/103</strong> xã, phường có người dự thi" in page
+    assert client.get(f"/results/rounds/{round_id}").status_code == 200

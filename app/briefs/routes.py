@@ -31,7 +31,7 @@ def brief(code: int) -> Response:
         abort(404)
     if not policy.within(unit, policy.scope_of(current_user)):
         abort(403)
-    data = service.brief(db.session, unit, clock.now())
+    data = service.brief(db.session, unit, clock.now(), grace=clock.grace())
     body = service.pdf(render_template("briefs/brief.html", brief=data))
     return Response(
         body,

@@ -33,7 +33,7 @@ def _overview() -> str:
     return render_template(
         "main/overview.html",
         scope=scope,
-        data=service.overview(db.session, scope, clock.now()),
+        data=service.overview(db.session, scope, clock.now(), clock.grace()),
         brief_unit=scope.code if scope is not None and scope.level == "commune" else None,
     )
 

@@ -1,6 +1,7 @@
 """A one-page brief per commune/ward for its leaders: the survey index with its 95% interval
 and its rank among the communes, the change since the wave before, the questions residents
-were least satisfied with. Plain data here (`brief`), and the PDF (`pdf`) from the HTML the
+were least satisfied with, the participation in the latest contest and its weakest topics
+(from app.services.contest_stats). Plain data here (`brief`), and the PDF (`pdf`) from the HTML the
 page's template makes, with WeasyPrint (Pango lays out Vietnamese in Debian's DejaVu fonts).
 
 Figures come from app.services.analytics and app.services.overview, so a commune that the
@@ -10,17 +11,31 @@ survey hides has no figure here either: the brief says they are hidden.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Survey, Unit
-from app.services import analytics, overview
+from app.models import Contest, Round, Survey, Unit
+from app.services import analytics, contest_stats, overview
 from app.services.overview import Change, Index
 from app.services.survey_definition import definition
 
 LEAST = 3  # questions listed as the least satisfying
+WEAKEST = 3  # topics listed as the weakest
+
+
+@dataclass(frozen=True)
+class ContestPart:
+    """The commune in the latest contest: participants (None: hidden) and weakest topics."""
+
+    contest: Contest
+    threshold: int
+    suppressed: bool
+    participants: int | None
+    per_1000: float | None
+    topics: list[contest_stats.TopicStat]
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,7 @@ class Brief:
     rank: Rank | None = None
     change: Change | None = None
     least: list[Item] = field(default_factory=list)
+    contest: ContestPart | None = None
 
     @property
     def hidden(self) -> bool:
@@ -96,16 +112,61 @@ def rank_of(session: Session, survey: Survey, unit: Unit) -> Rank | None:
     return Rank(1 + sum(value > own for value in shown.values()), len(shown))
 
 
-def brief(session: Session, unit: Unit, now: datetime, survey: Survey | None = None) -> Brief:
+def latest_contest(session: Session, now: datetime) -> Contest | None:
+    """The contest whose latest opened round opened last."""
+    return session.scalar(
+        select(Contest)
+        .join(Round, Round.contest_id == Contest.id)
+        .where(Round.opens_at <= now)
+        .group_by(Contest.id)
+        .order_by(func.max(Round.opens_at).desc(), Contest.id.desc())
+        .limit(1)
+    )
+
+
+def contest_part(
+    session: Session, unit: Unit, now: datetime, grace: timedelta = timedelta(0)
+) -> ContestPart | None:
+    """The commune's participation in the latest contest and its weakest topics (lowest share
+    of right answers first), as contest_stats gives them within the commune."""
+    contest = latest_contest(session, now)
+    if contest is None:
+        return None
+    stats = contest_stats.contest_stats(session, contest, scope=unit, now=now, grace=grace)
+    if stats.communes == 0:
+        return None  # the contest is not open to this commune
+    own = next((u for u in stats.units if u.code == unit.code), None)
+    topics = sorted(
+        (t for t in stats.topics if t.facility is not None),
+        key=lambda t: (t.facility, -t.n, t.bank, t.topic or ""),
+    )
+    return ContestPart(
+        contest,
+        stats.threshold,
+        stats.suppressed,
+        stats.participants,  # None for a hidden commune; a small contest keeps its total
+        own.per_1000 if own is not None else None,
+        [] if stats.suppressed else topics[:WEAKEST],
+    )
+
+
+def brief(
+    session: Session,
+    unit: Unit,
+    now: datetime,
+    survey: Survey | None = None,
+    grace: timedelta = timedelta(0),
+) -> Brief:
     """The brief of commune `unit` on `survey` (by default the newest opened survey with an
-    index)."""
+    index) and on the latest contest."""
+    contest = contest_part(session, unit, now, grace)
     survey = survey or overview.main_survey(session, now)
     if survey is None:
-        return Brief(unit, now)
+        return Brief(unit, now, contest=contest)
     result = analytics.results(session, survey, scope=unit)
     threshold = result["threshold"]
     if result.get("suppressed"):
-        return Brief(unit, now, survey, threshold)
+        return Brief(unit, now, survey, threshold, contest=contest)
     index = overview.index_from(result)
     return Brief(
         unit,
@@ -117,6 +178,7 @@ def brief(session: Session, unit: Unit, now: datetime, survey: Survey | None = N
         rank=rank_of(session, survey, unit) if index and index.value is not None else None,
         change=overview.change_since_last_wave(session, survey, unit, index),
         least=least_satisfied(result, survey, session),
+        contest=contest,
     )
 
 

@@ -1,5 +1,6 @@
 """The leaders' overview: the open and recent surveys within a reader's scope with their
-responses and satisfaction index, and what changed since the wave before.
+responses and satisfaction index, and what changed since the wave before; the open and recent
+contest rounds with their participants and the communes they reached.
 
 Every figure comes from app.services.analytics (the functions behind the result pages), so the
 same small groups are hidden here: a commune that a survey's results hide shows no count and
@@ -8,6 +9,7 @@ no index. Plain data out; the home page and the commune brief format it.
 A change of the index between two waves is called real when a two-sided z-test of the two
 means (each with the standard error of its 95% interval) gives p < 0.05, as survey.md does
 for proportions; the questions whose share changed really come from `analytics.trends`.
+Contest figures come from app.services.contest_stats (its suppression included).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Survey, Unit
-from app.services import analytics
+from app.models import Contest, Round, Survey, Unit
+from app.services import analytics, contest_stats
 from app.services.survey_definition import definition, index_items
 
 RECENT = timedelta(days=90)  # a survey closed since then is still "recent"
@@ -173,6 +175,45 @@ def main_survey(session: Session, now: datetime) -> Survey | None:
     return None
 
 
-def overview(session: Session, scope: Unit | None, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RoundLine:
+    round: Round
+    contest: Contest
+    is_open: bool
+    summary: contest_stats.RoundSummary  # participants, communes covered, of how many
+    threshold: int
+
+
+def rounds(
+    session: Session, scope: Unit | None, now: datetime, grace: timedelta = timedelta(0)
+) -> list[RoundLine]:
+    """The rounds open now or closed within RECENT, newest first, at most SHOWN, of contests
+    open to some commune within `scope`; figures from contest_stats.contest_stats."""
+    recent = session.scalars(
+        select(Round)
+        .where(Round.opens_at <= now, Round.closes_at >= now - RECENT)
+        .order_by(Round.closes_at.desc(), Round.id)
+        .limit(SHOWN)
+    ).all()
+    summaries: dict[int, tuple[int, dict[int, contest_stats.RoundSummary]]] = {}
+    lines = []
+    for round_ in recent:
+        contest = round_.contest
+        if contest.id not in summaries:
+            stats = contest_stats.contest_stats(session, contest, scope=scope, now=now, grace=grace)
+            by_id = {summary.id: summary for summary in stats.rounds}
+            summaries[contest.id] = (stats.threshold, by_id)
+        threshold, by_id = summaries[contest.id]
+        summary = by_id[round_.id]
+        if summary.communes:
+            is_open = round_.closes_at >= now
+            lines.append(RoundLine(round_, contest, is_open, summary, threshold))
+    lines.sort(key=lambda line: (not line.is_open, -line.round.closes_at.timestamp()))
+    return lines
+
+
+def overview(
+    session: Session, scope: Unit | None, now: datetime, grace: timedelta = timedelta(0)
+) -> dict[str, Any]:
     """Everything the leaders' home shows."""
-    return {"surveys": surveys(session, scope, now)}
+    return {"surveys": surveys(session, scope, now), "rounds": rounds(session, scope, now, grace)}
