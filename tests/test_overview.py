@@ -259,3 +259,10 @@ def test_the_home_shows_the_rounds_reach(app, fixture, client, auth, make_user):
     assert f'href="/results/rounds/{round_id}"' in page
     assert "27 người dự thi" in page and "4/103</strong> xã, phường có người dự thi" in page
     assert client.get(f"/results/rounds/{round_id}").status_code == 200
+
+
+def test_two_waves_without_spread_are_not_called_a_real_change():
+    same = overview.index_difference(
+        overview.Index(1, 50.0, (50.0, 50.0)), overview.Index(1, 75.0, (75.0, 75.0))
+    )
+    assert same == (25.0, None, False)

@@ -105,8 +105,8 @@ def index_difference(before: Index, after: Index) -> tuple[float, float | None, 
         return None
     difference = after.value - before.value
     spread = math.hypot(_standard_error(before), _standard_error(after))
-    if spread == 0:
-        return difference, None, difference != 0
+    if spread == 0:  # a single respondent, or all alike, in both waves: nothing to test
+        return difference, None, False
     p_value = math.erfc(abs(difference / spread) / math.sqrt(2))
     return difference, round(p_value, 4), p_value < REAL
 
