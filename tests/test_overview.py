@@ -145,9 +145,17 @@ def test_the_change_since_the_last_wave_and_whether_it_is_real(waves):
     before, after = hand_index(everyone(2025)), hand_index(everyone(2026))
     assert change.previous.slug == "hai-long-2025"
     assert change.difference == pytest.approx(after[0] - before[0], abs=1e-3)
+    # +15.6 points with 22 and 19 people: real by a z-test (p = 0.024) and by Welch's t (about
+    # 0.03), the verdict once analytics.trends gives the index's own.
+    assert change.p_value < 0.05 and change.real is True
     se = math.hypot((before[2] - before[1]) / (2 * Z), (after[2] - after[1]) / (2 * Z))
     p = math.erfc(abs(after[0] - before[0]) / se / math.sqrt(2))
-    assert change.p_value == pytest.approx(p, abs=1e-4) and change.real is (p < 0.05) is True
+    with waves.app_context():
+        own = overview.index_difference(
+            overview.Index(22, before[0], (before[1], before[2])),
+            overview.Index(19, after[0], (after[1], after[2])),
+        )
+    assert own is not None and own[1] == pytest.approx(p, abs=1e-4) and own[2] is True
     # Both questions' share of "4 or 5" changed really (analytics.trends says so).
     assert {q.text for q in change.questions} == {"Thái độ phục vụ", "Thời gian giải quyết"}
     one = change.questions[0]
@@ -266,3 +274,38 @@ def test_two_waves_without_spread_are_not_called_a_real_change():
         overview.Index(1, 50.0, (50.0, 50.0)), overview.Index(1, 75.0, (75.0, 75.0))
     )
     assert same == (25.0, None, False)
+
+
+def test_the_index_verdict_of_analytics_trends_wins_and_grid_rows_are_named(waves, monkeypatch):
+    """When analytics.trends gives the index's own test (measure "index"), the overview shows
+    that verdict, not its own; a grid row's change reads "question — row"."""
+    from app.services import analytics
+
+    def trends(session, wave, *, scope=None):  # type: ignore[no-untyped-def]
+        a, b = {"wave": 2025, "survey": "hai-long-2025"}, {"wave": 2026, "survey": "hai-long-2026"}
+        return [
+            {
+                "id": "index",
+                "text": None,
+                "measure": "index",
+                "waves": [
+                    a | {"n": 22, "index": 40.0},
+                    b | {"n": 19, "index": 55.0, "p_value": 0.2, "real_change": False},
+                ],
+            },
+            {
+                "id": "luoi:2",
+                "text": "Dân chủ cơ sở",
+                "row": "Dân bàn",
+                "measure": "top_two",
+                "waves": [
+                    a | {"n": 22, "proportion": 0.2},
+                    b | {"n": 19, "proportion": 0.6, "p_value": 0.01, "real_change": True},
+                ],
+            },
+        ]
+
+    monkeypatch.setattr(analytics, "trends", trends)
+    change = lines_for(waves, PROVINCE)[0].change
+    assert change.real is False and change.p_value == 0.2
+    assert [q.text for q in change.questions] == ["Dân chủ cơ sở — Dân bàn"]

@@ -6,9 +6,10 @@ Every figure comes from app.services.analytics (the functions behind the result 
 same small groups are hidden here: a commune that a survey's results hide shows no count and
 no index. Plain data out; the home page and the commune brief format it.
 
-A change of the index between two waves is called real when a two-sided z-test of the two
-means (each with the standard error of its 95% interval) gives p < 0.05, as survey.md does
-for proportions; the questions whose share changed really come from `analytics.trends`.
+A change of the index between two waves takes the verdict of `analytics.trends` when it gives
+one for the index; otherwise it is called real when a two-sided z-test of the two means (each
+with the standard error of its 95% interval) gives p < 0.05. The questions whose share changed
+really come from `analytics.trends`.
 Contest figures come from app.services.contest_stats (its suppression included).
 """
 
@@ -125,6 +126,9 @@ def previous_wave(session: Session, survey: Survey) -> Survey | None:
 def change_since_last_wave(
     session: Session, survey: Survey, scope: Unit | None, after: Index | None
 ) -> Change | None:
+    """The index against the wave before and the questions (or grid rows) whose share changed
+    really. When analytics.trends gives the index's own verdict (an item with measure "index"),
+    that verdict is the one shown; `index_difference` answers only when it does not."""
     previous = previous_wave(session, survey)
     if previous is None or after is None:
         return None
@@ -134,10 +138,16 @@ def change_since_last_wave(
     for trend in analytics.trends(session, survey, scope=scope):
         points = {point["survey"]: point for point in trend["waves"]}
         now, then = points.get(survey.slug), points.get(previous.slug)
+        if trend.get("measure") == "index":
+            if tested is not None and now and then and "index" in now and "index" in then:
+                real = bool(now.get("real_change"))
+                tested = (tested[0], now.get("p_value"), real)
+            continue
         if now and then and now.get("real_change") and "proportion" in then:
+            text = trend["text"] if not trend.get("row") else f"{trend['text']} — {trend['row']}"
             questions.append(
                 QuestionChange(
-                    trend["text"],
+                    text,
                     trend["measure"],
                     then["proportion"],
                     now["proportion"],
