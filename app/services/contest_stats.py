@@ -133,6 +133,7 @@ class RoundSummary(BaseModel):
     id: int
     title: str
     final: bool
+    state: str = Field(description="upcoming | open | closed (as GET /contests)")
     participants: int | None
     attempts: int | None
     covered: int | None = Field(description="Communes/wards with at least one participant")
@@ -560,6 +561,9 @@ def _summary(
         id=round_.id,
         title=round_.title or round_.key,
         final=_is_final(round_, now, grace),
+        state="upcoming"
+        if now < round_.opens_at
+        else ("closed" if _is_final(round_, now, grace) else "open"),
         participants=None if withheld else _participants(session, [round_.id], view),
         attempts=None if withheld else _attempts(session, [round_.id], view),
         covered=None
