@@ -502,3 +502,18 @@ def test_each_table_downloads_as_csv_and_xlsx(app, client, auth, make_user, fixt
         contest = db.session.scalar(select(Contest))
     rounds = client.get(f"/results/contests/{contest.id}/rounds.csv").data.decode("utf-8-sig")
     assert "Tuần 1" in rounds and "Tuần 2" in rounds
+
+
+def test_topics_are_per_bank(app, fixture):
+    other = (
+        "bank: ngan-hang-hai\ntitle: Ngân hàng hai\ntopics:\n  - id: luat\n    title: Luật khác\n"
+        "questions:\n  - id: p1\n    text: Câu hỏi p1\n    choices: [Một, Hai]\n    answer: A\n"
+        "    topic: luat\n"
+    )
+    load_content(app, [("b2.yaml", other)], START)
+    user = fixture["people"][VI_THANH][0]
+    _attempt(app, fixture["rounds"]["tuan-2"], user, {"p1": True, "q1": False})
+    stats = stats_of(app, fixture["rounds"]["tuan-2"])
+    laws = {(t.bank, t.title): (t.n, t.correct) for t in stats.topics if t.topic == "luat"}
+    assert laws[("ngan-hang-hai", "Luật khác")] == (1, 1)
+    assert laws[("ngan-hang-thong-ke", "Luật và văn bản")][0] > 1

@@ -93,13 +93,16 @@ def heat_table(stats: service.Stats) -> tuple[list[str], list[tuple[str, list[An
     return [label for _key, label in topics], rows
 
 
-def heat_chart(stats: service.Stats) -> dict[str, Any] | None:
+def heat_chart(stats: service.Stats, *, labelled: bool = True) -> dict[str, Any] | None:
+    """The heat map; its columns are numbered (topic titles are long: the page lists them)."""
     columns, rows = heat_table(stats)
     if not rows or not columns:
         return None
     values = [[c.facility if c else None for c in cells] for _name, cells in rows]
     texts = [[formats.percent(c.facility) if c else "" for c in cells] for _name, cells in rows]
-    return contest_charts.heatmap([name for name, _c in rows], columns, values, texts)
+    numbers = [str(i) for i in range(1, len(columns) + 1)]
+    names = [name for name, _c in rows]
+    return contest_charts.heatmap(names, numbers, values, texts, labelled=labelled)
 
 
 def scores_chart(stats: service.Stats) -> dict[str, Any] | None:
@@ -206,8 +209,11 @@ def _page(template: str, stats: service.Stats, **context: Any) -> str:
         hardest=service.hardest(stats),
         heat_columns=columns,
         heat_rows=rows,
-        heat_chart=heat_chart(stats),
-        scores_chart=scores_chart(stats),
+        charts={
+            "heat": heat_chart(stats),
+            "heat_small": heat_chart(stats, labelled=False),
+            "scores": scores_chart(stats),
+        },
         communes=_communes_in_scope(),
         without=_unit_names(stats.units_without_participants),
         unit=request.args.get("unit") or "",

@@ -15,17 +15,23 @@ SCALE = [[i / (len(DIVERGING) - 1), colour] for i, colour in enumerate(DIVERGING
 
 
 def heatmap(
-    rows: list[str], columns: list[str], values: list[list[float | None]], texts: list[list[str]]
+    rows: list[str],
+    columns: list[str],
+    values: list[list[float | None]],
+    texts: list[list[str]],
+    *,
+    labelled: bool = True,
 ) -> dict[str, Any]:
     """A rows × columns grid of shares (0..1, None: nothing to show), coloured from red (0%)
-    to blue (100%); `texts` are the cells' labels as the reader reads them ("47,6%")."""
+    to blue (100%); `texts` are the cells' labels as the reader reads them ("47,6%"), written
+    in the cells when `labelled` (else on hover or tap only: a phone's narrow cells)."""
     figure = go.Figure(
         go.Heatmap(
             z=[[None if v is None else round(v * 100, 1) for v in row] for row in values],
             x=columns,
             y=rows,
             text=texts,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if labelled else "",
             hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
             colorscale=SCALE,
             zmin=0,

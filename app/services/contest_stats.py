@@ -133,6 +133,7 @@ class RoundSummary(BaseModel):
     id: int
     title: str
     final: bool
+    state: str = Field(description="upcoming | open | closed (as GET /contests)")
     participants: int | None
     attempts: int | None
     covered: int | None = Field(description="Communes/wards with at least one participant")
@@ -193,7 +194,20 @@ def _finished(round_ids: Sequence[int]) -> Any:
 
 
 def _people_filter(unit: Unit | None) -> Any:
+    """The SQL condition that a person lies within `unit`; None when everyone does (no unit,
+    or the province: the units table holds the deployment's province only), so that the
+    query need not join `users` at all."""
+    if unit is None or unit.level == UnitLevel.PROVINCE:
+        return None
     return in_scope(User.unit_code, unit)
+
+
+def _within(stmt: Any, unit: Unit | None, person: Any) -> Any:
+    """`stmt` restricted to the people of `unit` (`person`: the column holding the user id)."""
+    condition = _people_filter(unit)
+    if condition is None:
+        return stmt
+    return stmt.join(User, User.id == person).where(condition)
 
 
 @dataclass(frozen=True)
@@ -258,9 +272,11 @@ def _item_rows(session: Session, round_ids: Sequence[int], unit: Unit | None) ->
         .select_from(AttemptQuestion)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
         .join(User, User.id == Attempt.user_id)
-        .where(_finished(round_ids), _people_filter(unit))
+        .where(_finished(round_ids))
         .group_by(User.unit_code, AttemptQuestion.question_version_id)
     )
+    if _people_filter(unit) is not None:
+        stmt = stmt.where(_people_filter(unit))
     columns = ["unit", "version", "n", "sx", "ss", "sss", "sxs"]
     frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
     return frame.astype({c: "int64" for c in columns})
@@ -367,9 +383,8 @@ def _alpha(
     session: Session, round_ids: Sequence[int], unit: Unit | None
 ) -> tuple[float | None, int, int]:
     """Cronbach's alpha over the largest set of attempts given the same questions (≥ 10)."""
-    where = (_finished(round_ids), _people_filter(unit))
     vid = AttemptQuestion.question_version_id
-    per_attempt = (
+    per_attempt = _within(
         select(
             AttemptQuestion.attempt_id.label("attempt"),
             func.count().label("k"),
@@ -377,11 +392,11 @@ def _alpha(
             func.sum(vid * vid).label("s2"),
         )
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .join(User, User.id == Attempt.user_id)
-        .where(*where)
-        .group_by(AttemptQuestion.attempt_id)
-        .subquery()
+        .where(_finished(round_ids)),
+        unit,
+        Attempt.user_id,
     )
+    per_attempt = per_attempt.group_by(AttemptQuestion.attempt_id).subquery()
     candidates = session.execute(
         select(per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2, func.count().label("m"))
         .group_by(per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2)
@@ -421,20 +436,19 @@ def _alpha(
 
 
 def _scores(session: Session, round_ids: Sequence[int], unit: Unit | None) -> list[ScoreCount]:
-    rows = session.execute(
-        select(BestAttempt.score, func.count())
-        .join(User, User.id == BestAttempt.user_id)
-        .where(BestAttempt.round_id.in_(list(round_ids)), _people_filter(unit))
-        .group_by(BestAttempt.score)
-        .order_by(BestAttempt.score)
-    ).all()
+    stmt = _within(
+        select(BestAttempt.score, func.count()).where(BestAttempt.round_id.in_(list(round_ids))),
+        unit,
+        BestAttempt.user_id,
+    )
+    rows = session.execute(stmt.group_by(BestAttempt.score).order_by(BestAttempt.score)).all()
     return [ScoreCount(score=int(s), people=int(n)) for s, n in rows]
 
 
 def _attempts(session: Session, round_ids: Sequence[int], unit: Unit | None) -> int:
-    stmt = select(func.count(Attempt.id)).where(_finished(round_ids))
-    if unit is not None:
-        stmt = stmt.join(User, User.id == Attempt.user_id).where(_people_filter(unit))
+    stmt = _within(
+        select(func.count(Attempt.id)).where(_finished(round_ids)), unit, Attempt.user_id
+    )
     return int(session.scalar(stmt) or 0)
 
 
@@ -443,9 +457,7 @@ def _participants(session: Session, round_ids: Sequence[int], unit: Unit | None)
     stmt = select(func.count(distinct(BestAttempt.user_id))).where(
         BestAttempt.round_id.in_(list(round_ids))
     )
-    if unit is not None:
-        stmt = stmt.join(User, User.id == BestAttempt.user_id).where(_people_filter(unit))
-    return int(session.scalar(stmt) or 0)
+    return int(session.scalar(_within(stmt, unit, BestAttempt.user_id)) or 0)
 
 
 def _per_1000(participants: int, population: int | None) -> float | None:
@@ -560,6 +572,9 @@ def _summary(
         id=round_.id,
         title=round_.title or round_.key,
         final=_is_final(round_, now, grace),
+        state="upcoming"
+        if now < round_.opens_at
+        else ("closed" if _is_final(round_, now, grace) else "open"),
         participants=None if withheld else _participants(session, [round_.id], view),
         attempts=None if withheld else _attempts(session, [round_.id], view),
         covered=None
