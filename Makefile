@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
-.PHONY: run test lint translations messages test-sqlite test-postgres browser-deps clean
+.PHONY: run test lint translations messages test-sqlite test-postgres browser-deps pdf-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
+	@$(MAKE) --no-print-directory pdf-deps
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
@@ -46,6 +47,18 @@ browser-deps:
 	    || echo "browser tests: SKIPPED, could not install chromium with apt-get"; \
 	else echo "browser tests: SKIPPED, /usr/bin/chromium is missing and apt-get cannot run here"; fi
 
+# The commune briefs (PDF): WeasyPrint lays text out with Debian's Pango, in DejaVu fonts that
+# have every Vietnamese letter. Installed with apt-get as root when missing.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+pdf-deps:
+	@if ldconfig -p | grep -q libpangoft2-1.0.so.0 && ldconfig -p | grep -q libharfbuzz-subset.so.0 \
+	  && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then echo "PDF briefs: Pango and DejaVu fonts found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "PDF briefs: installing $(PDF_PACKAGES) with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PDF_PACKAGES) >/dev/null 2>&1) \
+	    || echo "PDF briefs: could not install $(PDF_PACKAGES) with apt-get: briefs will fail"; \
+	else echo "PDF briefs: $(PDF_PACKAGES) missing and apt-get cannot run here: install them"; fi
+
 test-sqlite: $(VENV)/.dev translations
 	@echo "== test suite on SQLite =="
 	$(BIN)/python -m pytest -q
@@ -56,7 +69,7 @@ test-postgres: $(VENV)/.dev translations
 	  TEST_DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -q; \
 	else echo "== PostgreSQL at 127.0.0.1:5432 does not answer: SKIPPED the PostgreSQL run =="; fi
 
-test: $(VENV)/.dev lint browser-deps
+test: $(VENV)/.dev lint browser-deps pdf-deps
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

@@ -54,6 +54,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.authoring import bp as authoring_bp
+    from app.briefs import bp as briefs_bp
     from app.contests import bp as contests_bp
     from app.dashboards import bp as dashboards_bp
     from app.main import bp as main_bp
@@ -70,6 +71,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(contests_bp, url_prefix="/contests")
     app.register_blueprint(surveys_bp, url_prefix="/surveys")
     app.register_blueprint(dashboards_bp, url_prefix="/results")
+    app.register_blueprint(briefs_bp, url_prefix="/briefs")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from app import cli, errors, formats, logs, security

@@ -8,4 +8,13 @@ bp = Blueprint("api", __name__)
 # CSRF is checked per call in app.api.spec: only calls that rely on the browser's session need it.
 csrf.exempt(bp)
 
-from app.api import auth, content, contests, ranking, results, surveys, units  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    auth,
+    content,
+    contests,
+    ranking,
+    results,
+    round_stats,
+    surveys,
+    units,
+)

@@ -1,16 +1,41 @@
 from __future__ import annotations
 
 from flask import Response, abort, jsonify, redirect, render_template, send_file, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
+from app import clock
+from app.access import roles_required
 from app.extensions import db
 from app.main import bp
+from app.models import Role
 from app.plotly_assets import PLOTLY_JS, plotly_style_ids, plotly_version
+from app.services import overview as service
+from app.services import policy
 
 
 @bp.get("/")
 def index() -> str:
+    """Residents' welcome; a leader's home is the overview of their scope."""
+    if current_user.is_authenticated and current_user.role == Role.LEADER:
+        return _overview()
     return render_template("main/index.html")
+
+
+@bp.get("/overview")
+@roles_required(*policy.STAFF)
+def overview() -> str:
+    return _overview()
+
+
+def _overview() -> str:
+    scope = policy.scope_of(current_user)
+    return render_template(
+        "main/overview.html",
+        scope=scope,
+        data=service.overview(db.session, scope, clock.now(), clock.grace()),
+        brief_unit=scope.code if scope is not None and scope.level == "commune" else None,
+    )
 
 
 @bp.get("/privacy")

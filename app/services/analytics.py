@@ -445,6 +445,46 @@ def _group_labels(
     return {0: labels.get("none", "Không trả lời")} | {i + 1: c for i, c in enumerate(choices)}
 
 
+def index_results(
+    session: Session,
+    survey: Survey,
+    *,
+    by: str | None = None,
+    scope: Unit | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Only the satisfaction index part of `results` (the same groups, hidden alike), without
+    the figures of every question: for the leaders' overview and the commune briefs."""
+    defn = definition(session, survey)
+    grouping = _grouping(defn, by)
+    threshold = survey.min_group or DEFAULT_THRESHOLD
+    unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
+    out: dict[str, Any] = {"survey": survey.slug, "threshold": threshold, "by": by or "all"}
+    if unit is None and not index_items(defn):
+        return out | {"index": []}  # no decision needed: nothing to show or hide
+    decision = hidden_groups(session, survey)
+    if unit is not None and decision.hidden(RESPONSES, unit):
+        return out | {"suppressed": True, "index": []}
+    if not index_items(defn):
+        return out | {"index": []}
+    scope_filter = _scope_filter(session, scope)
+    sizes: dict[Any, int] = {}
+    if grouping.kind == "unit":
+        sizes = dict(
+            session.execute(
+                _base(
+                    select(SurveyResponse.unit_code, func.count()).select_from(SurveyResponse),
+                    survey,
+                    scope_filter,
+                    None,
+                ).group_by(SurveyResponse.unit_code)
+            ).all()
+        )
+    names = _group_labels(session, defn, grouping, sizes, labels or {})
+    index = satisfaction_index(session, survey, defn, grouping, scope_filter, names)
+    return out | {"index": _suppressed(index, _hides(decision, defn, grouping, unit, None))}
+
+
 def _rounded(value: float) -> float:
     return round(float(value), 4)
 

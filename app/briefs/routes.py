@@ -1,0 +1,43 @@
+"""One-page briefs per commune/ward (PDF) for leaders and officers within their scope."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template
+from flask_login import current_user
+
+from app import clock
+from app.access import roles_required
+from app.briefs import bp
+from app.extensions import db
+from app.models import Unit, UnitLevel
+from app.services import brief as service
+from app.services import policy
+from app.services.units import communes
+
+
+@bp.get("/")
+@roles_required(*policy.STAFF)
+def index() -> str:
+    scope = policy.scope_of(current_user)
+    shown = [unit for unit in communes(db.session) if policy.within(unit, scope)]
+    return render_template("briefs/index.html", communes=shown)
+
+
+@bp.get("/<int:code>.pdf")
+@roles_required(*policy.STAFF)
+def brief(code: int) -> Response:
+    unit = db.session.get(Unit, code)  # the app's int converter stops at ID_MAX
+    if unit is None or unit.level != UnitLevel.COMMUNE:
+        abort(404)
+    if not policy.within(unit, policy.scope_of(current_user)):
+        abort(403)
+    data = service.brief(db.session, unit, clock.now(), grace=clock.grace())
+    body = service.pdf(render_template("briefs/brief.html", brief=data))
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="tom-tat-{unit.code}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )

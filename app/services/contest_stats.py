@@ -1,0 +1,655 @@
+"""Round and contest statistics for leaders (api.md, "Round statistics"): which questions and
+topics residents get wrong, per commune. SQL aggregates, pandas on the aggregates, a typed
+pydantic result shared by the API, the pages, the exports and the OpenAPI document.
+
+What is counted:
+- finished attempts (state `submitted` or `expired`);
+- participation and the score distribution: each person's best attempt (`best_attempts`);
+- item figures (facility, discrimination, topics, Cronbach's alpha): every finished attempt.
+
+Definitions:
+- `facility`: the share of attempts given the question that answered it fully right;
+- `discrimination`: Moodle's discrimination index, the Pearson correlation between the
+  question's score (0/1) and the score on the rest of the paper (the attempt's score less that
+  question's), over the attempts given the question; null below 10 attempts or when either
+  side does not vary. Computed from sums (n, Σx, Σs, Σs², Σxs per question), never from rows;
+- `alpha`: Cronbach's alpha, k/(k−1)·(1 − Σ var(item) / var(total)), over the attempts that were
+  given exactly the same questions (the same question versions): the largest such set, when it
+  holds 10 attempts or more, else null. Candidate sets are found by a signature per attempt
+  (count, Σ id, Σ id²); the chosen one is then checked exactly (its attempts together hold
+  only k distinct questions), so two different sets are never mixed.
+
+Suppression (the rule of survey results, app/services/suppression.py, reused as it is): the
+table is communes × participants of the round (each person counted once, in the commune of
+their account), decided once per round over the whole province whatever the reader's scope,
+with `decide_table` over one column: a commune with 1 to threshold − 1 participants is
+hidden, and while exactly one commune is hidden (its count would be the total less the shown
+ones) the next smallest commune with participants is hidden too. A hidden commune shows no
+participants, no per-1,000 figure and no cell of the topic × commune table, and `?unit=` on it
+withholds every figure (`suppressed`); when the whole round has fewer participants than the
+threshold, every per-unit figure, the score distribution and every item figure are withheld
+(the totals stay). A contest's view hides the union of what each of its rounds hides and of
+what its own table (distinct people per commune over the rounds) hides: a union of sets that
+each hide zero or at least two communes with people still hides zero or at least two, so the
+rounds' figures cannot be subtracted from the contest's to find a hidden commune. The
+threshold is the deployment's (analytics.DEFAULT_THRESHOLD, 5). Note that the public unit
+ranking (`/rounds/{round}/units`) publishes participants per commune anyway: what this
+suppression protects is small communes' scores and answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, Field
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Attempt,
+    AttemptQuestion,
+    Bank,
+    BestAttempt,
+    Contest,
+    Question,
+    QuestionVersion,
+    Round,
+    Unit,
+    UnitLevel,
+    User,
+    utcnow,
+)
+from app.services.analytics import DEFAULT_THRESHOLD
+from app.services.policy import in_audience, in_scope, within
+from app.services.standings import FINISHED
+from app.services.suppression import decide_table
+
+MIN_DISCRIMINATION = 10  # attempts given the question, below which discrimination is null
+MIN_ALPHA = 10  # attempts sharing one set of questions, below which alpha is null
+
+
+class OutsideScope(PermissionError):
+    """The unit asked for lies outside the reader's scope."""
+
+
+# ------------------------------------------------------------------------- result models
+
+
+class UnitStat(BaseModel):
+    code: int
+    name: str
+    participants: int | None = Field(
+        default=None, description="People with a finished attempt; null when suppressed"
+    )
+    population: int | None = None
+    per_1000: float | None = Field(
+        default=None, description="Participants per 1,000 residents, where population is known"
+    )
+    suppressed: bool = Field(default=False, description="Below the threshold, or its complement")
+
+
+class ScoreCount(BaseModel):
+    score: int
+    people: int
+
+
+class QuestionStat(BaseModel):
+    question: str = Field(description="The question's id in its bank")
+    bank: str = Field(description="The bank's id")
+    topic: str | None
+    topic_title: str | None = None
+    text: str = Field(description="The text of the latest version shown")
+    n: int = Field(description="Finished attempts given the question")
+    correct: int
+    facility: float | None = Field(description="Share fully right, 0..1, 4 decimals")
+    discrimination: float | None = Field(
+        description="Correlation with the rest of the paper; null below 10 attempts"
+    )
+
+
+class TopicStat(BaseModel):
+    bank: str = Field(description="Topics are declared per bank: the bank's id")
+    topic: str | None
+    title: str | None = None
+    n: int = Field(description="Questions answered (attempt × question)")
+    correct: int
+    facility: float | None
+
+
+class TopicUnitCell(BaseModel):
+    bank: str
+    topic: str | None
+    unit: int
+    n: int
+    facility: float | None
+
+
+class RoundSummary(BaseModel):
+    id: int
+    title: str
+    final: bool
+    state: str = Field(description="upcoming | open | closed (as GET /contests)")
+    participants: int | None
+    attempts: int | None
+    covered: int | None = Field(description="Communes/wards with at least one participant")
+    communes: int = Field(description="Communes/wards that may take part (within the scope)")
+
+
+class Stats(BaseModel):
+    """What a round's and a contest's statistics share."""
+
+    final: bool
+    threshold: int
+    suppressed: bool = Field(
+        default=False, description="Every figure withheld: the unit (or the whole) is too small"
+    )
+    participants: int | None
+    attempts: int | None
+    communes: int = Field(description="Communes/wards that may take part (within the scope)")
+    covered: int | None = Field(description="Communes/wards with at least one participant")
+    units: list[UnitStat] = Field(default_factory=list)
+    units_without_participants: list[int] = Field(default_factory=list)
+    scores: list[ScoreCount] = Field(default_factory=list)
+    max_score: int | None = None
+    questions: list[QuestionStat] = Field(default_factory=list)
+    topics: list[TopicStat] = Field(default_factory=list)
+    heat: list[TopicUnitCell] = Field(
+        default_factory=list, description="Facility per topic and commune (shown communes only)"
+    )
+    alpha: float | None = Field(default=None, description="Cronbach's alpha; null below 10")
+    alpha_attempts: int = Field(default=0, description="Attempts of the set alpha is over")
+    alpha_questions: int = Field(default=0, description="Questions of that set")
+
+
+class RoundStats(Stats):
+    round: int
+    title: str
+    contest: int
+    scope: int | None = Field(default=None, description="The unit narrowed to (null: all)")
+
+
+class ContestStats(Stats):
+    contest: int
+    title: str
+    rounds: list[RoundSummary] = Field(default_factory=list)
+    scope: int | None = None
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    return round(float(value), digits)
+
+
+def _finished(round_ids: Sequence[int]) -> Any:
+    return Attempt.round_id.in_(list(round_ids)) & Attempt.state.in_(FINISHED)
+
+
+def _people_filter(unit: Unit | None) -> Any:
+    """The SQL condition that a person lies within `unit`; None when everyone does (no unit,
+    or the province: the units table holds the deployment's province only), so that the
+    query need not join `users` at all."""
+    if unit is None or unit.level == UnitLevel.PROVINCE:
+        return None
+    return in_scope(User.unit_code, unit)
+
+
+def _within(stmt: Any, unit: Unit | None, person: Any) -> Any:
+    """`stmt` restricted to the people of `unit` (`person`: the column holding the user id)."""
+    condition = _people_filter(unit)
+    if condition is None:
+        return stmt
+    return stmt.join(User, User.id == person).where(condition)
+
+
+@dataclass(frozen=True)
+class _Hidden:
+    everything: bool
+    units: frozenset[int]
+
+
+def _decide(per_unit: dict[int, int], threshold: int) -> _Hidden:
+    rows = sorted(code for code, n in per_unit.items() if n > 0)
+    table = decide_table({(c, 0): per_unit[c] for c in rows}, rows, [0], threshold)
+    return _Hidden(table.everything, frozenset(table.rows))
+
+
+def _participants_per_unit(session: Session, round_ids: Sequence[int]) -> dict[int, int]:
+    """Distinct people with a finished attempt at any of the rounds, per commune (all)."""
+    rows = session.execute(
+        select(User.unit_code, func.count(distinct(BestAttempt.user_id)))
+        .join(User, User.id == BestAttempt.user_id)
+        .where(BestAttempt.round_id.in_(list(round_ids)))
+        .group_by(User.unit_code)
+    ).all()
+    return {int(code): int(n) for code, n in rows}
+
+
+def hidden_units(
+    session: Session, round_ids: Sequence[int], threshold: int = DEFAULT_THRESHOLD
+) -> _Hidden:
+    """The one suppression decision of a round (one id) or a contest (its rounds' ids)."""
+    decisions = [_decide(_participants_per_unit(session, [r]), threshold) for r in round_ids]
+    if len(round_ids) > 1:
+        decisions.append(_decide(_participants_per_unit(session, round_ids), threshold))
+    return _Hidden(
+        any(d.everything for d in decisions),
+        frozenset().union(*(d.units for d in decisions)) if decisions else frozenset(),
+    )
+
+
+def _communes(session: Session, audience: list[int] | None, unit: Unit | None) -> list[Unit]:
+    """The communes/wards within `unit` that may take part, by name."""
+    stmt = select(Unit).where(Unit.level == UnitLevel.COMMUNE)
+    if unit is not None:
+        stmt = stmt.where(in_scope(Unit.code, unit))
+    units = session.scalars(stmt.order_by(Unit.code)).all()
+    return [u for u in units if in_audience(audience, u)]
+
+
+def _item_rows(session: Session, round_ids: Sequence[int], unit: Unit | None) -> pd.DataFrame:
+    """One row per (commune, question version): the sums every item figure is made of."""
+    x = case((AttemptQuestion.correct.is_(True), 1), else_=0)
+    s = func.coalesce(Attempt.score, 0)
+    stmt = (
+        select(
+            User.unit_code.label("unit"),
+            AttemptQuestion.question_version_id.label("version"),
+            func.count().label("n"),
+            func.sum(x).label("sx"),
+            func.sum(s).label("ss"),
+            func.sum(s * s).label("sss"),
+            func.sum(x * s).label("sxs"),
+        )
+        .select_from(AttemptQuestion)
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .join(User, User.id == Attempt.user_id)
+        .where(_finished(round_ids))
+        .group_by(User.unit_code, AttemptQuestion.question_version_id)
+    )
+    if _people_filter(unit) is not None:
+        stmt = stmt.where(_people_filter(unit))
+    columns = ["unit", "version", "n", "sx", "ss", "sss", "sxs"]
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    return frame.astype({c: "int64" for c in columns})
+
+
+def _versions(session: Session, version_ids: list[int]) -> pd.DataFrame:
+    """What each question version is: its question, bank, topic (with title) and text."""
+    rows = session.execute(
+        select(
+            QuestionVersion.id,
+            QuestionVersion.question_id,
+            Question.key,
+            Bank.slug,
+            Bank.topics,
+            QuestionVersion.topic,
+            QuestionVersion.text,
+        )
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .join(Bank, Bank.id == Question.bank_id)
+        .where(QuestionVersion.id.in_(version_ids))
+    ).all()
+    out = []
+    for vid, qid, key, bank, topics, topic, text in rows:
+        titles = {t.get("id"): t.get("title") for t in topics or []}
+        out.append((vid, qid, key, bank, topic, titles.get(topic), text))
+    return pd.DataFrame(
+        out, columns=["version", "qid", "question", "bank", "topic", "topic_title", "text"]
+    )
+
+
+def _discrimination(n: Any, sx: Any, ss: Any, sss: Any, sxs: Any) -> Any:
+    """Pearson r of x (0/1) with the rest r = s − x, from sums (vectorised over pandas)."""
+    sr = ss - sx
+    srr = sss - 2 * sxs + sx  # Σ(s − x)², as x² = x
+    sxr = sxs - sx  # Σ x(s − x)
+    num = n * sxr - sx * sr
+    den = (n * sx - sx * sx) * (n * srr - sr * sr)
+    r = num / den.where(den > 0).pow(0.5)
+    return r.where(n >= MIN_DISCRIMINATION)
+
+
+def _items(
+    rows: pd.DataFrame, meta: pd.DataFrame, shown_units: set[int]
+) -> tuple[list[QuestionStat], list[TopicStat], list[TopicUnitCell]]:
+    if rows.empty:
+        return [], [], []
+    data = rows.merge(meta, on="version", how="left")
+    per_q = data.groupby("qid", as_index=False)[["n", "sx", "ss", "sss", "sxs"]].sum()
+    per_q["facility"] = per_q["sx"] / per_q["n"]
+    per_q["discrimination"] = _discrimination(
+        per_q["n"], per_q["sx"], per_q["ss"], per_q["sss"], per_q["sxs"]
+    )
+    # The question's words: its latest version shown.
+    latest = meta.sort_values("version").groupby("qid").tail(1).set_index("qid")
+    questions = []
+    for row in per_q.itertuples(index=False):
+        m = latest.loc[row.qid]
+        questions.append(
+            QuestionStat(
+                question=m["question"],
+                bank=m["bank"],
+                topic=m["topic"],
+                topic_title=m["topic_title"],
+                text=m["text"],
+                n=int(row.n),
+                correct=int(row.sx),
+                facility=_rounded(row.facility),
+                discrimination=_rounded(row.discrimination),
+            )
+        )
+    questions.sort(key=lambda q: (q.bank, q.question))
+    # A topic is declared by its bank: two banks' "chinh-quyen" are two topics.
+    data["topic_key"] = data["topic"].fillna("")
+    keys = ["bank", "topic_key"]
+    titles = data.dropna(subset=["topic_title"]).groupby(keys)["topic_title"].first().to_dict()
+    per_t = data.groupby(keys, as_index=False)[["n", "sx"]].sum()
+    topics = [
+        TopicStat(
+            bank=row.bank,
+            topic=row.topic_key or None,
+            title=titles.get((row.bank, row.topic_key)),
+            n=int(row.n),
+            correct=int(row.sx),
+            facility=_rounded(row.sx / row.n if row.n else None),
+        )
+        for row in per_t.sort_values(keys).itertuples(index=False)
+    ]
+    cells = data[data["unit"].isin(shown_units)]
+    per_cell = cells.groupby([*keys, "unit"], as_index=False)[["n", "sx"]].sum()
+    heat = [
+        TopicUnitCell(
+            bank=row.bank,
+            topic=row.topic_key or None,
+            unit=int(row.unit),
+            n=int(row.n),
+            facility=_rounded(row.sx / row.n if row.n else None),
+        )
+        for row in per_cell.sort_values([*keys, "unit"]).itertuples(index=False)
+    ]
+    return questions, topics, heat
+
+
+def _alpha(
+    session: Session, round_ids: Sequence[int], unit: Unit | None
+) -> tuple[float | None, int, int]:
+    """Cronbach's alpha over the largest set of attempts given the same questions (≥ 10)."""
+    vid = AttemptQuestion.question_version_id
+    per_attempt = _within(
+        select(
+            AttemptQuestion.attempt_id.label("attempt"),
+            func.count().label("k"),
+            func.sum(vid).label("s1"),
+            func.sum(vid * vid).label("s2"),
+        )
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(_finished(round_ids)),
+        unit,
+        Attempt.user_id,
+    )
+    per_attempt = per_attempt.group_by(AttemptQuestion.attempt_id).subquery()
+    candidates = session.execute(
+        select(per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2, func.count().label("m"))
+        .group_by(per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2)
+        .having(func.count() >= MIN_ALPHA)
+        .order_by(func.count().desc(), per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2)
+    ).all()
+    for k, s1, s2, _m in candidates:
+        members = select(per_attempt.c.attempt).where(
+            per_attempt.c.k == k, per_attempt.c.s1 == s1, per_attempt.c.s2 == s2
+        )
+        items = session.execute(
+            select(
+                AttemptQuestion.question_version_id,
+                func.count(),
+                func.sum(case((AttemptQuestion.correct.is_(True), 1), else_=0)),
+            )
+            .where(AttemptQuestion.attempt_id.in_(members))
+            .group_by(AttemptQuestion.question_version_id)
+        ).all()
+        if len(items) != int(k) or int(k) < 2:
+            continue  # two different sets with one signature: not one set (or one question)
+        m, total, squares = session.execute(
+            select(
+                func.count(),
+                func.sum(func.coalesce(Attempt.score, 0)),
+                func.sum(func.coalesce(Attempt.score, 0) * func.coalesce(Attempt.score, 0)),
+            ).where(Attempt.id.in_(members))
+        ).one()
+        m = int(m)
+        var_total = int(squares) / m - (int(total) / m) ** 2
+        var_items = sum((int(c) / m) * (1 - int(c) / m) for _v, _n, c in items)
+        if var_total <= 0:
+            return None, m, int(k)
+        alpha = int(k) / (int(k) - 1) * (1 - var_items / var_total)
+        return _rounded(alpha), m, int(k)
+    return None, 0, 0
+
+
+def _scores(session: Session, round_ids: Sequence[int], unit: Unit | None) -> list[ScoreCount]:
+    stmt = _within(
+        select(BestAttempt.score, func.count()).where(BestAttempt.round_id.in_(list(round_ids))),
+        unit,
+        BestAttempt.user_id,
+    )
+    rows = session.execute(stmt.group_by(BestAttempt.score).order_by(BestAttempt.score)).all()
+    return [ScoreCount(score=int(s), people=int(n)) for s, n in rows]
+
+
+def _attempts(session: Session, round_ids: Sequence[int], unit: Unit | None) -> int:
+    stmt = _within(
+        select(func.count(Attempt.id)).where(_finished(round_ids)), unit, Attempt.user_id
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def _participants(session: Session, round_ids: Sequence[int], unit: Unit | None) -> int:
+    """Distinct people with a finished attempt at any of the rounds, within `unit`."""
+    stmt = select(func.count(distinct(BestAttempt.user_id))).where(
+        BestAttempt.round_id.in_(list(round_ids))
+    )
+    return int(session.scalar(_within(stmt, unit, BestAttempt.user_id)) or 0)
+
+
+def _per_1000(participants: int, population: int | None) -> float | None:
+    if not population:
+        return None
+    return round(participants * 1000 / population, 2)
+
+
+def _narrowed(scope: Unit | None, unit: Unit | None) -> Unit | None:
+    if unit is None:
+        return scope
+    if not within(unit, scope):
+        raise OutsideScope(unit.code)
+    return unit
+
+
+def _build(
+    session: Session,
+    round_ids: list[int],
+    audience: list[int] | None,
+    view: Unit | None,
+    final: bool,
+    threshold: int,
+) -> dict[str, Any]:
+    hidden = hidden_units(session, round_ids, threshold)
+    per_unit_all = _participants_per_unit(session, round_ids)
+    communes = _communes(session, audience, view)
+    base: dict[str, Any] = {"final": final, "threshold": threshold, "communes": len(communes)}
+    is_commune = view is not None and view.level == UnitLevel.COMMUNE
+    if is_commune and (hidden.everything or view.code in hidden.units):  # type: ignore[union-attr]
+        return base | {"suppressed": True, "participants": None, "attempts": None, "covered": None}
+    participants = _participants(session, round_ids, view)
+    attempts = _attempts(session, round_ids, view)
+    if hidden.everything:
+        return base | {
+            "suppressed": True,
+            "participants": participants,
+            "attempts": attempts,
+            "covered": None,
+        }
+    units = []
+    without = []
+    for u in communes:
+        n = per_unit_all.get(u.code, 0)
+        if n == 0:
+            without.append(u.code)
+        elif u.code in hidden.units:
+            units.append(
+                UnitStat(code=u.code, name=u.name, population=u.population, suppressed=True)
+            )
+        else:
+            units.append(
+                UnitStat(
+                    code=u.code,
+                    name=u.name,
+                    participants=n,
+                    population=u.population,
+                    per_1000=_per_1000(n, u.population),
+                )
+            )
+    rows = _item_rows(session, round_ids, view)
+    meta = _versions(session, sorted({int(v) for v in rows["version"]})) if not rows.empty else None
+    shown = {u.code for u in units if not u.suppressed}
+    questions, topics, heat = _items(rows, meta, shown) if meta is not None else ([], [], [])
+    alpha, alpha_m, alpha_k = _alpha(session, round_ids, view)
+    scores = _scores(session, round_ids, view)
+    return base | {
+        "participants": participants,
+        "attempts": attempts,
+        "covered": len(units),
+        "units": units,
+        "units_without_participants": without,
+        "scores": scores,
+        "questions": questions,
+        "topics": topics,
+        "heat": heat,
+        "alpha": alpha,
+        "alpha_attempts": alpha_m,
+        "alpha_questions": alpha_k,
+    }
+
+
+def _max_score(session: Session, round_ids: Sequence[int]) -> int | None:
+    value = session.scalar(
+        select(func.max(BestAttempt.max_score)).where(BestAttempt.round_id.in_(list(round_ids)))
+    )
+    return int(value) if value is not None else None
+
+
+def _is_final(round_: Round, now: datetime, grace: timedelta) -> bool:
+    from app.services.ranking import is_final
+
+    return is_final(round_, now, grace)
+
+
+def _summary(
+    session: Session,
+    round_: Round,
+    audience: list[int] | None,
+    view: Unit | None,
+    now: datetime,
+    grace: timedelta,
+    threshold: int,
+) -> RoundSummary:
+    """One round's line in a contest's view: people, attempts, communes covered."""
+    hidden = hidden_units(session, [round_.id], threshold)
+    communes = _communes(session, audience, view)
+    per_unit = _participants_per_unit(session, [round_.id])
+    is_commune = view is not None and view.level == UnitLevel.COMMUNE
+    withheld = is_commune and (hidden.everything or view.code in hidden.units)  # type: ignore[union-attr]
+    return RoundSummary(
+        id=round_.id,
+        title=round_.title or round_.key,
+        final=_is_final(round_, now, grace),
+        state="upcoming"
+        if now < round_.opens_at
+        else ("closed" if _is_final(round_, now, grace) else "open"),
+        participants=None if withheld else _participants(session, [round_.id], view),
+        attempts=None if withheld else _attempts(session, [round_.id], view),
+        covered=None
+        if withheld or hidden.everything
+        else sum(1 for u in communes if per_unit.get(u.code, 0) > 0),
+        communes=len(communes),
+    )
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def round_stats(
+    session: Session,
+    round_: Round,
+    *,
+    scope: Unit | None = None,
+    unit: Unit | None = None,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(0),
+    threshold: int = DEFAULT_THRESHOLD,
+) -> RoundStats:
+    """The statistics of `round_` within the reader's `scope` (None: everything), narrowed to
+    `unit` (which must lie within `scope`: OutsideScope otherwise)."""
+    view = _narrowed(scope, unit)
+    now = now or utcnow()
+    parts = _build(
+        session,
+        [round_.id],
+        round_.contest.audience,
+        view,
+        _is_final(round_, now, grace),
+        threshold,
+    )
+    return RoundStats(
+        round=round_.id,
+        title=round_.title or round_.key,
+        contest=round_.contest_id,
+        scope=view.code if view is not None else None,
+        max_score=_max_score(session, [round_.id]),
+        **parts,
+    )
+
+
+def contest_stats(
+    session: Session,
+    contest: Contest,
+    *,
+    scope: Unit | None = None,
+    unit: Unit | None = None,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(0),
+    threshold: int = DEFAULT_THRESHOLD,
+) -> ContestStats:
+    """The statistics of every round of `contest` together (people counted once), with one
+    line per round (participants, attempts, communes covered)."""
+    view = _narrowed(scope, unit)
+    now = now or utcnow()
+    ids = [r.id for r in contest.rounds]
+    final = bool(ids) and all(_is_final(r, now, grace) for r in contest.rounds)
+    parts = _build(session, ids, contest.audience, view, final, threshold)
+    summaries = [
+        _summary(session, r, contest.audience, view, now, grace, threshold) for r in contest.rounds
+    ]
+    return ContestStats(
+        contest=contest.id,
+        title=contest.title,
+        scope=view.code if view is not None else None,
+        rounds=summaries,
+        **parts,
+    )
+
+
+def hardest(stats: Stats, count: int = 10, min_n: int = MIN_DISCRIMINATION) -> list[QuestionStat]:
+    """The `count` questions with the lowest facility among those given `min_n` times or more
+    (fewer attempts say little), lowest first."""
+    asked = [q for q in stats.questions if q.facility is not None and q.n >= min_n]
+    return sorted(asked, key=lambda q: (q.facility, -q.n, q.bank, q.question))[:count]

@@ -1,0 +1,519 @@
+"""Round and contest statistics (api.md, "Round statistics"): every figure equal to a value
+computed here by hand, with plain Python (statistics), on a small fixture of hand-built
+attempts; suppression of small communes with its complement; scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import statistics
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import (
+    Attempt,
+    AttemptQuestion,
+    Contest,
+    Question,
+    QuestionVersion,
+    Role,
+    Round,
+    Unit,
+    UnitLevel,
+    User,
+)
+from app.services import contest_stats, standings
+from tests.conftest import NINH_KIEU, PASSWORD, PROVINCE, VI_THANH, load_content, set_clock
+
+START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
+CAI_KHE = 31120
+QUESTIONS = ["q1", "q2", "q3", "q4"]
+TOPIC = {"q1": "luat", "q2": "luat", "q3": "lich-su", "q4": "lich-su"}
+
+BANK = """\
+bank: ngan-hang-thong-ke
+title: Ngân hàng thống kê
+topics:
+  - id: luat
+    title: Luật và văn bản
+  - id: lich-su
+    title: Lịch sử địa phương
+questions:
+""" + "".join(
+    f"""\
+  - id: {key}
+    text: Câu hỏi thống kê {key}
+    choices: [Một, Hai, Ba, Bốn]
+    answer: A
+    topic: {TOPIC[key]}
+"""
+    for key in QUESTIONS
+)
+
+CONTEST = """\
+contest: cuoc-thi-thong-ke
+title: Cuộc thi thống kê
+rounds:
+  - id: tuan-1
+    title: Tuần 1
+    opens: 2026-12-01 08:00
+    closes: 2026-12-07 20:00
+    time_limit: 15m
+    attempts: 2
+    draw: [{bank: ngan-hang-thong-ke, count: 4}]
+  - id: tuan-2
+    title: Tuần 2
+    opens: 2026-12-01 08:00
+    closes: 2026-12-07 20:00
+    time_limit: 15m
+    attempts: 2
+    draw: [{bank: ngan-hang-thong-ke, count: 2}]
+"""
+
+
+def _people(app, unit: int, n: int, start: int) -> list[int]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        made = [
+            User(name="Người Thử", phone=f"097{start + i:07d}", password_hash="-", unit_code=unit)
+            for i in range(n)
+        ]
+        db.session.add_all(made)
+        db.session.commit()
+        return [u.id for u in made]
+
+
+def _attempt(app, round_id: int, user_id: int, marks: dict[str, bool], state: str = "submitted"):  # type: ignore[no-untyped-def]
+    """A finished attempt given the questions of `marks`, each right or wrong as said."""
+    with app.app_context():
+        versions = dict(
+            db.session.execute(
+                select(Question.key, QuestionVersion.id).join(
+                    QuestionVersion, QuestionVersion.question_id == Question.id
+                )
+            ).all()
+        )
+        number = 1 + len(
+            db.session.scalars(
+                select(Attempt.id).where(Attempt.round_id == round_id, Attempt.user_id == user_id)
+            ).all()
+        )
+        attempt = Attempt(
+            round_id=round_id,
+            user_id=user_id,
+            number=number,
+            state=state,
+            started_at=START,
+            deadline=START + timedelta(minutes=15),
+            submitted_at=START + timedelta(minutes=5),
+            duration_ms=300_000 - number,
+            score=sum(marks.values()),
+            max_score=len(marks),
+        )
+        attempt.questions = [
+            AttemptQuestion(
+                position=i,
+                question_version_id=versions[key],
+                choice_order=[0, 1, 2, 3],
+                selected=[0] if right else [1],
+                correct=right,
+            )
+            for i, (key, right) in enumerate(marks.items(), start=1)
+        ]
+        db.session.add(attempt)
+        db.session.flush()
+        standings.record(db.session, attempt.id, standings.figure_of(attempt.round))
+        db.session.commit()
+
+
+@pytest.fixture
+def fixture(app):  # type: ignore[no-untyped-def]
+    """Round 1 (all four questions for everyone): Vị Thanh 12 people, a fourth commune 7,
+    Ninh Kiều 6, Cái Khế 2; in Vị Thanh the first person tries twice and one attempt is
+    left open (not counted). Round 2: two of the four questions, pairs that differ."""
+    set_clock(app, START)
+    load_content(app, [("b.yaml", BANK), ("c.yaml", CONTEST)], START)
+    with app.app_context():
+        rounds = {r.key: r.id for r in db.session.scalars(select(Round))}
+        fourth = db.session.scalar(
+            select(Unit.code)
+            .where(
+                Unit.level == UnitLevel.COMMUNE,
+                Unit.code.not_in([VI_THANH, NINH_KIEU, CAI_KHE]),
+            )
+            .order_by(Unit.code)
+        )
+        db.session.execute(update(Unit).where(Unit.code == VI_THANH).values(population=4000))
+        db.session.commit()
+    rng = random.Random(14)
+    people = {
+        VI_THANH: _people(app, VI_THANH, 12, 0),
+        fourth: _people(app, fourth, 7, 100),
+        NINH_KIEU: _people(app, NINH_KIEU, 6, 200),
+        CAI_KHE: _people(app, CAI_KHE, 2, 300),
+    }
+    ease = {"q1": 0.9, "q2": 0.6, "q3": 0.5, "q4": 0.25}
+    papers: list[tuple[int, int, dict[str, bool]]] = []  # (unit, user, marks) of round 1
+    for unit, ids in people.items():
+        for user in ids:
+            # Ability makes the questions correlate, as in real papers.
+            ability = rng.random()
+            marks = {k: rng.random() < (ease[k] + ability) / 2 for k in QUESTIONS}
+            papers.append((unit, user, marks))
+    first = people[VI_THANH][0]
+    papers.append((VI_THANH, first, {"q1": True, "q2": True, "q3": True, "q4": True}))
+    for _unit, user, marks in papers:
+        _attempt(app, rounds["tuan-1"], user, marks)
+    _attempt(app, rounds["tuan-1"], people[VI_THANH][1], {"q1": False}, state="open")
+    pairs = [("q1", "q2"), ("q3", "q4"), ("q1", "q3"), ("q2", "q4"), ("q1", "q4"), ("q2", "q3")]
+    second = []
+    for i, user in enumerate(people[VI_THANH] + people[fourth]):
+        marks = {k: rng.random() < ease[k] for k in pairs[i % len(pairs)]}
+        second.append((user, marks))
+        _attempt(app, rounds["tuan-2"], user, marks)
+    return {
+        "rounds": rounds,
+        "people": people,
+        "papers": papers,
+        "second": second,
+        "fourth": fourth,
+    }
+
+
+def stats_of(app, round_id: int, **kwargs):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        for key in ("scope", "unit"):
+            if isinstance(kwargs.get(key), int):
+                kwargs[key] = db.session.get(Unit, kwargs[key])
+        return contest_stats.round_stats(db.session, round_, now=START, **kwargs)
+
+
+# --------------------------------------------------------------- hand computations (plain)
+
+
+def hand_items(papers: list[dict[str, bool]]) -> dict[str, dict[str, object]]:
+    out = {}
+    for key in QUESTIONS:
+        given = [p for p in papers if key in p]
+        x = [int(p[key]) for p in given]
+        rest = [sum(p.values()) - int(p[key]) for p in given]
+        facility = round(sum(x) / len(x), 4)
+        disc = None
+        if len(x) >= 10 and len(set(x)) > 1 and len(set(rest)) > 1:
+            disc = round(statistics.correlation(x, rest), 4)
+        out[key] = {"n": len(x), "facility": facility, "discrimination": disc}
+    return out
+
+
+def hand_alpha(papers: list[dict[str, bool]]) -> float:
+    k = len(QUESTIONS)
+    items = sum(statistics.pvariance([int(p[q]) for p in papers]) for q in QUESTIONS)
+    total = statistics.pvariance([sum(p.values()) for p in papers])
+    return round(k / (k - 1) * (1 - items / total), 4)
+
+
+# --------------------------------------------------------------------------------- tests
+
+
+def test_round_figures_equal_hand_computed_values(app, fixture):
+    papers = [marks for _u, _p, marks in fixture["papers"]]
+    stats = stats_of(app, fixture["rounds"]["tuan-1"])
+    assert stats.participants == 12 + 7 + 6 + 2
+    assert stats.attempts == len(papers) == 28  # the open attempt does not count
+    items = hand_items(papers)
+    got = {q.question: q for q in stats.questions}
+    assert set(got) == set(QUESTIONS)
+    for key, want in items.items():
+        assert (got[key].n, got[key].facility, got[key].discrimination) == (
+            want["n"],
+            want["facility"],
+            want["discrimination"],
+        ), key
+        assert got[key].bank == "ngan-hang-thong-ke" and got[key].topic == TOPIC[key]
+        assert got[key].text == f"Câu hỏi thống kê {key}"
+    for topic in ("luat", "lich-su"):
+        marks = [p[k] for p in papers for k in QUESTIONS if TOPIC[k] == topic]
+        row = next(t for t in stats.topics if t.topic == topic)
+        assert (row.n, row.facility) == (len(marks), round(sum(marks) / len(marks), 4))
+    assert row.title == "Lịch sử địa phương"
+    assert stats.alpha == hand_alpha(papers)
+    assert (stats.alpha_attempts, stats.alpha_questions) == (28, 4)
+
+
+def test_scores_count_each_person_s_best_attempt(app, fixture):
+    best: dict[int, int] = {}
+    for _unit, user, marks in fixture["papers"]:
+        best[user] = max(best.get(user, 0), sum(marks.values()))
+    stats = stats_of(app, fixture["rounds"]["tuan-1"])
+    want = sorted({s: list(best.values()).count(s) for s in set(best.values())}.items())
+    assert [(s.score, s.people) for s in stats.scores] == want
+    assert sum(s.people for s in stats.scores) == 27
+    assert stats.max_score == 4
+
+
+def test_small_communes_are_hidden_with_their_complement(app, fixture):
+    stats = stats_of(app, fixture["rounds"]["tuan-1"])
+    units = {u.code: u for u in stats.units}
+    # Cái Khế (2 < 5) is hidden; alone, it would be the total less the others: Ninh Kiều (6),
+    # the next smallest, is hidden with it.
+    assert units[CAI_KHE].suppressed and units[CAI_KHE].participants is None
+    assert units[NINH_KIEU].suppressed and units[NINH_KIEU].participants is None
+    assert units[VI_THANH].participants == 12 and units[VI_THANH].per_1000 == 3.0
+    assert units[fixture["fourth"]].participants == 7 and units[fixture["fourth"]].per_1000 is None
+    assert stats.covered == 4 and stats.communes > 4
+    assert len(stats.units_without_participants) == stats.communes - 4
+    assert VI_THANH not in stats.units_without_participants
+    # The heat map holds the shown communes only.
+    assert {c.unit for c in stats.heat} == {VI_THANH, fixture["fourth"]}
+    vt = [p for u, _p, p in fixture["papers"] if u == VI_THANH]
+    cell = next(c for c in stats.heat if c.unit == VI_THANH and c.topic == "luat")
+    marks = [p[k] for p in vt for k in ("q1", "q2")]
+    assert (cell.n, cell.facility) == (len(marks), round(sum(marks) / len(marks), 4))
+    # Asking for a hidden commune withholds every figure.
+    hidden = stats_of(app, fixture["rounds"]["tuan-1"], unit=CAI_KHE)
+    assert hidden.suppressed and hidden.participants is None and hidden.questions == []
+
+
+def test_a_commune_s_view_counts_its_people_only(app, fixture):
+    papers = [p for u, _p, p in fixture["papers"] if u == VI_THANH]
+    stats = stats_of(app, fixture["rounds"]["tuan-1"], unit=VI_THANH)
+    assert (stats.participants, stats.attempts) == (12, 13)
+    assert [u.code for u in stats.units] == [VI_THANH] and stats.communes == 1
+    items = hand_items(papers)
+    got = {q.question: q for q in stats.questions}
+    for key, want in items.items():
+        assert (got[key].n, got[key].facility, got[key].discrimination) == (
+            want["n"],
+            want["facility"],
+            want["discrimination"],
+        )
+    assert stats.alpha == hand_alpha(papers)
+
+
+def test_alpha_is_null_when_no_set_of_questions_is_shared_by_ten(app, fixture):
+    stats = stats_of(app, fixture["rounds"]["tuan-2"])
+    assert stats.alpha is None and stats.alpha_attempts == 0
+    papers = [marks for _u, marks in fixture["second"]]
+    got = {q.question: q for q in stats.questions}
+    for key, want in hand_items(papers).items():
+        assert (got[key].n, got[key].facility, got[key].discrimination) == (
+            want["n"],
+            want["facility"],
+            want["discrimination"],
+        )
+    assert any(q.n < 10 and q.discrimination is None for q in stats.questions)
+    assert stats.participants == 19
+
+
+def test_the_whole_round_below_the_threshold_hides_every_figure(app, fixture):
+    stats = stats_of(app, fixture["rounds"]["tuan-1"], threshold=30)
+    assert stats.suppressed and stats.participants == 27
+    assert stats.units == [] and stats.units_without_participants == []
+    assert stats.questions == [] and stats.scores == [] and stats.alpha is None
+
+
+def test_a_unit_outside_the_scope_is_refused(app, fixture):
+    with pytest.raises(contest_stats.OutsideScope):
+        stats_of(app, fixture["rounds"]["tuan-1"], scope=VI_THANH, unit=NINH_KIEU)
+    stats = stats_of(app, fixture["rounds"]["tuan-1"], scope=PROVINCE, unit=VI_THANH)
+    assert stats.participants == 12
+
+
+def test_the_contest_counts_people_once_and_hides_the_union(app, fixture):
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+        stats = contest_stats.contest_stats(db.session, contest, now=START)
+    assert stats.participants == 27  # everyone of round 2 took part in round 1
+    assert stats.attempts == 28 + 19
+    assert [(r.participants, r.attempts, r.covered) for r in stats.rounds] == [
+        (27, 28, 4),
+        (19, 19, 2),
+    ]
+    hidden = {u.code for u in stats.units if u.suppressed}
+    assert hidden == {CAI_KHE, NINH_KIEU}
+    papers = [p for _u, _p, p in fixture["papers"]] + [m for _u, m in fixture["second"]]
+    got = {q.question: q for q in stats.questions}
+    for key, want in hand_items(papers).items():
+        assert (got[key].n, got[key].facility) == (want["n"], want["facility"])
+
+
+def test_hardest_questions_lowest_facility_first(app, fixture):
+    stats = stats_of(app, fixture["rounds"]["tuan-1"])
+    items = hand_items([p for _u, _p, p in fixture["papers"]])
+    want = sorted(QUESTIONS, key=lambda k: (items[k]["facility"], k))
+    assert [q.question for q in contest_stats.hardest(stats)] == want
+
+
+# ---------------------------------------------------------------------------------- the API
+
+
+def bearer(client, make_user, role: Role, unit: int, phone: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    make_user(role=role, unit=unit, phone=phone)
+    token = client.post("/api/v1/auth/token", json={"phone": phone, "password": PASSWORD})
+    return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+
+def test_the_endpoint_answers_the_hand_computed_figures(app, client, make_user, fixture):
+    headers = bearer(client, make_user, Role.LEADER, PROVINCE, "0911000001")
+    r = fixture["rounds"]["tuan-1"]
+    body = client.get(f"/api/v1/rounds/{r}/stats", headers=headers).get_json()
+    papers = [p for _u, _p, p in fixture["papers"]]
+    assert (body["round"], body["final"], body["participants"], body["attempts"]) == (
+        r,
+        False,
+        27,
+        28,
+    )
+    items = hand_items(papers)
+    for q in body["questions"]:
+        want = items[q["question"]]
+        assert (q["n"], q["facility"], q["discrimination"]) == (
+            want["n"],
+            want["facility"],
+            want["discrimination"],
+        )
+        assert set(q) >= {"question", "bank", "topic", "n", "facility", "discrimination"}
+    assert body["alpha"] == hand_alpha(papers)
+    units = {u["code"]: u for u in body["units"]}
+    assert units[VI_THANH]["participants"] == 12 and units[VI_THANH]["per_1000"] == 3.0
+    assert units[CAI_KHE] == {
+        "code": CAI_KHE,
+        "name": units[CAI_KHE]["name"],
+        "participants": None,
+        "population": None,
+        "per_1000": None,
+        "suppressed": True,
+    }
+    assert len(body["units_without_participants"]) == body["communes"] - 4
+    assert {t["topic"] for t in body["topics"]} == {"luat", "lich-su"}
+    assert sum(s["people"] for s in body["scores"]) == 27
+    narrowed = client.get(f"/api/v1/rounds/{r}/stats?unit={VI_THANH}", headers=headers)
+    assert narrowed.get_json()["participants"] == 12
+
+
+def test_who_may_read_the_stats(app, client, make_user, fixture):
+    r = fixture["rounds"]["tuan-1"]
+    url = f"/api/v1/rounds/{r}/stats"
+    assert client.get(url).status_code == 401
+    resident = bearer(client, make_user, Role.RESIDENT, VI_THANH, "0911000002")
+    assert client.get(url, headers=resident).status_code == 403
+    officer = bearer(client, make_user, Role.OFFICER, VI_THANH, "0911000003")
+    own = client.get(url, headers=officer)
+    assert own.status_code == 200 and own.get_json()["participants"] == 12  # their commune
+    outside = client.get(f"{url}?unit={NINH_KIEU}", headers=officer)
+    assert outside.status_code == 403 and outside.get_json()["error"]["code"] == "forbidden"
+    admin = bearer(client, make_user, Role.ADMIN, PROVINCE, "0911000004")
+    assert client.get(url, headers=admin).get_json()["participants"] == 27
+    assert client.get("/api/v1/rounds/999999/stats", headers=admin).status_code == 404
+    assert client.get(f"{url}?unit=1", headers=admin).status_code == 404
+    bad = client.get(f"{url}?unit=abc", headers=admin)
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["field"] == "unit"
+
+
+def test_the_openapi_document_describes_the_stats(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/rounds/{round_id}/stats"]["get"]
+    assert {"200", "401", "403", "404"} <= set(operation["responses"])
+    schema = document["components"]["schemas"]["RoundStats"]
+    assert {"participants", "units", "questions", "topics", "alpha"} <= set(schema["properties"])
+
+
+# -------------------------------------------------------------------------------- the pages
+
+
+def sign_in(auth, make_user, role: Role, unit: int, phone: str) -> None:  # type: ignore[no-untyped-def]
+    make_user(role=role, unit=unit, phone=phone)
+    assert auth.login(phone).status_code == 302
+
+
+def test_the_round_page_shows_the_tables_in_vietnamese(app, client, auth, make_user, fixture):
+    sign_in(auth, make_user, Role.LEADER, PROVINCE, "0911000011")
+    r = fixture["rounds"]["tuan-1"]
+    page = client.get(f"/results/rounds/{r}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    stats = stats_of(app, r)
+    # Coverage, in words, and the heat map's table (works without JavaScript).
+    assert f"{stats.covered}/{stats.communes}" in html and "xã, phường có người dự thi" in html
+    assert 'id="heat"' in html and 'data-figure="fig-heat"' in html
+    # The hardest question first, with its words and a Vietnamese percentage.
+    first = contest_stats.hardest(stats)[0]
+    assert f"Câu hỏi thống kê {first.question}" in html
+    assert f"{first.facility * 100:.1f}%".replace(".", ",") in html
+    # Small communes hidden, with no figure of theirs.
+    assert html.count("ẩn: ít hơn 5 người") >= 2
+    assert "Không có chủ đề" not in html and "Luật và văn bản" in html
+    assert len(page.data) < 300_000
+
+
+def test_the_contest_page_lists_each_round_s_coverage(app, client, auth, make_user, fixture):
+    sign_in(auth, make_user, Role.OFFICER, PROVINCE, "0911000012")
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+        communes = contest_stats.round_stats(
+            db.session, db.session.get(Round, fixture["rounds"]["tuan-1"]), now=START
+        ).communes
+    html = client.get(f"/results/contests/{contest.id}").get_data(as_text=True)
+    assert f"4/{communes}" in html and f"2/{communes}" in html
+    assert client.get("/results/contests").status_code == 200
+    assert "Cuộc thi thống kê" in client.get("/results/contests").get_data(as_text=True)
+
+
+def test_pages_refuse_outsiders_and_bad_input(app, client, auth, make_user, fixture):
+    r = fixture["rounds"]["tuan-1"]
+    assert client.get(f"/results/rounds/{r}").status_code == 302  # to the sign-in page
+    sign_in(auth, make_user, Role.RESIDENT, VI_THANH, "0911000013")
+    assert client.get(f"/results/rounds/{r}").status_code == 403
+    auth.logout()
+    sign_in(auth, make_user, Role.LEADER, VI_THANH, "0911000014")
+    own = client.get(f"/results/rounds/{r}").get_data(as_text=True)
+    assert "1/1" in own  # a commune's leader: their commune only
+    assert client.get(f"/results/rounds/{r}?unit={NINH_KIEU}").status_code == 403
+    assert client.get(f"/results/rounds/{r}/units.csv?unit={NINH_KIEU}").status_code == 403
+    assert client.get("/results/rounds/999999").status_code == 404
+    bad = client.get(f"/results/rounds/{r}?unit=abc")
+    assert bad.status_code == 400 and "mã" in bad.get_data(as_text=True)
+    assert client.get(f"/results/rounds/{r}/units.pdf").status_code == 404
+    assert client.get(f"/results/rounds/{r}/secrets.csv").status_code == 404
+
+
+def test_each_table_downloads_as_csv_and_xlsx(app, client, auth, make_user, fixture):
+    sign_in(auth, make_user, Role.LEADER, PROVINCE, "0911000015")
+    r = fixture["rounds"]["tuan-1"]
+    units = client.get(f"/results/rounds/{r}/units.csv")
+    assert units.status_code == 200 and units.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(units.data.decode("utf-8-sig"))))
+    assert rows[0] == ["Mã", "Xã/phường", "Người tham gia", "Trên 1.000 dân"]
+    by_code = {int(row[0]): row for row in rows[1:]}
+    assert by_code[VI_THANH][2:] == ["12", "3.0"]
+    assert by_code[CAI_KHE][2] == by_code[NINH_KIEU][2] == "ẩn: ít hơn 5 người"
+    questions = client.get(f"/results/rounds/{r}/questions.xlsx")
+    book = load_workbook(io.BytesIO(questions.data))
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert len(sheet) == 1 + 4 and sheet[1][0] == "ngan-hang-thong-ke"
+    for table in ("heat", "topics", "scores"):
+        assert client.get(f"/results/rounds/{r}/{table}.csv").status_code == 200
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+    rounds = client.get(f"/results/contests/{contest.id}/rounds.csv").data.decode("utf-8-sig")
+    assert "Tuần 1" in rounds and "Tuần 2" in rounds
+
+
+def test_topics_are_per_bank(app, fixture):
+    other = (
+        "bank: ngan-hang-hai\ntitle: Ngân hàng hai\ntopics:\n  - id: luat\n    title: Luật khác\n"
+        "questions:\n  - id: p1\n    text: Câu hỏi p1\n    choices: [Một, Hai]\n    answer: A\n"
+        "    topic: luat\n"
+    )
+    load_content(app, [("b2.yaml", other)], START)
+    user = fixture["people"][VI_THANH][0]
+    _attempt(app, fixture["rounds"]["tuan-2"], user, {"p1": True, "q1": False})
+    stats = stats_of(app, fixture["rounds"]["tuan-2"])
+    laws = {(t.bank, t.title): (t.n, t.correct) for t in stats.topics if t.topic == "luat"}
+    assert laws[("ngan-hang-hai", "Luật khác")] == (1, 1)
+    assert laws[("ngan-hang-thong-ke", "Luật và văn bản")][0] > 1
