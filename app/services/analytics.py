@@ -452,17 +452,42 @@ def index_results(
     by: str | None = None,
     scope: Unit | None = None,
     labels: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Only the satisfaction index part of `results` (the same groups, hidden alike), without
-    the figures of every question: for the leaders' overview and the commune briefs."""
+    the figures of every question: for the leaders' overview and the commune briefs. Given
+    `now`, kept under the stamp of the responses as `results` is."""
     defn = definition(session, survey)
     grouping = _grouping(defn, by)
+    if now is not None:
+        view = {"by": by or "all", "scope": scope.code if scope else None, **(labels or {})}
+        return stamped.kept(  # type: ignore[no-any-return]
+            session,
+            survey,
+            "index",
+            view,
+            now,
+            lambda: _index_results(session, survey, defn, grouping, by, scope, labels, now),
+        )
+    return _index_results(session, survey, defn, grouping, by, scope, labels, None)
+
+
+def _index_results(
+    session: Session,
+    survey: Survey,
+    defn: SurveyDef,
+    grouping: Grouping,
+    by: str | None,
+    scope: Unit | None,
+    labels: dict[str, str] | None,
+    now: datetime | None,
+) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
     unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
     out: dict[str, Any] = {"survey": survey.slug, "threshold": threshold, "by": by or "all"}
     if unit is None and not index_items(defn):
         return out | {"index": []}  # no decision needed: nothing to show or hide
-    decision = hidden_groups(session, survey)
+    decision = hidden_groups(session, survey, now)
     if unit is not None and decision.hidden(RESPONSES, unit):
         return out | {"suppressed": True, "index": []}
     if not index_items(defn):

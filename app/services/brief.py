@@ -100,11 +100,13 @@ def least_satisfied(
     return sorted(items, key=lambda item: item.satisfied)[:limit]
 
 
-def rank_of(session: Session, survey: Survey, unit: Unit) -> Rank | None:
+def rank_of(
+    session: Session, survey: Survey, unit: Unit, now: datetime | None = None
+) -> Rank | None:
     """The commune's place by index among the communes of its province whose index is shown
     (1: the most satisfied); None when its own is hidden."""
     parent = session.get(Unit, unit.parent_code) if unit.parent_code is not None else None
-    by_unit = analytics.index_results(session, survey, by="unit", scope=parent)["index"]
+    by_unit = analytics.index_results(session, survey, by="unit", scope=parent, now=now)["index"]
     shown = {g["group"]: g["index"] for g in by_unit if not g.get("suppressed") and "index" in g}
     if unit.code not in shown:
         return None
@@ -163,7 +165,7 @@ def brief(
     survey = survey or overview.main_survey(session, now)
     if survey is None:
         return Brief(unit, now, contest=contest)
-    result = analytics.results(session, survey, scope=unit)
+    result = analytics.results(session, survey, scope=unit, now=now)
     threshold = result["threshold"]
     if result.get("suppressed"):
         return Brief(unit, now, survey, threshold, contest=contest)
@@ -175,8 +177,8 @@ def brief(
         threshold,
         n=result["n"],
         index=index,
-        rank=rank_of(session, survey, unit) if index and index.value is not None else None,
-        change=overview.change_since_last_wave(session, survey, unit, index),
+        rank=rank_of(session, survey, unit, now) if index and index.value is not None else None,
+        change=overview.change_since_last_wave(session, survey, unit, index, now),
         least=least_satisfied(result, survey, session),
         contest=contest,
     )

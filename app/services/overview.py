@@ -75,9 +75,11 @@ class SurveyLine:
     threshold: int  # the smallest group the survey shows
 
 
-def index_of(session: Session, survey: Survey, scope: Unit | None) -> Index | None:
+def index_of(
+    session: Session, survey: Survey, scope: Unit | None, now: datetime | None = None
+) -> Index | None:
     """The survey's satisfaction index within `scope`, as its result page shows it."""
-    return index_from(analytics.index_results(session, survey, scope=scope))
+    return index_from(analytics.index_results(session, survey, scope=scope, now=now))
 
 
 def index_from(result: dict[str, Any]) -> Index | None:
@@ -124,7 +126,11 @@ def previous_wave(session: Session, survey: Survey) -> Survey | None:
 
 
 def change_since_last_wave(
-    session: Session, survey: Survey, scope: Unit | None, after: Index | None
+    session: Session,
+    survey: Survey,
+    scope: Unit | None,
+    after: Index | None,
+    now: datetime | None = None,
 ) -> Change | None:
     """The index against the wave before and the questions (or grid rows) whose share changed
     really. When analytics.trends gives the index's own verdict (an item with measure "index"),
@@ -132,26 +138,26 @@ def change_since_last_wave(
     previous = previous_wave(session, survey)
     if previous is None or after is None:
         return None
-    before = index_of(session, previous, scope) or Index(n=None)
+    before = index_of(session, previous, scope, now) or Index(n=None)
     tested = index_difference(before, after)
     questions = []
     for trend in analytics.trends(session, survey, scope=scope):
         points = {point["survey"]: point for point in trend["waves"]}
-        now, then = points.get(survey.slug), points.get(previous.slug)
+        latest, then = points.get(survey.slug), points.get(previous.slug)
         if trend.get("measure") == "index":
-            if tested is not None and now and then and "index" in now and "index" in then:
-                real = bool(now.get("real_change"))
-                tested = (tested[0], now.get("p_value"), real)
+            if tested is not None and latest and then and "index" in latest and "index" in then:
+                real = bool(latest.get("real_change"))
+                tested = (tested[0], latest.get("p_value"), real)
             continue
-        if now and then and now.get("real_change") and "proportion" in then:
+        if latest and then and latest.get("real_change") and "proportion" in then:
             text = trend["text"] if not trend.get("row") else f"{trend['text']} — {trend['row']}"
             questions.append(
                 QuestionChange(
                     text,
                     trend["measure"],
                     then["proportion"],
-                    now["proportion"],
-                    now.get("p_value"),
+                    latest["proportion"],
+                    latest.get("p_value"),
                 )
             )
     if tested is None:
@@ -163,12 +169,12 @@ def change_since_last_wave(
 def surveys(session: Session, scope: Unit | None, now: datetime) -> list[SurveyLine]:
     """The open surveys, then those closed within RECENT, newest first, at most SHOWN."""
     lines = []
-    for survey, n in analytics.responses_in_scope(session, scope):
+    for survey, n in analytics.responses_in_scope(session, scope, now):
         if survey.opens_at > now or survey.closes_at < now - RECENT:
             continue
-        result = analytics.index_results(session, survey, scope=scope)
+        result = analytics.index_results(session, survey, scope=scope, now=now)
         index = index_from(result)
-        change = None if n is None else change_since_last_wave(session, survey, scope, index)
+        change = None if n is None else change_since_last_wave(session, survey, scope, index, now)
         is_open = survey.closes_at >= now
         lines.append(SurveyLine(survey, is_open, n, index, change, result["threshold"]))
     lines.sort(key=lambda line: (not line.is_open, -line.survey.closes_at.timestamp()))
