@@ -47,7 +47,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, case, cast, distinct, func, literal, select, tuple_
+from sqlalchemy import BigInteger, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -265,8 +265,8 @@ def _scan(
     question version) with the sums every item figure is made of, and the signatures
     (k, Σ id, Σ id²) of the sets of questions given to 10 attempts or more, most used first.
 
-    PostgreSQL reads the rows once for both (GROUPING SETS, two hash tables); SQLite, which
-    has no GROUPING SETS, in two queries."""
+    Two queries: one pass with GROUPING SETS for both was tried on PostgreSQL and was slower
+    (a merge join and a sorted aggregate: 5.7 s against 2.0 + 1.8 s at 100,000 people)."""
     x = case((AttemptQuestion.correct.is_(True), 1), else_=0)
     s = func.coalesce(Attempt.score, 0)
     vid = cast(AttemptQuestion.question_version_id, BigInteger)
@@ -293,50 +293,29 @@ def _scan(
     unit_col = User.unit_code.label("unit")
     version_col = AttemptQuestion.question_version_id.label("version")
     attempt_col = AttemptQuestion.attempt_id
-    if session.get_bind().dialect.name == "postgresql":
-        both = (
-            base(
-                unit_col,
-                version_col,
-                *sums,
-                *signature,
-                func.grouping(attempt_col).label("per_item"),
-            )
-            .group_by(func.grouping_sets(tuple_(User.unit_code, version_col), attempt_col))
-            .cte("scan")
-        )
-        items = select(literal(1).label("kind"), *(both.c[c] for c in ITEM_COLUMNS)).where(
-            both.c.per_item == 1
-        )
-        sets = (
-            select(both.c.n, both.c.s1, both.c.s2, func.count().label("m"))
-            .where(both.c.per_item == 0)
-            .group_by(both.c.n, both.c.s1, both.c.s2)
+    frame = pd.DataFrame(
+        session.execute(
+            base(unit_col, version_col, *sums).group_by(User.unit_code, version_col)
+        ).all(),
+        columns=ITEM_COLUMNS,
+    )
+    # The signatures need no commune: `users` is joined only to narrow to a unit.
+    per_attempt = _within(
+        select(attempt_col, func.count().label("n"), *signature)
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(_finished(round_ids)),
+        unit,
+        Attempt.user_id,
+    )
+    per_attempt = per_attempt.group_by(attempt_col).subquery()
+    found = [
+        (int(k), int(s1), int(s2), int(m))
+        for k, s1, s2, m in session.execute(
+            select(per_attempt.c.n, per_attempt.c.s1, per_attempt.c.s2, func.count())
+            .group_by(per_attempt.c.n, per_attempt.c.s1, per_attempt.c.s2)
             .having(func.count() >= MIN_ALPHA)
-            .subquery()
-        )
-        padding = [literal(0), literal(0), literal(0)]
-        shared = select(literal(2), sets.c.n, sets.c.s1, sets.c.s2, sets.c.m, *padding)
-        rows = session.execute(items.union_all(shared)).all()
-        frame = pd.DataFrame([r[1:] for r in rows if r[0] == 1], columns=ITEM_COLUMNS)
-        found = [(int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows if r[0] == 2]
-    else:
-        frame = pd.DataFrame(
-            session.execute(
-                base(unit_col, version_col, *sums).group_by(User.unit_code, version_col)
-            ).all(),
-            columns=ITEM_COLUMNS,
-        )
-        per_attempt = base(attempt_col, func.count().label("n"), *signature).group_by(attempt_col)
-        per_attempt = per_attempt.subquery()
-        found = [
-            (int(k), int(s1), int(s2), int(m))
-            for k, s1, s2, m in session.execute(
-                select(per_attempt.c.n, per_attempt.c.s1, per_attempt.c.s2, func.count())
-                .group_by(per_attempt.c.n, per_attempt.c.s1, per_attempt.c.s2)
-                .having(func.count() >= MIN_ALPHA)
-            ).all()
-        ]
+        ).all()
+    ]
     found.sort(key=lambda f: (-f[3], f[0], f[1], f[2]))
     return frame.astype({c: "int64" for c in ITEM_COLUMNS}), [f[:3] for f in found]
 
