@@ -517,3 +517,18 @@ def test_topics_are_per_bank(app, fixture):
     laws = {(t.bank, t.title): (t.n, t.correct) for t in stats.topics if t.topic == "luat"}
     assert laws[("ngan-hang-hai", "Luật khác")] == (1, 1)
     assert laws[("ngan-hang-thong-ke", "Luật và văn bản")][0] > 1
+
+
+def test_a_round_without_attempts_shows_zeros_not_an_error(app, client, auth, make_user):
+    set_clock(app, START)
+    load_content(app, [("b.yaml", BANK), ("c.yaml", CONTEST)], START)
+    with app.app_context():
+        r = db.session.scalar(select(Round.id).where(Round.key == "tuan-1"))
+    sign_in(auth, make_user, Role.LEADER, PROVINCE, "0911000016")
+    page = client.get(f"/results/rounds/{r}")
+    assert page.status_code == 200 and "0/" in page.get_data(as_text=True)
+    body = client.get(f"/api/v1/rounds/{r}/stats").get_json()
+    assert (body["participants"], body["attempts"], body["alpha"]) == (0, 0, None)
+    assert body["questions"] == [] and body["units"] == []
+    assert len(body["units_without_participants"]) == body["communes"]
+    assert client.get(f"/results/rounds/{r}/heat.xlsx").status_code == 200

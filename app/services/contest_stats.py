@@ -47,7 +47,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import BigInteger, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -255,31 +255,69 @@ def _communes(session: Session, audience: list[int] | None, unit: Unit | None) -
     return [u for u in units if in_audience(audience, u)]
 
 
-def _item_rows(session: Session, round_ids: Sequence[int], unit: Unit | None) -> pd.DataFrame:
-    """One row per (commune, question version): the sums every item figure is made of."""
+ITEM_COLUMNS = ["unit", "version", "n", "sx", "ss", "sss", "sxs"]
+
+
+def _scan(
+    session: Session, round_ids: Sequence[int], unit: Unit | None
+) -> tuple[pd.DataFrame, list[tuple[int, int, int]]]:
+    """One pass over the answered questions of the finished attempts: one row per (commune,
+    question version) with the sums every item figure is made of, and the signatures
+    (k, Σ id, Σ id²) of the sets of questions given to 10 attempts or more, most used first.
+
+    Two queries: one pass with GROUPING SETS for both was tried on PostgreSQL and was slower
+    (a merge join and a sorted aggregate: 5.7 s against 2.0 + 1.8 s at 100,000 people)."""
     x = case((AttemptQuestion.correct.is_(True), 1), else_=0)
     s = func.coalesce(Attempt.score, 0)
-    stmt = (
-        select(
-            User.unit_code.label("unit"),
-            AttemptQuestion.question_version_id.label("version"),
-            func.count().label("n"),
-            func.sum(x).label("sx"),
-            func.sum(s).label("ss"),
-            func.sum(s * s).label("sss"),
-            func.sum(x * s).label("sxs"),
+    vid = cast(AttemptQuestion.question_version_id, BigInteger)
+    sums = [
+        func.count().label("n"),
+        func.sum(x).label("sx"),
+        func.sum(s).label("ss"),
+        func.sum(s * s).label("sss"),
+        func.sum(x * s).label("sxs"),
+    ]
+    signature = [func.sum(vid).label("s1"), func.sum(vid * vid).label("s2")]
+    condition = _people_filter(unit)
+
+    def base(*columns: Any) -> Any:
+        stmt = (
+            select(*columns)
+            .select_from(AttemptQuestion)
+            .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+            .join(User, User.id == Attempt.user_id)
+            .where(_finished(round_ids))
         )
-        .select_from(AttemptQuestion)
-        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .join(User, User.id == Attempt.user_id)
-        .where(_finished(round_ids))
-        .group_by(User.unit_code, AttemptQuestion.question_version_id)
+        return stmt if condition is None else stmt.where(condition)
+
+    unit_col = User.unit_code.label("unit")
+    version_col = AttemptQuestion.question_version_id.label("version")
+    attempt_col = AttemptQuestion.attempt_id
+    frame = pd.DataFrame(
+        session.execute(
+            base(unit_col, version_col, *sums).group_by(User.unit_code, version_col)
+        ).all(),
+        columns=ITEM_COLUMNS,
     )
-    if _people_filter(unit) is not None:
-        stmt = stmt.where(_people_filter(unit))
-    columns = ["unit", "version", "n", "sx", "ss", "sss", "sxs"]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
-    return frame.astype({c: "int64" for c in columns})
+    # The signatures need no commune: `users` is joined only to narrow to a unit.
+    per_attempt = _within(
+        select(attempt_col, func.count().label("n"), *signature)
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(_finished(round_ids)),
+        unit,
+        Attempt.user_id,
+    )
+    per_attempt = per_attempt.group_by(attempt_col).subquery()
+    found = [
+        (int(k), int(s1), int(s2), int(m))
+        for k, s1, s2, m in session.execute(
+            select(per_attempt.c.n, per_attempt.c.s1, per_attempt.c.s2, func.count())
+            .group_by(per_attempt.c.n, per_attempt.c.s1, per_attempt.c.s2)
+            .having(func.count() >= MIN_ALPHA)
+        ).all()
+    ]
+    found.sort(key=lambda f: (-f[3], f[0], f[1], f[2]))
+    return frame.astype({c: "int64" for c in ITEM_COLUMNS}), [f[:3] for f in found]
 
 
 def _versions(session: Session, version_ids: list[int]) -> pd.DataFrame:
@@ -380,32 +418,24 @@ def _items(
 
 
 def _alpha(
-    session: Session, round_ids: Sequence[int], unit: Unit | None
+    session: Session,
+    round_ids: Sequence[int],
+    unit: Unit | None,
+    candidates: list[tuple[int, int, int]],
 ) -> tuple[float | None, int, int]:
-    """Cronbach's alpha over the largest set of attempts given the same questions (≥ 10)."""
-    vid = AttemptQuestion.question_version_id
-    per_attempt = _within(
-        select(
-            AttemptQuestion.attempt_id.label("attempt"),
-            func.count().label("k"),
-            func.sum(vid).label("s1"),
-            func.sum(vid * vid).label("s2"),
+    """Cronbach's alpha over the largest set of attempts given the same questions (≥ 10):
+    the first candidate signature (from `_scan`) whose attempts hold exactly k questions."""
+    vid = cast(AttemptQuestion.question_version_id, BigInteger)
+    for k, s1, s2 in candidates:
+        per_attempt = _within(
+            select(AttemptQuestion.attempt_id.label("attempt"))
+            .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+            .where(_finished(round_ids)),
+            unit,
+            Attempt.user_id,
         )
-        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(_finished(round_ids)),
-        unit,
-        Attempt.user_id,
-    )
-    per_attempt = per_attempt.group_by(AttemptQuestion.attempt_id).subquery()
-    candidates = session.execute(
-        select(per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2, func.count().label("m"))
-        .group_by(per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2)
-        .having(func.count() >= MIN_ALPHA)
-        .order_by(func.count().desc(), per_attempt.c.k, per_attempt.c.s1, per_attempt.c.s2)
-    ).all()
-    for k, s1, s2, _m in candidates:
-        members = select(per_attempt.c.attempt).where(
-            per_attempt.c.k == k, per_attempt.c.s1 == s1, per_attempt.c.s2 == s2
+        members = per_attempt.group_by(AttemptQuestion.attempt_id).having(
+            func.count() == k, func.sum(vid) == s1, func.sum(vid * vid) == s2
         )
         items = session.execute(
             select(
@@ -416,22 +446,20 @@ def _alpha(
             .where(AttemptQuestion.attempt_id.in_(members))
             .group_by(AttemptQuestion.question_version_id)
         ).all()
-        if len(items) != int(k) or int(k) < 2:
+        if len(items) != k or k < 2:
             continue  # two different sets with one signature: not one set (or one question)
+        score = func.coalesce(Attempt.score, 0)
         m, total, squares = session.execute(
-            select(
-                func.count(),
-                func.sum(func.coalesce(Attempt.score, 0)),
-                func.sum(func.coalesce(Attempt.score, 0) * func.coalesce(Attempt.score, 0)),
-            ).where(Attempt.id.in_(members))
+            select(func.count(), func.sum(score), func.sum(score * score)).where(
+                Attempt.id.in_(members)
+            )
         ).one()
         m = int(m)
         var_total = int(squares) / m - (int(total) / m) ** 2
         var_items = sum((int(c) / m) * (1 - int(c) / m) for _v, _n, c in items)
         if var_total <= 0:
-            return None, m, int(k)
-        alpha = int(k) / (int(k) - 1) * (1 - var_items / var_total)
-        return _rounded(alpha), m, int(k)
+            return None, m, k
+        return _rounded(k / (k - 1) * (1 - var_items / var_total)), m, k
     return None, 0, 0
 
 
@@ -518,11 +546,11 @@ def _build(
                     per_1000=_per_1000(n, u.population),
                 )
             )
-    rows = _item_rows(session, round_ids, view)
+    rows, candidates = _scan(session, round_ids, view)
     meta = _versions(session, sorted({int(v) for v in rows["version"]})) if not rows.empty else None
     shown = {u.code for u in units if not u.suppressed}
     questions, topics, heat = _items(rows, meta, shown) if meta is not None else ([], [], [])
-    alpha, alpha_m, alpha_k = _alpha(session, round_ids, view)
+    alpha, alpha_m, alpha_k = _alpha(session, round_ids, view, candidates)
     scores = _scores(session, round_ids, view)
     return base | {
         "participants": participants,
