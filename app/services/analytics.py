@@ -269,9 +269,12 @@ def results(
     by: str | None = None,
     scope: Unit | None = None,
     labels: dict[str, str] | None = None,
+    overall: bool = False,
 ) -> dict[str, Any]:
     """The results answer of api.md for `survey`, broken down `by` ("unit", a demographic
-    question id, or None), restricted to `scope` (a unit and the units below it)."""
+    question id, or None), restricted to `scope` (a unit and the units below it). `overall`:
+    also the index of the whole scope ("overall"), whatever the breakdown (the page's headline).
+    """
     defn = definition(session, survey)
     grouping = _grouping(defn, by)
     threshold = survey.min_group or DEFAULT_THRESHOLD
@@ -328,7 +331,8 @@ def results(
         questions.append(
             {"id": q.key, "type": q.type, "text": q.text, "groups": _suppressed(groups, hides)}
         )
-    return {
+    has_index = any(q.index for q in defn.questions)
+    out = {
         "survey": survey.slug,
         "n": total,
         "threshold": threshold,
@@ -338,9 +342,20 @@ def results(
             satisfaction_index(session, survey, defn, grouping, scope_filter, names),
             _hides(decision, defn, grouping, unit, None),
         )
-        if any(q.index for q in defn.questions)
+        if has_index
         else [],
     }
+    if overall and has_index:
+        whole = Grouping("all")
+        if grouping.kind == "all":
+            out["overall"] = out["index"][0]
+        else:
+            everyone = {survey.id: (labels or {}).get("all", "Tất cả")}
+            out["overall"] = _suppressed(
+                satisfaction_index(session, survey, defn, whole, scope_filter, everyone),
+                _hides(decision, defn, whole, unit, None),
+            )[0]
+    return out
 
 
 def _hides(
