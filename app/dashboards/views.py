@@ -123,6 +123,8 @@ def sections(defn: SurveyDef, result: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for item in result["questions"]:
         q = by_key[item["id"]]
+        if q.demographic and all(g.get("suppressed") for g in item["groups"]):
+            continue  # another demographic question's groups: never crossed with this breakdown
         out.append(
             {
                 "question": q,

@@ -68,6 +68,11 @@ def wrap(label: str, width: int = WRAP) -> str:
     return BREAK.join(lines) if lines else label
 
 
+def _rows_height(labels: list[str], bars_per_label: int = 1) -> int:
+    """Room for each category: its bars, or its wrapped label's lines if they need more."""
+    return sum(max(10 + 16 * bars_per_label, 8 + 17 * (label.count(BREAK) + 1)) for label in labels)
+
+
 def _plain(figure: go.Figure) -> dict[str, Any]:
     return _as_text(json.loads(figure.to_json()))
 
@@ -134,8 +139,13 @@ def diverging(bars: list[tuple[str, dict[str, float]]], labels: list[str]) -> di
         add(value, -1)
     for value in upper:
         add(value, 1)
-    figure.update_layout(barmode="relative", **_layout(110 + 44 * len(bars)))
-    figure.update_xaxes(ticksuffix="%", range=[-100, 100], dtick=25)
+    figure.update_layout(barmode="relative", **_layout(130 + _rows_height(names, 2)))
+    ticks = [-100, -50, 0, 50, 100]
+    figure.update_xaxes(
+        range=[-100, 100],
+        tickvals=ticks,
+        ticktext=[formats.percent(abs(t) / 100, 0) for t in ticks],
+    )
     figure.update_yaxes(autorange="reversed")
     return _plain(figure)
 
@@ -167,7 +177,7 @@ def proportions(
             ],
             hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
         )
-    height = 100 + 26 * len(labels) * max(1, len(series))
+    height = 100 + _rows_height([wrap(label) for label in labels], max(1, len(series)))
     figure.update_layout(barmode="group", **_layout(height, legend=len(series) > 1))
     figure.update_xaxes(ticksuffix="%", rangemode="tozero")
     figure.update_yaxes(autorange="reversed")
@@ -208,7 +218,9 @@ def ranked(
             hovertemplate="%{customdata}<extra></extra>",
         )
     )
-    figure.update_layout(**_layout(90 + 24 * len(labels), legend=False))
+    figure.update_layout(
+        **_layout(90 + _rows_height([wrap(label) for label in labels]), legend=False)
+    )
     figure.update_xaxes(
         range=[max(0.0, lowest - pad), min(100.0, highest + pad)],
         title={"text": title},
