@@ -44,7 +44,7 @@ def _layout(height: int, legend: bool = True) -> dict[str, Any]:
         "template": "none",
         "separators": _separators(),
         "height": height,
-        "margin": {"l": 8, "r": 16, "t": 8, "b": 8},
+        "margin": {"l": 8, "r": 28, "t": 8, "b": 8},
         "font": {"size": 13},
         "showlegend": legend,
         "legend": {
