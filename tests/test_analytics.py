@@ -315,3 +315,70 @@ def test_a_wave_that_hides_a_commune_shows_neither_its_share_nor_its_n(app):
     before, after = trend["waves"]
     assert before == {"wave": 2025, "survey": "hai-long-2025", "suppressed": True}
     assert after["n"] == 10 and after["proportion"] == 0.5
+
+
+SERIES = """\
+survey: chi-so-WAVE
+title: Chỉ số đợt WAVE
+anonymous: true
+opens: 2026-12-01 00:00
+closes: 2026-12-31 23:59
+sign_in: optional
+series: chi-so
+wave: WAVE
+scales:
+  muc: [Rất không hài lòng, Không hài lòng, Bình thường, Hài lòng, Rất hài lòng]
+pages:
+  - title: Một
+    questions:
+      - {id: hai-long, type: scale, scale: muc, text: Mức hài lòng, index: true}
+      - {id: dan-chu, type: grid, scale: muc, text: 'Dân biết, dân bàn', rows: [Biết, Bàn]}
+"""
+
+
+def test_the_index_and_each_grid_row_across_waves_with_a_test_for_a_real_change(app):
+    from scipy.stats import ttest_ind
+
+    # 40 people a wave. Index: 2 or 3 (37,5) in 2025, 4 or 5 (87,5) in 2026 (real, by Welch's
+    # test, checked against scipy on the raw scores); grid row "Biết": 20 → 21 of 40 in the top
+    # two (not real); row "Bàn": 10 → 30 of 40 (real).
+    def answers(wave: int, i: int) -> dict:
+        level = (2 if i % 2 else 3) if wave == 2025 else (4 if i % 2 else 5)
+        knows = 21 if wave == 2026 else 20
+        debates = 10 if wave == 2025 else 30
+        return {
+            "hai-long": level,
+            "dan-chu": {"1": 4 if i < knows else 2, "2": 5 if i < debates else 1},
+        }
+
+    scores: dict[int, list[float]] = {2025: [], 2026: []}
+    with app.app_context():
+        files = [(f"{w}.yaml", SERIES.replace("WAVE", str(w)).encode()) for w in scores]
+        outcomes = load_files(db.session, files, Actor(unit_code=PROVINCE, is_admin=True), NOW)
+        assert all(o.ok for o in outcomes)
+        for wave in scores:
+            row = db.session.scalar(select(Survey).where(Survey.wave == wave))
+            defn = survey_definition.definition(db.session, row)
+            for i in range(40):
+                clean, problems = service.clean_answers(defn, answers(wave, i))
+                assert not problems
+                service.submit(
+                    db.session, defn, clean, NOW, user=None, unit=db.session.get(Unit, VI_THANH)
+                )
+                scores[wave].append((answers(wave, i)["hai-long"] - 1) / 4 * 100)
+        latest = db.session.scalar(select(Survey).where(Survey.wave == 2026))
+        found = {t["id"]: t for t in analytics.trends(db.session, latest)}
+    assert set(found) == {"index", "hai-long", "dan-chu:1", "dan-chu:2"}
+    before, after = found["index"]["waves"]
+    assert (before["index"], after["index"]) == (37.5, 87.5)
+    assert before["n"] == after["n"] == 40 and len(after["index_ci95"]) == 2
+    expected = ttest_ind(scores[2026], scores[2025], equal_var=False).pvalue
+    assert after["p_value"] == round(expected, 4) and after["real_change"] is True
+    knows = found["dan-chu:1"]
+    assert knows["row"] == "Biết" and [w["proportion"] for w in knows["waves"]] == [0.5, 0.525]
+    assert knows["waves"][1]["p_value"] == hand_two_proportion_p(21, 40, 20, 40)
+    assert knows["waves"][1]["real_change"] is False
+    debates = found["dan-chu:2"]["waves"]
+    assert [w["proportion"] for w in debates] == [0.25, 0.75]
+    assert debates[1]["p_value"] == hand_two_proportion_p(30, 40, 10, 40)
+    assert debates[1]["real_change"] is True

@@ -5,17 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import random
 import re
+import statistics
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import SurveyResponse
-from tests.conftest import NINH_KIEU, VI_THANH
+from app.formats import percent
+from app.models import Survey, SurveyResponse, Unit
+from app.services import demo_responses, survey_definition
+from app.services import surveys as service
+from tests.conftest import NINH_KIEU, VI_THANH, load_content, set_clock
 from tests.test_analytics import (  # noqa: F401  (the fixed data set)
     CAI_KHE,
+    DATA,
+    NOW,
+    SATISFACTION,
     hand_wilson,
     survey,
 )
@@ -26,7 +36,7 @@ URL = "/results/hai-long-thu"
 def test_the_dashboard_draws_charts_from_data_blocks(survey, client, auth, make_user):  # noqa: F811
     make_user(role="leader", phone="0911111111")
     auth.login("0911111111")
-    response = client.get(URL, query_string={"by": "unit"})
+    response = client.get(URL)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     blocks = re.findall(
@@ -37,6 +47,7 @@ def test_the_dashboard_draws_charts_from_data_blocks(survey, client, auth, make_
     figure = json.loads(dict(blocks)["hai-long"])
     assert figure["layout"]["barmode"] == "relative" and figure["data"][0]["orientation"] == "h"
     assert "<script>" not in page and "cdn" not in page.lower()
+    page = client.get(URL, query_string={"by": "unit"}).get_data(as_text=True)
     assert "Phường Vị Thanh" in page
     assert (
         page.count("ẩn: ít hơn 5") + page.count("hidden: fewer than 5") >= 2
@@ -75,9 +86,8 @@ def test_exports_equal_the_tables(survey, client, auth, make_user):  # noqa: F81
     assert (found["proportion"].value, found["proportion"].number_format) == (0.375, "0.0%")
     assert found["ci_low"].value == pytest.approx(low) and found["ci_low"].number_format == "0.0%"
     page = client.get(URL).get_data(as_text=True)
-    assert (
-        "37.5" in page and f"{round(low, 3)}–{round(high, 3)}" in page
-    )  # the same figures in the page
+    # the same figures in the page, as a Vietnamese reader writes them
+    assert "37,5%" in page and f"{percent(low)}–{percent(high)}" in page
 
 
 def test_scope_and_the_raw_export_rules(survey, client, auth, make_user):  # noqa: F811
@@ -205,3 +215,116 @@ def test_an_officer_of_one_commune_sees_no_figure_of_another(survey, client, aut
     assert client.get("/api/v1/surveys/hai-long-thu/results?unit=31135").status_code == 403
     progress = client.get("/surveys/hai-long-thu/progress").get_data(as_text=True)
     assert not any(name in progress for name in others)
+
+
+# ------------------------------------------------- issue 14: every breakdown, headline, weight
+
+SAMPLES = sorted(Path(__file__).resolve().parent.parent.glob("surveys/*.yaml"))
+ENGLISH_DECIMAL = re.compile(r"\d\.\d")
+
+
+def breakdowns(app, slug: str) -> list[str]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        row = db.session.scalar(select(Survey).where(Survey.slug == slug))
+        defn = survey_definition.definition(db.session, row)
+        return ["all", "unit", *[q.key for q in defn.questions if q.demographic]]
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: the page without its scripts, data blocks and tags."""
+    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+@pytest.fixture
+def samples(app):  # type: ignore[no-untyped-def]
+    """The sample surveys with 30 real answers in two communes, every one a man under 30 and a
+    farmer: most groups of every demographic breakdown have no answers at all."""
+    set_clock(app, NOW)
+    load_content(app, [(p.name, p.read_text(encoding="utf-8")) for p in SAMPLES], NOW)
+    rng = random.Random(14)
+    with app.app_context():
+        for row in db.session.scalars(select(Survey)).all():
+            defn = survey_definition.definition(db.session, row)
+            for i in range(30):
+                values = {}
+                for q in defn.questions:
+                    value = demo_responses._answer(q, 0.6, rng)
+                    if value is not None:
+                        values[q.key] = value
+                values |= {"gioi-tinh": 1, "do-tuoi": 1, "nghe-nghiep": 1}
+                values = {
+                    k: v for k, v in values.items() if k in service.visible_keys(defn, values)
+                }
+                clean, problems = service.clean_answers(defn, values)
+                assert not problems, problems
+                unit = db.session.get(Unit, VI_THANH if i < 18 else NINH_KIEU)
+                service.submit(db.session, defn, clean, NOW, user=None, unit=unit)
+    return app
+
+
+def test_every_breakdown_of_every_sample_survey_renders(samples, client, auth, make_user):
+    leader_of(client, auth, make_user)
+    seen = 0
+    for path in SAMPLES:
+        slug = path.stem
+        for unit in (None, VI_THANH):
+            for by in breakdowns(samples, slug):
+                query = {"by": by} | ({"unit": unit} if unit else {})
+                response = client.get(f"/results/{slug}", query_string=query)
+                assert response.status_code == 200, (slug, query)
+                text = visible_text(response.get_data(as_text=True))
+                assert not ENGLISH_DECIMAL.search(text), (
+                    slug,
+                    query,
+                    ENGLISH_DECIMAL.findall(text),
+                )
+                seen += 1
+    assert seen == 2 * (5 + 2)  # the satisfaction survey has three demographic questions
+
+
+def test_the_headline_gives_the_index_and_percent_satisfied_in_vietnamese(
+    survey,  # noqa: F811
+    client,
+    auth,
+    make_user,
+):
+    leader_of(client, auth, make_user)
+    scores = [(v - 1) / 4 * 100 for v in SATISFACTION]
+    mean = statistics.mean(scores)
+    half = 1.959963984540054 * statistics.stdev(scores) / math.sqrt(len(scores))
+    index = f"{mean:.1f}".replace(".", ",")
+    ci = f"{mean - half:.1f}–{mean + half:.1f}".replace(".", ",")
+    satisfied = f"{sum(v >= 4 for v in SATISFACTION) / len(SATISFACTION) * 100:.1f}%"
+    for by in ("all", "unit", "gioi-tinh"):  # the whole scope's figure, whatever the breakdown
+        page = client.get(URL, query_string={"by": by}).get_data(as_text=True)
+        headline = page.split('aria-label="Các số liệu chính"')[1].split("</section>")[0]
+        assert index in headline and ci in headline, by
+        assert satisfied.replace(".", ",") in headline
+    # A commune's page: that commune's own figures (Vị Thanh: 7 people).
+    page = client.get(URL, query_string={"unit": VI_THANH}).get_data(as_text=True)
+    own = [(v - 1) / 4 * 100 for unit, _g, v, _c in DATA if unit == VI_THANH]
+    headline = page.split('aria-label="Các số liệu chính"')[1].split("</section>")[0]
+    assert f"{statistics.mean(own):.1f}".replace(".", ",") in headline
+    assert "n = 7" in headline
+
+
+def test_every_breakdown_stays_light_with_many_communes(samples, client, auth, make_user, runner):
+    slug = "hai-long-chinh-quyen-2026"
+    demo = ["demo", "responses", "--survey", slug, "--count", "3000"]
+    assert runner.invoke(args=demo).exit_code == 0
+    leader_of(client, auth, make_user)
+    for by in breakdowns(samples, slug):
+        response = client.get(f"/results/{slug}", query_string={"by": by})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert len(response.data) < 300_000, (by, len(response.data))
+        if by == "unit":
+            blocks = re.findall(r'<script type="application/json" id="fig-([^"]+)"', page)
+            assert blocks == ["index"]  # the communes' ranking: one chart
+            assert page.count("<tr") < 150  # one row per commune, no question tables
+            picker = page.split('<select class="form-select" id="unit" name="unit">')[1]
+            assert picker.count("<option") > 50  # every commune answered: pick one
+    # The picker's choice is the commune's own page, with its tables.
+    page = client.get(f"/results/{slug}", query_string={"unit": VI_THANH}).get_data(as_text=True)
+    assert "fig-tiep-can-thong-tin" in page

@@ -119,7 +119,7 @@ def test_workers_share_entries_through_redis(app_factory, survey):
         computed = read(NOW, by="unit")
     with second.app_context():
         row = db.session.scalar(select(Survey))
-        key = stamped._key("results", row, {"by": "unit", "scope": None})
+        key = stamped._key("results", row, {"by": "unit", "scope": None, "overall": False})
         from app.extensions import cache
 
         entry = cache.get(key)

@@ -69,5 +69,7 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
         )
         body["trends"] = []
         return jsonify(body)
-    body["trends"] = analytics.trends(db.session, survey, scope=scope) if by is None else []
+    body["trends"] = (
+        analytics.trends(db.session, survey, scope=scope, now=clock.now()) if by is None else []
+    )
     return jsonify(body)

@@ -13,7 +13,7 @@ from app import clock
 from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
-from app.dashboards.views import index_chart, sections, trend_chart
+from app.dashboards.views import communes, index_chart, sections, trend_chart
 from app.extensions import db
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
@@ -45,7 +45,7 @@ def _scope() -> Unit:
     return unit
 
 
-def _results(survey: Survey, scope: Unit) -> dict[str, Any]:
+def _results(survey: Survey, scope: Unit, overall: bool = False) -> dict[str, Any]:
     by = request.args.get("by") or None
     try:
         return analytics.results(
@@ -55,6 +55,7 @@ def _results(survey: Survey, scope: Unit) -> dict[str, Any]:
             by=by,
             scope=scope,
             labels={"all": _("All"), "none": _("No answer")},
+            overall=overall,
         )
     except analytics.UnknownBreakdown:
         abort(400, _("Break down by unit or by a demographic question."))
@@ -70,22 +71,34 @@ def index() -> str:
 @bp.get("/<slug>")
 @roles_required(*STAFF)
 def survey_results(slug: str) -> str:
+    """One survey's results in the reader's scope. By commune, the page holds the communes'
+    index ranking and a commune picker only: each commune's tables are its own page
+    (`?unit=CODE`), so that no breakdown weighs more than a phone can take."""
     survey = _survey(slug)
     scope = _scope()
-    result = _results(survey, scope)
+    now = clock.now()
+    by = request.args.get("by") or "all"
+    result = _results(survey, scope, overall=True)
     defn = definition(db.session, survey)
-    trends = [] if result.get("suppressed") else analytics.trends(db.session, survey, scope=scope)
+    by_unit = by == "unit"
+    index_title = _("Satisfaction index (0–100)")
+    trends = (
+        []
+        if result.get("suppressed")
+        else analytics.trends(db.session, survey, scope=scope, now=now)
+    )
     return render_template(
         "dashboards/survey.html",
         survey=survey,
         scope=scope,
         result=result,
-        sections=sections(defn, result),
-        index_chart=index_chart(result["index"]) if result.get("index") else None,
-        trends=[(t, trend_chart(t)) for t in trends],
-        texts=analytics.free_texts(db.session, survey, scope=scope, now=clock.now()),
+        sections=[] if by_unit else sections(defn, result),
+        communes=communes(result) if by_unit else [],
+        index_chart=index_chart(result["index"], index_title) if result.get("index") else None,
+        trends=[(t, trend_chart(t, index_title)) for t in trends],
+        texts={} if by_unit else analytics.free_texts(db.session, survey, scope=scope, now=now),
         breakdowns=[q for q in defn.questions if q.demographic],
-        by=request.args.get("by") or "all",
+        by=by,
         can_export_raw=current_user.role in policy.MANAGERS,
     )
 

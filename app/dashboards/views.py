@@ -80,7 +80,8 @@ def question_chart(q: Any, groups: list[dict[str, Any]]) -> dict[str, Any] | Non
     return None
 
 
-def index_chart(index: list[dict[str, Any]]) -> dict[str, Any] | None:
+def index_chart(index: list[dict[str, Any]], title: str) -> dict[str, Any] | None:
+    """The groups' (or communes') satisfaction index ranked, on an axis titled `title`."""
     shown = [g for g in index if not g.get("suppressed") and g.get("index") is not None]
     if len(shown) < 2:
         return None
@@ -89,16 +90,32 @@ def index_chart(index: list[dict[str, Any]]) -> dict[str, Any] | None:
         [g["index"] for g in shown],
         [g["index_ci95"][0] for g in shown],
         [g["index_ci95"][1] for g in shown],
+        title=title,
     )
 
 
-def trend_chart(item: dict[str, Any]) -> dict[str, Any]:
+def trend_chart(item: dict[str, Any], index_title: str) -> dict[str, Any]:
+    """A trend's line: the index in points with its intervals, or a share in per cent."""
     waves = item["waves"]
-    return charts.trend(
-        [str(w["wave"]) for w in waves],
-        [w.get("proportion") for w in waves],
-        [bool(w.get("real_change")) for w in waves],
-    )
+    labels = [str(w["wave"]) for w in waves]
+    changed = [bool(w.get("real_change")) for w in waves]
+    if item["measure"] == "index":
+        return charts.trend(
+            labels,
+            [w.get("index") for w in waves],
+            changed,
+            share=False,
+            low=[(w.get("index_ci95") or [None, None])[0] for w in waves],
+            high=[(w.get("index_ci95") or [None, None])[1] for w in waves],
+            title=index_title,
+        )
+    return charts.trend(labels, [w.get("proportion") for w in waves], changed)
+
+
+def communes(result: dict[str, Any]) -> list[tuple[Any, str]]:
+    """The communes of a by-unit answer, (code, name) in name order, for the commune picker."""
+    groups = result["index"] or (result["questions"][0]["groups"] if result["questions"] else [])
+    return sorted(((g["group"], g["label"]) for g in groups), key=lambda item: item[1])
 
 
 def sections(defn: SurveyDef, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,6 +123,8 @@ def sections(defn: SurveyDef, result: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for item in result["questions"]:
         q = by_key[item["id"]]
+        if q.demographic and all(g.get("suppressed") for g in item["groups"]):
+            continue  # another demographic question's groups: never crossed with this breakdown
         out.append(
             {
                 "question": q,

@@ -281,24 +281,31 @@ def results(
     scope: Unit | None = None,
     labels: dict[str, str] | None = None,
     now: datetime | None = None,
+    overall: bool = False,
 ) -> dict[str, Any]:
     """The results answer of api.md for `survey`, broken down `by` ("unit", a demographic
-    question id, or None), restricted to `scope` (a unit and the units below it). Given `now`,
-    kept under the stamp of the survey's responses, at most a minute behind them
+    question id, or None), restricted to `scope` (a unit and the units below it). `overall`:
+    also the index of the whole scope ("overall"), whatever the breakdown (the page's headline).
+    Given `now`, kept under the stamp of the survey's responses, at most a minute behind them
     (app/services/stamped.py); the answer is then shared: the caller must not change it."""
     defn = definition(session, survey)
     grouping = _grouping(defn, by)  # an unknown breakdown is refused before any cache
     if now is not None:
-        view = {"by": by or "all", "scope": scope.code if scope else None, **(labels or {})}
+        view = {
+            "by": by or "all",
+            "scope": scope.code if scope else None,
+            "overall": overall,
+            **(labels or {}),
+        }
         return stamped.kept(  # type: ignore[no-any-return]
             session,
             survey,
             "results",
             view,
             now,
-            lambda: _results(session, survey, defn, grouping, by, scope, labels, now),
+            lambda: _results(session, survey, defn, grouping, by, scope, labels, now, overall),
         )
-    return _results(session, survey, defn, grouping, by, scope, labels, None)
+    return _results(session, survey, defn, grouping, by, scope, labels, None, overall)
 
 
 def _results(
@@ -310,6 +317,7 @@ def _results(
     scope: Unit | None,
     labels: dict[str, str] | None,
     now: datetime | None,
+    overall: bool = False,
 ) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
     decision = hidden_groups(session, survey, now)
@@ -365,7 +373,8 @@ def _results(
         questions.append(
             {"id": q.key, "type": q.type, "text": q.text, "groups": _suppressed(groups, hides)}
         )
-    return {
+    has_index = any(q.index for q in defn.questions)
+    out = {
         "survey": survey.slug,
         "n": total,
         "threshold": threshold,
@@ -375,9 +384,20 @@ def _results(
             satisfaction_index(session, survey, defn, grouping, scope_filter, names),
             _hides(decision, defn, grouping, unit, None),
         )
-        if any(q.index for q in defn.questions)
+        if has_index
         else [],
     }
+    if overall and has_index:
+        whole = Grouping("all")
+        if grouping.kind == "all":
+            out["overall"] = out["index"][0]
+        else:
+            everyone = {survey.id: (labels or {}).get("all", "Tất cả")}
+            out["overall"] = _suppressed(
+                satisfaction_index(session, survey, defn, whole, scope_filter, everyone),
+                _hides(decision, defn, whole, unit, None),
+            )[0]
+    return out
 
 
 def _hides(
@@ -671,10 +691,76 @@ def free_texts(
     return texts
 
 
-def trends(session: Session, survey: Survey, *, scope: Unit | None = None) -> list[dict[str, Any]]:
-    """For a survey in a `series`: each shared scale or single question wave by wave — the
-    share in the top two values (scales) or of the first choice — and whether the change from
-    the wave before is real (two-proportion z-test, p < 0.05)."""
+def _top_two_points(
+    session: Session, wave: Survey, q: QuestionDef, scope_filter: Any
+) -> dict[int, tuple[int, int]]:
+    """(hits, n) per item of `q` in `wave`: the top two values of a scale or grid row (item 0
+    of a scale, 1.. of a grid), or the first choice of a single question."""
+    top = len(q.choices) - 1 if q.type in {"scale", "grid"} else 1
+    items = SurveyAnswer.item >= 1 if q.type == "grid" else SurveyAnswer.item == 0
+    hits = case((SurveyAnswer.value >= top, 1), else_=0)
+    if q.type == "single":
+        hits = case((SurveyAnswer.value == 1, 1), else_=0)
+    rows = session.execute(
+        select(SurveyAnswer.item, func.sum(hits), func.count())
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(
+            SurveyAnswer.question_id == q.id,
+            items,
+            scope_filter,
+            SurveyAnswer.value.is_not(None),
+        )
+        .group_by(SurveyAnswer.item)
+    ).all()
+    return {int(item): (int(h or 0), int(n or 0)) for item, h, n in rows}
+
+
+def _index_point(session: Session, wave: Survey, scope_filter: Any) -> dict[str, Any]:
+    score = SurveyResponse.index_score
+    n, total, squares = session.execute(
+        select(func.count(score), func.sum(score), func.sum(score * score)).where(
+            SurveyResponse.survey_id == wave.id, scope_filter, score.is_not(None)
+        )
+    ).one()
+    n = int(n or 0)
+    point: dict[str, Any] = {"wave": wave.wave, "survey": wave.slug, "n": n}
+    if n:
+        mean = _mean(n, float(total), float(squares))
+        variance = (float(squares) - n * (float(total) / n) ** 2) / (n - 1) if n > 1 else 0.0
+        point |= {"index": mean["mean"], "index_ci95": mean["mean_ci95"], "sd": max(variance, 0)}
+    return point
+
+
+def _welch(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """Two-sided p of Welch's t-test on two waves' mean index (from their means, variances and
+    sizes); None when it cannot be computed (a wave of one person, no spread at all)."""
+    from scipy.stats import ttest_ind_from_stats
+
+    if before["n"] < 2 or after["n"] < 2 or (before["sd"] == 0 and after["sd"] == 0):
+        return None
+    _t, p_value = ttest_ind_from_stats(
+        after["index"],
+        math.sqrt(after["sd"]),
+        after["n"],
+        before["index"],
+        math.sqrt(before["sd"]),
+        before["n"],
+        equal_var=False,
+    )
+    return float(p_value) if p_value == p_value else None
+
+
+def trends(
+    session: Session, survey: Survey, *, scope: Unit | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """For a survey in a `series`, wave by wave (surveys of the series ordered by `wave`):
+    - the satisfaction index, when the waves have one: its mean and 95% interval, a change
+      called real when Welch's t-test on the two waves' means gives p < 0.05;
+    - each shared scale question and each row of a shared grid: the share in the top two
+      values; each shared single question: the share of its first choice; a change called real
+      when the two-proportion z-test gives p < 0.05.
+    A wave's point is withheld (no n, no figure) when it has fewer people than its threshold,
+    or, for a commune, when that wave's small-groups decision hides the commune."""
     from statsmodels.stats.proportion import proportions_ztest
 
     if not survey.series:
@@ -687,53 +773,86 @@ def trends(session: Session, survey: Survey, *, scope: Unit | None = None) -> li
     if len(waves) < 2:
         return []
     scope_filter = _scope_filter(session, scope)
+    commune = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
     decisions: dict[int, SurveyDecision] = {}
+    definitions = {wave.id: definition(session, wave) for wave in waves}
+
+    def hidden(wave: Survey, measure: str, n: int) -> bool:
+        if n < (wave.min_group or DEFAULT_THRESHOLD):
+            return True
+        if commune is None:
+            return False
+        if wave.id not in decisions:
+            decisions[wave.id] = hidden_groups(session, wave, now)
+        return decisions[wave.id].hidden(measure, commune)
+
+    def withheld_point(wave: Survey) -> dict[str, Any]:
+        return {"wave": wave.wave, "survey": wave.slug, "suppressed": True}
+
+    out = []
+    with_index = [w for w in waves if index_items(definitions[w.id])]
+    if len(with_index) >= 2:
+        points = []
+        for wave in with_index:
+            point = _index_point(session, wave, scope_filter)
+            points.append(point if not hidden(wave, INDEX, point["n"]) else withheld_point(wave))
+        for before, after in itertools.pairwise(points):
+            if "index" in before and "index" in after:
+                p_value = _welch(before, after)
+                after["p_value"] = _rounded(p_value) if p_value is not None else None
+                after["real_change"] = bool(p_value is not None and p_value < 0.05)
+        for point in points:
+            point.pop("sd", None)
+        out.append({"id": "index", "text": None, "measure": "index", "waves": points})
+
     shared: dict[str, list[tuple[Survey, QuestionDef]]] = {}
     for wave in waves:
-        for q in definition(session, wave).questions:
-            if q.type in {"scale", "single"}:
+        for q in definitions[wave.id].questions:
+            if q.type in {"scale", "single", "grid"}:
                 shared.setdefault(q.key, []).append((wave, q))
-    out = []
     for key, items in shared.items():
-        if len(items) < 2:
+        if len(items) < 2 or len({q.type for _w, q in items}) > 1:
             continue
-        points = []
-        for wave, q in items:
-            top = len(q.choices) - 1 if q.type == "scale" else 1
-            hits, n = session.execute(
-                select(func.sum(case((SurveyAnswer.value >= top, 1), else_=0)), func.count())
-                .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-                .where(
-                    SurveyAnswer.question_id == q.id,
-                    SurveyAnswer.item == 0,
-                    scope_filter,
-                    SurveyAnswer.value.is_not(None),
+        latest = items[-1][1]
+        rows = [(0, None)] if latest.type != "grid" else list(enumerate(latest.rows, start=1))
+        counts = [(wave, q, _top_two_points(session, wave, q, scope_filter)) for wave, q in items]
+        for item, row_label in rows:
+            points = []
+            for wave, q, per_item in counts:
+                if q.type == "grid" and item > len(q.rows):
+                    continue
+                hits, n = per_item.get(item, (0, 0))
+                if hidden(wave, q.key, n):
+                    points.append(withheld_point(wave))
+                    continue
+                points.append(
+                    {
+                        "wave": wave.wave,
+                        "survey": wave.slug,
+                        "n": n,
+                        "proportion": _rounded(hits / n),
+                        "hits": hits,
+                    }
                 )
-            ).one()
-            hits, n = int(hits or 0), int(n or 0)
-            point: dict[str, Any] = {"wave": wave.wave, "survey": wave.slug, "n": n}
-            threshold = wave.min_group or DEFAULT_THRESHOLD
-            commune = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
-            if commune is not None and wave.id not in decisions:
-                decisions[wave.id] = hidden_groups(session, wave)
-            if n >= threshold and not (
-                commune is not None and decisions[wave.id].hidden(q.key, commune)
-            ):
-                point["proportion"] = _rounded(hits / n)
-                point["hits"] = hits
-            else:
-                # The wave's own decision: a commune it hides shows neither n nor a share.
-                point = {"wave": wave.wave, "survey": wave.slug, "suppressed": True}
-            points.append(point)
-        for before, after in itertools.pairwise(points):
-            if "hits" in before and "hits" in after:
-                _stat, p_value = proportions_ztest(
-                    [after["hits"], before["hits"]], [after["n"], before["n"]]
-                )
-                after["p_value"] = _rounded(p_value) if p_value == p_value else None
-                after["real_change"] = bool(p_value == p_value and p_value < 0.05)
-        for point in points:
-            point.pop("hits", None)
-        measure = "top_two" if items[0][1].type == "scale" else "first_choice"
-        out.append({"id": key, "text": items[-1][1].text, "measure": measure, "waves": points})
+            if len(points) < 2:
+                continue
+            for before, after in itertools.pairwise(points):
+                if "hits" in before and "hits" in after:
+                    _stat, p_value = proportions_ztest(
+                        [after["hits"], before["hits"]], [after["n"], before["n"]]
+                    )
+                    after["p_value"] = _rounded(p_value) if p_value == p_value else None
+                    after["real_change"] = bool(p_value == p_value and p_value < 0.05)
+            for point in points:
+                point.pop("hits", None)
+            measure = "first_choice" if latest.type == "single" else "top_two"
+            out.append(
+                {
+                    "id": key if row_label is None else f"{key}:{item}",
+                    "text": latest.text,
+                    "row": row_label,
+                    "measure": measure,
+                    "waves": points,
+                }
+            )
     return out

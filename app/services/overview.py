@@ -6,16 +6,14 @@ Every figure comes from app.services.analytics (the functions behind the result 
 same small groups are hidden here: a commune that a survey's results hide shows no count and
 no index. Plain data out; the home page and the commune brief format it.
 
-A change of the index between two waves takes the verdict of `analytics.trends` when it gives
-one for the index; otherwise it is called real when a two-sided z-test of the two means (each
-with the standard error of its 95% interval) gives p < 0.05. The questions whose share changed
-really come from `analytics.trends`.
+Whether a change between two waves is real — of the index (Welch's t-test) and of each
+question's or grid row's share (two-proportion test) — is `analytics.trends`'s verdict, the
+same as on the result page; this module tests nothing itself.
 Contest figures come from app.services.contest_stats (its suppression included).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,24 +94,6 @@ def index_from(result: dict[str, Any]) -> Index | None:
     return Index(entry["n"], entry["index"], (low, high), entry.get("satisfied"))
 
 
-def _standard_error(index: Index) -> float:
-    assert index.ci95 is not None
-    return (index.ci95[1] - index.ci95[0]) / (2 * analytics.Z95)
-
-
-def index_difference(before: Index, after: Index) -> tuple[float, float | None, bool] | None:
-    """The change of the index, its two-sided p-value and whether it is real (p < 0.05); None
-    when either wave's index is hidden or missing."""
-    if before.value is None or after.value is None:
-        return None
-    difference = after.value - before.value
-    spread = math.hypot(_standard_error(before), _standard_error(after))
-    if spread == 0:  # a single respondent, or all alike, in both waves: nothing to test
-        return difference, None, False
-    p_value = math.erfc(abs(difference / spread) / math.sqrt(2))
-    return difference, round(p_value, 4), p_value < REAL
-
-
 def previous_wave(session: Session, survey: Survey) -> Survey | None:
     if not survey.series or survey.wave is None:
         return None
@@ -134,14 +114,19 @@ def change_since_last_wave(
 ) -> Change | None:
     """The index against the wave before and the questions (or grid rows) whose share changed
     really. When analytics.trends gives the index's own verdict (an item with measure "index"),
-    that verdict is the one shown; `index_difference` answers only when it does not."""
+    that verdict is the one shown; without one (hidden or missing in a wave) the change is
+    given with no verdict."""
     previous = previous_wave(session, survey)
     if previous is None or after is None:
         return None
     before = index_of(session, previous, scope, now) or Index(n=None)
-    tested = index_difference(before, after)
+    tested: tuple[float, float | None, bool] | None = (
+        None
+        if before.value is None or after.value is None
+        else (after.value - before.value, None, False)
+    )
     questions = []
-    for trend in analytics.trends(session, survey, scope=scope):
+    for trend in analytics.trends(session, survey, scope=scope, now=now):
         points = {point["survey"]: point for point in trend["waves"]}
         latest, then = points.get(survey.slug), points.get(previous.slug)
         if trend.get("measure") == "index":
