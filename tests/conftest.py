@@ -287,34 +287,27 @@ def server(app: Flask) -> Iterator[str]:
     thread.join()
 
 
-@pytest.fixture(scope="session")
-def chromium():  # type: ignore[no-untyped-def]
-    """One chromium for the run (starting one took 1-7 s a test); each test has its own
-    context: its own cookies, storage and cache, as a new browser would."""
+@pytest.fixture(params=[True], ids=["js"])
+def page(request, server: str):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            locale="vi-VN",
+            java_script_enabled=request.param,
+        )
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.problems = problems  # type: ignore[attr-defined]
+        page.base = server  # type: ignore[attr-defined]
+        page.javascript = request.param  # type: ignore[attr-defined]
+        yield page
+        context.close()
         browser.close()
-
-
-@pytest.fixture(params=[True], ids=["js"])
-def page(request, server: str, chromium):  # type: ignore[no-untyped-def]
-    context = chromium.new_context(
-        viewport={"width": 360, "height": 740},
-        locale="vi-VN",
-        java_script_enabled=request.param,
-    )
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.problems = problems  # type: ignore[attr-defined]
-    page.base = server  # type: ignore[attr-defined]
-    page.javascript = request.param  # type: ignore[attr-defined]
-    yield page
-    context.close()
 
 
 def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
