@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
-.PHONY: run test lint translations messages test-sqlite test-postgres browser-deps pdf-deps clean
+.PHONY: run test lint translations messages test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,22 +59,43 @@ pdf-deps:
 	    || echo "PDF briefs: could not install $(PDF_PACKAGES) with apt-get: briefs will fail"; \
 	else echo "PDF briefs: $(PDF_PACKAGES) missing and apt-get cannot run here: install them"; fi
 
+# Each engine's run has its own temporary directory; the PostgreSQL run its own databases
+# (PG_URL and PG_URL_<name> for the tests that build one), Redis keys carry a per-test prefix.
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
+TEST_TMP ?= $(CURDIR)/.pytest-tmp
+LOGS := $(TEST_TMP)/logs
+
 test-sqlite: $(VENV)/.dev translations
-	@echo "== test suite on SQLite =="
-	$(BIN)/python -m pytest -q
+	@$(MAKE) --no-print-directory run-sqlite
 
 test-postgres: $(VENV)/.dev translations
+	@$(MAKE) --no-print-directory run-postgres
+
+# The runs alone, for `test` to start side by side once the venv and catalogues are ready.
+run-sqlite:
+	@echo "== test suite on SQLite =="
+	$(PYTEST) --basetemp="$(TEST_TMP)/sqlite"
+
+run-postgres:
 	@if $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
 	  echo "== test suite on PostgreSQL ($(PG_URL)) =="; \
-	  TEST_DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -q; \
+	  TEST_DATABASE_URL="$(PG_URL)" $(PYTEST) --basetemp="$(TEST_TMP)/postgres"; \
 	else echo "== PostgreSQL at 127.0.0.1:5432 does not answer: SKIPPED the PostgreSQL run =="; fi
 
-test: $(VENV)/.dev lint browser-deps pdf-deps
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+# The two engines at once (two cores: about the time of the longer run, not of both). Each
+# run's output goes to its own log, printed whole when it ends; `make test` fails when either
+# run fails, and says which.
+test: $(VENV)/.dev lint browser-deps pdf-deps translations
+	@mkdir -p "$(LOGS)"; start=$$(date +%s); \
+	$(MAKE) --no-print-directory run-sqlite > "$(LOGS)/sqlite.log" 2>&1 & sqlite=$$!; \
+	$(MAKE) --no-print-directory run-postgres > "$(LOGS)/postgres.log" 2>&1 & postgres=$$!; \
+	wait $$sqlite; sqlite_status=$$?; cat "$(LOGS)/sqlite.log"; \
+	wait $$postgres; postgres_status=$$?; cat "$(LOGS)/postgres.log"; \
+	echo "== SQLite: exit $$sqlite_status; PostgreSQL: exit $$postgres_status; $$(( $$(date +%s) - start )) s in all =="; \
+	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ]
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .pytest-tmp
 
 # After changing user-facing text: refresh the catalogue, then translate the new entries.
 messages: $(VENV)/.runtime

@@ -4,10 +4,18 @@ migrated once per run with the project's own migrations, emptied after every tes
 from __future__ import annotations
 
 import os
+
+# One BLAS thread per test process, set before numpy loads: the suite runs beside other work
+# (`make test` runs the two engines at once on two cores), where OpenBLAS' spinning threads
+# made one rank computation 4x slower than alone (docs/benchmarks.md, "Test suite time").
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +24,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -23,6 +32,7 @@ from app.config import TestingConfig
 from app.extensions import db, limiter
 from app.models import Role, User, utcnow
 from app.phones import normalize_phone
+from app.services import accounts
 from app.services.accounts import NewAccount, create_account
 from app.services.units import load_units
 
@@ -42,6 +52,38 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Passwords in tests: Werkzeug's scrypt at its production cost (n=2**15, 32 MiB: 0.1 s a hash on
+# a quiet core, 0.5 s on a busy one) was most of what sign-up, sign-in and rate-limit tests
+# spent (the limiter tests send a hundred tries, each checked against the dummy hash). The
+# suite hashes with the same function, format and salt at n=2**10; the production cost itself
+# is tested with `real_password_cost` (tests/test_auth.py).
+TEST_PASSWORD_HASH = "scrypt:1024:8:1"
+PRODUCTION_HASHING = (accounts.generate_password_hash, accounts._DUMMY_HASH)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            accounts,
+            "generate_password_hash",
+            partial(generate_password_hash, method=TEST_PASSWORD_HASH),
+        )
+        patch.setattr(
+            accounts,
+            "_DUMMY_HASH",
+            generate_password_hash("not-a-real-password", method=TEST_PASSWORD_HASH),
+        )
+        yield
+
+
+@pytest.fixture
+def real_password_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's own password hashing for one test, as production runs it."""
+    monkeypatch.setattr(accounts, "generate_password_hash", PRODUCTION_HASHING[0])
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", PRODUCTION_HASHING[1])
 
 
 def pytest_configure(config: pytest.Config) -> None:

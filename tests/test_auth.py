@@ -198,3 +198,16 @@ def test_optional_fields_may_be_left_out_entirely(app, client):
     with app.app_context():
         user = db.session.scalar(select(User).where(User.phone == "0912345678"))
         assert (user.birth_year, user.gender) == (None, None)
+
+
+def test_passwords_are_hashed_at_werkzeug_s_production_cost(real_password_cost):
+    """The suite hashes cheaply (tests/conftest.py); the app itself hashes with Werkzeug's
+    default scrypt, and checks an unknown phone against a dummy hash of the same cost."""
+    from werkzeug.security import generate_password_hash
+
+    from app.services import accounts
+
+    default = generate_password_hash("x").split("$")[0]  # "scrypt:32768:8:1" on Werkzeug 3.1
+    assert default.startswith("scrypt:") and int(default.split(":")[1]) >= 2**15
+    assert accounts.hash_password(PASSWORD).split("$")[0] == default
+    assert accounts._DUMMY_HASH.split("$")[0] == default

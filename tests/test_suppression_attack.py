@@ -121,6 +121,8 @@ class Equations:
         self.keys = [(r, g, a) for r in communes for g in GENDERS for a in ALL]
         self.at = {k: i for i, k in enumerate(self.keys)}
         self.rows: list[np.ndarray] = []
+        self._seen = -1  # how many rows _rows_basis spans
+        self._rows_basis = np.zeros((0, len(self.keys)))
 
     def vector(self, units: list[int], genders: list[int], values: list[int]) -> np.ndarray:
         v = np.zeros(len(self.keys))
@@ -142,8 +144,19 @@ class Equations:
             self.rows.append(v)
 
     def determined(self, target: np.ndarray) -> bool:
-        m = np.array(self.rows)
-        return bool(np.linalg.matrix_rank(np.vstack([m, target])) == np.linalg.matrix_rank(m))
+        """Whether `target` lies in the row space of the observations: adding it as a row does
+        not raise the rank. The row space is taken once (an orthonormal basis from one SVD, as
+        matrix_rank computes it) rather than again for every target and every leak checked."""
+        basis = self._basis()
+        return bool(np.linalg.matrix_rank(np.vstack([basis, target])) == len(basis))
+
+    def _basis(self) -> np.ndarray:
+        if self._seen != len(self.rows):
+            m = np.array(self.rows)
+            _, s, vt = np.linalg.svd(m, full_matrices=False)
+            tol = s.max() * max(m.shape) * np.finfo(s.dtype).eps  # matrix_rank's tolerance
+            self._rows_basis, self._seen = vt[s > tol], len(self.rows)
+        return self._rows_basis
 
 
 def observe_results(eq: Equations, body: dict[str, Any], units: list[int], by: str) -> set:  # type: ignore[type-arg]
