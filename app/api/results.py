@@ -17,6 +17,7 @@ from app.models import Survey, Unit
 from app.services import analytics, policy
 from app.services import surveys as service
 from app.services.policy import within
+from app.services.result_models import SurveyResults
 
 READERS = policy.STAFF
 
@@ -26,7 +27,7 @@ READERS = policy.STAFF
     "/surveys/<slug>/results",
     summary="Results per question and group, small groups hidden",
     query=ResultsQuery,
-    responses={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    responses={200: SurveyResults, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tag="surveys",
 )
 def survey_results(slug: str, query: ResultsQuery) -> Response:

@@ -23,6 +23,7 @@ from statsmodels.stats.proportion import proportion_confint
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
 from app.services import stamped
 from app.services.policy import in_scope
+from app.services.result_models import checked
 from app.services.suppression import (
     INDEX,
     RESPONSES,
@@ -303,9 +304,11 @@ def results(
             "results",
             view,
             now,
-            lambda: _results(session, survey, defn, grouping, by, scope, labels, now, overall),
+            lambda: checked(
+                _results(session, survey, defn, grouping, by, scope, labels, now, overall)
+            ),
         )
-    return _results(session, survey, defn, grouping, by, scope, labels, None, overall)
+    return checked(_results(session, survey, defn, grouping, by, scope, labels, None, overall))
 
 
 def _results(
