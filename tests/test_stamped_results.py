@@ -126,3 +126,22 @@ def test_workers_share_entries_through_redis(app_factory, survey):
         assert entry is not None and entry.value == computed
         assert read(NOW + timedelta(seconds=10), by="unit") == computed
         cache.clear()
+
+
+def test_a_warm_page_builds_no_chart(survey, client, make_user, monkeypatch):
+    """Once a view's figures and charts are kept, the page builds no plotly figure again."""
+    from app.services import charts
+    from tests.conftest import PROVINCE, set_clock
+
+    set_clock(survey, NOW)
+    make_user(role="leader", phone="0911111111", unit=PROVINCE)
+    from tests.conftest import AuthActions
+
+    AuthActions(client).login("0911111111")
+    first = client.get("/results/hai-long-thu")
+    assert first.status_code == 200
+    built = []
+    monkeypatch.setattr(charts, "_plain", lambda figure: built.append(1) or {})
+    again = client.get("/results/hai-long-thu")
+    assert again.status_code == 200 and built == []
+    assert again.get_data() == first.get_data()

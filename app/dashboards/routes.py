@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from app import clock
 from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
-from app.dashboards.views import communes, index_chart, sections, trend_chart
+from app.dashboards.views import page_parts
 from app.extensions import db
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
@@ -80,23 +81,23 @@ def survey_results(slug: str) -> str:
     by = request.args.get("by") or "all"
     result = _results(survey, scope, overall=True)
     defn = definition(db.session, survey)
-    by_unit = by == "unit"
-    index_title = _("Satisfaction index (0–100)")
-    trends = (
-        []
-        if result.get("suppressed")
-        else analytics.trends(db.session, survey, scope=scope, now=now)
+    parts = page_parts(
+        db.session,
+        survey,
+        defn,
+        result,
+        by=by,
+        scope=scope,
+        now=now,
+        index_title=_("Satisfaction index (0–100)"),
+        language=str(get_locale()),
     )
     return render_template(
         "dashboards/survey.html",
         survey=survey,
         scope=scope,
         result=result,
-        sections=[] if by_unit else sections(defn, result),
-        communes=communes(result) if by_unit else [],
-        index_chart=index_chart(result["index"], index_title) if result.get("index") else None,
-        trends=[(t, trend_chart(t, index_title)) for t in trends],
-        texts={} if by_unit else analytics.free_texts(db.session, survey, scope=scope, now=now),
+        **parts,
         breakdowns=[q for q in defn.questions if q.demographic],
         by=by,
         can_export_raw=current_user.role in policy.MANAGERS,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from app.services import charts
+from sqlalchemy.orm import Session
+
+from app.models import Survey, Unit
+from app.services import analytics, charts, stamped
 from app.services.survey_definition import SurveyDef
 
 
@@ -134,3 +138,43 @@ def sections(defn: SurveyDef, result: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def page_parts(
+    session: Session,
+    survey: Survey,
+    defn: SurveyDef,
+    result: dict[str, Any],
+    *,
+    by: str,
+    scope: Unit,
+    now: datetime,
+    index_title: str,
+    language: str,
+) -> dict[str, Any]:
+    """What the results page draws from `result`: the sections with their charts, the communes'
+    picker, the index ranking, the trends and the written answers. Building plotly figures is
+    most of a page's time once the figures are kept, so these are kept under the same stamp of
+    the survey's responses as the figures (app/services/stamped.py). Trends also read the
+    earlier waves, which are closed: their late responses (the mixer's last batch, minutes
+    after closing) reach this page when this survey's own stamp next changes or within a day."""
+    view = {"by": by, "scope": scope.code, "language": language, "title": index_title}
+
+    def build() -> dict[str, Any]:
+        by_unit = by == "unit"
+        trends = (
+            []
+            if result.get("suppressed")
+            else analytics.trends(session, survey, scope=scope, now=now)
+        )
+        return {
+            "sections": [] if by_unit else sections(defn, result),
+            "communes": communes(result) if by_unit else [],
+            "index_chart": index_chart(result["index"], index_title)
+            if result.get("index")
+            else None,
+            "trends": [(t, trend_chart(t, index_title)) for t in trends],
+            "texts": {} if by_unit else analytics.free_texts(session, survey, scope=scope, now=now),
+        }
+
+    return stamped.kept(session, survey, "page", view, now, build)  # type: ignore[no-any-return]
