@@ -46,6 +46,12 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
+    if app.config["CACHE_KEY_PREFIX"] == "civic:":
+        # Deployments (and test databases) sharing one Redis never read each other's entries.
+        import hashlib
+
+        database = hashlib.sha256(app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()
+        app.config["CACHE_KEY_PREFIX"] = f"civic:{database[:12]}:"
     cache.init_app(app)
     limiter.init_app(app)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -152,29 +154,30 @@ def page_parts(
     index_title: str,
     language: str,
 ) -> dict[str, Any]:
-    """What the results page draws from `result`: the sections with their charts, the communes'
-    picker, the index ranking, the trends and the written answers. Building plotly figures is
-    most of a page's time once the figures are kept, so these are kept under the same stamp of
-    the survey's responses as the figures (app/services/stamped.py). Trends also read the
-    earlier waves, which are closed: their late responses (the mixer's last batch, minutes
-    after closing) reach this page when this survey's own stamp next changes or within a day."""
-    view = {"by": by, "scope": scope.code, "language": language, "title": index_title}
+    """What the results page draws: the sections with their charts, the communes' picker, the
+    index ranking (built from `result` and kept with it: building plotly figures is most of a
+    warm page's time), then the trends across waves and the written answers (read each time:
+    they read other waves, or raw texts, whose own decisions apply)."""
+    digest = hashlib.sha256(json.dumps(result, sort_keys=True, default=str).encode()).hexdigest()
+    view = {"result": digest, "language": language, "title": index_title}
 
-    def build() -> dict[str, Any]:
+    def build(_at: Any) -> dict[str, Any]:
         by_unit = by == "unit"
-        trends = (
-            []
-            if result.get("suppressed")
-            else analytics.trends(session, survey, scope=scope, now=now)
-        )
         return {
             "sections": [] if by_unit else sections(defn, result),
             "communes": communes(result) if by_unit else [],
             "index_chart": index_chart(result["index"], index_title)
             if result.get("index")
             else None,
-            "trends": [(t, trend_chart(t, index_title)) for t in trends],
-            "texts": {} if by_unit else analytics.free_texts(session, survey, scope=scope, now=now),
         }
 
-    return stamped.kept(session, survey, "page", view, now, build)  # type: ignore[no-any-return]
+    # Keyed by the figures themselves: charts are never of other figures than the tables.
+    parts: dict[str, Any] = dict(stamped.kept(session, survey, "page", view, now, build))
+    trends = (
+        [] if result.get("suppressed") else analytics.trends(session, survey, scope=scope, now=now)
+    )
+    parts["trends"] = [(t, trend_chart(t, index_title)) for t in trends]
+    parts["texts"] = (
+        {} if by == "unit" else analytics.free_texts(session, survey, scope=scope, now=now)
+    )
+    return parts

@@ -206,13 +206,21 @@ def _tables(
     return out
 
 
-def hidden_groups(session: Session, survey: Survey, now: datetime | None = None) -> SurveyDecision:
+def hidden_groups(
+    session: Session,
+    survey: Survey,
+    now: datetime | None = None,
+    *,
+    at: stamped.Stamp | None = None,
+) -> SurveyDecision:
     """The one suppression decision of `survey` (app/services/suppression.py), made over all
     its responses, which every page, API answer, export and count applies. Given `now`, kept
     under the stamp of the survey's responses (app/services/stamped.py)."""
-    if now is not None:
-        return stamped.kept(  # type: ignore[no-any-return]
-            session, survey, "hidden", {}, now, lambda: hidden_groups(session, survey)
+    if at is None and now is not None:
+        at = stamped.stamp(session, survey)  # the responses as they are now
+    if at is not None:  # kept for exactly these responses (stamped.at)
+        return stamped.at(  # type: ignore[no-any-return]
+            survey, "hidden", at, lambda: hidden_groups(session, survey)
         )
     defn = definition(session, survey)
     threshold = survey.min_group or DEFAULT_THRESHOLD
@@ -304,8 +312,8 @@ def results(
             "results",
             view,
             now,
-            lambda: checked(
-                _results(session, survey, defn, grouping, by, scope, labels, now, overall)
+            lambda at: checked(
+                _results(session, survey, defn, grouping, by, scope, labels, at, overall)
             ),
         )
     return checked(_results(session, survey, defn, grouping, by, scope, labels, None, overall))
@@ -319,11 +327,11 @@ def _results(
     by: str | None,
     scope: Unit | None,
     labels: dict[str, str] | None,
-    now: datetime | None,
+    at: stamped.Stamp | None,
     overall: bool = False,
 ) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
-    decision = hidden_groups(session, survey, now)
+    decision = hidden_groups(session, survey, at=at)
     unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
     if unit is not None and decision.hidden(RESPONSES, unit):
         # A hidden commune is hidden in every view: `?unit=` withholds its figures altogether.
@@ -490,7 +498,7 @@ def index_results(
             "index",
             view,
             now,
-            lambda: _index_results(session, survey, defn, grouping, by, scope, labels, now),
+            lambda at: _index_results(session, survey, defn, grouping, by, scope, labels, at),
         )
     return _index_results(session, survey, defn, grouping, by, scope, labels, None)
 
@@ -503,14 +511,14 @@ def _index_results(
     by: str | None,
     scope: Unit | None,
     labels: dict[str, str] | None,
-    now: datetime | None,
+    at: stamped.Stamp | None,
 ) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
     unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
     out: dict[str, Any] = {"survey": survey.slug, "threshold": threshold, "by": by or "all"}
     if unit is None and not index_items(defn):
         return out | {"index": []}  # no decision needed: nothing to show or hide
-    decision = hidden_groups(session, survey, now)
+    decision = hidden_groups(session, survey, at=at)
     if unit is not None and decision.hidden(RESPONSES, unit):
         return out | {"suppressed": True, "index": []}
     if not index_items(defn):

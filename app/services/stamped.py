@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,14 +38,17 @@ STALE_SECONDS = 60
 KEEP_SECONDS = 24 * 3600  # an entry nobody reads for a day goes
 
 
+Stamp = tuple[int, int, int]
+
+
 @dataclass(frozen=True)
 class Entry:
     value: Any
-    stamp: tuple[int, int, int]
+    stamp: Stamp
     checked_at: datetime
 
 
-def stamp(session: Session, survey: Survey) -> tuple[int, int, int]:
+def stamp(session: Session, survey: Survey) -> Stamp:
     """What the figures depend on: the survey's version and how many responses it has, stored
     and pending (both counted on an index: ix_survey_responses_survey_unit, the pending
     table's survey_id)."""
@@ -66,17 +70,37 @@ def _key(kind: str, survey: Survey, parts: dict[str, Any]) -> str:
 
 
 def kept(
-    session: Session, survey: Survey, kind: str, parts: dict[str, Any], now: datetime, compute: Any
+    session: Session,
+    survey: Survey,
+    kind: str,
+    parts: dict[str, Any],
+    now: datetime,
+    compute: Callable[[Stamp], Any],
 ) -> Any:
-    """`compute()`'s value for this view of `survey`, from the cache when it is fresh enough."""
+    """`compute(stamp)`'s value for this view of `survey`, from the cache when it is fresh
+    enough. `compute` gets the stamp it is computed at: what it reads from other entries (the
+    suppression decision) must be of exactly that stamp (`at`), never a fresher-looking one."""
     key = _key(kind, survey, parts)
     entry: Entry | None = cache.get(key)
     if entry is not None and now - entry.checked_at < timedelta(seconds=STALE_SECONDS):
         return entry.value
     current = stamp(session, survey)
     if entry is None or entry.stamp != current:
-        entry = Entry(compute(), current, now)
+        entry = Entry(compute(current), current, now)
     else:
         entry = Entry(entry.value, current, now)
     cache.set(key, entry, timeout=KEEP_SECONDS)
+    return entry.value
+
+
+def at(survey: Survey, kind: str, of: Stamp, compute: Callable[[], Any]) -> Any:
+    """`compute()`'s value at exactly the stamp `of`: computed once per stamp and never served
+    at another. The suppression decision is kept this way, so that figures are only ever hidden
+    by the decision made over the same responses (a decision a minute old would not know of a
+    commune's first response, and would leave it shown)."""
+    key = _key(kind, survey, {"stamp": list(of)})
+    entry: Entry | None = cache.get(key)
+    if entry is None:
+        entry = Entry(compute(), of, datetime.min)
+        cache.set(key, entry, timeout=KEEP_SECONDS)
     return entry.value
