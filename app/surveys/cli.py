@@ -81,4 +81,13 @@ def demo_responses(slug: str | None, count: int, remove: bool) -> None:
         raise click.ClickException("Name the survey: --survey ID")
     missing = count - demo.existing(db.session, survey)
     added = demo.generate(db.session, survey, missing) if missing > 0 else 0
+    if added and db.engine.dialect.name == "postgresql":
+        # Thousands of rows at once: the planner's statistics of the survey tables are refreshed
+        # now rather than whenever autovacuum comes (the results' joins pick nested loops over
+        # tables they still think empty: 20 s instead of 0.2 s for 3,000 responses).
+        from sqlalchemy import text
+
+        db.session.commit()
+        db.session.execute(text("ANALYZE survey_responses, survey_answers"))
+        db.session.commit()
     click.echo(f"{added} demo responses added to {survey.slug}.")
