@@ -23,3 +23,10 @@ def plotly_style_ids() -> tuple[str, ...]:
     CSP (no inline style) has nothing to block. Read from the bundle, so upgrades follow."""
     found = re.findall(r'document\.getElementById\("([0-9a-f]{64})"\)', PLOTLY_JS.read_text())
     return tuple(dict.fromkeys(found))
+
+
+@cache
+def plotly_bytes() -> bytes:
+    """plotly.js read once per process: served from memory, so a phone that leaves mid-download
+    leaves no file open behind it (a streamed file was left unclosed by the server)."""
+    return PLOTLY_JS.read_bytes()

@@ -56,7 +56,11 @@ def test_the_dashboard_draws_charts_from_data_blocks(survey, client, auth, make_
 
     script = client.get(f"/vendor/plotly-{plotly.__version__}.min.js")
     assert script.status_code == 200 and "javascript" in script.mimetype
+    assert script.cache_control.max_age == 365 * 24 * 3600
     script.close()
+    # From memory, never a file stream: a phone that leaves mid-download leaves no file open.
+    with survey.test_request_context():
+        assert survey.view_functions["main.plotly"](plotly.__version__).is_sequence
 
 
 def test_exports_equal_the_tables(survey, client, auth, make_user):  # noqa: F811

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, redirect, render_template, send_file, url_for
+from flask import Response, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -9,7 +9,7 @@ from app.access import roles_required
 from app.extensions import db
 from app.main import bp
 from app.models import Role
-from app.plotly_assets import PLOTLY_JS, plotly_style_ids, plotly_version
+from app.plotly_assets import plotly_bytes, plotly_style_ids, plotly_version
 from app.services import overview as service
 from app.services import policy
 
@@ -57,7 +57,11 @@ def plotly(version: str) -> Response:
     the address, so an upgrade changes it."""
     if version != plotly_version():
         abort(404)
-    return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=365 * 24 * 3600)
+    response = Response(plotly_bytes(), mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 24 * 3600
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.app_context_processor
