@@ -299,24 +299,33 @@ def results(
     (app/services/stamped.py); the answer is then shared: the caller must not change it."""
     defn = definition(session, survey)
     grouping = _grouping(defn, by)  # an unknown breakdown is refused before any cache
-    if now is not None:
-        view = {
-            "by": by or "all",
-            "scope": scope.code if scope else None,
-            "overall": overall,
-            **(labels or {}),
-        }
-        return stamped.kept(  # type: ignore[no-any-return]
-            session,
-            survey,
-            "results",
-            view,
-            now,
-            lambda at: checked(
-                _results(session, survey, defn, grouping, by, scope, labels, at, overall)
-            ),
-        )
-    return checked(_results(session, survey, defn, grouping, by, scope, labels, None, overall))
+    return _view(  # type: ignore[no-any-return]
+        session,
+        survey,
+        "results",
+        {"by": by or "all", "scope": scope.code if scope else None, "overall": overall},
+        labels,
+        now,
+        lambda at: checked(
+            _results(session, survey, defn, grouping, by, scope, labels, at, overall)
+        ),
+    )
+
+
+def _view(
+    session: Session,
+    survey: Survey,
+    kind: str,
+    view: dict[str, Any],
+    labels: dict[str, str] | None,
+    now: datetime | None,
+    compute: Any,
+) -> Any:
+    """`compute(stamp)` for one view (its breakdown, scope and labels): kept under the stamp of
+    the responses when `now` is given, computed afresh otherwise."""
+    if now is None:
+        return compute(None)
+    return stamped.kept(session, survey, kind, view | (labels or {}), now, compute)
 
 
 def _results(
@@ -490,17 +499,15 @@ def index_results(
     `now`, kept under the stamp of the responses as `results` is."""
     defn = definition(session, survey)
     grouping = _grouping(defn, by)
-    if now is not None:
-        view = {"by": by or "all", "scope": scope.code if scope else None, **(labels or {})}
-        return stamped.kept(  # type: ignore[no-any-return]
-            session,
-            survey,
-            "index",
-            view,
-            now,
-            lambda at: _index_results(session, survey, defn, grouping, by, scope, labels, at),
-        )
-    return _index_results(session, survey, defn, grouping, by, scope, labels, None)
+    return _view(  # type: ignore[no-any-return]
+        session,
+        survey,
+        "index",
+        {"by": by or "all", "scope": scope.code if scope else None},
+        labels,
+        now,
+        lambda at: _index_results(session, survey, defn, grouping, by, scope, labels, at),
+    )
 
 
 def _index_results(
