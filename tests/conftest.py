@@ -3,6 +3,7 @@ migrated once per run with the project's own migrations, emptied after every tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # One BLAS thread per test process, set before numpy loads: the suite runs beside other work
@@ -289,6 +290,7 @@ def server(app: Flask) -> Iterator[str]:
 
 @pytest.fixture(params=[True], ids=["js"])
 def page(request, server: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -306,6 +308,10 @@ def page(request, server: str):  # type: ignore[no-untyped-def]
         page.base = server  # type: ignore[attr-defined]
         page.javascript = request.param  # type: ignore[attr-defined]
         yield page
+        # Let the last page's requests finish: a request cut off by closing the browser leaves
+        # the file it was sending unclosed (a ResourceWarning). Still busy after 5 s: close.
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_load_state("networkidle", timeout=5000)
         context.close()
         browser.close()
 
