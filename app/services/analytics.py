@@ -400,24 +400,34 @@ def _results(
         "threshold": threshold,
         "by": by or "all",
         "questions": questions,
-        "index": _suppressed(
-            satisfaction_index(session, survey, defn, grouping, scope_filter, names),
-            _hides(decision, defn, grouping, unit, None),
-        )
+        "index": _index_groups(session, survey, defn, grouping, scope_filter, names, decision, unit)
         if has_index
         else [],
     }
     if overall and has_index:
-        whole = Grouping("all")
         if grouping.kind == "all":
             out["overall"] = out["index"][0]
         else:
             everyone = {survey.id: (labels or {}).get("all", "Tất cả")}
-            out["overall"] = _suppressed(
-                satisfaction_index(session, survey, defn, whole, scope_filter, everyone),
-                _hides(decision, defn, whole, unit, None),
+            out["overall"] = _index_groups(
+                session, survey, defn, Grouping("all"), scope_filter, everyone, decision, unit
             )[0]
     return out
+
+
+def _index_groups(
+    session: Session,
+    survey: Survey,
+    defn: SurveyDef,
+    grouping: Grouping,
+    scope_filter: Any,
+    names: dict[Any, str],
+    decision: SurveyDecision,
+    unit: int | None,
+) -> list[dict[str, Any]]:
+    """The satisfaction index of each group of this view, the groups the decision hides hidden."""
+    index = satisfaction_index(session, survey, defn, grouping, scope_filter, names)
+    return _suppressed(index, _hides(decision, defn, grouping, unit, None))
 
 
 def _hides(
@@ -544,8 +554,8 @@ def _index_results(
             ).all()
         )
     names = _group_labels(session, defn, grouping, sizes, labels or {})
-    index = satisfaction_index(session, survey, defn, grouping, scope_filter, names)
-    return out | {"index": _suppressed(index, _hides(decision, defn, grouping, unit, None))}
+    index = _index_groups(session, survey, defn, grouping, scope_filter, names, decision, unit)
+    return out | {"index": index}
 
 
 def _rounded(value: float) -> float:
