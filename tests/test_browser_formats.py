@@ -47,7 +47,10 @@ def test_times_and_numbers_read_vietnamese_on_every_screen(
     assert "12.345 dân" in text and "3,47" in text and "2,00" in text  # aligned decimals
     assert fits_the_screen(page)
     page.screenshot(path=str(folder / f"ranking-units-{width}.png"))
-    page.get_by_role("button", name="Đăng xuất").click()
+    # Wait for the sign-out to land: the next sign-in form's token belongs to the new session
+    # (CI once posted a token of the old one, 400, when the sign-out's cookie came in between).
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng xuất").click()
     make_user(role="officer", phone="0911111111", unit=None)
     sign_in(page, "0911111111")
     page.goto(f"{page.base}/contests/rounds/{crowded_round}/winners?top=5")

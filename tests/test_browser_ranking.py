@@ -43,7 +43,9 @@ def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(page.base + "/auth/login")
     page.get_by_label("Số điện thoại di động").fill(phone)
     page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
+    # Wait for the answer: a page opened while the sign-in is in flight races its cookie.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng nhập").click()
 
 
 def test_my_row_is_highlighted_and_visible_on_a_phone(page, crowded_round, tmp_path):  # type: ignore[no-untyped-def]
