@@ -192,7 +192,8 @@ def test_dashboard_charts_draw_under_the_csp_at_360px(app, page, make_user):  # 
     page.goto(page.base + "/auth/login")
     page.get_by_label("Số điện thoại di động").fill("0911111111")
     page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
+    with page.expect_navigation():  # the session cookie is set before the next page opens
+        page.get_by_role("button", name="Đăng nhập").click()
     page.goto(page.base + "/results/hai-long-thu")
     page.wait_for_selector(".app-chart svg")
     assert page.locator(".app-chart svg.main-svg").count() >= 3
