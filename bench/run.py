@@ -208,6 +208,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
     from app.content.store import Actor
     from app.extensions import db
     from app.models import Attempt, AttemptQuestion, Consent, Round, User, utcnow
+    from app.models.contests import paper_digest
     from app.services import attempts as service
     from app.services.accounts import hash_password
     from app.services.tokens import issue_token
@@ -301,6 +302,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
                     "started_at": now,
                     "deadline": deadline,
                     "max_score": len(paper),
+                    "paper": paper_digest(item.version_id for item in paper),
                 }
                 for (user_id, _t), paper in zip(owners, papers, strict=True)
             ],

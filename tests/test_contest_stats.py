@@ -27,6 +27,7 @@ from app.models import (
     UnitLevel,
     User,
 )
+from app.models.contests import paper_digest
 from app.services import contest_stats, standings
 from tests.conftest import NINH_KIEU, PASSWORD, PROVINCE, VI_THANH, load_content, set_clock
 
@@ -113,6 +114,7 @@ def _attempt(app, round_id: int, user_id: int, marks: dict[str, bool], state: st
             duration_ms=300_000 - number,
             score=sum(marks.values()),
             max_score=len(marks),
+            paper=paper_digest(versions[key] for key in marks),
         )
         attempt.questions = [
             AttemptQuestion(
@@ -532,3 +534,86 @@ def test_a_round_without_attempts_shows_zeros_not_an_error(app, client, auth, ma
     assert body["questions"] == [] and body["units"] == []
     assert len(body["units_without_participants"]) == body["communes"]
     assert client.get(f"/results/rounds/{r}/heat.xlsx").status_code == 200
+
+
+def test_an_attempt_names_its_set_of_questions_whatever_their_order(app):  # type: ignore[no-untyped-def]
+    """Alpha finds the attempts given one set by `Attempt.paper`: the drawn attempt must store
+    the digest of exactly the questions it holds, and the digest must not depend on order."""
+    assert paper_digest([3, 1, 2]) == paper_digest([1, 2, 3]) != paper_digest([1, 2, 4])
+    assert paper_digest([1, 23]) != paper_digest([12, 3])  # not a concatenation of digits
+    set_clock(app, START)
+    load_content(app, [("b.yaml", BANK), ("c.yaml", CONTEST)], START)
+    (user_id,) = _people(app, VI_THANH, 1, 500)
+    with app.app_context():
+        from app.services import attempts
+
+        round_ = db.session.scalar(select(Round).where(Round.key == "tuan-2"))
+        user = db.session.get(User, user_id)
+        attempt, _new = attempts.start(
+            db.session, round_, user, START + timedelta(days=1), timedelta(0), random.Random(3)
+        )
+        given = [q.question_version_id for q in attempt.questions]
+        assert len(given) == 2 and attempt.paper == paper_digest(given)
+
+
+def test_the_migration_names_the_sets_of_attempts_stored_before(tmp_path):  # type: ignore[no-untyped-def]
+    """0011 fills `attempts.paper` for the attempts already stored (SQL on PostgreSQL, Python
+    on SQLite): the same digest as paper_digest, so alpha keeps finding them."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from app.config import TestingConfig
+    from app.services.units import load_units
+    from tests.conftest import fresh_database_url
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=fresh_database_url("paper", tmp_path))
+    with app.app_context():
+        upgrade()
+        load_units(db.session, PROVINCE)
+    set_clock(app, START)
+    load_content(app, [("b.yaml", BANK), ("c.yaml", CONTEST)], START)
+    with app.app_context():
+        rounds = {r.key: r.id for r in db.session.scalars(select(Round))}
+    people = _people(app, VI_THANH, 12, 600)
+    for i, user in enumerate(people):
+        _attempt(app, rounds["tuan-1"], user, {k: (i + j) % 3 > 0 for j, k in enumerate(QUESTIONS)})
+        _attempt(app, rounds["tuan-2"], user, {"q1": i % 2 == 0, QUESTIONS[1 + i % 3]: True})
+    with app.app_context():
+        before = dict(db.session.execute(select(Attempt.id, Attempt.paper)).all())
+        assert len(before) == 24 and None not in before.values()
+        alpha = contest_stats.round_stats(db.session, db.session.get(Round, rounds["tuan-1"])).alpha
+        assert alpha is not None
+        db.session.remove()
+        downgrade(revision="0010")
+        upgrade()
+        assert dict(db.session.execute(select(Attempt.id, Attempt.paper)).all()) == before
+        again = contest_stats.round_stats(db.session, db.session.get(Round, rounds["tuan-1"]))
+        assert again.alpha == alpha
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_alpha_is_over_the_largest_shared_set_only(app):  # type: ignore[no-untyped-def]
+    """Twelve attempts given q1 and q2, three given q3 and q4, one given q1 and q3: alpha is
+    the hand-computed alpha of the twelve (k = 2), never mixed with the others' answers."""
+    set_clock(app, START)
+    load_content(app, [("b.yaml", BANK), ("c.yaml", CONTEST)], START)
+    with app.app_context():
+        round_id = db.session.scalar(select(Round.id).where(Round.key == "tuan-2"))
+    people = _people(app, NINH_KIEU, 16, 700)
+    rng = random.Random(11)
+    shared = []
+    for user in people[:12]:
+        ability = rng.random()
+        marks = {"q1": rng.random() < ability, "q2": rng.random() < (ability + 0.3) / 1.3}
+        shared.append(marks)
+        _attempt(app, round_id, user, marks)
+    for i, user in enumerate(people[12:15]):
+        _attempt(app, round_id, user, {"q3": i > 0, "q4": i > 1})
+    _attempt(app, round_id, people[15], {"q1": True, "q3": False})
+    stats = stats_of(app, round_id)
+    k = 2
+    items = sum(statistics.pvariance([int(p[q]) for p in shared]) for q in ("q1", "q2"))
+    total = statistics.pvariance([sum(p.values()) for p in shared])
+    assert stats.alpha == round(k / (k - 1) * (1 - items / total), 4)
+    assert (stats.alpha_attempts, stats.alpha_questions) == (12, 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import (
@@ -22,6 +24,14 @@ from app.models.content import QuestionVersion, Round
 from app.models.types import UTCDateTime
 
 
+def paper_digest(version_ids: Iterable[int]) -> str:
+    """The identity of a set of question versions, whatever their order: the first 128 bits of
+    the SHA-256 of their ids, sorted and joined by commas (migration 0011 computes the same
+    in SQL)."""
+    joined = ",".join(str(v) for v in sorted(version_ids))
+    return hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
 class Attempt(db.Model):
     __tablename__ = "attempts"
 
@@ -37,6 +47,9 @@ class Attempt(db.Model):
     score: Mapped[int | None] = mapped_column(Integer)
     max_score: Mapped[int] = mapped_column(Integer)
     prediction: Mapped[int | None] = mapped_column(Integer)
+    # Which set of questions it was given (paper_digest): attempts given the same set share it,
+    # so that Cronbach's alpha finds them without reading every answered question.
+    paper: Mapped[str | None] = mapped_column(String(32))
 
     round: Mapped[Round] = relationship()
     questions: Mapped[list[AttemptQuestion]] = relationship(
@@ -66,6 +79,15 @@ class Attempt(db.Model):
             "duration_ms",
             "submitted_at",
             "id",
+            sqlite_where=text("state IN ('submitted', 'expired')"),
+            postgresql_where=text("state IN ('submitted', 'expired')"),
+        ),
+        # The sets of questions of a round's finished attempts, in order: the statistics count
+        # the attempts of each set (Cronbach's alpha) by reading this index alone.
+        Index(
+            "ix_attempts_paper",
+            "round_id",
+            "paper",
             sqlite_where=text("state IN ('submitted', 'expired')"),
             postgresql_where=text("state IN ('submitted', 'expired')"),
         ),

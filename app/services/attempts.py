@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.models.content import CURRENT
+from app.models.contests import paper_digest
 from app.parse import SEQ_MAX
 from app.services import policy, standings
 
@@ -219,6 +220,7 @@ def start(
         started_at=now,
         deadline=min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
         max_score=len(paper),
+        paper=paper_digest(item.version_id for item in paper),
     )
     for position, item in enumerate(paper, start=1):
         order = list(range(item.choices))

@@ -32,6 +32,7 @@ from app.models import (
     UnitLevel,
     User,
 )
+from app.models.contests import paper_digest
 from app.services import attempts as attempt_service
 from app.services import standings
 
@@ -185,6 +186,7 @@ def create(
                         "score": sum(q["correct"] for q in questions),
                         "max_score": len(questions),
                         "prediction": prediction,
+                        "paper": paper_digest(q["question_version_id"] for q in questions),
                     }
                 )
                 papers.append(questions)
