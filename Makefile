@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
-.PHONY: run test lint translations messages test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps clean
+.PHONY: run test lint translations messages test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ browser-deps:
 	    || echo "browser tests: SKIPPED, could not install chromium with apt-get"; \
 	else echo "browser tests: SKIPPED, /usr/bin/chromium is missing and apt-get cannot run here"; fi
 
+# axe-core, the WCAG 2.1 AA rules the browser tests run on every page they visit: fetched from
+# the npm registry at a pinned version and checked against its SHA-256 (.cache/axe/).
+axe-deps: $(BIN)/python
+	$(BIN)/python scripts/fetch_axe.py
+
 # The commune briefs (PDF): WeasyPrint lays text out with Debian's Pango, in DejaVu fonts that
 # have every Vietnamese letter. Installed with apt-get as root when missing.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
@@ -65,10 +70,10 @@ PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 TEST_TMP ?= $(CURDIR)/.pytest-tmp
 LOGS := $(TEST_TMP)/logs
 
-test-sqlite: $(VENV)/.dev translations
+test-sqlite: $(VENV)/.dev translations axe-deps
 	@$(MAKE) --no-print-directory run-sqlite
 
-test-postgres: $(VENV)/.dev translations
+test-postgres: $(VENV)/.dev translations axe-deps
 	@$(MAKE) --no-print-directory run-postgres
 
 # The runs alone, for `test` to start side by side once the venv and catalogues are ready.
@@ -85,7 +90,7 @@ run-postgres:
 # The two engines at once (two cores: about the time of the longer run, not of both). Each
 # run's output goes to its own log, printed whole when it ends; `make test` fails when either
 # run fails, and says which.
-test: $(VENV)/.dev lint browser-deps pdf-deps translations
+test: $(VENV)/.dev lint browser-deps pdf-deps axe-deps translations
 	@mkdir -p "$(LOGS)"; start=$$(date +%s); \
 	$(MAKE) --no-print-directory run-sqlite > "$(LOGS)/sqlite.log" 2>&1 & sqlite=$$!; \
 	$(MAKE) --no-print-directory run-postgres > "$(LOGS)/postgres.log" 2>&1 & postgres=$$!; \
@@ -95,7 +100,7 @@ test: $(VENV)/.dev lint browser-deps pdf-deps translations
 	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ]
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .pytest-tmp
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .pytest-tmp .cache
 
 # After changing user-facing text: refresh the catalogue, then translate the new entries.
 messages: $(VENV)/.runtime

@@ -36,6 +36,7 @@ from app.phones import normalize_phone
 from app.services import accounts
 from app.services.accounts import NewAccount, create_account
 from app.services.units import load_units
+from tests import accessibility
 
 PROVINCE = 92
 VI_THANH = 31321  # Phường Vị Thanh
@@ -301,6 +302,15 @@ def page(request, server: str):  # type: ignore[no-untyped-def]
             java_script_enabled=request.param,
         )
         page = context.new_page()
+        seen: list[accessibility.Snapshot] = []
+
+        def loaded(loaded_page) -> None:  # type: ignore[no-untyped-def]
+            snap = accessibility.snapshot(loaded_page)
+            if snap is not None:
+                seen.append(snap)
+
+        page.on("load", loaded)
+        page.seen = seen  # type: ignore[attr-defined]
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
@@ -312,8 +322,13 @@ def page(request, server: str):  # type: ignore[no-untyped-def]
         # the file it was sending unclosed (a ResourceWarning). Still busy after 5 s: close.
         with contextlib.suppress(PlaywrightTimeout):
             page.wait_for_load_state("networkidle", timeout=5000)
+        loaded(page)  # the last page, whether or not its load event has come through yet
         context.close()
+        # Every page the test saw, audited by axe-core (tests/accessibility.py).
+        violations = accessibility.audit(browser, seen)
         browser.close()
+        if violations:
+            pytest.fail(accessibility.report(violations), pytrace=False)
 
 
 def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]

@@ -1,0 +1,49 @@
+"""The accessibility audit of the browser tests (tests/accessibility.py) must be able to fail,
+and must see the pages of a phone without JavaScript as well as with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import accessibility
+from tests.conftest import ARGS, CHROMIUM
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+
+BAD = """<!doctype html><html lang="vi"><head><title>Thử</title>
+<style>a { color: #aaaaaa; }</style>
+<script>document.addEventListener("DOMContentLoaded", () => {
+  document.querySelector("a").style.color = "#000"; });</script></head>
+<body><main><h1>Thử</h1><a href="/">Liên kết mờ</a><input type="text" name="ten"></main></body>
+</html>"""
+
+
+def test_the_audit_finds_low_contrast_and_a_field_without_a_label(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    snap = accessibility.Snapshot(f"{server}/thu", 360, 740, BAD)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            found = accessibility.audit(browser, [snap])
+        finally:
+            browser.close()
+    rules = {line.split(": ")[1].split(" ")[0] for line in found}
+    # The page's script would have darkened the link: the copy is audited as served.
+    assert {"color-contrast", "label"} <= rules, found
+    assert "axe-core" in accessibility.report(found)
+
+
+@pytest.mark.parametrize("page", [False], ids=["without-js"], indirect=True)
+def test_pages_without_javascript_are_audited_too(page):  # type: ignore[no-untyped-def]
+    page.goto(page.base + "/")
+    page.get_by_role("link", name="Đăng nhập").first.click()
+    page.wait_for_url("**/auth/login**")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(200)  # the load event reaches the fixture's handler
+    paths = [s.url.removeprefix(page.base) for s in page.seen]
+    assert paths[0] == "/" and paths[-1].startswith("/auth/login"), paths
+    assert all("<main" in s.html for s in page.seen)
