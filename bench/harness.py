@@ -110,7 +110,7 @@ def gunicorn(
     work.mkdir(exist_ok=True)
     logfile = work / "gunicorn.log"
     with logfile.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+        process = subprocess.Popen(
             command,
             cwd=ROOT,
             env={**os.environ, **settings},
@@ -218,7 +218,7 @@ def wrk(
         "--",
         *script_args,
     ]
-    result = subprocess.run(  # noqa: S603 (fixed arguments)
+    result = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
     out = result.stdout
@@ -273,7 +273,7 @@ def machine(pg_settings: Sequence[str]) -> dict[str, str]:
         }
     wrk_binary = shutil.which("wrk")
     wrk_version = (
-        subprocess.run(  # noqa: S603 (fixed arguments)
+        subprocess.run(
             [wrk_binary, "--version"], capture_output=True, text=True, timeout=10, check=False
         ).stdout.splitlines()
         if wrk_binary
