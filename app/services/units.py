@@ -12,7 +12,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 
 from app.models import Unit, UnitLevel
 from app.parse import ID_MAX, int_or_none
-from app.text import fold, vietnamese_key
+from app.text import clean_line, fold, vietnamese_key
 
 
 class UnitsError(ValueError):
@@ -47,8 +47,11 @@ def load_units(
     rows += [
         (int(w.code), w.name, UnitLevel.COMMUNE, w.division_type, int(province.code)) for w in wards
     ]
-    for code, name, level, division_type, parent in rows:
+    for code, official_name, level, division_type, parent in rows:
         unit = existing.get(code)
+        # The official list has stray spaces ("Xã  Phú Hữu"): stored clean, they sort and
+        # read like the others (migration 0012 cleaned the names stored before).
+        name = clean_line(official_name)
         values = {
             "name": name,
             "level": str(level),
