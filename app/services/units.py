@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import literal, select
@@ -128,6 +129,13 @@ def search_units(
     units = list(session.scalars(stmt))
     # Province first, then communes/wards in Vietnamese alphabetical order.
     return sorted(units, key=lambda u: (u.level != UnitLevel.PROVINCE, vietnamese_key(u.name)))
+
+
+def search_within(session: Session, query: str, choices: Iterable[Unit]) -> list[Unit]:
+    """The units among `choices` that `search_units` finds for `query`, in its order: the
+    commune picker's search step (the same rule as `GET /api/v1/units?q=`)."""
+    allowed = {unit.code for unit in choices}
+    return [unit for unit in search_units(session, query) if unit.code in allowed]
 
 
 def communes(session: Session) -> list[Unit]:
