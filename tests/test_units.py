@@ -3,8 +3,10 @@ import pytest
 from app.extensions import db
 from app.models import Unit, UnitLevel
 from app.services.units import UnitsError, communes, load_units, parse_population_csv, search_units
-from app.text import vietnamese_key
+from app.text import clean_line, fold, vietnamese_key
 from tests.conftest import PROVINCE, VI_THANH
+
+PHU_HUU = 31378  # "Xã  Phú Hữu" in the official list, with two spaces
 
 
 def test_can_tho_has_its_103_communes_and_wards_including_former_hau_giang(app):
@@ -76,3 +78,61 @@ def test_units_api(client):
     assert found[0]["name"] == "Phường Vị Thanh" and found[0]["code"] == VI_THANH
     # a query string's problem is a 400 (issue 13)
     assert client.get("/api/v1/units", query_string={"level": "town"}).status_code == 400
+
+
+def test_names_are_cleaned_when_loaded_and_sort_where_they_belong(app):
+    """The official list spells two communes with a double space ("Xã  Phú Hữu", "Xã  Đại
+    Hải"): they sorted first among the "Xã" and a search typed with one space missed them."""
+    with app.app_context():
+        names = [u.name for u in communes(db.session)]
+        assert all(name == clean_line(name) for name in names)
+        assert {"Xã Phú Hữu", "Xã Đại Hải"} <= set(names)
+        assert (
+            names.index("Xã Cù Lao Dung") < names.index("Xã Đại Hải") < names.index("Xã Đại Ngãi")
+        )
+        assert names.index("Xã Phong Nẫm") < names.index("Xã Phú Hữu") < names.index("Xã Phú Lộc")
+        assert [u.name for u in search_units(db.session, "Xã Phú Hữu")] == ["Xã Phú Hữu"]
+
+
+def test_loading_cleans_a_name_stored_before(app):
+    with app.app_context():
+        unit = db.session.get(Unit, PHU_HUU)
+        unit.name = "Xã  Phú Hữu "
+        db.session.commit()
+        report = load_units(db.session, PROVINCE)
+        assert report.updated == 1
+        assert db.session.get(Unit, PHU_HUU).name == "Xã Phú Hữu"
+
+
+@pytest.mark.parametrize(
+    "typed", ["vi thanh", "vị thanh", "VỊ THANH", "Phường  Vị Thanh", "  phuong vi  thanh "]
+)
+def test_search_ignores_diacritics_case_and_spaces(app, typed):
+    with app.app_context():
+        found = search_units(db.session, typed, UnitLevel.COMMUNE)
+        assert found and found[0].code == VI_THANH
+
+
+def test_search_finds_a_numbered_ward(app):
+    """Cần Thơ's wards lost their numbers in 2025; another province's "Phường 5" is found by
+    "phuong 5" and not by "phuong 50"."""
+    with app.app_context():
+        assert search_units(db.session, "phuong 5") == []
+        db.session.add(
+            Unit(
+                code=99_905,
+                name="Phường 5",
+                level="commune",
+                division_type="phường",
+                parent_code=PROVINCE,
+                search_name=fold("Phường 5"),
+            )
+        )
+        db.session.commit()
+        try:
+            assert [u.name for u in search_units(db.session, "phuong 5")] == ["Phường 5"]
+            assert [u.name for u in search_units(db.session, "PHƯỜNG 5")] == ["Phường 5"]
+            assert search_units(db.session, "phuong 50") == []
+        finally:
+            db.session.delete(db.session.get(Unit, 99_905))
+            db.session.commit()

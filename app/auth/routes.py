@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -11,7 +11,7 @@ from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
 from app.extensions import db, limiter
-from app.models import utcnow
+from app.models import Unit, utcnow
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.security import safe_next
 from app.services import units
@@ -22,6 +22,7 @@ from app.services.accounts import (
     create_account,
     end_sessions,
 )
+from app.unit_picker import searched, unit_picker
 
 
 def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
@@ -31,15 +32,37 @@ def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
     session.permanent = True
 
 
+def _register_page(form: RegisterForm, communes: list[Unit]) -> str:
+    picker = unit_picker(
+        communes,
+        str(form.unit.label.text),
+        selected=form.unit.raw_data[0] if form.unit.raw_data else "",
+        placeholder=_("— Choose your commune/ward —"),
+        required=True,
+        errors=form.unit.errors,
+    )
+    return render_template(
+        "auth/register.html", form=form, consent_text=CONSENT_TEXT, unit_picker=picker
+    )
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(REGISTRATIONS, methods=["POST"])
+@limiter.limit(REGISTRATIONS, methods=["POST"], exempt_when=searched)
 def register() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
+    communes = units.communes(db.session)
     form.unit.choices = [("", _("— Choose your commune/ward —"))] + [
-        (u.code, u.name) for u in units.communes(db.session)
+        (u.code, u.name) for u in communes
     ]
+    if request.method == "POST" and searched():
+        # The commune search without JavaScript: the page comes back with the matches and
+        # everything typed (the passwords too, so the page is not stored); nothing is checked.
+        form.keep_passwords()
+        page = make_response(_register_page(form, communes))
+        page.headers["Cache-Control"] = "no-store"
+        return page
     if form.validate_on_submit():
         new = NewAccount(
             name=form.name.data or "",
@@ -53,14 +76,12 @@ def register() -> Response | str | tuple[str, int]:
             user = create_account(db.session, new, utcnow(), consent=bool(form.consent.data))
         except AccountError as error:
             getattr(form, error.field).errors.append(error.message)
-            return render_template("auth/register.html", form=form, consent_text=CONSENT_TEXT), (
-                409 if error.conflict else 422
-            )
+            return _register_page(form, communes), 409 if error.conflict else 422
         _sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
         return redirect(url_for("main.index"))
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/register.html", form=form, consent_text=CONSENT_TEXT), status
+    return _register_page(form, communes), status
 
 
 @bp.route("/login", methods=["GET", "POST"])

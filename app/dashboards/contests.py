@@ -32,6 +32,7 @@ from app.services import contest_charts, exports, policy
 from app.services import contest_stats as service
 from app.services.policy import in_scope
 from app.text import vietnamese_key
+from app.unit_picker import unit_picker
 
 TABLES = ("heat", "questions", "topics", "units", "scores", "rounds")
 
@@ -214,7 +215,12 @@ def _page(template: str, stats: service.Stats, **context: Any) -> str:
             "heat_small": heat_chart(stats, labelled=False),
             "scores": scores_chart(stats),
         },
-        communes=_communes_in_scope(),
+        unit_picker=unit_picker(
+            _communes_in_scope(),
+            _("Commune / ward"),
+            selected=request.args.get("unit") or "",
+            placeholder=_("All within my scope"),
+        ),
         without=_unit_names(stats.units_without_participants),
         unit=request.args.get("unit") or "",
         **context,

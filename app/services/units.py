@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import literal, select
@@ -12,7 +13,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 
 from app.models import Unit, UnitLevel
 from app.parse import ID_MAX, int_or_none
-from app.text import fold, vietnamese_key
+from app.text import clean_line, fold, vietnamese_key
 
 
 class UnitsError(ValueError):
@@ -47,8 +48,11 @@ def load_units(
     rows += [
         (int(w.code), w.name, UnitLevel.COMMUNE, w.division_type, int(province.code)) for w in wards
     ]
-    for code, name, level, division_type, parent in rows:
+    for code, official_name, level, division_type, parent in rows:
         unit = existing.get(code)
+        # The official list has stray spaces ("Xã  Phú Hữu"): stored clean, they sort and
+        # read like the others (migration 0012 cleaned the names stored before).
+        name = clean_line(official_name)
         values = {
             "name": name,
             "level": str(level),
@@ -125,6 +129,13 @@ def search_units(
     units = list(session.scalars(stmt))
     # Province first, then communes/wards in Vietnamese alphabetical order.
     return sorted(units, key=lambda u: (u.level != UnitLevel.PROVINCE, vietnamese_key(u.name)))
+
+
+def search_within(session: Session, query: str, choices: Iterable[Unit]) -> list[Unit]:
+    """The units among `choices` that `search_units` finds for `query`, in its order: the
+    commune picker's search step (the same rule as `GET /api/v1/units?q=`)."""
+    allowed = {unit.code for unit in choices}
+    return [unit for unit in search_units(session, query) if unit.code in allowed]
 
 
 def communes(session: Session) -> list[Unit]:

@@ -26,6 +26,7 @@ from app.services import surveys as service
 from app.services.units import communes
 from app.surveys import bp
 from app.surveys.forms import from_form, hidden_fields
+from app.unit_picker import unit_picker
 
 ANSWERED = "answered_surveys"  # in the signed session cookie, for people not signed in
 
@@ -89,12 +90,19 @@ def intro(slug: str) -> str:
     )
     if survey.audience:
         units = [u for u in units if service.in_audience(survey, u)]
+    picker = unit_picker(
+        units,
+        _("Commune / ward where you live"),
+        placeholder=_("— Choose your commune/ward —"),
+        required=True,
+        search_form="unit-search",  # a GET form: the first page holds nothing else to keep
+    )
     return render_template(
         "surveys/intro.html",
         survey=survey,
         minutes=service.estimated_minutes(defn),
         refusal=_refusal(survey),
-        units=units,
+        unit_picker=picker,
         draft=current_user.is_authenticated
         and service.load_draft(db.session, survey, current_user),
     )
