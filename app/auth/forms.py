@@ -5,7 +5,6 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import PasswordInput
 
 from app.forms import (
     Form,
@@ -63,11 +62,6 @@ class RegisterForm(Form):
         validators=[DataRequired(_l("You must agree to the purpose of data use to sign up."))],
     )
     submit = SubmitField(_l("Sign up"))
-
-    def keep_passwords(self) -> None:
-        """Show the typed passwords again (the commune search step): nothing typed is lost."""
-        for password in (self.password, self.confirm):
-            password.widget = PasswordInput(hide_value=False)
 
 
 class LoginForm(Form):

@@ -58,8 +58,8 @@ def register() -> Response | str | tuple[str, int]:
     ]
     if request.method == "POST" and searched():
         # The commune search without JavaScript: the page comes back with the matches and
-        # everything typed (the passwords too, so the page is not stored); nothing is checked.
-        form.keep_passwords()
+        # everything typed but the passwords (never written back into a page: the picker comes
+        # before them, so they are seldom typed yet); nothing is checked, nothing stored.
         page = make_response(_register_page(form, communes))
         page.headers["Cache-Control"] = "no-store"
         return page
