@@ -20,7 +20,7 @@ def sign_up(page, name: str, phone: str) -> None:  # type: ignore[no-untyped-def
     """Fill the sign-up form as a resident of Phường Vị Thanh (without sending it)."""
     page.get_by_label("Họ và tên").fill(name)
     page.get_by_label("Số điện thoại di động").fill(phone)
-    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
+    page.get_by_label("Xã/phường nơi ông/bà sinh sống").select_option(label="Phường Vị Thanh")
     page.locator("#password").fill("mat-khau-thu-nghiem")
     page.locator("#confirm").fill("mat-khau-thu-nghiem")
     page.locator("#consent").check()
