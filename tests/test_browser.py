@@ -20,7 +20,7 @@ def sign_up(page, name: str, phone: str) -> None:  # type: ignore[no-untyped-def
     """Fill the sign-up form as a resident of Phường Vị Thanh (without sending it)."""
     page.get_by_label("Họ và tên").fill(name)
     page.get_by_label("Số điện thoại di động").fill(phone)
-    page.get_by_label("Xã/phường nơi bạn sinh sống").select_option(label="Phường Vị Thanh")
+    page.get_by_label("Xã/phường nơi ông/bà sinh sống").select_option(label="Phường Vị Thanh")
     page.locator("#password").fill("mat-khau-thu-nghiem")
     page.locator("#confirm").fill("mat-khau-thu-nghiem")
     page.locator("#consent").check()
@@ -103,7 +103,7 @@ def answer_page(page) -> None:  # type: ignore[no-untyped-def]
         elif kind == "number":
             box.locator("input").fill("2")
         elif kind == "grid":
-            for row in box.locator("tbody tr").all():
+            for row in box.locator("fieldset").all():
                 row.locator("input").first.check()
 
 
@@ -148,7 +148,7 @@ def test_answer_the_sample_satisfaction_survey_with_a_skip(app, page):  # type: 
         assert not reason.is_visible()
     else:  # shown with its condition in words; the server drops it when the condition fails
         page.locator("#s-hai-long-chung-4").check()
-        assert reason.is_visible() and "Chỉ hiện khi" in page.content()
+        assert reason.is_visible() and "Câu này hiện khi" in page.content()
         page.locator("#s-ly-do-chua-hai-long-t").fill("Thủ tục chậm")
     page.locator("input[name='a-gioi-thieu'][value='8']").check()
     page.get_by_role("button", name="Gửi câu trả lời").click()

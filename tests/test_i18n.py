@@ -60,3 +60,16 @@ def test_validation_messages_are_vietnamese(client):
     response = client.post("/api/v1/auth/register", json={"phone": "1"})
     messages = " ".join(d["message"] for d in response.get_json()["error"]["details"])
     assert "Số điện thoại không hợp lệ" in messages
+
+
+def test_the_vietnamese_catalogue_addresses_people_as_ong_ba():
+    """One form of address, the respectful "ông/bà", on every page (as in the sample content);
+    never "bạn", "anh/chị" or "quý vị" beside it."""
+    other = re.compile(r"\b(bạn|anh/chị|anh chị|quý vị)\b", re.IGNORECASE)
+    with (ROOT / "app/translations/vi/LC_MESSAGES/messages.po").open("rb") as handle:
+        catalogue = [m for m in read_po(handle) if m.id]
+    texts = [
+        s for m in catalogue for s in (m.string if isinstance(m.string, tuple) else (m.string,))
+    ]
+    assert [t for t in texts if other.search(t or "")] == []
+    assert sum("ông/bà" in (t or "").lower() for t in texts) >= 30

@@ -50,7 +50,7 @@ def test_contest_pages_read_vietnamese_numbers_in_the_contest_s_time_zone(
     listing = text_of(client.get("/contests/").get_data(True))
     assert "01/12/2026 10:00 – 07/12/2026 22:00" in listing
     result = text_of(client.get(f"/contests/attempts/{attempt}/result").get_data(True))
-    assert "13,598 giây" in result and "Số dự đoán của bạn: 1.234." in result
+    assert "13,598 giây" in result and "Số dự đoán của ông/bà: 1.234." in result
     # An attempt in progress: its deadline on the contest's clock.
     started = client.post(
         f"/contests/rounds/{rounds['plain']}/start",

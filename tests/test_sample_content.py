@@ -86,3 +86,119 @@ def test_the_surveys_cover_satisfaction_and_channels(sample):
     assert any(q.index for q in questions) and any(q.type == "grid" for q in questions)
     assert any(q.show_if for q in questions)
     assert any(q.other for p in identified[0].pages for q in p.questions)
+
+
+# What a resident reads of a question: its text, its choices and, after the round, its
+# explanation. None of it may point at an article they were never shown.
+UNSEEN_ARTICLE = re.compile(
+    r"\b(bài viết|bài báo|theo bài|trong bài|được bài|bài năm \d+|được nêu|nêu trên)\b",
+    re.IGNORECASE,
+)
+# The deployment is Cần Thơ (PROVINCE_CODE 92); Hậu Giang and Sóc Trăng were merged into it on
+# 1 July 2025, so questions about them are about the residents' own city.
+HOME = {"Cần Thơ", "Hậu Giang", "Sóc Trăng"}
+OTHER_PLACES_OF_LANG_SON = ("Hữu Lũng", "Cai Kinh")
+
+
+def article_provinces() -> dict[str, str]:
+    """Article title -> the province of the README's table ("not named" when none)."""
+    found = {}
+    for line in (SOURCES / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and cells[0].endswith(".txt"):
+            found[squeeze(cells[1])] = cells[3]
+    return found
+
+
+def other_provinces() -> set[str]:
+    from vietnam_provinces import Province, ProvinceCode
+
+    names = {Province.from_code(c).name.removeprefix("Thành phố ") for c in ProvinceCode}
+    names = {"Thành phố Hồ Chí Minh" if n == "Hồ Chí Minh" else n for n in names}  # not his thought
+    readme = set(article_provinces().values()) if SOURCES.exists() else set()
+    return (names | readme) - HOME - {"not named"}
+
+
+def resident_texts(sample) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(where, text) for every sentence of the sample content a resident reads."""
+    found: list[tuple[str, str]] = []
+    for result in sample:
+        model = result.model
+        if result.kind == "bank":
+            for q in model.questions:
+                where = f"{model.bank}/{q.id}"
+                found += [(where, q.text), (where, q.explanation or "")]
+                found += [(where, str(c)) for c in q.choices or []]
+        elif result.kind == "survey":
+            found += [(model.survey, model.title), (model.survey, model.description or "")]
+            for page in model.pages:
+                found += [(model.survey, page.title), (model.survey, page.description or "")]
+                for q in page.questions:
+                    where = f"{model.survey}/{q.id}"
+                    found += [(where, q.text or ""), (where, q.help or "")]
+                    found += [(where, str(c)) for c in [*(q.choices or []), *(q.rows or [])]]
+        elif result.kind == "contest":
+            found += [(model.contest, model.title), (model.contest, model.description or "")]
+            found += [(model.contest, model.prizes or "")]
+    return [(where, text) for where, text in found if text]
+
+
+def test_no_question_refers_to_an_article_the_resident_never_sees(sample):
+    texts = resident_texts(sample)
+    assert len(texts) > 300
+    mentions = [f"{where}: {text}" for where, text in texts if UNSEEN_ARTICLE.search(text)]
+    assert mentions == []
+
+
+@pytest.mark.skipif(not SOURCES.exists(), reason="../shared/sources is not beside the checkout")
+def test_the_contest_asks_about_the_deployments_province_only(sample):
+    assert "Lạng Sơn" in other_provinces() and "Hậu Giang" not in other_provinces()
+    provinces = article_provinces()
+    banks = {r.slug: r.model for r in sample if r.kind == "bank"}
+    contest = next(r.model for r in sample if r.kind == "contest")
+    drawn = {d.bank for r in contest.rounds for d in r.draw}
+    for slug in drawn:
+        titles = {s.id: squeeze(s.title) for s in banks[slug].sources}
+        for q in banks[slug].questions:
+            province = provinces[titles[q.source]]
+            assert province in HOME | {"not named"}, f"{slug}/{q.id} is about {province}"
+    named = [
+        f"{where}: {place}"
+        for where, text in resident_texts(sample)
+        for place in [*other_provinces(), *OTHER_PLACES_OF_LANG_SON]
+        if re.search(rf"\b{place}\b", text)
+    ]
+    assert named == []
+
+
+def test_sample_content_addresses_residents_as_ong_ba(sample):
+    texts = resident_texts(sample)
+    other = re.compile(r"\b(bạn|anh/chị|anh chị|quý vị|em)\b", re.IGNORECASE)
+    assert [f"{where}: {text}" for where, text in texts if other.search(text)] == []
+    questions = [
+        q.text or ""
+        for r in sample
+        if r.kind == "survey"
+        for p in r.model.pages
+        for q in p.questions
+    ]
+    assert sum("ông/bà" in text.lower() for text in questions) >= 15  # they do address them
+
+
+@pytest.mark.skipif(not SOURCES.exists(), reason="../shared/sources is not beside the checkout")
+def test_the_hau_giang_practice_questions_take_their_right_answer_from_the_quote(sample):
+    """The questions that replaced Lạng Sơn's (topic thuc-tien): the right choice is what the
+    quoted sentence of the Hậu Giang article says, not a paraphrase of it."""
+    texts = articles()
+    bank = next(r.model for r in sample if r.kind == "bank" and r.slug == "dan-chu-co-so")
+    titles = {s.id: squeeze(s.title) for s in bank.sources}
+    practice = [q for q in bank.questions if q.topic == "thuc-tien"]
+    assert len(practice) >= 6
+    for q in practice:
+        assert article_provinces()[titles[q.source]] == "Hậu Giang", q.id
+        quotes = [squeeze(quote).lower() for quote in QUOTE.findall(q.explanation or "")]
+        assert all(quote in texts[titles[q.source]].lower() for quote in quotes), q.id
+        if q.type != "true_false":
+            for letter in q.answer:
+                right = squeeze(str(q.choices[ord(letter) - ord("A")])).lower()
+                assert any(right in quote for quote in quotes), f"{q.id}: “{right}” unquoted"

@@ -582,3 +582,22 @@ def test_a_draft_saved_while_the_survey_turns_anonymous_is_not_kept(surveys, mak
         page_view.__dict__["anonymous"] = False  # what the page's request read, before
         service.save_draft(db.session, page_view, db.session.merge(person), {"hop": 1}, 1, NOW)
         assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 0
+
+
+def test_the_skip_note_says_what_shows_the_question_by_its_number_or_its_words():
+    from app.content.preview import condition_words
+
+    questions = {
+        "du-hop": ("single", "Ông/bà có dự họp không?", ["Thường xuyên", "Thỉnh thoảng", "Chưa"]),
+        "diem": ("rating", "Ông/bà chấm mấy điểm?", []),
+    }
+    same_page = condition_words({"du-hop": [1, 2]}, questions.get, "vi", {"du-hop": 1}.get)
+    assert same_page == (
+        "Câu này hiện khi ông/bà trả lời “Thường xuyên” hoặc “Thỉnh thoảng” ở câu 1."
+    )
+    earlier = condition_words({"du-hop": [3], "diem": [9, 10]}, questions.get, "vi")
+    assert earlier == (
+        "Câu này hiện khi ông/bà trả lời “Chưa” ở câu “Ông/bà có dự họp không?”"
+        " và 9 hoặc 10 ở câu “Ông/bà chấm mấy điểm?”."
+    )
+    assert condition_words(None, questions.get, "vi") is None

@@ -54,9 +54,12 @@ def condition_words(
     show_if: dict[str, list[int]] | None,
     lookup: Callable[[str], tuple[str, str, list[str]] | None],
     lang: str,
+    number: Callable[[str], int | None] = lambda key: None,
 ) -> str | None:
-    """`{thai-do: [1, 2]}` -> 'Shown only when the answer to “…” is “A” or “B”.'
-    `lookup(key)` gives the target question's (type, text, choices)."""
+    """What shows a question, said to the resident above it: `{thai-do: [1, 2]}` ->
+    'This question shows when you answer “A” or “B” to question 3.' `lookup(key)` gives the
+    target question's (type, text, choices), `number(key)` its number where the resident sees
+    it (None when it is on another page: the question is then named by its text)."""
     if not show_if:
         return None
     parts = []
@@ -65,25 +68,29 @@ def condition_words(
         if target is None:
             continue
         kind, text, options = target
-        names = [
+        names = render(N_(" or "), {}, lang).join(
             f"“{options[v - 1]}”" if kind != "rating" and 0 < v <= len(options) else str(v)
             for v in values
-        ]
+        )
+        at = number(key)
         parts.append(
-            render(
-                N_("the answer to “%(question)s” is %(values)s"),
-                {"question": text, "values": render(N_(" or "), {}, lang).join(names)},
-                lang,
+            render(N_("%(values)s to question %(number)s"), {"values": names, "number": at}, lang)
+            if at is not None
+            else render(
+                N_("%(values)s to “%(question)s”"), {"values": names, "question": text}, lang
             )
         )
     joined = render(N_(" and "), {}, lang).join(parts)
-    return render(N_("Shown only when %(conditions)s."), {"conditions": joined}, lang)
+    return render(
+        N_("This question shows when you answer %(conditions)s."), {"conditions": joined}, lang
+    )
 
 
 def show_if_words(
     question: schemas.SurveyQuestion, survey: schemas.Survey, lang: str
 ) -> str | None:
     everything = {q.id: q for page in survey.pages for q in page.questions}
+    numbers = {key: n for n, key in enumerate(everything, start=1)}  # as the preview counts
 
     def lookup(key: str) -> tuple[str, str, list[str]] | None:
         target = everything.get(key)
@@ -95,7 +102,7 @@ def show_if_words(
             resolved_choices(target.choices, target.scale, dict(survey.scales)),
         )
 
-    return condition_words(question.show_if, lookup, lang)
+    return condition_words(question.show_if, lookup, lang, numbers.get)
 
 
 @dataclass

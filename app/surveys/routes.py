@@ -135,7 +135,7 @@ def _page_view(
         number=pages.index(page) + 1 if page in pages else 1,
         total=len(pages),
         form=FlaskForm(),
-        conditions=_conditions(defn),
+        conditions=_conditions(defn, questions),
     )
     return page, status
 
@@ -145,14 +145,21 @@ def _pages_with_questions(defn: survey_definition.SurveyDef, answers: dict[str, 
     return pages or [0]
 
 
-def _conditions(defn: survey_definition.SurveyDef) -> dict[str, str | None]:
+def _conditions(
+    defn: survey_definition.SurveyDef, shown: list[survey_definition.QuestionDef]
+) -> dict[str, str | None]:
+    """The skip-logic note of each question shown, naming the questions it depends on by their
+    number on this page (by their text when they are on an earlier page)."""
     by_key = defn.by_key
+    numbers = {q.key: n for n, q in enumerate(shown, start=1)}
 
     def lookup(key: str) -> tuple[str, str, list[str]] | None:
         target = by_key.get(key)
         return (target.type, target.text or target.key, target.choices) if target else None
 
-    return {q.key: condition_words(q.show_if, lookup, _lang()) for q in defn.questions if q.show_if}
+    return {
+        q.key: condition_words(q.show_if, lookup, _lang(), numbers.get) for q in shown if q.show_if
+    }
 
 
 @bp.route("/<slug>/page/<int:page>", methods=["GET", "POST"])

@@ -29,8 +29,8 @@
       Array.prototype.forEach.call(box.querySelectorAll("input, textarea, select"), function (input) {
         input.disabled = !show;
       });
-      var note = box.nextElementSibling;
-      if (note && note.classList.contains("app-condition")) { note.hidden = true; }
+      var note = document.getElementById("c-" + box.dataset.key);  // what shows it, above it
+      if (note) { note.hidden = !show; }
     });
   }
 
