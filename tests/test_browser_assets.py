@@ -21,6 +21,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
 QUIZ_BUDGET = 50_000
+RESULTS_BUDGET = 600_000
 
 
 class Wire:
@@ -42,9 +43,13 @@ class Wire:
     def paths(self) -> list[str]:
         return [r.url.split("/", 3)[3] for r in self.responses]
 
+    @staticmethod
+    def received(response) -> int:  # type: ignore[no-untyped-def]
+        sizes = response.request.sizes()
+        return int(sizes["responseBodySize"] + sizes["responseHeadersSize"])
+
     def total(self) -> int:
-        sizes = [r.request.sizes() for r in self.responses]
-        return sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
+        return sum(self.received(r) for r in self.responses)
 
 
 def _looks_as_with_all_of_bootstrap(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -147,10 +152,12 @@ def test_resident_pages_are_light_cached_and_styled(app, page):  # type: ignore[
     page.get_by_role("link", name="Cuộc thi").first.click()
     page.get_by_role("link", name="Tuần 1").click()
     page.get_by_role("button", name="Bắt đầu làm bài").click()
+    page.locator("fieldset[data-position]").first.wait_for()
     assert page.locator("fieldset[data-position]").count() == 10
     weights["quiz"] = [_visit(page, wire, "quiz", w) for w in (360, 1280)]
     page.goto(page.base + "/surveys/hai-long-chinh-quyen-2026")
     page.get_by_role("link", name="Bắt đầu").click()
+    page.locator("fieldset[data-type]").first.wait_for()
     assert page.locator("fieldset[data-type]").count() >= 1
     weights["survey"] = [_visit(page, wire, "survey", w) for w in (360, 1280)]
     print(f"\nChromium, cold cache, bytes received ({page.javascript=}): {weights}")
@@ -169,8 +176,14 @@ def test_trend_lines_and_bars_draw_with_the_vendored_bundle(waves, page, make_us
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(page.base + "/")
     SHOTS.mkdir(parents=True, exist_ok=True)
+    received: list[int] = []
+    page.on("response", lambda r: received.append(Wire.received(r)))
     for width in (360, 1280):
         page.set_viewport_size({"width": width, "height": 1200})
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.clearBrowserCache")
+        received.clear()
         page.goto(page.base + "/results/hai-long-2026")
         page.wait_for_selector(".app-chart svg.main-svg")
         assert page.evaluate("window.Plotly.version") == plotly_version()
@@ -182,4 +195,7 @@ def test_trend_lines_and_bars_draw_with_the_vendored_bundle(waves, page, make_us
         trend.scroll_into_view_if_needed()
         trend.screenshot(path=str(SHOTS / f"trend-{width}.png"))
         assert fits_the_screen(page)
+        page.wait_for_load_state("networkidle")
+        print(f"\nChromium, the results page at {width} px, cold cache: {sum(received):,} bytes")
+        assert sum(received) < RESULTS_BUDGET  # 5.2 MB before
     assert page.problems == []
