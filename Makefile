@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
-.PHONY: run test lint translations messages test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
+.PHONY: run test lint translations messages css vendor-plotly test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,20 @@ test: $(VENV)/.dev lint browser-deps pdf-deps axe-deps translations
 	wait $$postgres; postgres_status=$$?; cat "$(LOGS)/postgres.log"; \
 	echo "== SQLite: exit $$sqlite_status; PostgreSQL: exit $$postgres_status; $$(( $$(date +%s) - start )) s in all =="; \
 	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ]
+
+# Bootstrap with only the rules the templates use (PurgeCSS, pinned in scripts/css/): after a
+# template starts using a new Bootstrap class (tests/test_assets.py says which), then commit
+# app/static/css/bootstrap.purged.css.
+scripts/css/node_modules/.package-lock.json: scripts/css/package-lock.json
+	cd scripts/css && npm ci --no-audit --no-fund --silent
+
+css: $(VENV)/.runtime scripts/css/node_modules/.package-lock.json
+	$(BIN)/python scripts/build_css.py
+
+# plotly.js's cartesian bundle from the npm registry, its version and SHA-256 pinned in the
+# script; commit app/static/vendor/ afterwards.
+vendor-plotly: $(VENV)/.runtime
+	$(BIN)/python scripts/vendor_plotly.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .pytest-tmp .cache

@@ -32,6 +32,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         babel,
         bootstrap,
         cache,
+        compress,
         csrf,
         db,
         limiter,
@@ -46,6 +47,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
+    compress.init_app(app)
     if app.config["CACHE_KEY_PREFIX"] == "civic:":
         # Deployments (and test databases) sharing one Redis never read each other's entries.
         import hashlib
@@ -80,7 +82,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(briefs_bp, url_prefix="/briefs")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from app import cli, errors, formats, logs, security
+    from app import assets, cli, errors, formats, logs, security
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
@@ -91,6 +93,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.surveys import mixing
 
     formats.init_app(app)
+    assets.init_app(app)  # before security: its headers (no-store) are set first, then these
     security.init_app(app)
     mixing.init_app(app)
     errors.init_app(app)

@@ -94,6 +94,12 @@ class Config:
     SURVEY_MIX_WAIT_SECONDS = int(os.environ.get("SURVEY_MIX_WAIT_SECONDS", "240"))
 
     BOOTSTRAP_SERVE_LOCAL = True
+    # Pages and JSON compressed by Flask-Compress: brotli when the client asks, else gzip.
+    # Streamed responses (the CSV and raw-answer downloads) pass as they are, chunk by chunk;
+    # static files arrive already compressed by app/assets.py (compressed once per process).
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_STREAMS = False
+    COMPRESS_BR_LEVEL = 5
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
     @classmethod

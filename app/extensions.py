@@ -9,6 +9,7 @@ from flask import request
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -39,6 +40,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+compress = Compress()  # pages and JSON, brotli or gzip (app/assets.py for files)
 cache = Cache()  # survey results under a stamp (app/services/results_cache.py)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

@@ -6,10 +6,11 @@ from sqlalchemy import text
 
 from app import clock
 from app.access import roles_required
+from app.assets import send_asset
 from app.extensions import db
 from app.main import bp
 from app.models import Role
-from app.plotly_assets import plotly_bytes, plotly_style_ids, plotly_version
+from app.plotly_assets import plotly_js, plotly_style_ids, plotly_version
 from app.services import overview as service
 from app.services import policy
 
@@ -53,15 +54,12 @@ def favicon() -> Response:
 
 @bp.get("/vendor/plotly-<version>.min.js")
 def plotly(version: str) -> Response:
-    """plotly.js from the plotly package itself (no CDN), cached for a year: the version is in
-    the address, so an upgrade changes it."""
+    """plotly.js's cartesian bundle (vendored, no CDN), compressed, cached for a year: the
+    version is in the address, so an upgrade changes it. Served from memory (app/assets.py),
+    so a phone that leaves mid-download leaves no file open behind it."""
     if version != plotly_version():
         abort(404)
-    response = Response(plotly_bytes(), mimetype="text/javascript")
-    response.cache_control.public = True
-    response.cache_control.max_age = 365 * 24 * 3600
-    response.cache_control.immutable = True
-    return response
+    return send_asset(str(plotly_js()), "text/javascript", version=version)
 
 
 @bp.app_context_processor
