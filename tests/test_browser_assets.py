@@ -137,7 +137,7 @@ def test_resident_pages_are_light_cached_and_styled(app, page):  # type: ignore[
     invalid = page.locator("input.is-invalid").first
     assert invalid.count() == 1
     color = invalid.evaluate("e => getComputedStyle(e).borderColor")
-    assert color == "rgb(220, 53, 69)", color  # Bootstrap's danger colour
+    assert color == "rgb(176, 42, 55)", color  # the theme's error red (app.css)
     assert page.locator(".invalid-feedback:visible").count() >= 1
     assert page.problems == [
         "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
