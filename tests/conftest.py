@@ -331,5 +331,16 @@ def page(request, server: str):  # type: ignore[no-untyped-def]
             pytest.fail(accessibility.report(violations), pytrace=False)
 
 
+def draw_every_chart(page) -> None:  # type: ignore[no-untyped-def]
+    """Bring each shown chart near the screen (app/static/js/charts.js draws a chart, and
+    fetches plotly.js, only then) and wait until it is drawn; then back to the top."""
+    boxes = page.locator(".app-chart[data-figure] >> visible=true")
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        box.scroll_into_view_if_needed()
+        box.locator("svg.main-svg").first.wait_for()
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

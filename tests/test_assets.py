@@ -41,8 +41,10 @@ def decode(response) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def linked(page: str) -> list[str]:
-    """The stylesheets and scripts a page links to, as written in it."""
+    """The stylesheets and scripts a page links to, as written in it (plotly.js is named by
+    charts.js's data-plotly: fetched when a chart comes near the screen)."""
     found = re.findall(r'<link rel="stylesheet"[^>]* href="([^"]+)"', page)
+    found += re.findall(r'data-plotly="([^"]+)"', page)
     return found + re.findall(r'<script src="([^"]+)"', page)
 
 

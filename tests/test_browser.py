@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen
+from tests.conftest import CHROMIUM, draw_every_chart, fits_the_screen
 
 pytestmark = [
     pytest.mark.browser,
@@ -195,7 +195,7 @@ def test_dashboard_charts_draw_under_the_csp_at_360px(app, page, make_user):  # 
     with page.expect_navigation():  # the session cookie is set before the next page opens
         page.get_by_role("button", name="Đăng nhập").click()
     page.goto(page.base + "/results/hai-long-thu")
-    page.wait_for_selector(".app-chart svg")
+    draw_every_chart(page)
     assert page.locator(".app-chart svg.main-svg").count() >= 3
     assert fits_the_screen(page)
     assert page.problems == []  # plotly drew without any CSP violation or script error

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, PROVINCE, fits_the_screen, load_content, set_clock
+from tests.conftest import (
+    CHROMIUM,
+    PROVINCE,
+    draw_every_chart,
+    fits_the_screen,
+    load_content,
+    set_clock,
+)
 from tests.test_browser import sign_up
 from tests.test_overview import waves  # noqa: F401  (survey waves 2024-2026: trend lines)
 
@@ -185,7 +192,7 @@ def test_trend_lines_and_bars_draw_with_the_vendored_bundle(waves, page, make_us
         cdp.send("Network.clearBrowserCache")
         received.clear()
         page.goto(page.base + "/results/hai-long-2026")
-        page.wait_for_selector(".app-chart svg.main-svg")
+        draw_every_chart(page)
         assert page.evaluate("window.Plotly.version") == plotly_version()
         lines = page.locator(".app-chart g.scatterlayer path.js-line")
         bars = page.locator(".app-chart g.barlayer path")
@@ -198,4 +205,28 @@ def test_trend_lines_and_bars_draw_with_the_vendored_bundle(waves, page, make_us
         page.wait_for_load_state("networkidle")
         print(f"\nChromium, the results page at {width} px, cold cache: {sum(received):,} bytes")
         assert sum(received) < RESULTS_BUDGET  # 5.2 MB before
+    assert page.problems == []
+
+
+def test_plotly_is_fetched_only_when_a_chart_comes_near_the_screen(waves, page, make_user):  # type: ignore[no-untyped-def]  # noqa: F811
+    """A leader on a phone who reads the headline and never scrolls to a chart downloads no
+    plotly.js; scrolling to a chart fetches it once and draws that chart."""
+    make_user(role="leader", phone="0911111111")
+    page.goto(page.base + "/auth/login")
+    page.get_by_label("Số điện thoại di động").fill("0911111111")
+    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng nhập").click()
+    page.set_viewport_size({"width": 360, "height": 400})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/vendor/plotly" in r.url else None)
+    page.goto(page.base + "/results/hai-long-2026")
+    page.wait_for_load_state("networkidle")
+    assert asked == [] and page.locator(".app-chart svg.main-svg").count() == 0
+    first = page.locator(".app-chart[data-figure]").first
+    first.scroll_into_view_if_needed()
+    first.locator("svg.main-svg").first.wait_for()
+    assert len(asked) == 1
+    draw_every_chart(page)
+    assert len(asked) == 1  # fetched once for every chart
     assert page.problems == []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from tests.conftest import CHROMIUM, PROVINCE, fits_the_screen
+from tests.conftest import CHROMIUM, PROVINCE, draw_every_chart, fits_the_screen
 
 pytestmark = [
     pytest.mark.browser,
@@ -134,7 +134,7 @@ def test_a_leader_reads_the_contest_analytics_on_a_phone_and_a_desktop(  # type:
         assert response is not None and response.status == 200
         assert len(response.body()) < 300_000
         # plotly drew the heat map shown at this width (with its figures in the cells or not)
-        page.locator("#heat .app-chart .main-svg >> visible=true").first.wait_for()
+        draw_every_chart(page)
         assert fits_the_screen(page)
         assert "xã, phường có người dự thi" in page.locator("#coverage").inner_text()
         page.screenshot(path=str(SHOTS / f"contest-round-{width}.png"))
@@ -142,7 +142,7 @@ def test_a_leader_reads_the_contest_analytics_on_a_phone_and_a_desktop(  # type:
         page.locator("#hardest").screenshot(path=str(SHOTS / f"contest-hardest-{width}.png"))
         response = page.goto(f"{page.base}/results/contests/{contest['contest']}")
         assert response is not None and response.status == 200
-        page.locator("#scores .app-chart .main-svg >> visible=true").first.wait_for()
+        draw_every_chart(page)
         assert fits_the_screen(page)
         page.screenshot(path=str(SHOTS / f"contest-all-rounds-{width}.png"))
         if width > 360:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen
+from tests.conftest import CHROMIUM, draw_every_chart, fits_the_screen
 from tests.test_dashboards import SAMPLES, breakdowns, samples  # noqa: F401  (the data)
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -47,8 +47,7 @@ def test_every_breakdown_in_the_browser(samples, page, make_user, runner):  # no
                 page.set_viewport_size({"width": width, "height": 1400})
                 response = page.goto(f"{page.base}/results/{path.stem}?by={by}")
                 assert response is not None and response.status == 200, (path.stem, by)
-                if page.locator(".app-chart").count():
-                    page.wait_for_selector(".app-chart svg.main-svg")
+                draw_every_chart(page)
                 for chart in page.evaluate(LAYOUT):
                     where = (path.stem, by, width)
                     assert not overlap(chart["legend"], chart["xaxis"]), where

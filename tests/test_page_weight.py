@@ -47,6 +47,8 @@ def weigh(client, path: str, encoding: str) -> tuple[int, int, int]:  # type: ig
     html = plain.get_data(as_text=True)
     links = re.findall(r'<link rel="(?:stylesheet|icon)"[^>]* href="([^"]+)"', html)
     links += re.findall(r'<script src="([^"]+)"', html)
+    # plotly.js, fetched by charts.js once a chart comes near the screen: counted all the same.
+    links += re.findall(r'data-plotly="([^"]+)"', html)
     assert any("bootstrap" in link for link in links), links
     own, rest, raw = transferred(page), 0, len(plain.data)
     for link in dict.fromkeys(links):
