@@ -328,8 +328,14 @@ def test_every_breakdown_stays_light_with_many_communes(samples, client, auth, m
             blocks = re.findall(r'<script type="application/json" id="fig-([^"]+)"', page)
             assert blocks == ["index"]  # the communes' ranking: one chart
             assert page.count("<tr") < 150  # one row per commune, no question tables
-            picker = page.split('<select class="form-select" id="unit" name="unit">')[1]
+            picker = page.split('data-unit-picker')[1].split("</select>")[0]
             assert picker.count("<option") > 50  # every commune answered: pick one
+    # Typed without JavaScript, the search step stays on the communes' page and offers them.
+    found = client.get(
+        f"/results/{slug}", query_string={"unit_q": "vi thanh", "unit_search": "1"}
+    ).get_data(as_text=True)
+    assert 'value="31321"' in found and "fig-index" in found and "fig-tiep-can" not in found
+    assert re.search(r'type="radio"[^>]*value="31321"', found)
     # The picker's choice is the commune's own page, with its tables.
     page = client.get(f"/results/{slug}", query_string={"unit": VI_THANH}).get_data(as_text=True)
     assert "fig-tiep-can-thong-tin" in page

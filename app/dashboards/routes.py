@@ -21,6 +21,7 @@ from app.parse import ID_MAX, optional_int
 from app.services import analytics, exports, policy, raw_export, result_exports
 from app.services.policy import within
 from app.services.survey_definition import definition
+from app.unit_picker import searched, unit_picker
 
 
 def _survey(slug: str) -> Survey:
@@ -46,8 +47,13 @@ def _scope() -> Unit:
     return unit
 
 
+def _breakdown() -> str | None:
+    """`?by=`; the commune picker's search step (no JavaScript) stays on the communes' page."""
+    return "unit" if searched() else (request.args.get("by") or None)
+
+
 def _results(survey: Survey, scope: Unit, overall: bool = False) -> dict[str, Any]:
-    by = request.args.get("by") or None
+    by = _breakdown()
     try:
         return analytics.results(
             db.session,
@@ -78,7 +84,7 @@ def survey_results(slug: str) -> str:
     survey = _survey(slug)
     scope = _scope()
     now = clock.now()
-    by = request.args.get("by") or "all"
+    by = _breakdown() or "all"
     result = _results(survey, scope, overall=True)
     defn = definition(db.session, survey)
     parts = page_parts(
@@ -92,11 +98,21 @@ def survey_results(slug: str) -> str:
         index_title=_("Satisfaction index (0–100)"),
         language=str(get_locale()),
     )
+    picker = None
+    if parts.get("communes"):
+        codes = [code for code, _name in parts["communes"]]
+        found = {u.code: u for u in db.session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+        picker = unit_picker(
+            [found[code] for code in codes if code in found],  # in the ranking's name order
+            _("See one commune or ward in full"),
+            selected="",
+        )
     return render_template(
         "dashboards/survey.html",
         survey=survey,
         scope=scope,
         result=result,
+        unit_picker=picker,
         **parts,
         breakdowns=[q for q in defn.questions if q.demographic],
         by=by,
