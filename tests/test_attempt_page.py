@@ -125,8 +125,9 @@ def test_submitting_with_unanswered_questions_asks_first(app, client, attempt_ur
     form = {"csrf_token": token, "action": "submit", **{f"seq-{p}": "0" for p in range(1, 11)}}
     form |= {f"q-{p}": "A" for p in range(1, 9)}
     asked = client.post(attempt_url, data=form)
-    page = asked.get_data(as_text=True)
-    assert asked.status_code == 200 and "Câu 9" in page and "Câu 10" in page
+    assert asked.status_code == 302 and asked.headers["Location"].endswith("/confirm")
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Câu 9" in page and "Câu 10" in page
     assert f'href="{attempt_url}#q-9"' in page and f'href="{attempt_url}#q-10"' in page
     assert f'href="{attempt_url}#q-8"' not in page
     assert f'href="{attempt_url}#prediction"' in page  # the missing prediction, linked too
@@ -189,3 +190,19 @@ def test_clock_time_names_the_day_only_when_it_is_another():
     late = datetime(2026, 12, 3, 17, 15, tzinfo=UTC)  # 00:15 the next day in Vietnam
     assert clock_time(late, "Asia/Ho_Chi_Minh", deadline) == "00:15 04/12/2026"
     assert clock_time(None) == "–"
+
+
+def test_the_confirmation_keeps_the_prediction_typed_and_follows_the_attempt(  # type: ignore[no-untyped-def]
+    app, client, attempt_url
+):
+    token = csrf_token(client, attempt_url)
+    form = {"csrf_token": token, "action": "submit", "prediction": "1.250", "seq-1": "0"}
+    asked = client.post(attempt_url, data=form)
+    location = asked.headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert 'value="1.250"' in page and "#prediction" not in page  # not reported missing
+    assert client.get(f"{attempt_url}/confirm?prediction=abc").status_code == 200  # ignored
+    assert client.get(f"{attempt_url}?saved=abc").status_code == 400  # a clear refusal
+    client.post(location.split("/confirm")[0], data=form | {"confirmed": "1"})
+    done = client.get(location)  # submitted: the confirmation leads to the result
+    assert done.status_code == 302 and done.headers["Location"].endswith("/result")

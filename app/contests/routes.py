@@ -153,7 +153,10 @@ def attempt_post(attempt_id: int) -> Response | tuple[str, int] | str:
                 return _prediction_refused(attempt, form, error.message(), typed)
             check = service.before_submit(db.session, attempt, prediction)
             if not check.complete and not request.form.get("confirmed"):
-                return _confirm_page(attempt, form, check, typed)
+                # its own address, so that its links back to the questions load the page
+                return redirect(
+                    url_for(".confirm", attempt_id=attempt.id, prediction=typed or None)
+                )
             service.finish(db.session, attempt, now, grace, prediction)
             return redirect(url_for(".result", attempt_id=attempt.id))
     except service.AttemptClosed:
@@ -179,13 +182,25 @@ def _prediction_refused(
     return page, 422
 
 
-def _confirm_page(attempt: Attempt, form: FlaskForm, check: service.SubmitCheck, typed: str) -> str:
+@bp.get("/attempts/<int:attempt_id>/confirm")
+@login_required
+def confirm(attempt_id: int) -> Response | str:
+    """Before submitting without JavaScript: the blank questions, each linked back, and the
+    prediction when it is missing (asked here too). The answers are already saved."""
+    attempt = _own_attempt(attempt_id)
+    if attempt.state != "open":
+        return redirect(url_for(".result", attempt_id=attempt.id))
+    typed = request.args.get("prediction", "")
+    try:
+        prediction = _prediction(typed)
+    except DomainError:
+        prediction, typed = None, ""
     return render_template(
         "contests/confirm.html",
         attempt=attempt,
-        check=check,
+        check=service.before_submit(db.session, attempt, prediction),
         now=clock.now(),
-        form=form,
+        form=FlaskForm(),
         prediction=prediction_question(attempt.round.prediction),
         prediction_typed=typed,
     )
