@@ -131,6 +131,9 @@ def test_submitting_with_unanswered_questions_asks_first(app, client, attempt_ur
     assert f'href="{attempt_url}#q-9"' in page and f'href="{attempt_url}#q-10"' in page
     assert f'href="{attempt_url}#q-8"' not in page
     assert f'href="{attempt_url}#prediction"' in page  # the missing prediction, linked too
+    field = re.search(r'<input[^>]*id="prediction"[^>]*>', page)
+    assert field and "is-invalid" in field.group(0) and 'aria-invalid="true"' in field.group(0)
+    assert 'id="prediction-error"' in page  # the message beside the field it names
     assert stored(app, attempt_id)[8][0] is not None  # the answers sent were saved first
     with app.app_context():
         assert db.session.get(Attempt, attempt_id).state == "open"
@@ -174,7 +177,7 @@ def test_a_bad_or_missing_prediction_is_marked_on_its_field(
     assert error and message in error.group(1).lower()
     # beside the field, not only at the top: the message follows the input
     assert page.index('id="prediction-error"') > page.index('id="prediction"')
-    assert re.search(r'<a href="#prediction">', page)  # the summary links to the field
+    assert re.search(r'<a [^>]*href="#prediction">', page)  # the summary links to the field
     assert stored(app, attempt_id)[2][0] is not None  # the answer sent with it was kept
     with app.app_context():
         assert db.session.get(Attempt, attempt_id).state == "open"
