@@ -132,6 +132,19 @@ def when(moment: datetime | None, timezone: str | None = None, *, seconds: bool 
     return local(moment, timezone).strftime(STRFTIME_SECONDS if seconds else STRFTIME)
 
 
+def clock_time(
+    moment: datetime | None, timezone: str | None = None, now: datetime | None = None
+) -> str:
+    """A time of day on the contest's clock, for a deadline read at a glance: "20:15"; with
+    its day, "00:15 04/12/2026", when it falls on another day than `now`."""
+    if moment is None:
+        return DASH
+    at = local(moment, timezone)
+    if now is not None and local(now, timezone).date() != at.date():
+        return at.strftime("%H:%M %d/%m/%Y")
+    return at.strftime("%H:%M")
+
+
 def day(moment: datetime | date | None, timezone: str | None = None) -> str:
     """A day: "07/12/2026" (a moment is first put in its time zone)."""
     if moment is None:
@@ -160,6 +173,7 @@ def init_app(app: Flask) -> None:
         "duration_ms": duration_ms,
         "seconds": seconds,
         "when": when,
+        "clock_time": clock_time,
         "day": day,
     }.items():
         app.jinja_env.filters[name] = function

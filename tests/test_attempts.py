@@ -351,7 +351,10 @@ def test_the_whole_attempt_without_javascript(app, client, auth, clock, rounds, 
         **{f"seq-{p}": "1" for p in right},
         **{f"q-{p}": keys[0] for p, keys in right.items() if p <= 6},
     }
-    submitted = client.post(page_url, data=form)
+    asked = client.post(page_url, data=form, follow_redirects=True)  # four blank: asked first
+    assert f"{page_url}#q-7" in asked.get_data(as_text=True)
+    confirm = {"csrf_token": token, "action": "submit", "confirmed": "1", "prediction": "12"}
+    submitted = client.post(page_url, data=confirm)
     assert submitted.status_code == 302 and submitted.headers["Location"].endswith("/result")
     result = client.get(submitted.headers["Location"]).get_data(as_text=True)
     assert "6 / 10" in result and "Giải thích câu" in result  # review after_submit

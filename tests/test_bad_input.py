@@ -208,8 +208,9 @@ def test_attempt_page_odd_prediction_is_refused_and_the_attempt_stays_open(
 def test_attempt_page_prediction_with_thousands_separators_is_read(app, client, attempt_page):
     token = csrf_token(client, attempt_page)
     response = client.post(
-        attempt_page, data={"csrf_token": token, "action": "submit", "prediction": "1.250"}
-    )
+        attempt_page,
+        data={"csrf_token": token, "action": "submit", "prediction": "1.250", "confirmed": "1"},
+    )  # every question blank: confirmed, as on the confirmation page
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Attempt.prediction)) == 1250

@@ -14,6 +14,7 @@ from app import clock
 from app.content.messages import N_
 from app.contests import bp
 from app.contests.texts import prediction_question, review_policy, state_label
+from app.errors import DomainError
 from app.extensions import db, limiter
 from app.models import Attempt, Contest, Role, Round
 from app.parse import PREDICTION_MAX, SEQ_MAX, bounded_int, optional_int
@@ -101,46 +102,108 @@ def attempt_page(attempt_id: int) -> Response | str:
     return _attempt_page(attempt, FlaskForm())
 
 
-def _attempt_page(attempt: Attempt, form: FlaskForm) -> str:
+def _attempt_page(
+    attempt: Attempt,
+    form: FlaskForm,
+    *,
+    prediction_error: str | None = None,
+    prediction_typed: str | None = None,
+) -> str:
+    now = clock.now()
+    saved = optional_int(request.args.get("saved"), 1, len(attempt.questions), "saved")
     return render_template(
         "contests/attempt.html",
         attempt=attempt,
         questions=service.paper(db.session, attempt),
-        remaining=service.remaining_s(attempt, clock.now()),
+        remaining=service.remaining_s(attempt, now),
+        now=now,
         form=form,
         prediction=prediction_question(attempt.round.prediction),
+        prediction_error=prediction_error,
+        prediction_typed=prediction_typed,
+        saved=str(saved) if saved else None,
     )
 
 
 @bp.post("/attempts/<int:attempt_id>")
 @login_required
-def attempt_post(attempt_id: int) -> Response | tuple[str, int]:
-    """The page's form without JavaScript: save every answer shown, then submit if asked."""
+def attempt_post(attempt_id: int) -> Response | tuple[str, int] | str:
+    """The page's form without JavaScript: save every answer shown; "Lưu" returns to the
+    question answered; "Nộp bài" asks first when questions or the prediction are missing."""
     attempt = _own_attempt(attempt_id)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
     now, grace = clock.now(), clock.grace()
-    seqs = {  # every counter read before anything is saved: a bad one changes nothing
-        item.position: bounded_int(form_seq, 0, SEQ_MAX - 1, f"seq-{item.position}") + 1
+    answers = {  # every counter read before anything is saved: a bad one changes nothing
+        item.position: (
+            request.form.getlist(f"q-{item.position}"),
+            bounded_int(form_seq, 0, SEQ_MAX - 1, f"seq-{item.position}") + 1,
+        )
         for item in attempt.questions
         if (form_seq := request.form.get(f"seq-{item.position}")) is not None
     }
+    typed = request.form.get("prediction", "")
     try:
-        for position, seq in seqs.items():  # the questions on the page that was sent
-            keys = request.form.getlist(f"q-{position}")
-            service.save_answer(db.session, attempt, position, keys, seq, now, grace)
+        changed = service.save_answers(db.session, attempt, answers, now, grace)
         if request.form.get("action") == "submit":
-            prediction = _prediction(request.form.get("prediction", ""))
+            try:
+                prediction = _prediction(typed)
+            except DomainError as error:
+                return _prediction_refused(attempt, form, error.message(), typed)
+            check = service.before_submit(db.session, attempt, prediction)
+            if not check.complete and not request.form.get("confirmed"):
+                # its own address, so that its links back to the questions load the page
+                return redirect(
+                    url_for(".confirm", attempt_id=attempt.id, prediction=typed or None)
+                )
             service.finish(db.session, attempt, now, grace, prediction)
             return redirect(url_for(".result", attempt_id=attempt.id))
     except service.AttemptClosed:
         return redirect(url_for(".result", attempt_id=attempt.id))
+    except service.PredictionRequired as error:
+        return _prediction_refused(attempt, form, _(error.message), typed)
     except service.AttemptError as error:
         flash(_(error.message), "danger")
         return _attempt_page(attempt, form), error.status
-    flash(_("Your answers are saved."), "success")
-    return redirect(url_for(".attempt_page", attempt_id=attempt.id))
+    if not changed:
+        return redirect(url_for(".attempt_page", attempt_id=attempt.id))
+    last = changed[-1]  # where the person was: the page opens there, saying it is saved
+    return redirect(
+        url_for(".attempt_page", attempt_id=attempt.id, saved=last, _anchor=f"q-{last}")
+    )
+
+
+def _prediction_refused(
+    attempt: Attempt, form: FlaskForm, message: str, typed: str
+) -> tuple[str, int]:
+    """The attempt page again, the prediction field marked, focused and explained beside it."""
+    page = _attempt_page(attempt, form, prediction_error=message, prediction_typed=typed)
+    return page, 422
+
+
+@bp.get("/attempts/<int:attempt_id>/confirm")
+@login_required
+def confirm(attempt_id: int) -> Response | str:
+    """Before submitting without JavaScript: the blank questions, each linked back, and the
+    prediction when it is missing (asked here too). The answers are already saved."""
+    attempt = _own_attempt(attempt_id)
+    if attempt.state != "open":
+        return redirect(url_for(".result", attempt_id=attempt.id))
+    typed = request.args.get("prediction", "")
+    try:
+        prediction = _prediction(typed)
+    except DomainError:
+        prediction, typed = None, ""
+    return render_template(
+        "contests/confirm.html",
+        attempt=attempt,
+        check=service.before_submit(db.session, attempt, prediction),
+        now=clock.now(),
+        form=FlaskForm(),
+        prediction=prediction_question(attempt.round.prediction),
+        prediction_typed=typed,
+    )
 
 
 def _prediction(raw: str) -> int | None:

@@ -8,7 +8,7 @@ attempt changes nothing). Time comes in as `now`; the grace after the deadline i
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -392,7 +392,55 @@ def save_answer(
     return write_answer(session, target, keys, seq, now, grace)
 
 
+def save_answers(
+    session: Session,
+    attempt: Attempt,
+    answers: Mapping[int, tuple[Sequence[str], int | None]],
+    now: datetime,
+    grace: timedelta,
+) -> list[int]:
+    """Store the answers of a page's form ({position: (keys, seq)}), each only if newer than
+    the stored one; the positions whose stored answer changed, in order (a re-sent or older
+    form changes nothing, so names nothing)."""
+    before = _selections(session, attempt.id)
+    for position, (keys, seq) in answers.items():
+        save_answer(session, attempt, position, keys, seq, now, grace)
+    after = _selections(session, attempt.id)
+    return sorted(p for p in answers if after.get(p) != before.get(p))
+
+
+def _selections(session: Session, attempt_id: int) -> dict[int, list[int]]:
+    rows = session.execute(
+        select(AttemptQuestion.position, AttemptQuestion.selected).where(
+            AttemptQuestion.attempt_id == attempt_id
+        )
+    )
+    return {position: sorted(selected or []) for position, selected in rows}
+
+
 # ----------------------------------------------------------------------------------- submit
+
+
+def needs_prediction(attempt: Attempt, prediction: int | None) -> bool:
+    """Whether submitting now lacks the round's tie-break prediction (zero is a prediction)."""
+    return attempt.round.prediction != "none" and prediction is None
+
+
+@dataclass(frozen=True)
+class SubmitCheck:
+    """What a person is told before submitting: the questions left blank, a missing prediction."""
+
+    unanswered: list[int]  # positions
+    prediction_missing: bool
+
+    @property
+    def complete(self) -> bool:
+        return not self.unanswered and not self.prediction_missing
+
+
+def before_submit(session: Session, attempt: Attempt, prediction: int | None) -> SubmitCheck:
+    blank = sorted(p for p, chosen in _selections(session, attempt.id).items() if not chosen)
+    return SubmitCheck(blank, needs_prediction(attempt, prediction))
 
 
 def finish(
@@ -405,12 +453,7 @@ def finish(
     """Submit once: the first call scores the attempt, every later call returns the same result.
     Past the deadline (plus grace) the attempt is finished from its saved answers, as expired."""
     late = is_late(attempt, now, grace)
-    if (
-        attempt.state == "open"
-        and not late
-        and attempt.round.prediction != "none"
-        and prediction is None
-    ):
+    if attempt.state == "open" and not late and needs_prediction(attempt, prediction):
         raise PredictionRequired(N_("Please enter your prediction before submitting."))
     ended = min(now, attempt.deadline)
     changed = session.execute(
