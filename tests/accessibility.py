@@ -45,8 +45,8 @@ def snapshot(page: Any) -> Snapshot | None:
         size = page.viewport_size or {"width": 1280, "height": 800}
     except PlaywrightError:  # navigating again: the next load is kept instead
         return None
-    if "<body" not in html or "</html>" not in html:
-        return None
+    if not page.url.startswith("http") or "<body" not in html or "</html>" not in html:
+        return None  # a blank tab, a browser's own page: not the application's
     return Snapshot(page.url, size["width"], size["height"], html)
 
 

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from app.services import charts
-from tests.conftest import CHROMIUM, NINH_KIEU, VI_THANH, fits_the_screen, load_content, set_clock
+from tests.conftest import (
+    CHROMIUM,
+    NINH_KIEU,
+    VI_THANH,
+    draw_every_chart,
+    fits_the_screen,
+    load_content,
+    set_clock,
+)
 
 LINK = '<a href="https://evil.example/">x</a>'
 BOLD = "<b>Kém</b>"
@@ -220,11 +228,12 @@ def test_the_results_page_shows_labels_as_text_not_links(
     page.goto(page.base + "/auth/login")
     page.get_by_label("Số điện thoại di động").fill("0911111111")
     page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng nhập").click()
     for width in (360, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(page.base + "/results/nhan-la?by=gioi-tinh")
-        page.wait_for_selector(".app-chart svg.main-svg")
+        draw_every_chart(page)
         assert page.locator(".app-chart svg.main-svg").count() >= 2
         assert page.locator(".app-chart svg a").count() == 0
         assert page.locator(".app-chart svg [style*='font-size:40px']").count() == 0

@@ -328,7 +328,7 @@ def test_every_breakdown_stays_light_with_many_communes(samples, client, auth, m
             blocks = re.findall(r'<script type="application/json" id="fig-([^"]+)"', page)
             assert blocks == ["index"]  # the communes' ranking: one chart
             assert page.count("<tr") < 150  # one row per commune, no question tables
-            picker = page.split('data-unit-picker')[1].split("</select>")[0]
+            picker = page.split("data-unit-picker")[1].split("</select>")[0]
             assert picker.count("<option") > 50  # every commune answered: pick one
     # Typed without JavaScript, the search step stays on the communes' page and offers them.
     found = client.get(
