@@ -331,6 +331,16 @@ def page(request, server: str):  # type: ignore[no-untyped-def]
             pytest.fail(accessibility.report(violations), pytrace=False)
 
 
+def sign_in(page, phone: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the page, as a person does, and wait for the answer: a page opened
+    while the sign-in is in flight races its cookie."""
+    page.goto(page.base + "/auth/login")
+    page.get_by_label("Số điện thoại di động").fill(phone)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng nhập").click()
+
+
 def draw_every_chart(page) -> None:  # type: ignore[no-untyped-def]
     """Bring each shown chart near the screen (app/static/js/charts.js draws a chart, and
     fetches plotly.js, only then) and wait until it is drawn; then back to the top."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CHROMIUM, draw_every_chart, fits_the_screen
+from tests.conftest import CHROMIUM, draw_every_chart, fits_the_screen, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -190,11 +190,7 @@ def test_dashboard_charts_draw_under_the_csp_at_360px(app, page, make_user):  # 
             clean, _problems = service.clean_answers(defn, answers)
             service.submit(db.session, defn, clean, NOW, user=None, unit=db.session.get(Unit, unit))
     make_user(role="leader", phone="0911111111")
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill("0911111111")
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    with page.expect_navigation():  # the session cookie is set before the next page opens
-        page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, "0911111111")
     page.goto(page.base + "/results/hai-long-thu")
     draw_every_chart(page)
     assert page.locator(".app-chart svg.main-svg").count() >= 3

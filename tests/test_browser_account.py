@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, PASSWORD, fits_the_screen
+from tests.conftest import CHROMIUM, PASSWORD, fits_the_screen, sign_in
 from tests.test_content_limits import many_mistakes
 
 pytestmark = [
@@ -21,13 +21,6 @@ def shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill(phone)
-    page.locator("#password").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
 
 
 @pytest.mark.parametrize("width", [360, 1280])

@@ -17,6 +17,7 @@ from tests.conftest import (
     fits_the_screen,
     load_content,
     set_clock,
+    sign_in,
 )
 from tests.test_browser import sign_up
 from tests.test_overview import waves  # noqa: F401  (survey waves 2024-2026: trend lines)
@@ -177,10 +178,7 @@ def test_trend_lines_and_bars_draw_with_the_vendored_bundle(waves, page, make_us
     from app.plotly_assets import plotly_version
 
     make_user(role="leader", phone="0911111111")
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill("0911111111")
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, "0911111111")
     page.wait_for_url(page.base + "/")
     SHOTS.mkdir(parents=True, exist_ok=True)
     received: list[int] = []
@@ -212,11 +210,7 @@ def test_plotly_is_fetched_only_when_a_chart_comes_near_the_screen(waves, page, 
     """A leader on a phone who reads the headline and never scrolls to a chart downloads no
     plotly.js; scrolling to a chart fetches it once and draws that chart."""
     make_user(role="leader", phone="0911111111")
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill("0911111111")
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, "0911111111")
     page.set_viewport_size({"width": 360, "height": 400})
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/vendor/plotly" in r.url else None)

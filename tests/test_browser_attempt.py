@@ -172,7 +172,9 @@ def test_before_submitting_the_blank_questions_and_prediction_are_named(  # type
     assert state(app) == "open"
     field.fill("42")
     page.get_by_role("button", name="Nộp bài", exact=True).click()
-    expect(panel.get_by_role("link", name="Ông/bà chưa trả lời câu hỏi phụ (dự đoán).")).to_be_hidden()
+    expect(
+        panel.get_by_role("link", name="Ông/bà chưa trả lời câu hỏi phụ (dự đoán).")
+    ).to_be_hidden()
     expect(field).not_to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Vẫn nộp bài").click()
     expect(page.locator("#score")).to_contain_text("/ 10")
@@ -235,7 +237,9 @@ def test_without_javascript_the_same_promises(app, page, rounds, make_user, widt
     page.get_by_role("button", name="Nộp bài", exact=True).click()
     expect(page.get_by_role("heading", name="Trước khi nộp bài")).to_be_visible()
     assert page.get_by_role("link", name="Câu 7", exact=True).count() == 0
-    expect(page.get_by_role("link", name="Ông/bà chưa trả lời câu hỏi phụ (dự đoán).")).to_be_visible()
+    expect(
+        page.get_by_role("link", name="Ông/bà chưa trả lời câu hỏi phụ (dự đoán).")
+    ).to_be_visible()
     assert fits_the_screen(page)
     page.screenshot(path=str(SHOTS / f"attempt-confirm-nojs-{width}.png"), full_page=True)
     page.get_by_role("link", name="Câu 9", exact=True).click()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from tests.conftest import CHROMIUM, PROVINCE, draw_every_chart, fits_the_screen
+from tests.conftest import CHROMIUM, PROVINCE, draw_every_chart, fits_the_screen, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -111,13 +111,6 @@ def contest(app, make_user):  # type: ignore[no-untyped-def]
                 standings.record(db.session, attempt.id, None)
         db.session.commit()
         return {"contest": contest.id, "round": rounds[0].id}
-
-
-def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill(phone)
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
 
 
 def test_a_leader_reads_the_contest_analytics_on_a_phone_and_a_desktop(  # type: ignore[no-untyped-def]

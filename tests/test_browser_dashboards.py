@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, draw_every_chart, fits_the_screen
+from tests.conftest import CHROMIUM, draw_every_chart, fits_the_screen, sign_in
 from tests.test_dashboards import SAMPLES, breakdowns, samples  # noqa: F401  (the data)
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -36,10 +36,7 @@ def test_every_breakdown_in_the_browser(samples, page, make_user, runner):  # no
     demo = ["demo", "responses", "--survey", slug, "--count", "3000"]
     assert runner.invoke(args=demo).exit_code == 0
     make_user(role="leader", phone="0911111111")
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill("0911111111")
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, "0911111111")
     SHOTS.mkdir(parents=True, exist_ok=True)
     for path in SAMPLES:
         for by in breakdowns(samples, path.stem):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen
+from tests.conftest import CHROMIUM, fits_the_screen, sign_in
 from tests.test_browser_account import shots
-from tests.test_browser_ranking import crowded_round, sign_in  # noqa: F401 (fixture)
+from tests.test_browser_ranking import crowded_round  # noqa: F401 (fixture)
 from tests.test_ranking import set_population
 
 pytestmark = [

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, NINH_KIEU, VI_THANH, fits_the_screen
+from tests.conftest import CHROMIUM, NINH_KIEU, VI_THANH, fits_the_screen, sign_in
 from tests.test_brief import communes  # noqa: F401  (survey waves with five communes)
 from tests.test_contest_stats import fixture  # noqa: F401  (a contest with its attempts)
 from tests.test_overview import NOW, waves  # noqa: F401
@@ -28,13 +28,6 @@ def shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill(phone)
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen
+from tests.conftest import CHROMIUM, fits_the_screen, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,15 +37,6 @@ def crowded_round(app, make_user) -> int:  # type: ignore[no-untyped-def]
         add_attempt(app, round_id, user.id, score=5 - place // 20, duration_ms=95_000 + place)
     clock.now = START + timedelta(days=1)
     return int(round_id)
-
-
-def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill(phone)
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    # Wait for the answer: a page opened while the sign-in is in flight races its cookie.
-    with page.expect_navigation():
-        page.get_by_role("button", name="Đăng nhập").click()
 
 
 def test_my_row_is_highlighted_and_visible_on_a_phone(page, crowded_round, tmp_path):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen
+from tests.conftest import CHROMIUM, fits_the_screen, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -81,14 +81,6 @@ def resident(app, make_user):  # type: ignore[no-untyped-def]
         assert all(o.ok for o in load_files(db.session, files, actor, MOMENT))
     make_user(phone="0933444777")
     return "0933444777"
-
-
-def sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill(phone)
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Đăng nhập").click()
 
 
 def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from tests.conftest import (
     fits_the_screen,
     load_content,
     set_clock,
+    sign_in,
 )
 
 LINK = '<a href="https://evil.example/">x</a>'
@@ -225,11 +226,7 @@ def test_the_results_page_shows_labels_as_text_not_links(
     strange_labels, page, make_user, tmp_path: Path
 ):  # type: ignore[no-untyped-def]
     make_user(role="leader", phone="0911111111")
-    page.goto(page.base + "/auth/login")
-    page.get_by_label("Số điện thoại di động").fill("0911111111")
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, "0911111111")
     for width in (360, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(page.base + "/results/nhan-la?by=gioi-tinh")
