@@ -34,13 +34,15 @@ def test_sign_up_sign_out_sign_in_on_a_phone(page, tmp_path):  # type: ignore[no
     assert fits_the_screen(page)
     sign_up(page, "Võ Thị Mai", "0912 345 678")
     page.screenshot(path=str(tmp_path / "register.png"), full_page=True)
-    page.get_by_role("button", name="Đăng ký").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng ký").click()
     assert "Võ Thị Mai" in page.content()
     page.get_by_role("button", name="Đăng xuất").click()
     page.get_by_role("link", name="Đăng nhập").first.click()
     page.get_by_label("Số điện thoại di động").fill("+84912345678")
     page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
-    page.get_by_role("button", name="Đăng nhập").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng nhập").click()
     assert "Phường Vị Thanh" in page.content()
     assert page.problems == []  # no CSP violations, no script errors
 
@@ -140,7 +142,8 @@ def test_answer_the_sample_satisfaction_survey_with_a_skip(app, page):  # type: 
     for _ in range(3):
         answer_page(page)
         assert fits_the_screen(page)
-        page.get_by_role("button", name="Tiếp").click()
+        with page.expect_navigation():  # the next page, not this one, is answered next
+            page.get_by_role("button", name="Tiếp").click()
     reason = page.locator("#s-ly-do-chua-hai-long")
     if page.javascript:  # the skip applies as soon as the answer changes
         page.locator("#s-hai-long-chung-1").check()
@@ -152,7 +155,8 @@ def test_answer_the_sample_satisfaction_survey_with_a_skip(app, page):  # type: 
         assert reason.is_visible() and "Câu này hiện khi" in page.content()
         page.locator("#s-ly-do-chua-hai-long-t").fill("Thủ tục chậm")
     page.locator("input[name='a-gioi-thieu'][value='8']").check()
-    page.get_by_role("button", name="Gửi câu trả lời").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Gửi câu trả lời").click()
     assert "Xin cảm ơn" in page.content()
     with app.app_context():
         skipped = db.session.scalar(
