@@ -341,6 +341,15 @@ def sign_in(page, phone: str, password: str = PASSWORD) -> None:  # type: ignore
         page.get_by_role("button", name="Đăng nhập").click()
 
 
+def follow(page, target) -> None:  # type: ignore[no-untyped-def]
+    """Click a link or a button that leads to another page and wait until that page has
+    loaded: the next step read, typed or clicked on the page being left (a reload while the
+    answer is in flight, a second "Tiếp" on the same survey page) is a race the test loses
+    on a slow machine."""
+    with page.expect_navigation():
+        target.click()
+
+
 def draw_every_chart(page) -> None:  # type: ignore[no-untyped-def]
     """Bring each shown chart near the screen (app/static/js/charts.js draws a chart, and
     fetches plotly.js, only then) and wait until it is drawn; then back to the top."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, PASSWORD, fits_the_screen, sign_in
+from tests.conftest import CHROMIUM, PASSWORD, fits_the_screen, follow, sign_in
 from tests.test_content_limits import many_mistakes
 
 pytestmark = [
@@ -29,7 +29,7 @@ def test_a_resident_changes_the_password(page, make_user, tmp_path, width):  # t
     page.set_viewport_size({"width": width, "height": 800})
     sign_in(page, "0912345678")
     page.goto(page.base + "/account/")
-    page.get_by_role("link", name="Đổi mật khẩu").click()
+    follow(page, page.get_by_role("link", name="Đổi mật khẩu"))
     page.locator("#current").fill(PASSWORD)
     page.locator("#password").fill("1234567890")
     page.locator("#confirm").fill("1234567890")

@@ -15,6 +15,7 @@ from tests.conftest import (
     PROVINCE,
     draw_every_chart,
     fits_the_screen,
+    follow,
     load_content,
     set_clock,
     sign_in,
@@ -141,7 +142,7 @@ def test_resident_pages_are_light_cached_and_styled(app, page):  # type: ignore[
     page.goto(page.base + "/auth/register")
     # The purged Bootstrap keeps the error state: a refused field is outlined in red.
     page.get_by_label("Số điện thoại di động").fill("12")
-    page.get_by_role("button", name="Đăng ký").click()
+    follow(page, page.get_by_role("button", name="Đăng ký"))
     invalid = page.locator("input.is-invalid").first
     assert invalid.count() == 1
     color = invalid.evaluate("e => getComputedStyle(e).borderColor")
@@ -156,15 +157,15 @@ def test_resident_pages_are_light_cached_and_styled(app, page):  # type: ignore[
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(page.base + "/auth/register")
     sign_up(page, "Đặng Văn Hùng", "0933444555")
-    page.get_by_role("button", name="Đăng ký").click()
-    page.get_by_role("link", name="Cuộc thi").first.click()
-    page.get_by_role("link", name="Tuần 1").click()
-    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    follow(page, page.get_by_role("button", name="Đăng ký"))
+    follow(page, page.get_by_role("link", name="Cuộc thi").first)
+    follow(page, page.get_by_role("link", name="Tuần 1"))
+    follow(page, page.get_by_role("button", name="Bắt đầu làm bài"))
     page.locator("fieldset[data-position]").first.wait_for()
     assert page.locator("fieldset[data-position]").count() == 10
     weights["quiz"] = [_visit(page, wire, "quiz", w) for w in (360, 1280)]
     page.goto(page.base + "/surveys/hai-long-chinh-quyen-2026")
-    page.get_by_role("link", name="Bắt đầu").click()
+    follow(page, page.get_by_role("link", name="Bắt đầu"))
     page.locator("fieldset[data-type]").first.wait_for()
     assert page.locator("fieldset[data-type]").count() >= 1
     weights["survey"] = [_visit(page, wire, "survey", w) for w in (360, 1280)]

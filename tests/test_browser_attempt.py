@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attempt, AttemptQuestion
-from tests.conftest import CHROMIUM, PASSWORD, fits_the_screen
+from tests.conftest import CHROMIUM, PASSWORD, fits_the_screen, follow
 from tests.test_attempts import clock, rounds  # noqa: F401 (fixtures)
 
 pytestmark = [
@@ -33,9 +33,9 @@ def begin(page, make_user, rounds, width: int = 360) -> str:  # type: ignore[no-
     page.goto(page.base + "/auth/login")
     page.get_by_label("Số điện thoại di động").fill(PHONE)
     page.locator("#password").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
+    follow(page, page.get_by_role("button", name="Đăng nhập"))
     page.goto(f"{page.base}/contests/rounds/{rounds['tuan-1']}")
-    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    follow(page, page.get_by_role("button", name="Bắt đầu làm bài"))
     page.wait_for_selector("fieldset[data-position]")
     return page.url
 
@@ -176,7 +176,7 @@ def test_before_submitting_the_blank_questions_and_prediction_are_named(  # type
         panel.get_by_role("link", name="Ông/bà chưa trả lời câu hỏi phụ (dự đoán).")
     ).to_be_hidden()
     expect(field).not_to_have_attribute("aria-invalid", "true")
-    page.get_by_role("button", name="Vẫn nộp bài").click()
+    follow(page, page.get_by_role("button", name="Vẫn nộp bài"))
     expect(page.locator("#score")).to_contain_text("/ 10")
     assert state(app) == "submitted"
     assert page.problems == []
@@ -213,14 +213,14 @@ def test_without_javascript_the_same_promises(app, page, rounds, make_user, widt
     expect(page.locator("#deadline")).to_have_text("Nộp trước 10:15")
     expect(page.locator("#countdown-box")).to_be_hidden()  # frozen without script: not shown
     page.locator("#q-7-1").check()
-    page.get_by_role("button", name="Lưu câu trả lời").click()
+    follow(page, page.get_by_role("button", name="Lưu câu trả lời"))
     assert page.url.endswith("?saved=7#q-7")
     expect(page.locator("#save-q-7")).to_have_text("✓ Đã lưu")
     expect(page.locator("#q-7")).to_be_in_viewport()
     assert fits_the_screen(page)
     page.screenshot(path=str(SHOTS / f"attempt-saved-nojs-{width}.png"))
     page.locator("#prediction").fill("mười hai")
-    page.get_by_role("button", name="Nộp bài", exact=True).click()
+    follow(page, page.get_by_role("button", name="Nộp bài", exact=True))
     field = page.locator("#prediction")
     expect(field).to_be_focused()
     expect(field).to_have_attribute("aria-invalid", "true")
@@ -234,7 +234,7 @@ def test_without_javascript_the_same_promises(app, page, rounds, make_user, widt
     page.get_by_role("link", name="Câu hỏi phụ (dự đoán):").click()
     expect(field).to_be_focused()
     field.fill("")
-    page.get_by_role("button", name="Nộp bài", exact=True).click()
+    follow(page, page.get_by_role("button", name="Nộp bài", exact=True))
     expect(page.get_by_role("heading", name="Trước khi nộp bài")).to_be_visible()
     assert page.get_by_role("link", name="Câu 7", exact=True).count() == 0
     expect(
@@ -242,12 +242,12 @@ def test_without_javascript_the_same_promises(app, page, rounds, make_user, widt
     ).to_be_visible()
     assert fits_the_screen(page)
     page.screenshot(path=str(SHOTS / f"attempt-confirm-nojs-{width}.png"), full_page=True)
-    page.get_by_role("link", name="Câu 9", exact=True).click()
+    follow(page, page.get_by_role("link", name="Câu 9", exact=True))
     assert page.url == url + "#q-9"
     expect(page.locator("#q-9")).to_be_in_viewport()
-    page.get_by_role("button", name="Nộp bài", exact=True).click()
+    follow(page, page.get_by_role("button", name="Nộp bài", exact=True))
     page.locator("#prediction").fill("30")
-    page.get_by_role("button", name="Vẫn nộp bài").click()
+    follow(page, page.get_by_role("button", name="Vẫn nộp bài"))
     expect(page.locator("#score")).to_contain_text("/ 10")
     assert state(app) == "submitted"
     assert [p for p in page.problems if "422" not in p] == []  # the refused prediction: 422

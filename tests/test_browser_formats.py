@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen, sign_in
+from tests.conftest import CHROMIUM, fits_the_screen, follow, sign_in
 from tests.test_browser_account import shots
 from tests.test_browser_ranking import crowded_round  # noqa: F401 (fixture)
 from tests.test_ranking import set_population
@@ -37,7 +37,7 @@ def test_times_and_numbers_read_vietnamese_on_every_screen(
     assert "Từ 01/12/2026 08:00 đến 07/12/2026 20:00." in text and "15 phút" in text
     assert fits_the_screen(page)
     page.screenshot(path=str(folder / f"round-{width}.png"))
-    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    follow(page, page.get_by_role("button", name="Bắt đầu làm bài"))
     # The clock stands a day after START (10:00 in Vietnam): 15 minutes to go.
     assert "Nộp trước 10:15" in page.inner_text("#timer")
     assert fits_the_screen(page)

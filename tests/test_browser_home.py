@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, NINH_KIEU, VI_THANH, fits_the_screen, sign_in
+from tests.conftest import CHROMIUM, NINH_KIEU, VI_THANH, fits_the_screen, follow, sign_in
 from tests.test_brief import communes  # noqa: F401  (survey waves with five communes)
 from tests.test_contest_stats import fixture  # noqa: F401  (a contest with its attempts)
 from tests.test_overview import NOW, waves  # noqa: F401
@@ -53,7 +53,7 @@ def test_a_leaders_home_reads_well_on_a_phone_and_a_screen(everything, page, mak
     page.set_viewport_size({"width": 1280, "height": 900})
     assert fits_the_screen(page)
     page.screenshot(path=str(folder / "home-1280.png"), full_page=True)
-    page.get_by_role("link", name="Hài lòng đợt 2026").click()
+    follow(page, page.get_by_role("link", name="Hài lòng đợt 2026"))
     assert page.url.endswith("/results/hai-long-2026")
     assert page.problems == []
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen, sign_in
+from tests.conftest import CHROMIUM, fits_the_screen, follow, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -53,7 +53,7 @@ def test_my_row_is_highlighted_and_visible_on_a_phone(page, crowded_round, tmp_p
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
     page.screenshot(path=str(tmp_path / "ranking-first-page.png"), full_page=True)
     # The link to my row opens the page that has it, scrolled to it.
-    page.get_by_role("link", name="Xem dòng của tôi trong bảng xếp hạng").click()
+    follow(page, page.get_by_role("link", name="Xem dòng của tôi trong bảng xếp hạng"))
     assert page.url.endswith("page=2#me")
     mine = page.locator("#me")
     assert mine.count() == 1 and mine.is_visible() and fits_the_screen(page)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, fits_the_screen
+from tests.conftest import CHROMIUM, fits_the_screen, follow
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,7 +40,7 @@ def test_type_vi_thanh_choose_it_and_sign_up(app, page, width):  # type: ignore[
         search.press_sequentially("vi thanh", delay=30)  # as a person types
     else:
         search.fill("vi thanh")
-        page.get_by_role("button", name="Tìm", exact=True).click()  # the search step
+        follow(page, page.get_by_role("button", name="Tìm", exact=True))  # the search step
         # Everything typed before the search came back with the page.
         assert page.get_by_label("Họ và tên").input_value() == "Võ Thị Mai"
         assert page.get_by_label("Số điện thoại di động").input_value() == "0912 345 678"
@@ -61,7 +61,7 @@ def test_type_vi_thanh_choose_it_and_sign_up(app, page, width):  # type: ignore[
     choice.check()
     page.screenshot(path=str(SHOTS / f"unit-picker-{mode}-{width}.png"), full_page=True)
     page.locator("#consent").check()
-    page.get_by_role("button", name="Đăng ký").click()
+    follow(page, page.get_by_role("button", name="Đăng ký"))
     expect(page.get_by_text("Võ Thị Mai")).to_be_visible()
     page.goto(page.base + "/account/")
     assert "Phường Vị Thanh" in page.content()
@@ -106,11 +106,11 @@ def test_the_anonymous_survey_s_first_page_finds_the_commune(app, page):  # type
         search.press_sequentially("vi thanh", delay=30)
     else:
         search.fill("vi thanh")
-        page.get_by_role("button", name="Tìm", exact=True).click()
+        follow(page, page.get_by_role("button", name="Tìm", exact=True))
     page.get_by_role("radio", name="Phường Vị Thanh").check()
     assert fits_the_screen(page)
     mode = "js" if page.javascript else "nojs"
     page.screenshot(path=str(SHOTS / f"unit-picker-survey-{mode}-360.png"), full_page=True)
-    page.get_by_role("button", name="Bắt đầu").click()
+    follow(page, page.get_by_role("button", name="Bắt đầu"))
     expect(page.locator("fieldset[data-type]").first).to_be_visible()
     assert page.problems == []
