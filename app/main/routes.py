@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, redirect, render_template, url_for
+from flask import Response, abort, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
 from app import clock
 from app.access import roles_required
@@ -11,6 +10,7 @@ from app.extensions import db
 from app.main import bp
 from app.models import Role
 from app.plotly_assets import plotly_js, plotly_style_ids, plotly_version
+from app.services import health as health_service
 from app.services import overview as service
 from app.services import policy
 
@@ -67,8 +67,12 @@ def _plotly_helpers() -> dict[str, object]:
     return {"plotly_version": plotly_version, "plotly_style_ids": plotly_style_ids}
 
 
-@bp.get("/healthz")
-def healthz() -> Response:
-    """For the load balancer: the app answers and its database does."""
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+@bp.get("/health")
+def health() -> tuple[Response, int]:
+    """For the load balancer and the operators (api.md): each part's state, 503 when one is
+    down or silent for 2 s. Asks nothing of the session or the mixer (see app/surveys/mixing.py),
+    so a hung database cannot hold it past the bound."""
+    report = health_service.check(db.engine, current_app.config["REDIS_URL"])
+    response = jsonify(report.parts)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if report.ok else 503
