@@ -70,6 +70,9 @@ class Config:
     # (ProxyFix). 0: the app faces clients directly and those headers are ignored.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # One JSON line per request on standard error (app/request_log.py): on in production.
+    REQUEST_LOG_JSON = _bool("REQUEST_LOG_JSON", False)
+
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     # Survey results under a stamp of their responses: shared by the workers through Redis when
@@ -130,6 +133,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    REQUEST_LOG_JSON = _bool("REQUEST_LOG_JSON", True)
 
     @classmethod
     def check(cls) -> None:

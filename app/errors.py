@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.logs import loggable
+from app.request_log import request_id
 
 API_CODES = {
     400: "bad_request",
@@ -71,6 +72,7 @@ def api_error(
             "code": API_CODES.get(status, "server_error"),
             "message": message or _messages().get(status, _messages()[500]),
             "details": details or [],
+            "request_id": request_id(),  # to find this request in the log (app/request_log.py)
         }
     }
     response = jsonify(body)
@@ -94,6 +96,7 @@ def init_app(app: Flask) -> None:
                 status=status,
                 message=message or _messages().get(status),
                 back=request.path if back and request.method == "POST" else None,
+                request_id=request_id(),
             )
             response = Response(page, status=status)
         if retry_after is not None:

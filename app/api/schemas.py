@@ -120,6 +120,7 @@ class ErrorBody(BaseModel):
     ]
     message: str
     details: list[ErrorDetail]
+    request_id: str | None = None  # the X-Request-ID header: to find the request in the log
 
 
 class ErrorOut(BaseModel):
