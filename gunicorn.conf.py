@@ -45,3 +45,13 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id
 
 # Load the app once in the master: a broken configuration stops the start, not each worker.
 preload_app = True
+
+
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    """Each worker opens its own database connections: none made in the master before the
+    fork is shared (SQLAlchemy's advice for forking servers)."""
+    from app.extensions import db
+    from wsgi import app
+
+    with app.app_context():
+        db.engine.dispose(close=False)
