@@ -47,11 +47,13 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id
 preload_app = True
 
 
-def post_fork(server, worker):  # type: ignore[no-untyped-def]
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
     """Each worker opens its own database connections: none made in the master before the
-    fork is shared (SQLAlchemy's advice for forking servers)."""
-    from app.extensions import db
-    from wsgi import app
+    fork is shared (SQLAlchemy's advice for forking servers). Whatever app is served
+    (wsgi:app, the benchmarks' bench.bench_app:app)."""
+    app = worker.wsgi
+    if "sqlalchemy" in getattr(app, "extensions", {}):
+        from app.extensions import db
 
-    with app.app_context():
-        db.engine.dispose(close=False)
+        with app.app_context():
+            db.engine.dispose(close=False)
