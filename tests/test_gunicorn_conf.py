@@ -90,6 +90,8 @@ def test_the_access_log_keeps_no_query_string_address_or_agent(tmp_path: Path) -
     finally:
         server.terminate()
         server.wait(timeout=30)
+    errors = (tmp_path / "error.log").read_text(encoding="utf-8")
+    assert "Booting worker" in errors and "Traceback" not in errors  # the hooks ran cleanly
     text = log.read_text(encoding="utf-8")
     assert '"GET /privacy" 200' in text and f"rid={rid}" in text
     for secret in (PHONE, "sekret-token-123", "Nokia-105-agent", "register", "127.0.0.1"):
