@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
-.PHONY: run test lint translations messages css vendor-plotly test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
+# test-production: deploy/nginx.conf in front of two gunicorn nodes (scripts/production_smoke.py).
+.PHONY: test-production nginx-deps run test lint translations messages css vendor-plotly test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,23 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1) \
 	    || echo "browser tests: SKIPPED, could not install chromium with apt-get"; \
 	else echo "browser tests: SKIPPED, /usr/bin/chromium is missing and apt-get cannot run here"; fi
+
+# nginx for the production smoke test, from Debian's packages (with the brotli filter the
+# shipped deploy/nginx.conf uses). Installed with apt-get as root when missing.
+NGINX_PACKAGES := nginx-light libnginx-mod-http-brotli-filter
+nginx-deps:
+	@if [ -x /usr/sbin/nginx ] && [ -f /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so ]; then echo "production smoke test: nginx found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "production smoke test: installing $(NGINX_PACKAGES) with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(NGINX_PACKAGES) >/dev/null 2>&1) \
+	    || echo "production smoke test: could not install $(NGINX_PACKAGES) with apt-get"; \
+	else echo "production smoke test: nginx missing and apt-get cannot run here"; fi
+
+# Exit 2 from the script: a part this machine lacks (nginx, PostgreSQL, Redis): SKIPPED, said so.
+test-production: $(VENV)/.dev translations nginx-deps
+	@$(BIN)/python scripts/production_smoke.py; status=$$?; \
+	if [ $$status -eq 2 ]; then echo "== production smoke test: SKIPPED (see above) =="; exit 0; fi; \
+	exit $$status
 
 # axe-core, the WCAG 2.1 AA rules the browser tests run on every page they visit: fetched from
 # the npm registry at a pinned version and checked against its SHA-256 (.cache/axe/).
@@ -90,14 +108,15 @@ run-postgres:
 # The two engines at once (two cores: about the time of the longer run, not of both). Each
 # run's output goes to its own log, printed whole when it ends; `make test` fails when either
 # run fails, and says which.
-test: $(VENV)/.dev lint browser-deps pdf-deps axe-deps translations
+test: $(VENV)/.dev lint browser-deps pdf-deps axe-deps nginx-deps translations
 	@mkdir -p "$(LOGS)"; start=$$(date +%s); \
 	$(MAKE) --no-print-directory run-sqlite > "$(LOGS)/sqlite.log" 2>&1 & sqlite=$$!; \
 	$(MAKE) --no-print-directory run-postgres > "$(LOGS)/postgres.log" 2>&1 & postgres=$$!; \
 	wait $$sqlite; sqlite_status=$$?; cat "$(LOGS)/sqlite.log"; \
 	wait $$postgres; postgres_status=$$?; cat "$(LOGS)/postgres.log"; \
-	echo "== SQLite: exit $$sqlite_status; PostgreSQL: exit $$postgres_status; $$(( $$(date +%s) - start )) s in all =="; \
-	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ]
+	$(MAKE) --no-print-directory test-production; production_status=$$?; \
+	echo "== SQLite: exit $$sqlite_status; PostgreSQL: exit $$postgres_status; production smoke: exit $$production_status; $$(( $$(date +%s) - start )) s in all =="; \
+	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ] && [ $$production_status -eq 0 ]
 
 # Bootstrap with only the rules the templates use (PurgeCSS, pinned in scripts/css/): after a
 # template starts using a new Bootstrap class (tests/test_assets.py says which), then commit

@@ -43,6 +43,10 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # %(U)s is the path without its query string; %(M)s the duration in milliseconds.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
 
+# gunicorn 27's control socket sits at one path per user: two nodes on one machine would share
+# it. Not used here (deploy/*.service restart through systemd): off.
+control_socket_disable = True
+
 # Load the app once in the master: a broken configuration stops the start, not each worker.
 preload_app = True
 

@@ -82,7 +82,7 @@ class Config:
     CACHE_KEY_PREFIX = "civic:"
     CACHE_THRESHOLD = 2000  # SimpleCache: entries kept by one process
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_KEY_PREFIX = "civic"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "civic")
 
     # Answers and submissions arriving this long after an attempt's deadline are still taken
     # (network latency); later ones are refused whatever the client says.
