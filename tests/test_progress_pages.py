@@ -30,8 +30,10 @@ PROGRESS = f"/surveys/{SLUG}/progress"
 
 
 def commune_survey(slug: str, unit: int) -> str:
-    return IDENTIFIED.replace("survey: kenh-thong-tin", f"survey: {slug}").replace(
-        "show_results: true", f"show_results: true\naudience: [{unit}]"
+    return (
+        IDENTIFIED.replace("survey: kenh-thong-tin", f"survey: {slug}")
+        .replace("title: Kênh thông tin", f"title: Họp tổ dân phố ({slug})")
+        .replace("show_results: true", f"show_results: true\naudience: [{unit}]")
     )
 
 
