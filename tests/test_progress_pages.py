@@ -6,6 +6,7 @@ it is saved; the database decides races (closing twice, extending to an earlier 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -277,3 +278,35 @@ def test_a_closed_survey_offers_no_close_button_and_can_be_extended_from_now(
     shown = client.post(PROGRESS, data={"csrf_token": token, "action": "extend", "days": "1"})
     # NOW is 10:00 on 10/12/2026 in Vietnam: one day from now.
     assert "Khảo sát sẽ đóng lúc 11/12/2026 10:00." in shown.get_data(as_text=True)
+
+
+def test_officers_extending_and_closing_at_once_leave_the_latest_end_or_one_close(owned):
+    """Six officers confirm at the same moment, each with the page they were shown: three
+    extensions to different times and three closes. Whatever the order, the extensions
+    never shorten each other, and at most one close changes anything."""
+    with owned.app_context():
+        end = closes_at(owned)
+    untils = [end + timedelta(days=d) for d in (3, 9, 5)]
+
+    def extend(until: datetime) -> bool:
+        with owned.app_context():
+            survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+            done = survey_progress.extend_survey(db.session, survey, NOW, until.isoformat())
+            db.session.remove()
+            return done
+
+    with ThreadPoolExecutor(3) as pool:
+        moved = list(pool.map(extend, untils))
+    assert closes_at(owned) == end + timedelta(days=9)
+    assert moved[1] is True  # the longest always applies; the others only if they came first
+
+    def close(_: int) -> bool:
+        with owned.app_context():
+            survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+            done = survey_progress.close_survey(db.session, survey, NOW)
+            db.session.remove()
+            return done
+
+    with ThreadPoolExecutor(3) as pool:
+        closed = list(pool.map(close, range(3)))
+    assert closed.count(True) == 1 and closes_at(owned) == NOW
