@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Role, User, utcnow
 from app.phones import PhoneError, normalize_phone
 from app.services.accounts import AccountError, NewAccount, create_account
-from app.services.units import UnitsError, load_units
+from app.services.units import UnitsError, load_units, shipped_population_csv
 from app.surveys.cli import demo_responses, surveys_cli
 
 units_cli = AppGroup("units", help="Administrative units.")
@@ -34,21 +34,28 @@ DEMO_ACCOUNTS = [
     "--population",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="CSV of code,population.",
+    help="CSV of code,population (default: UNITS_POPULATION_CSV, else the file shipped in "
+    "app/data/population-<province>.csv, if any).",
 )
 def units_load(province: int | None, population: str | None) -> None:
     """Load the province and its communes/wards from vietnam-provinces (idempotent)."""
     code = province or current_app.config["PROVINCE_CODE"]
+    source = population or current_app.config["UNITS_POPULATION_CSV"]
+    if source is None and (shipped := shipped_population_csv(code)) is not None:
+        source = str(shipped)
     try:
-        report = load_units(
-            db.session, code, population or current_app.config["UNITS_POPULATION_CSV"]
-        )
+        report = load_units(db.session, code, source)
     except (UnitsError, OSError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"{report.province}: {report.added} added, {report.updated} updated, "
         f"{report.populations} populations set."
     )
+    if source is None:
+        click.echo(
+            "No population file: the rates per 1,000 residents and the collective prizes stay "
+            "empty. Add figures with: flask units load --population FILE.csv (code,population)."
+        )
 
 
 @users_cli.command("create")

@@ -232,3 +232,11 @@ def test_progress_close_and_extend_form(officer, action, days):  # type: ignore[
     url = "/surveys/kenh-thong-tin/progress"
     data = {"action": action, "days": days, "csrf_token": token_of(officer, url)}
     no_5xx(officer.post(url, data=data))
+
+
+@FUZZ
+@given(until=VALUE)
+def test_confirmed_extend_form(officer, until):  # type: ignore[no-untyped-def]
+    token = token_of(officer, "/surveys/kenh-thong-tin/progress")
+    data = {"until": until, "csrf_token": token}
+    no_5xx(officer.post("/surveys/kenh-thong-tin/extend", data=data))

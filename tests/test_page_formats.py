@@ -123,13 +123,17 @@ def test_survey_pages_read_vietnamese_numbers_and_percentages(app, client, auth,
     # Closes 2026-12-31 23:59 in Vietnam: 01:59 on 1 January in Tokyo.
     assert "Mở đến 01/01/2027 01:59." in progress
     assert "12.345" in progress
-    extended = client.post(
+    token = csrf_token(client, "/surveys/kenh-thong-tin/progress")
+    shown = client.post(
         "/surveys/kenh-thong-tin/progress",
-        data={
-            "action": "extend",
-            "days": "7",
-            "csrf_token": csrf_token(client, "/surveys/kenh-thong-tin/progress"),
-        },
+        data={"action": "extend", "days": "7", "csrf_token": token},
+    ).get_data(True)
+    assert "Khảo sát sẽ đóng lúc 08/01/2027 01:59." in text_of(shown)
+    until = re.search(r'name="until" value="([^"]+)"', shown)
+    assert until
+    extended = client.post(
+        "/surveys/kenh-thong-tin/extend",
+        data={"until": until.group(1), "csrf_token": token},
         follow_redirects=True,
     )
     assert "Khảo sát nay kết thúc vào 08/01/2027 01:59" in text_of(extended.get_data(True))

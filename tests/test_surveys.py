@@ -496,12 +496,13 @@ def test_officers_follow_responses_per_commune_and_close(surveys, client, auth, 
         or "đã gửi: 1" in page.lower()
     )
     token = csrf_token(client, "/surveys/kenh-thong-tin/progress")
-    assert (
-        client.post(
-            "/surveys/kenh-thong-tin/progress", data={"csrf_token": token, "action": "close"}
-        ).status_code
-        == 302
+    asked = client.post(
+        "/surveys/kenh-thong-tin/progress", data={"csrf_token": token, "action": "close"}
     )
+    assert asked.status_code == 200  # the confirmation page: nothing closed yet
+    assert any(s["id"] == "kenh-thong-tin" for s in client.get("/api/v1/surveys").get_json())
+    closed = client.post("/surveys/kenh-thong-tin/close", data={"csrf_token": token})
+    assert closed.status_code == 302
     assert client.get("/api/v1/surveys").get_json() == [
         s for s in client.get("/api/v1/surveys").get_json() if s["id"] != "kenh-thong-tin"
     ]

@@ -136,7 +136,8 @@ def ranking_winners(round_id: int) -> str:
     top = optional_int(request.args.get("top"), 1, WINNERS_MAX, "top") or 10
     top_units = optional_int(request.args.get("units"), 0, WINNERS_MAX, "units")
     top_units = 3 if top_units is None else top_units
-    chosen = service.winners(db.session, round_, clock.now(), clock.grace(), top, top_units)
+    now, grace = clock.now(), clock.grace()
+    chosen = service.winners(db.session, round_, now, grace, top, top_units)
     return render_template(
         "contests/ranking_winners.html",
         round=round_,
@@ -144,6 +145,8 @@ def ranking_winners(round_id: int) -> str:
         winners=chosen,
         top=top,
         top_units=top_units,
+        # Communes with participants but no population figure: outside the collective prize.
+        unknown=service.unit_ranking(db.session, round_, now, grace).unknown if top_units else [],
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Role, Unit, UnitLevel, User
+from app.models import Contest, Role, Round, Survey, Unit, UnitLevel, User
+from app.services.policy import in_scope
 from app.text import vietnamese_key
 
 
@@ -44,3 +46,54 @@ def residents_per_unit(session: Session, scope: Unit) -> list[UnitCount]:
         stmt = stmt.where(Unit.parent_code == scope.code)
     rows = [UnitCount(*row) for row in session.execute(stmt)]
     return sorted(rows, key=lambda r: vietnamese_key(r.name))
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A survey or round on the officers' dashboard, with its progress page's endpoint."""
+
+    kind: str  # "survey" | "round"
+    key: str | int  # survey slug, round id
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    timezone: str
+
+    def state(self, now: datetime) -> str:
+        if now < self.opens_at:
+            return "upcoming"
+        return "open" if now < self.closes_at else "closed"
+
+
+def followed(session: Session, scope: Unit | None, now: datetime) -> list[Followed]:
+    """The surveys and contest rounds owned by `scope` or a unit below it (all, for None: an
+    admin): what an officer there manages, each to be linked to its progress page. Open first,
+    then upcoming, then closed; the latest closing first within each."""
+    surveys = session.execute(
+        select(Survey.slug, Survey.title, Survey.opens_at, Survey.closes_at, Survey.timezone).where(
+            in_scope(Survey.owner_unit_code, scope)
+        )
+    )
+    rounds = session.execute(
+        select(
+            Round.id,
+            Contest.title,
+            Round.title,
+            Round.key,
+            Round.opens_at,
+            Round.closes_at,
+            Contest.timezone,
+        )
+        .join(Contest, Contest.id == Round.contest_id)
+        .where(in_scope(Contest.owner_unit_code, scope))
+    )
+    items = [Followed("survey", *row) for row in surveys]
+    items += [
+        Followed("round", rid, f"{contest} – {title or key}", opens, closes, tz)
+        for rid, contest, title, key, opens, closes, tz in rounds
+    ]
+    order = {"open": 0, "upcoming": 1, "closed": 2}
+    return sorted(
+        items,
+        key=lambda f: (order[f.state(now)], -f.closes_at.timestamp(), vietnamese_key(f.title)),
+    )

@@ -4,11 +4,15 @@ completion of identified surveys, and the overall results a `show_results` surve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from flask_babel import gettext
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.content.messages import N_
+from app.errors import DomainError
 from app.models import (
     Role,
     Survey,
@@ -18,6 +22,7 @@ from app.models import (
     UnitLevel,
     User,
 )
+from app.parse import bounded_int
 from app.services import analytics
 from app.services.policy import in_scope
 from app.services.survey_definition import SurveyDef
@@ -134,3 +139,67 @@ def overall_results(session: Session, defn: SurveyDef) -> dict[str, Any]:
             }
         )
     return {"n": result["n"], "threshold": threshold, "suppressed": False, "questions": questions}
+
+
+# ------------------------------------------------------------------- closing and extending
+
+EXTEND_DAYS_MIN, EXTEND_DAYS_MAX = 1, 365
+
+
+def extension_until(survey: Survey, now: datetime, days: Any) -> datetime:
+    """When the survey would close if extended by `days` (1..365, as typed: a DomainError in
+    the officer's words otherwise): that many days after its closing time, or after now when
+    it has already closed. Nothing is saved: the officer sees it before confirming."""
+    counted = bounded_int(
+        days, EXTEND_DAYS_MIN, EXTEND_DAYS_MAX, "days", label=gettext("Extend by (days)")
+    )
+    return max(survey.closes_at, now) + timedelta(days=counted)
+
+
+def close_survey(session: Session, survey: Survey, now: datetime) -> bool:
+    """Close the survey now. The database decides: one conditional UPDATE that only moves a
+    closing time still ahead, so closing a closed survey (twice, or two officers at once) is a
+    no-op. True when this call closed it. Commits."""
+    closed = session.execute(
+        update(Survey)
+        .where(Survey.id == survey.id, Survey.closes_at > now)
+        .values(closes_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    session.refresh(survey)
+    return bool(closed)
+
+
+def extend_survey(session: Session, survey: Survey, now: datetime, until: Any) -> bool:
+    """Move the closing time to `until`, the time the officer was shown (`extension_until`),
+    sent back as ISO 8601. Refused (DomainError, 400) when it is not a time, lies in the past
+    or further than 365 days past the survey's current end. Never shortens: the UPDATE only
+    applies while the stored closing time is earlier, so when two officers extend at once the
+    later time wins and the earlier one changes nothing. True when this call moved it. Commits.
+    """
+    moment = _moment(until)
+    base = max(survey.closes_at, now)
+    if moment is None or moment <= now or moment > base + timedelta(days=EXTEND_DAYS_MAX):
+        raise DomainError(N_("The new closing time is not valid. Please choose it again."))
+    moved = session.execute(
+        update(Survey)
+        .where(Survey.id == survey.id, Survey.closes_at < moment)
+        .values(closes_at=moment)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    session.refresh(survey)
+    return bool(moved)
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)

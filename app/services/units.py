@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
@@ -14,6 +15,16 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 from app.models import Unit, UnitLevel
 from app.parse import ID_MAX, int_or_none
 from app.text import clean_line, fold, vietnamese_key
+
+# Population files shipped with the app: app/data/population-<province code>.csv, read by
+# `flask units load` when neither --population nor UNITS_POPULATION_CSV names another.
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def shipped_population_csv(province_code: int, data_dir: Path | None = None) -> Path | None:
+    """The population file shipped for the province, or None when there is none."""
+    path = (data_dir or DATA_DIR) / f"population-{int(province_code)}.csv"
+    return path if path.is_file() else None
 
 
 class UnitsError(ValueError):
@@ -79,26 +90,50 @@ def load_units(
 
 
 def parse_population_csv(text: str) -> dict[int, int]:
-    """`code,population` rows (a header line is optional) -> {code: population}."""
+    """`code,population` rows -> {code: population}. A header line is optional; lines starting
+    with `#` are comments (a shipped file names its source there). A population is a whole
+    number of people, at least 1 ("12.345" and "12 345" read as 12345)."""
     populations: dict[int, int] = {}
     problems: list[str] = []
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or all(not cell.strip() for cell in row):
+        if not row or all(not cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
             continue
-        if number == 1 and row[0].strip().lower() == "code":
+        if not populations and not problems and row[0].strip().lower() == "code":
             continue
         if len(row) != 2:
             problems.append(f"line {number}: expected 'code,population'")
             continue
         code, population = (cell.strip().replace(".", "").replace(" ", "") for cell in row)
-        unit, people = int_or_none(code, 1, ID_MAX), int_or_none(population, 0, ID_MAX)
+        unit, people = int_or_none(code, 1, ID_MAX), int_or_none(population, 1, ID_MAX)
         if unit is None or people is None:
-            problems.append(f"line {number}: code and population must be whole numbers")
+            problems.append(f"line {number}: code and population must be whole numbers (>= 1)")
+            continue
+        if unit in populations:
+            problems.append(f"line {number}: unit {unit} appears twice")
             continue
         populations[unit] = people
     if problems:
         raise UnitsError("; ".join(problems))
     return populations
+
+
+def population_problems(populations: dict[int, int], province_code: int) -> list[str]:
+    """What is wrong with population figures for a province: a code that is neither the
+    province nor one of its communes/wards (vietnam-provinces), a figure that is not a whole
+    number of people."""
+    province, wards = province_divisions(province_code)
+    communes = {int(w.code) for w in wards} | {int(province.code)}
+    problems = [
+        f"{code}: not a commune/ward of province {province_code}"
+        for code in populations
+        if code not in communes
+    ]
+    problems += [
+        f"{code}: population must be a whole number >= 1"
+        for code, people in populations.items()
+        if not isinstance(people, int) or isinstance(people, bool) or people < 1
+    ]
+    return problems
 
 
 def apply_populations(session: Session, populations: dict[int, int]) -> int:

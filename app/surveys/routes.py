@@ -3,7 +3,6 @@ follow responses per commune and close or extend a survey."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -19,7 +18,7 @@ from app.content.messages import render
 from app.content.preview import condition_words
 from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
-from app.parse import ID_MAX, bounded_int, int_or_none
+from app.parse import ID_MAX, int_or_none
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
 from app.services import analytics, policy, survey_definition, survey_progress
 from app.services import surveys as service
@@ -255,6 +254,12 @@ def _answered(survey: Survey) -> bool:
     return survey.slug in session.get(ANSWERED, [])
 
 
+def _managed_or_403(survey: Survey) -> None:
+    """Closing and extending: officers of the survey's owner unit (or a unit above it), admins."""
+    if not policy.may_manage(current_user, db.session.get(Unit, survey.owner_unit_code)):
+        abort(403)
+
+
 @bp.route("/<slug>/progress", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def progress(slug: str) -> Response | str:
@@ -262,32 +267,23 @@ def progress(slug: str) -> Response | str:
     scope = current_user.unit
     form = FlaskForm()
     if request.method == "POST":
-        owner = db.session.get(Unit, survey.owner_unit_code)
-        if not policy.may_manage(current_user, owner) or not form.validate_on_submit():
+        # The buttons of the progress page lead to a confirmation page; nothing is saved here.
+        _managed_or_403(survey)
+        if not form.validate_on_submit():
             abort(403)
-        now = clock.now()
         if request.form.get("action") == "close":
-            survey.closes_at = min(survey.closes_at, now)
-            flash(_("The survey is closed."), "success")
-        else:
-            days = bounded_int(
-                request.form.get("days", "7"), 1, 365, "days", label=_("Extend by (days)")
-            )
-            survey.closes_at = max(survey.closes_at, now) + timedelta(days=min(days, 365))
-            flash(
-                _(
-                    "The survey now closes on %(when)s.",
-                    when=formats.when(survey.closes_at, survey.timezone),
-                ),
-                "success",
-            )
-        db.session.commit()
-        return redirect(url_for(".progress", slug=slug))
+            return render_template("surveys/close_confirm.html", survey=survey, form=form)
+        days = request.form.get("days", "7")
+        until = survey_progress.extension_until(survey, clock.now(), days)
+        return render_template(
+            "surveys/extend_confirm.html", survey=survey, form=form, days=days, until=until
+        )
     reader = policy.scope_of(current_user)
     rows = survey_progress.responses_per_unit(db.session, survey, reader)
     completion = (
         survey_progress.completion(db.session, survey, reader) if not survey.anonymous else None
     )
+    owner = db.session.get(Unit, survey.owner_unit_code)
     return render_template(
         "surveys/progress.html",
         survey=survey,
@@ -296,4 +292,55 @@ def progress(slug: str) -> Response | str:
         threshold=survey.min_group or analytics.DEFAULT_THRESHOLD,
         form=form,
         scope=scope,
+        may_manage=policy.may_manage(current_user, owner),
+        is_open=survey.closes_at > clock.now(),
+        missing_population=sum(1 for r in rows if not r.population),
     )
+
+
+@bp.route("/<slug>/close", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def close(slug: str) -> Response | str:
+    """The confirmed close (the second page's button); a GET shows that page again."""
+    survey = _survey_or_404(slug)
+    _managed_or_403(survey)
+    form = FlaskForm()
+    if request.method == "GET":
+        return render_template("surveys/close_confirm.html", survey=survey, form=form)
+    if not form.validate_on_submit():
+        abort(403)
+    if survey_progress.close_survey(db.session, survey, clock.now()):
+        flash(_("The survey is closed."), "success")
+    else:
+        flash(_("The survey was already closed."), "info")
+    return redirect(url_for(".progress", slug=slug))
+
+
+@bp.route("/<slug>/extend", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def extend(slug: str) -> Response | str:
+    """The confirmed extension: saves the closing time the officer was shown."""
+    survey = _survey_or_404(slug)
+    _managed_or_403(survey)
+    if request.method == "GET":
+        return redirect(url_for(".progress", slug=slug))
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(403)
+    if survey_progress.extend_survey(db.session, survey, clock.now(), request.form.get("until")):
+        flash(
+            _(
+                "The survey now closes on %(when)s.",
+                when=formats.when(survey.closes_at, survey.timezone),
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _(
+                "Nothing changed: the survey already closes on %(when)s.",
+                when=formats.when(survey.closes_at, survey.timezone),
+            ),
+            "info",
+        )
+    return redirect(url_for(".progress", slug=slug))
