@@ -43,7 +43,12 @@ def test_pages_without_javascript_are_audited_too(page):  # type: ignore[no-unty
     page.get_by_role("link", name="Đăng nhập").first.click()
     page.wait_for_url("**/auth/login**")
     page.wait_for_load_state("load")
-    page.wait_for_timeout(200)  # the load event reaches the fixture's handler
+    # The load event reaches the fixture's handler, which reads the page: under load that took
+    # longer than the fixed 200 ms this waited before (it failed in CI-like runs). Poll, 15 s.
+    for _ in range(150):
+        if page.seen and page.seen[-1].url.removeprefix(page.base).startswith("/auth/login"):
+            break
+        page.wait_for_timeout(100)  # Playwright delivers events while it waits
     paths = [s.url.removeprefix(page.base) for s in page.seen]
     assert paths[0] == "/" and paths[-1].startswith("/auth/login"), paths
     assert all("<main" in s.html for s in page.seen)
