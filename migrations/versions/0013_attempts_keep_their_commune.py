@@ -40,17 +40,18 @@ def upgrade():
 
 
 def backfill(conn):
-    """Every attempt gets its person's commune, every best attempt its attempt's."""
+    """Every attempt gets its person's commune, every best attempt its attempt's (UPDATE …
+    FROM: PostgreSQL, and SQLite since 3.33)."""
     conn.execute(
         sa.text(
-            "UPDATE attempts SET unit_code ="
-            " (SELECT users.unit_code FROM users WHERE users.id = attempts.user_id)"
+            "UPDATE attempts SET unit_code = users.unit_code FROM users"
+            " WHERE users.id = attempts.user_id"
         )
     )
     conn.execute(
         sa.text(
-            "UPDATE best_attempts SET unit_code = (SELECT attempts.unit_code FROM attempts"
-            " WHERE attempts.id = best_attempts.attempt_id)"
+            "UPDATE best_attempts SET unit_code = attempts.unit_code FROM attempts"
+            " WHERE attempts.id = best_attempts.attempt_id"
         )
     )
 
