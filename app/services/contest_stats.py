@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Integer, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -299,29 +299,48 @@ ITEM_COLUMNS = ["unit", "version", "n", "sx", "ss", "sss", "sxs"]
 
 def _scan(session: Session, round_ids: Sequence[int], unit: Unit | None) -> pd.DataFrame:
     """One pass over the answered questions of the finished attempts: one row per (commune,
-    question version) with the sums every item figure is made of."""
-    x = case((AttemptQuestion.correct.is_(True), 1), else_=0)
+    question version) with the sums every item figure is made of (ITEM_COLUMNS).
+
+    The database groups by (commune, version, right or not) with three plain aggregates —
+    count, Σs, Σs² — and no expression per row beyond the score; the right answers (Σx) and
+    Σxs are the count and Σs of the groups answered right, summed here over some 15,000
+    rows. (Five sums per (commune, version), two of them over a CASE, cost the aggregate
+    about twice as much per row.)"""
     s = func.coalesce(Attempt.score, 0)
     version_col = AttemptQuestion.question_version_id.label("version")
     stmt = (
         select(
             Attempt.unit_code.label("unit"),
             version_col,
+            # Per group, not per row; NULL (an answer never scored) is not right.
+            func.coalesce(cast(AttemptQuestion.correct, Integer), 0).label("right"),
             func.count().label("n"),
-            func.sum(x).label("sx"),
             func.sum(s).label("ss"),
             func.sum(s * s).label("sss"),
-            func.sum(x * s).label("sxs"),
         )
         .select_from(AttemptQuestion)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
         .where(_finished(round_ids))
     )
-    stmt = _within(stmt, unit, Attempt.unit_code).group_by(Attempt.unit_code, version_col)
-    rows = [tuple(row) for row in session.execute(stmt)]
+    stmt = _within(stmt, unit, Attempt.unit_code).group_by(
+        Attempt.unit_code, version_col, AttemptQuestion.correct
+    )
     # From one int64 array: pandas reads a list of rows value by value (0.17 s for 7,800 rows).
-    table = np.array(rows, dtype=np.int64).reshape(len(rows), len(ITEM_COLUMNS))
-    return pd.DataFrame(table, columns=ITEM_COLUMNS)
+    rows = [tuple(row) for row in session.execute(stmt)]  # numpy reads Row objects slowly
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
+    unit_col, version, right, n, ss, sss = table.T
+    parts = pd.DataFrame(
+        {
+            "unit": unit_col,
+            "version": version,
+            "n": n,
+            "sx": n * right,
+            "ss": ss,
+            "sss": sss,
+            "sxs": ss * right,
+        }
+    )
+    return parts.groupby(["unit", "version"], as_index=False, sort=False)[ITEM_COLUMNS[2:]].sum()
 
 
 def _papers(session: Session, round_ids: Sequence[int], unit: Unit | None) -> list[tuple[str, int]]:
