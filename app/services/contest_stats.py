@@ -304,8 +304,8 @@ def _scan(session: Session, round_ids: Sequence[int], unit: Unit | None) -> pd.D
     The database groups by (commune, version, right or not) with three plain aggregates —
     count, Σs, Σs² — and no expression per row beyond the score; the right answers (Σx) and
     Σxs are the count and Σs of the groups answered right, summed here over some 15,000
-    rows. (Five sums per (commune, version), two of them over a CASE, cost the aggregate
-    about twice as much per row.)"""
+    rows. (Five sums per (commune, version), two of them over a CASE, do more per row: see
+    docs/benchmarks.md, "After: attempts keep their commune".)"""
     s = func.coalesce(Attempt.score, 0)
     version_col = AttemptQuestion.question_version_id.label("version")
     stmt = (
