@@ -303,6 +303,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
                     "deadline": deadline,
                     "max_score": len(paper),
                     "paper": paper_digest(item.version_id for item in paper),
+                    "unit_code": COMMUNE,  # every bench account lives there
                 }
                 for (user_id, _t), paper in zip(owners, papers, strict=True)
             ],

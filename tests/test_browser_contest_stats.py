@@ -95,6 +95,7 @@ def contest(app, make_user):  # type: ignore[no-untyped-def]
                     duration_ms=480_000 + rng.randint(0, 60_000),
                     score=sum(right for _v, right in marks),
                     max_score=len(marks),
+                    unit_code=unit,
                 )
                 attempt.questions = [
                     AttemptQuestion(

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import (
     Attempt,
     AttemptQuestion,
+    BestAttempt,
     Contest,
     Question,
     QuestionVersion,
@@ -28,7 +29,8 @@ from app.models import (
     User,
 )
 from app.models.contests import paper_digest
-from app.services import contest_stats, standings
+from app.services import contest_stats, ranking, standings
+from app.services.attempts import competing_commune
 from tests.conftest import NINH_KIEU, PASSWORD, PROVINCE, VI_THANH, load_content, set_clock
 
 START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
@@ -115,6 +117,7 @@ def _attempt(app, round_id: int, user_id: int, marks: dict[str, bool], state: st
             score=sum(marks.values()),
             max_score=len(marks),
             paper=paper_digest(versions[key] for key in marks),
+            unit_code=competing_commune(db.session, round_id, db.session.get(User, user_id)),
         )
         attempt.questions = [
             AttemptQuestion(
@@ -617,3 +620,250 @@ def test_alpha_is_over_the_largest_shared_set_only(app):  # type: ignore[no-unty
     total = statistics.pvariance([sum(p.values()) for p in shared])
     assert stats.alpha == round(k / (k - 1) * (1 - items / total), 4)
     assert (stats.alpha_attempts, stats.alpha_questions) == (12, 2)
+
+
+# ------------------------------------------- the commune an attempt counts in (Attempt.unit_code)
+
+
+def _move(app, user_ids: list[int], unit: int) -> None:  # type: ignore[no-untyped-def]
+    """People change the commune of their account (they moved house)."""
+    with app.app_context():
+        db.session.execute(update(User).where(User.id.in_(user_ids)).values(unit_code=unit))
+        db.session.commit()
+
+
+def _views(app, rounds: dict[str, int]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Everything a reader can see per commune, in every view: each round's and the contest's
+    statistics (the whole province and each commune's own view), the ranking by unit, the live
+    view's counts and the ranking of each commune's people."""
+    grace = timedelta(0)
+    out: dict[str, object] = {}
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+        communes = [
+            VI_THANH,
+            NINH_KIEU,
+            CAI_KHE,
+            *db.session.scalars(select(BestAttempt.unit_code).distinct()),
+        ]
+        out["contest"] = contest_stats.contest_stats(db.session, contest, now=START).model_dump()
+        for code in sorted(set(communes)):
+            unit = db.session.get(Unit, code)
+            out[f"contest@{code}"] = contest_stats.contest_stats(
+                db.session, contest, unit=unit, now=START
+            ).model_dump()
+        for key, round_id in rounds.items():
+            round_ = db.session.get(Round, round_id)
+            out[key] = contest_stats.round_stats(db.session, round_, now=START).model_dump()
+            for code in sorted(set(communes)):
+                unit = db.session.get(Unit, code)
+                out[f"{key}@{code}"] = contest_stats.round_stats(
+                    db.session, round_, unit=unit, now=START
+                ).model_dump()
+                board = ranking.board(db.session, round_, START, grace, unit=code)
+                out[f"{key}/board@{code}"] = (
+                    board.total,
+                    [(r.standing.attempt_id, r.standing.place, r.unit_code) for r in board.rows],
+                )
+            units = ranking._unit_ranking(db.session, round_, False)
+            out[f"{key}/units"] = [(u.code, u.participants, u.score_sum) for u in units.ranked] + [
+                (u.code, u.participants, u.score_sum) for u in units.unknown
+            ]
+            live = ranking.live(db.session, round_, None, START, grace)
+            out[f"{key}/live"] = [(u.code, u.people, u.entries) for u in live.units]
+    return out
+
+
+def test_an_attempt_counts_in_the_commune_its_person_first_took_part_from(app, fixture):
+    """The rule (attempts.competing_commune): a new attempt counts in the commune of the
+    person's earlier attempts at the round, else in their account's commune now. A resident
+    of Vị Thanh who moves to Ninh Kiều between two attempts of one round still counts in Vị
+    Thanh for that round, and in Ninh Kiều at the next round."""
+    from app.services import attempts as attempt_service
+
+    (user_id,) = _people(app, VI_THANH, 1, 900)
+    with app.app_context():
+        round_1 = db.session.get(Round, fixture["rounds"]["tuan-1"])
+        round_2 = db.session.get(Round, fixture["rounds"]["tuan-2"])
+        user = db.session.get(User, user_id)
+        first, created = attempt_service.start(
+            db.session, round_1, user, START, timedelta(0), random.Random(1)
+        )
+        assert created and first.unit_code == VI_THANH
+        attempt_service.finish(db.session, first, START + timedelta(minutes=1), timedelta(0))
+        user.unit_code = NINH_KIEU
+        db.session.commit()
+        second, created = attempt_service.start(
+            db.session, round_1, user, START + timedelta(minutes=2), timedelta(0), random.Random(2)
+        )
+        assert created and second.number == 2 and second.unit_code == VI_THANH
+        attempt_service.finish(db.session, second, START + timedelta(minutes=3), timedelta(0))
+        best = db.session.get(BestAttempt, (round_1.id, user_id))
+        assert best is not None and best.unit_code == VI_THANH
+        other, created = attempt_service.start(
+            db.session, round_2, user, START + timedelta(minutes=4), timedelta(0), random.Random(3)
+        )
+        assert created and other.unit_code == NINH_KIEU
+
+
+def test_a_move_between_two_readings_reveals_nobody(app, fixture):
+    """An attacker reads every view, waits for one resident of Vị Thanh to move to the fourth
+    commune, and reads them again: had the views followed the account's commune, Vị Thanh's
+    heat-map cells before less after would be that one person's answers (and the fourth
+    commune's after less before the same). Every view counts an attempt in the commune it was
+    made from, so nothing changes at all. (Failed before: the views joined `users`.)"""
+    before = _views(app, fixture["rounds"])
+    mover = fixture["people"][VI_THANH][3]
+    _move(app, [mover], fixture["fourth"])
+    after = _views(app, fixture["rounds"])
+    assert [k for k in before if before[k] != after[k]] == []
+
+
+def _people_per_cell(app, round_ids: list[int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Distinct people behind the figures of each commune (from the finished attempts)."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(Attempt.unit_code, Attempt.user_id)
+            .where(Attempt.round_id.in_(round_ids), Attempt.state.in_(("submitted", "expired")))
+            .distinct()
+        ).all()
+    out: dict[int, int] = {}
+    for code, _user in rows:
+        out[code] = out.get(code, 0) + 1
+    return out
+
+
+def test_a_person_who_moved_between_rounds_is_never_a_group_of_their_own(app, fixture):
+    """A resident of Ninh Kiều takes round 1 there, moves to Cái Khế (two people at round 1,
+    none at round 2) and takes round 2 there: one person in Cái Khế at round 2. In every view
+    (each round, the contest, each commune's own) every commune shown has the threshold or
+    more people behind its figures, a commune hidden is never alone (its count would be the
+    total less the others), a commune below the threshold answers `suppressed` to ?unit=,
+    and the ranking by unit, the live view and the statistics count the same people in the
+    same communes."""
+    rounds = fixture["rounds"]
+    mover = fixture["people"][NINH_KIEU][0]
+    _move(app, [mover], CAI_KHE)
+    _attempt(app, rounds["tuan-2"], mover, {"q1": True, "q3": False})
+    with app.app_context():
+        assert db.session.get(BestAttempt, (rounds["tuan-1"], mover)).unit_code == NINH_KIEU
+        assert db.session.get(BestAttempt, (rounds["tuan-2"], mover)).unit_code == CAI_KHE
+        contest = db.session.scalar(select(Contest))
+        views = {
+            "tuan-1": ([rounds["tuan-1"]], stats_of(app, rounds["tuan-1"])),
+            "tuan-2": ([rounds["tuan-2"]], stats_of(app, rounds["tuan-2"])),
+            "contest": (
+                [rounds["tuan-1"], rounds["tuan-2"]],
+                contest_stats.contest_stats(db.session, contest, now=START),
+            ),
+        }
+    threshold = contest_stats.DEFAULT_THRESHOLD
+    for name, (ids, stats) in views.items():
+        behind = _people_per_cell(app, ids)
+        shown = {u.code for u in stats.units if not u.suppressed}
+        hidden = {u.code for u in stats.units if u.suppressed}
+        assert all(behind[c] >= threshold for c in shown), name
+        assert {c for c, n in behind.items() if n < threshold} <= hidden, name
+        assert len(hidden) != 1, name
+        assert {c.unit for c in stats.heat} <= shown, name
+        assert all(u.participants == behind[u.code] for u in stats.units if not u.suppressed)
+        for code in hidden:
+            with app.app_context():
+                unit = db.session.get(Unit, code)
+                if name == "contest":
+                    narrowed = contest_stats.contest_stats(
+                        db.session, contest, unit=unit, now=START
+                    )
+                else:
+                    narrowed = stats_of(app, ids[0], unit=code)
+            assert narrowed.suppressed and narrowed.questions == [], (name, code)
+    # Cái Khế: 1 person at round 2, 3 over the contest (2 + the mover): hidden in both.
+    assert CAI_KHE in {u.code for u in views["tuan-2"][1].units if u.suppressed}
+    # The contest counts the mover once, although two communes count them.
+    assert views["contest"][1].participants == 27
+    with app.app_context():
+        for key in ("tuan-1", "tuan-2"):
+            round_ = db.session.get(Round, rounds[key])
+            units = ranking._unit_ranking(db.session, round_, False)
+            ranked = {u.code: u.participants for u in [*units.ranked, *units.unknown]}
+            live = ranking.live(db.session, round_, None, START, timedelta(0))
+            assert (
+                ranked
+                == {u.code: u.people for u in live.units}
+                == _people_per_cell(app, [rounds[key]])
+            )
+            board = ranking.board(db.session, round_, START, timedelta(0), unit=CAI_KHE)
+            assert (mover in {r.standing.user_id for r in board.rows}) == (key == "tuan-2")
+
+
+def test_the_migration_gives_the_attempts_stored_before_their_person_s_commune(tmp_path):  # type: ignore[no-untyped-def]
+    """0013 fills `attempts.unit_code` from the account's commune (the only one known for the
+    attempts stored before) and `best_attempts.unit_code` from its attempt: the statistics
+    read the same afterwards."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from app.config import TestingConfig
+    from app.services.units import load_units
+    from tests.conftest import fresh_database_url
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=fresh_database_url("unit", tmp_path))
+    with app.app_context():
+        upgrade()
+        load_units(db.session, PROVINCE)
+    set_clock(app, START)
+    load_content(app, [("b.yaml", BANK), ("c.yaml", CONTEST)], START)
+    with app.app_context():
+        rounds = {r.key: r.id for r in db.session.scalars(select(Round))}
+    people = _people(app, VI_THANH, 6, 700) + _people(app, NINH_KIEU, 6, 710)
+    for i, user in enumerate(people):
+        _attempt(app, rounds["tuan-1"], user, {k: (i + j) % 3 > 0 for j, k in enumerate(QUESTIONS)})
+    with app.app_context():
+        round_ = db.session.get(Round, rounds["tuan-1"])
+        before = contest_stats.round_stats(db.session, round_, now=START).model_dump()
+        assert {u["code"]: u["participants"] for u in before["units"]} == {
+            VI_THANH: 6,
+            NINH_KIEU: 6,
+        }
+        db.session.remove()
+        downgrade(revision="0012")
+        upgrade()
+        pairs = db.session.execute(
+            select(Attempt.unit_code, User.unit_code).join(User, User.id == Attempt.user_id)
+        ).all()
+        assert len(pairs) == 12 and all(a == u for a, u in pairs)
+        best = db.session.execute(
+            select(BestAttempt.unit_code, Attempt.unit_code).join(
+                Attempt, Attempt.id == BestAttempt.attempt_id
+            )
+        ).all()
+        assert len(best) == 12 and all(b == a for b, a in best)
+        round_ = db.session.get(Round, rounds["tuan-1"])
+        assert contest_stats.round_stats(db.session, round_, now=START).model_dump() == before
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_contest_reads_each_round_s_participation_once(app, fixture):
+    """The contest's view needs each round's participants per commune twice (its suppression
+    decision, each round's line): one statement reads them for every round, one more the
+    contest's distinct people; the lines do not read them again. (Failed before: 2 + 2 × the
+    rounds statements, each round read twice.)"""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_a):  # type: ignore[no-untyped-def]
+        flat = " ".join(statement.lower().split())
+        if "from best_attempts" in flat and "group by" in flat and "unit_code" in flat:
+            seen.append(flat)
+
+    with app.app_context():
+        contest = db.session.scalar(select(Contest))
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            stats = contest_stats.contest_stats(db.session, contest, now=START)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+    assert [(r.participants, r.covered) for r in stats.rounds] == [(27, 4), (19, 2)]
+    assert len(seen) == 2, seen

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import Attempt, BestAttempt, Role, Round, Unit, User
 from app.services import ranking, ranking_audit, standings
+from app.services.attempts import competing_commune
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, load_content, set_clock
 
 START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)  # Thursday 10:00 in Vietnam: rounds are open
@@ -109,6 +110,7 @@ def add_attempt(  # type: ignore[no-untyped-def]
             score=None if state == "open" else score,
             max_score=max_score,
             prediction=prediction,
+            unit_code=competing_commune(db.session, round_id, db.session.get(User, user_id)),
         )
         db.session.add(attempt)
         db.session.flush()

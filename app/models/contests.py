@@ -50,6 +50,11 @@ class Attempt(db.Model):
     # Which set of questions it was given (paper_digest): attempts given the same set share it,
     # so that Cronbach's alpha finds them without reading every answered question.
     paper: Mapped[str | None] = mapped_column(String(32))
+    # The commune/ward the attempt counts in: the person's commune when they started their
+    # first attempt at the round (app.services.attempts.competing_commune), kept whatever their
+    # account says later, so that participation, the ranking by unit and the statistics all
+    # count a person in one commune per round, and read it here instead of joining `users`.
+    unit_code: Mapped[int] = mapped_column(Integer)
 
     round: Mapped[Round] = relationship()
     questions: Mapped[list[AttemptQuestion]] = relationship(
@@ -140,6 +145,7 @@ class BestAttempt(db.Model):
     tiebreak: Mapped[int] = mapped_column(BigInteger, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    unit_code: Mapped[int] = mapped_column(Integer)  # the attempt's (Attempt.unit_code)
 
 
 # The ranking's order: a page is a range of this index, a place a count along it.

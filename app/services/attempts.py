@@ -182,6 +182,22 @@ def attempts_of(session: Session, round_id: int, user_id: int) -> list[Attempt]:
     )
 
 
+def competing_commune(session: Session, round_id: int, user: User) -> int:
+    """The commune/ward a new attempt of `user` at the round counts in: that of their earlier
+    attempts at the round, if any, else their account's commune now. So one person counts in
+    one commune per round, the one they lived in when they first took part, even when they
+    move before a second attempt: participation, the ranking by unit and the statistics (which
+    all read Attempt.unit_code) then agree, and no view counts them in a commune another view
+    does not."""
+    earlier = session.scalar(
+        select(Attempt.unit_code)
+        .where(Attempt.round_id == round_id, Attempt.user_id == user.id)
+        .order_by(Attempt.number)
+        .limit(1)
+    )
+    return int(earlier) if earlier is not None else user.unit_code
+
+
 def start(
     session: Session,
     round_: Round,
@@ -221,6 +237,7 @@ def start(
         deadline=min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
         max_score=len(paper),
         paper=paper_digest(item.version_id for item in paper),
+        unit_code=competing_commune(session, round_.id, user),
     )
     for position, item in enumerate(paper, start=1):
         order = list(range(item.choices))

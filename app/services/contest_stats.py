@@ -19,23 +19,32 @@ Definitions:
   (`Attempt.paper`, a digest of its question versions), so the sets are counted in the
   attempts table, not in a second pass over the answered questions.
 
+Communes: an attempt counts in the commune it was made from (`Attempt.unit_code`, copied on
+`BestAttempt`: the person's commune when they started their first attempt at the round, see
+app.services.attempts.competing_commune), never in their account's commune today. Every figure
+here (participation, item sums, scores, alpha, a commune's view) and the ranking by unit read
+that one column, so a person who moves changes no view (two readings cannot be subtracted to
+find the mover's answers), and no view counts them in a commune another one does not; no
+query joins `users`. Within one round a person counts in one commune; a person who moved
+between two rounds counts in each commune they took part from in a contest's table (each
+commune's count is then its real count of people), and once in the contest's total.
+
 Suppression (the rule of survey results, app/services/suppression.py, reused as it is): the
-table is communes × participants of the round (each person counted once, in the commune of
-their account), decided once per round over the whole province whatever the reader's scope,
-with `decide_table` over one column: a commune with 1 to threshold − 1 participants is
-hidden, and while exactly one commune is hidden (its count would be the total less the shown
-ones) the next smallest commune with participants is hidden too. A hidden commune shows no
-participants, no per-1,000 figure and no cell of the topic × commune table, and `?unit=` on it
-withholds every figure (`suppressed`); when the whole round has fewer participants than the
-threshold, every per-unit figure, the score distribution and every item figure are withheld
-(the totals stay). A contest's view hides the union of what each of its rounds hides and of
-what its own table (distinct people per commune over the rounds) hides: a union of sets that
-each hide zero or at least two communes with people still hides zero or at least two, so the
-rounds' figures cannot be subtracted from the contest's to find a hidden commune. The
-threshold is the deployment's (analytics.DEFAULT_THRESHOLD, 5). Note that the public unit
-ranking (`/rounds/{round}/units`) publishes participants per commune anyway: what this
-suppression protects is small communes' scores and answers.
-"""
+table is communes × participants of the round (each person counted once, in the commune their
+attempts count in), decided once per round over the whole province whatever the reader's scope,
+with `decide_table` over one column: a commune with 1 to threshold − 1 participants is hidden,
+and while exactly one commune is hidden (its count would be the total less the shown ones) the
+next smallest commune with participants is hidden too. A hidden commune shows no participants,
+no per-1,000 figure and no cell of the topic × commune table, and `?unit=` on it withholds
+every figure (`suppressed`); when the whole round has fewer participants than the threshold,
+every per-unit figure, the score distribution and every item figure are withheld (the totals
+stay). A contest's view hides the union of what each of its rounds hides and of what its own
+table (distinct people per commune over the rounds) hides: a union of sets that each hide zero
+or at least two communes with people still hides zero or at least two, so the rounds' figures
+cannot be subtracted from the contest's to find a hidden commune. The threshold is the
+deployment's (analytics.DEFAULT_THRESHOLD, 5). Note that the public unit ranking
+(`/rounds/{round}/units`) publishes participants per commune anyway: what this suppression
+protects is small communes' scores and answers."""
 
 from __future__ import annotations
 
@@ -48,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Integer, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -62,7 +71,6 @@ from app.models import (
     Round,
     Unit,
     UnitLevel,
-    User,
     utcnow,
 )
 from app.services.analytics import DEFAULT_THRESHOLD
@@ -194,21 +202,16 @@ def _finished(round_ids: Sequence[int]) -> Any:
     return Attempt.round_id.in_(list(round_ids)) & Attempt.state.in_(FINISHED)
 
 
-def _people_filter(unit: Unit | None) -> Any:
-    """The SQL condition that a person lies within `unit`; None when everyone does (no unit,
-    or the province: the units table holds the deployment's province only), so that the
-    query need not join `users` at all."""
-    if unit is None or unit.level == UnitLevel.PROVINCE:
-        return None
-    return in_scope(User.unit_code, unit)
+def _everyone(unit: Unit | None) -> bool:
+    """No narrowing: no unit, or the province (the units table holds the deployment's
+    province only)."""
+    return unit is None or unit.level == UnitLevel.PROVINCE
 
 
-def _within(stmt: Any, unit: Unit | None, person: Any) -> Any:
-    """`stmt` restricted to the people of `unit` (`person`: the column holding the user id)."""
-    condition = _people_filter(unit)
-    if condition is None:
-        return stmt
-    return stmt.join(User, User.id == person).where(condition)
+def _within(stmt: Any, unit: Unit | None, commune: Any) -> Any:
+    """`stmt` restricted to the attempts counted within `unit` (`commune`: Attempt.unit_code
+    or BestAttempt.unit_code, the commune an attempt counts in, never the account's today)."""
+    return stmt if _everyone(unit) else stmt.where(in_scope(commune, unit))
 
 
 @dataclass(frozen=True)
@@ -230,15 +233,30 @@ def _people(round_ids: Sequence[int]) -> Any:
 
 
 def _participants_per_unit(session: Session, round_ids: Sequence[int]) -> dict[int, int]:
-    """Distinct people with a finished attempt at any of the rounds, per commune (all)."""
+    """Distinct people with a finished attempt at any of the rounds, per commune (all), in
+    the commune their attempts count in (BestAttempt.unit_code: one per person and round; a
+    person who moved between two rounds counts in each commune they took part from)."""
     rows = session.execute(
-        select(User.unit_code, _people(round_ids))
-        .select_from(BestAttempt)
-        .join(User, User.id == BestAttempt.user_id)
+        select(BestAttempt.unit_code, _people(round_ids))
         .where(BestAttempt.round_id.in_(list(round_ids)))
-        .group_by(User.unit_code)
+        .group_by(BestAttempt.unit_code)
     ).all()
     return {int(code): int(n) for code, n in rows}
+
+
+def _participants_per_round(
+    session: Session, round_ids: Sequence[int]
+) -> dict[int, dict[int, int]]:
+    """_participants_per_unit of each round, in one statement: round id -> commune -> people."""
+    out: dict[int, dict[int, int]] = {r: {} for r in round_ids}
+    rows = session.execute(
+        select(BestAttempt.round_id, BestAttempt.unit_code, func.count())
+        .where(BestAttempt.round_id.in_(list(round_ids)))
+        .group_by(BestAttempt.round_id, BestAttempt.unit_code)
+    ).all()
+    for round_id, code, n in rows:
+        out[int(round_id)][int(code)] = int(n)
+    return out
 
 
 def hidden_units(
@@ -247,15 +265,19 @@ def hidden_units(
     threshold: int = DEFAULT_THRESHOLD,
     *,
     together: dict[int, int] | None = None,
+    each: dict[int, dict[int, int]] | None = None,
 ) -> _Hidden:
     """The one suppression decision of a round (one id) or a contest (its rounds' ids).
-    `together`: _participants_per_unit of all of `round_ids`, when the caller has it."""
+    `together`: _participants_per_unit of all of `round_ids`; `each`: _participants_per_round
+    of them (read here when the caller has not)."""
     if together is None:
         together = _participants_per_unit(session, round_ids)
     if len(round_ids) == 1:
         decisions = [_decide(together, threshold)]
     else:
-        decisions = [_decide(_participants_per_unit(session, [r]), threshold) for r in round_ids]
+        if each is None:
+            each = _participants_per_round(session, round_ids)
+        decisions = [_decide(each[r], threshold) for r in round_ids]
         decisions.append(_decide(together, threshold))
     return _Hidden(
         any(d.everything for d in decisions),
@@ -277,32 +299,48 @@ ITEM_COLUMNS = ["unit", "version", "n", "sx", "ss", "sss", "sxs"]
 
 def _scan(session: Session, round_ids: Sequence[int], unit: Unit | None) -> pd.DataFrame:
     """One pass over the answered questions of the finished attempts: one row per (commune,
-    question version) with the sums every item figure is made of."""
-    x = case((AttemptQuestion.correct.is_(True), 1), else_=0)
+    question version) with the sums every item figure is made of (ITEM_COLUMNS).
+
+    The database groups by (commune, version, right or not) with three plain aggregates —
+    count, Σs, Σs² — and no expression per row beyond the score; the right answers (Σx) and
+    Σxs are the count and Σs of the groups answered right, summed here over some 15,000
+    rows. (Five sums per (commune, version), two of them over a CASE, do more per row: see
+    docs/benchmarks.md, "After: attempts keep their commune".)"""
     s = func.coalesce(Attempt.score, 0)
     version_col = AttemptQuestion.question_version_id.label("version")
     stmt = (
         select(
-            User.unit_code.label("unit"),
+            Attempt.unit_code.label("unit"),
             version_col,
+            # Per group, not per row; NULL (an answer never scored) is not right.
+            func.coalesce(cast(AttemptQuestion.correct, Integer), 0).label("right"),
             func.count().label("n"),
-            func.sum(x).label("sx"),
             func.sum(s).label("ss"),
             func.sum(s * s).label("sss"),
-            func.sum(x * s).label("sxs"),
         )
         .select_from(AttemptQuestion)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .join(User, User.id == Attempt.user_id)
         .where(_finished(round_ids))
     )
-    condition = _people_filter(unit)
-    if condition is not None:
-        stmt = stmt.where(condition)
-    rows = [tuple(row) for row in session.execute(stmt.group_by(User.unit_code, version_col))]
+    stmt = _within(stmt, unit, Attempt.unit_code).group_by(
+        Attempt.unit_code, version_col, AttemptQuestion.correct
+    )
     # From one int64 array: pandas reads a list of rows value by value (0.17 s for 7,800 rows).
-    table = np.array(rows, dtype=np.int64).reshape(len(rows), len(ITEM_COLUMNS))
-    return pd.DataFrame(table, columns=ITEM_COLUMNS)
+    rows = [tuple(row) for row in session.execute(stmt)]  # numpy reads Row objects slowly
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
+    unit_col, version, right, n, ss, sss = table.T
+    parts = pd.DataFrame(
+        {
+            "unit": unit_col,
+            "version": version,
+            "n": n,
+            "sx": n * right,
+            "ss": ss,
+            "sss": sss,
+            "sxs": ss * right,
+        }
+    )
+    return parts.groupby(["unit", "version"], as_index=False, sort=False)[ITEM_COLUMNS[2:]].sum()
 
 
 def _papers(session: Session, round_ids: Sequence[int], unit: Unit | None) -> list[tuple[str, int]]:
@@ -314,7 +352,7 @@ def _papers(session: Session, round_ids: Sequence[int], unit: Unit | None) -> li
         .group_by(Attempt.paper)
         .having(func.count() >= MIN_ALPHA),
         unit,
-        Attempt.user_id,
+        Attempt.unit_code,
     )
     found = [(str(paper), int(m)) for paper, m in session.execute(stmt).all()]
     return sorted(found, key=lambda f: (-f[1], f[0]))
@@ -433,7 +471,7 @@ def _alpha(
         members = _within(
             select(Attempt.id).where(_finished(round_ids), Attempt.paper == paper),
             unit,
-            Attempt.user_id,
+            Attempt.unit_code,
         )
         if m == attempts:
             right = [int(c) for c in rows.groupby("version")["sx"].sum()]
@@ -465,7 +503,7 @@ def _scores(session: Session, round_ids: Sequence[int], unit: Unit | None) -> li
     stmt = _within(
         select(BestAttempt.score, func.count()).where(BestAttempt.round_id.in_(list(round_ids))),
         unit,
-        BestAttempt.user_id,
+        BestAttempt.unit_code,
     )
     rows = session.execute(stmt.group_by(BestAttempt.score).order_by(BestAttempt.score)).all()
     return [ScoreCount(score=int(s), people=int(n)) for s, n in rows]
@@ -475,7 +513,7 @@ def _attempts(session: Session, round_ids: Sequence[int], unit: Unit | None) -> 
     stmt = _within(
         select(func.count()).select_from(Attempt).where(_finished(round_ids)),
         unit,
-        Attempt.user_id,
+        Attempt.unit_code,
     )
     return int(session.scalar(stmt) or 0)
 
@@ -487,7 +525,7 @@ def _participants(session: Session, round_ids: Sequence[int], unit: Unit | None)
         .select_from(BestAttempt)
         .where(BestAttempt.round_id.in_(list(round_ids)))
     )
-    return int(session.scalar(_within(stmt, unit, BestAttempt.user_id)) or 0)
+    return int(session.scalar(_within(stmt, unit, BestAttempt.unit_code)) or 0)
 
 
 def _per_1000(participants: int, population: int | None) -> float | None:
@@ -507,21 +545,26 @@ def _narrowed(scope: Unit | None, unit: Unit | None) -> Unit | None:
 def _build(
     session: Session,
     round_ids: list[int],
-    audience: list[int] | None,
     view: Unit | None,
     final: bool,
     threshold: int,
+    communes: list[Unit],
+    each: dict[int, dict[int, int]] | None = None,
 ) -> dict[str, Any]:
-    per_unit_all = _participants_per_unit(session, round_ids)
-    hidden = hidden_units(session, round_ids, threshold, together=per_unit_all)
-    communes = _communes(session, audience, view)
+    """`communes`: _communes(audience, view); `each`: _participants_per_round (contests)."""
+    per_unit_all = (
+        _participants_per_unit(session, round_ids)
+        if each is None or len(round_ids) > 1
+        else each[round_ids[0]]
+    )
+    hidden = hidden_units(session, round_ids, threshold, together=per_unit_all, each=each)
     base: dict[str, Any] = {"final": final, "threshold": threshold, "communes": len(communes)}
     is_commune = view is not None and view.level == UnitLevel.COMMUNE
     if is_commune and (hidden.everything or view.code in hidden.units):  # type: ignore[union-attr]
         return base | {"suppressed": True, "participants": None, "attempts": None, "covered": None}
-    if _people_filter(view) is None:  # everyone: each person counted in their one commune
+    if _everyone(view) and len(round_ids) == 1:  # one commune per person and round
         participants = sum(per_unit_all.values())
-    else:
+    else:  # a person who moved between two rounds counts in two communes: count them once
         participants = _participants(session, round_ids, view)
     attempts = _attempts(session, round_ids, view)
     if hidden.everything:
@@ -590,16 +633,17 @@ def _is_final(round_: Round, now: datetime, grace: timedelta) -> bool:
 def _summary(
     session: Session,
     round_: Round,
-    audience: list[int] | None,
+    per_unit: dict[int, int],
+    communes: list[Unit],
     view: Unit | None,
     now: datetime,
     grace: timedelta,
     threshold: int,
 ) -> RoundSummary:
-    """One round's line in a contest's view: people, attempts, communes covered."""
-    per_unit = _participants_per_unit(session, [round_.id])
+    """One round's line in a contest's view: people, attempts, communes covered.
+    `per_unit`: the round's participants per commune (_participants_per_round, read once for
+    the contest's suppression decision and these lines); `communes`: _communes of the view."""
     hidden = hidden_units(session, [round_.id], threshold, together=per_unit)
-    communes = _communes(session, audience, view)
     is_commune = view is not None and view.level == UnitLevel.COMMUNE
     withheld = is_commune and (hidden.everything or view.code in hidden.units)  # type: ignore[union-attr]
     return RoundSummary(
@@ -609,7 +653,11 @@ def _summary(
         state="upcoming"
         if now < round_.opens_at
         else ("closed" if _is_final(round_, now, grace) else "open"),
-        participants=None if withheld else _participants(session, [round_.id], view),
+        participants=None
+        if withheld
+        else (
+            sum(per_unit.values()) if _everyone(view) else _participants(session, [round_.id], view)
+        ),
         attempts=None if withheld else _attempts(session, [round_.id], view),
         covered=None
         if withheld or hidden.everything
@@ -638,10 +686,10 @@ def round_stats(
     parts = _build(
         session,
         [round_.id],
-        round_.contest.audience,
         view,
         _is_final(round_, now, grace),
         threshold,
+        _communes(session, round_.contest.audience, view),
     )
     return RoundStats(
         round=round_.id,
@@ -669,9 +717,12 @@ def contest_stats(
     now = now or utcnow()
     ids = [r.id for r in contest.rounds]
     final = bool(ids) and all(_is_final(r, now, grace) for r in contest.rounds)
-    parts = _build(session, ids, contest.audience, view, final, threshold)
+    each = _participants_per_round(session, ids)  # read once: the decision and the lines
+    communes = _communes(session, contest.audience, view)
+    parts = _build(session, ids, view, final, threshold, communes, each)
     summaries = [
-        _summary(session, r, contest.audience, view, now, grace, threshold) for r in contest.rounds
+        _summary(session, r, each[r.id], communes, view, now, grace, threshold)
+        for r in contest.rounds
     ]
     return ContestStats(
         contest=contest.id,

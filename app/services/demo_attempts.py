@@ -138,7 +138,7 @@ def create(
         )
         attempt_rows: list[dict[str, Any]] = []
         papers: list[list[dict[str, Any]]] = []
-        for user_id in user_ids:
+        for user_id, person in zip(user_ids, people, strict=True):
             skill = rng.betavariate(6, 1.2)
             tries = 2 if round_.attempts >= 2 and rng.random() < 0.3 else 1
             for number in range(1, tries + 1):
@@ -187,6 +187,7 @@ def create(
                         "max_score": len(questions),
                         "prediction": prediction,
                         "paper": paper_digest(q["question_version_id"] for q in questions),
+                        "unit_code": person["unit_code"],
                     }
                 )
                 papers.append(questions)

@@ -322,14 +322,19 @@ class Board:
         return max(1, -(-self.total // self.limit))
 
 
-def _people(session: Session, user_ids: Iterable[int]) -> dict[int, tuple[str | None, int, str]]:
-    """user id -> (shortened name or None when deleted, unit code, unit name): one query."""
+def _people(
+    session: Session, round_id: int, user_ids: Iterable[int]
+) -> dict[int, tuple[str | None, int, str]]:
+    """user id -> (shortened name or None when deleted, unit code, unit name): one query. The
+    unit is the commune the person's attempts at the round count in (BestAttempt.unit_code),
+    the one the ranking by unit files them under, not their account's today."""
     wanted = set(user_ids)
     if not wanted:
         return {}
     rows = session.execute(
-        select(User.id, User.name, User.deleted_at, User.unit_code, Unit.name)
-        .join(Unit, Unit.code == User.unit_code)
+        select(User.id, User.name, User.deleted_at, BestAttempt.unit_code, Unit.name)
+        .join(BestAttempt, (BestAttempt.user_id == User.id) & (BestAttempt.round_id == round_id))
+        .join(Unit, Unit.code == BestAttempt.unit_code)
         .where(User.id.in_(wanted))
     ).all()
     return {
@@ -338,16 +343,18 @@ def _people(session: Session, user_ids: Iterable[int]) -> dict[int, tuple[str | 
     }
 
 
-def _rows(session: Session, standings_: Sequence[Standing]) -> list[Row]:
-    people = _people(session, (s.user_id for s in standings_))
+def _rows(session: Session, round_id: int, standings_: Sequence[Standing]) -> list[Row]:
+    people = _people(session, round_id, (s.user_id for s in standings_))
     return [Row(s, *people.get(s.user_id, (None, 0, ""))) for s in standings_]
 
 
 def _ranked(round_id: int, unit: int | None) -> Any:
-    """The round's best attempts (of one unit's people, when given) as a WHERE clause."""
+    """The round's best attempts (of those counted in one commune, when given: the commune of
+    the attempt, BestAttempt.unit_code, as participation and the statistics count it) as a
+    WHERE clause."""
     where = BestAttempt.round_id == round_id
     if unit is not None:
-        where = where & BestAttempt.user_id.in_(select(User.id).where(User.unit_code == unit))
+        where = where & (BestAttempt.unit_code == unit)
     return where
 
 
@@ -406,13 +413,13 @@ def board(
         # Places in the whole ranking: the round numbered along the index, the unit's kept.
         place = func.row_number().over(order_by=standings.order(BestAttempt)).label("place")
         numbered = (
-            select(place, BestAttempt.attempt_id, BestAttempt.user_id)
+            select(place, BestAttempt.attempt_id, BestAttempt.unit_code)
             .where(_ranked(round_.id, None))
             .subquery()
         )
         picked = (
             select(numbered.c.place, numbered.c.attempt_id)
-            .where(numbered.c.user_id.in_(select(User.id).where(User.unit_code == unit)))
+            .where(numbered.c.unit_code == unit)
             .order_by(numbered.c.place)
             .offset(offset)
             .limit(limit)
@@ -428,17 +435,17 @@ def board(
     mine_index: int | None = None
     if user_id is not None:
         held = session.execute(
-            select(*STANDING_COLUMNS).where(
+            select(*STANDING_COLUMNS, BestAttempt.unit_code).where(
                 BestAttempt.round_id == round_.id, BestAttempt.user_id == user_id
             )
         ).first()
         if held is not None:
-            own = _standing(_ahead_of(session, round_.id, None, held) + 1, held, measured)
+            own = _standing(_ahead_of(session, round_.id, None, held) + 1, held[:-1], measured)
             if unit is None:
                 mine_index = own.place - 1
-            elif session.scalar(select(User.unit_code).where(User.id == user_id)) == unit:
+            elif held.unit_code == unit:
                 mine_index = _ahead_of(session, round_.id, unit, held)
-    shown = _rows(session, [*page, own] if own is not None else page)
+    shown = _rows(session, round_.id, [*page, own] if own is not None else page)
     return Board(
         round_id=round_.id,
         final=final,
@@ -486,15 +493,14 @@ class UnitRanking:
 
 
 def _unit_ranking(session: Session, round_: Round, final: bool) -> UnitRanking:
-    per_unit = (
+    per_unit = (  # in the commune each attempt counts in (as participation and statistics)
         select(
-            User.unit_code.label("code"),
+            BestAttempt.unit_code.label("code"),
             func.count().label("participants"),
             func.sum(BestAttempt.score).label("score_sum"),
         )
-        .join(User, User.id == BestAttempt.user_id)
         .where(BestAttempt.round_id == round_.id)
-        .group_by(User.unit_code)
+        .group_by(BestAttempt.unit_code)
         .subquery()
     )
     rows = session.execute(
@@ -602,16 +608,15 @@ def live(
     every figure within `scope` (None: everywhere, for an admin)."""
     finished = Attempt.state.in_(FINISHED)
     running = (Attempt.state == "open") & (Attempt.deadline >= now - grace)
-    per_unit = session.execute(
+    per_unit = session.execute(  # the commune each attempt counts in (Attempt.unit_code)
         select(
-            User.unit_code,
+            Attempt.unit_code,
             func.count(func.distinct(case((finished, Attempt.user_id)))),
             func.sum(case((finished, 1), else_=0)),
             func.sum(case((running, 1), else_=0)),
         )
-        .join(User, User.id == Attempt.user_id)
         .where(Attempt.round_id == round_.id)
-        .group_by(User.unit_code)
+        .group_by(Attempt.unit_code)
     ).all()
     counts = {code: (int(p or 0), int(e or 0), int(r or 0)) for code, p, e, r in per_unit}
     communes = select(Unit.code, Unit.name, Unit.parent_code).where(
@@ -635,8 +640,7 @@ def live(
     by_score = dict(
         session.execute(
             select(BestAttempt.score, func.count())
-            .join(User, User.id == BestAttempt.user_id)
-            .where(BestAttempt.round_id == round_.id, in_scope(User.unit_code, scope))
+            .where(BestAttempt.round_id == round_.id, in_scope(BestAttempt.unit_code, scope))
             .group_by(BestAttempt.score)
         ).all()
     )

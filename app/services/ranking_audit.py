@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Attempt, AttemptQuestion, QuestionVersion, Round, Unit, User
+from app.models import Attempt, AttemptQuestion, BestAttempt, QuestionVersion, Round, Unit, User
 from app.phones import mask_phone
 from app.services import exports
 from app.services.exports import Column, Table
@@ -73,13 +73,10 @@ def export_rows(
     people = {
         uid: (None if deleted else short_name(name), phone, code)
         for uid, name, phone, deleted, code in session.execute(
-            select(User.id, User.name, User.phone, User.deleted_at, User.unit_code).where(
-                User.id.in_(
-                    select(Attempt.user_id).where(
-                        Attempt.round_id == round_.id, Attempt.state.in_(FINISHED)
-                    )
-                )
-            )
+            # The commune each person's attempts count in (as the ranking by unit files them).
+            select(User.id, User.name, User.phone, User.deleted_at, BestAttempt.unit_code)
+            .join(BestAttempt, BestAttempt.user_id == User.id)
+            .where(BestAttempt.round_id == round_.id)
         )
     }
     units = dict(session.execute(select(Unit.code, Unit.name)).all())

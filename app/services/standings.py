@@ -40,6 +40,7 @@ COLUMNS = (
     "tiebreak",
     "duration_ms",
     "submitted_at",
+    "unit_code",
 )
 
 
@@ -96,6 +97,7 @@ def _candidates(figure: int | None) -> Any:
         _tiebreak(Attempt.prediction, figure).label("tiebreak"),
         func.coalesce(Attempt.duration_ms, NO_DURATION).label("duration_ms"),
         Attempt.submitted_at,
+        Attempt.unit_code,
     ).where(Attempt.state.in_(FINISHED))
 
 
