@@ -20,3 +20,6 @@ def dashboard() -> str:
     return render_template(
         "officer/dashboard.html", rows=rows, total=total, empty=empty, scope=current_user.unit
     )
+
+
+from app.officer import staff  # noqa: E402,F401  (the staff and audit pages)

@@ -21,7 +21,7 @@ from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
 from app.parse import ID_MAX, bounded_int, int_or_none
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
-from app.services import analytics, policy, survey_definition, survey_progress
+from app.services import analytics, audit, policy, survey_definition, survey_progress
 from app.services import surveys as service
 from app.services.units import communes
 from app.surveys import bp
@@ -268,12 +268,29 @@ def progress(slug: str) -> Response | str:
         now = clock.now()
         if request.form.get("action") == "close":
             survey.closes_at = min(survey.closes_at, now)
+            audit.record(
+                db.session,
+                current_user,
+                "survey.close",
+                f"survey:{survey.slug}",
+                survey.owner_unit_code,
+                now,
+            )
             flash(_("The survey is closed."), "success")
         else:
             days = bounded_int(
                 request.form.get("days", "7"), 1, 365, "days", label=_("Extend by (days)")
             )
             survey.closes_at = max(survey.closes_at, now) + timedelta(days=min(days, 365))
+            audit.record(
+                db.session,
+                current_user,
+                "survey.extend",
+                f"survey:{survey.slug}",
+                survey.owner_unit_code,
+                now,
+                {"days": days},
+            )
             flash(
                 _(
                     "The survey now closes on %(when)s.",
