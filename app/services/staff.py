@@ -356,10 +356,11 @@ def import_csv(
         session,
         actor,
         "staff.import",
-        f"file:{len(rows)} lines",
+        "staff:csv",
         actor.unit_code if actor is not None else None,
         now,
         {
+            "lines": len(rows),
             "created": len(report.issued),
             "refused": len(report.refused),
             "user_ids": [i.user_id for i in report.issued],
