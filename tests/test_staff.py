@@ -384,3 +384,30 @@ def test_a_failed_publish_leaves_no_entry(app, make_user):
         outcomes = load_files(db.session, [("id.yaml", IDENTIFIED.encode())], load_content_as, NOW)
         assert not outcomes[0].ok
     assert _events(app) == []
+
+
+def test_five_hundred_accounts_through_the_page_with_a_report_and_an_audit_entry(
+    app, client, auth, make_user
+):
+    """The issue's figure, through the page (the suite's cheap hashes; the production cost
+    is bench/staff_import_bench.py's)."""
+    from bench.staff_import_bench import csv_file
+
+    make_user(role=Role.ADMIN, phone="0811000001")
+    auth.login("0811000001")
+    upload = client.post(
+        "/officer/staff/import",
+        data={
+            "csrf_token": csrf_token(client, "/officer/staff/import"),
+            "file": (io.BytesIO(csv_file(500, 0)), "500.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    page = upload.get_data(as_text=True)
+    assert upload.status_code == 200
+    assert "Đã tạo 500 tài khoản, 0 dòng bị từ chối." in page
+    assert page.count('class="app-otp"') == 500 and "dòng 501: đã tạo tài khoản" in page
+    (entry,) = _events(app, "staff.import")
+    assert entry.detail["created"] == 500 and len(entry.detail["user_ids"]) == 500
+    listed = client.get("/officer/audit").get_data(as_text=True)
+    assert "Nhập tài khoản cán bộ" in listed and "created: 500" in listed
