@@ -108,6 +108,19 @@ def test_each_bad_line_is_reported_by_its_number_and_the_rest_imported(app, make
     assert entry.detail["created"] == 2 and entry.detail["refused"] == 6
 
 
+def test_the_reader_gives_each_row_the_line_it_starts_on():
+    from app.csvread import read_rows
+
+    data = b'a,b\n\n"two\nlines",x\n=1+1,@SUM(A1)\n'  # no BOM, a blank line, a quoted break
+    rows = read_rows(data)
+    assert [(r.line, r.cells) for r in rows] == [
+        (1, ["a", "b"]),
+        (3, ["two\nlines", "x"]),
+        (5, ["=1+1", "@SUM(A1)"]),  # formula-looking cells are data
+    ]
+    assert [r.cells for r in read_rows(b"x;y\tz\n")] == [["x", "y\tz"]]
+
+
 @pytest.mark.parametrize(
     "data",
     [b"\xff\xfeL\x00", "a,b\n".encode("utf-16"), b"", b"\n\n"],
@@ -223,6 +236,7 @@ def test_the_staff_pages_create_import_list_and_disable(app, client, auth, make_
         },
     )
     assert made.status_code == 200 and "0912000001" in made.get_data(as_text=True)
+    assert made.headers["Cache-Control"] == "no-store"  # the one-time password page
     again = client.post(
         "/officer/staff/new",
         data={
