@@ -16,7 +16,7 @@ from app.content.messages import N_
 from app.dashboards import bp
 from app.dashboards.views import page_parts
 from app.extensions import db
-from app.models import Survey, Unit, utcnow
+from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
 from app.services import analytics, audit, exports, policy, raw_export, result_exports
 from app.services.policy import within
@@ -161,7 +161,7 @@ def raw(slug: str, fmt: str) -> Response:
         "export.responses",
         f"survey:{slug}",
         survey.owner_unit_code,
-        utcnow(),
+        clock.now(),
         {"format": fmt, "rows": len(rows.rows)},
     )
     db.session.commit()
