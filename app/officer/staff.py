@@ -148,7 +148,7 @@ def staff_action(user_id: int, action: str) -> str | WerkzeugResponse:
         else _("The account of %(name)s is enabled again.", name=user.name),
         "success",
     )
-    return redirect(request.form.get("back") or url_for(".staff_list"))
+    return redirect(url_for(".staff_list"))
 
 
 # ---------------------------------------------------------------------------------- audit
