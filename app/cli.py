@@ -75,6 +75,46 @@ def users_create(role: str, unit_code: int, phone: str, name: str, password: str
     click.echo(f"Created {user.role} #{user.id} {user.phone} in {user.unit.name}.")
 
 
+@users_cli.command("import")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option(
+    "--passwords",
+    "passwords_out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the one-time passwords to this CSV file (created, readable by you only) "
+    "instead of standard output.",
+)
+def users_import(csv_file: click.utils.LazyFile, passwords_out: str | None) -> None:
+    """Create officer and leader accounts from a CSV file (name, phone, unit, role), each with
+    a one-time password to be changed at first sign-in. Every line is reported."""
+    import os
+
+    from app.services import staff
+    from app.services.exports import csv_bytes
+
+    report = staff.import_csv(db.session, None, csv_file.read(), utcnow())
+    if report.error:
+        raise click.ClickException(report.error)
+    for line in report.lines:
+        click.echo(f"{'ok' if line.ok else 'REFUSED'} line {line.line}: {line.message}")
+    header = ["line", "user_id", "name", "phone", "unit", "role", "one_time_password"]
+    rows = [
+        [i.line, i.user_id, i.name, i.phone, i.unit_name, i.role, i.password] for i in report.issued
+    ]
+    if passwords_out:
+        fd = os.open(passwords_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(csv_bytes(rows, header))
+        click.echo(f"One-time passwords written to {passwords_out}.")
+    elif rows:
+        click.echo("One-time passwords (shown once; each must be changed at first sign-in):")
+        click.echo(csv_bytes(rows, header).decode("utf-8-sig"), nl=False)
+    click.echo(f"{len(report.issued)} created, {len(report.refused)} refused.")
+    if report.refused:
+        raise SystemExit(1)
+
+
 def _create(role: Role, unit_code: int, phone: str, name: str, password: str) -> User:
     new = NewAccount(
         name=name, phone=normalize_phone(phone), password=password, unit_code=unit_code, role=role

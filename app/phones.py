@@ -35,3 +35,13 @@ def normalize_phone(raw: str) -> str:
 def mask_phone(phone: str) -> str:
     """'0912345678' -> '0912***678': enough to recognise, not enough to call."""
     return f"{phone[:4]}***{phone[-3:]}" if len(phone) >= 7 else "***"
+
+
+def normalize_sheet_phone(raw: str) -> str:
+    """A phone from a spreadsheet cell: as `normalize_phone`, and a mobile number whose
+    leading 0 the spreadsheet dropped (it took "0912345678" for the number 912345678) is
+    read with it."""
+    digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+    if re.fullmatch(r"[35789][0-9]{8}", digits):
+        digits = "0" + digits
+    return normalize_phone(digits)

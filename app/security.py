@@ -38,7 +38,32 @@ def safe_next(target: str | None, fallback: str) -> str:
     return target
 
 
+# What an account with a one-time password may still open: the password change, sign-out,
+# static files and the language switch's pages stay reachable; everything else waits.
+PASSWORD_FIRST_OPEN = frozenset({"account.password", "auth.logout", "static", "main.privacy"})
+
+
+def _password_first() -> Response | None:
+    """Until a staff account has replaced its one-time password, every page leads to the
+    password change and the API answers 403 (server-side: nothing the browser can skip)."""
+    from flask import redirect, url_for
+    from flask_babel import gettext as _
+    from flask_login import current_user
+
+    if request.endpoint in PASSWORD_FIRST_OPEN or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    if request.path.startswith("/api/"):
+        from app.errors import api_error
+
+        return api_error(403, _("Please change your one-time password first."))
+    return redirect(url_for("account.password"))
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_password_first)
+
     @app.before_request
     def _idle_timeout() -> None:
         # A session expires after PERMANENT_SESSION_LIFETIME without a request (refreshed on

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, text
 
 from app import create_app
@@ -267,14 +267,17 @@ def test_the_migration_unties_responses_stored_before_the_mixer(tmp_path):
     if not is_postgres(app):
         pytest.skip("SQLite keeps no transaction id in rows")
     set_clock(app, NOW)
+    # The survey and the accounts are stored by today's code on today's schema, then the
+    # schema goes back to 0009 (before the mixer) for the rows written the old way: today's
+    # code on an old schema would write columns and tables that did not exist then.
     with app.app_context():
-        upgrade(revision="0009")
+        upgrade()
         load_units(db.session, PROVINCE)
     load_content(app, [("full.yaml", FULL)], NOW)
     with app.app_context():
         survey_id = db.session.scalar(select(Survey.id))
-        for i in range(3):  # written as before the mixer: response and ledger in one transaction
-            user = create_account(
+        users = [
+            create_account(
                 db.session,
                 NewAccount(
                     name="Nguyễn Văn Thử",
@@ -285,9 +288,14 @@ def test_the_migration_unties_responses_stored_before_the_mixer(tmp_path):
                 ),
                 NOW,
                 consent=True,
-            )
+            ).id
+            for i in range(3)
+        ]
+        db.session.remove()
+        downgrade(revision="0009")
+        for user_id in users:  # written as before the mixer: response and ledger in one transaction
             db.session.execute(
-                text("INSERT INTO survey_ledger VALUES (:s, :u)"), {"s": survey_id, "u": user.id}
+                text("INSERT INTO survey_ledger VALUES (:s, :u)"), {"s": survey_id, "u": user_id}
             )
             db.session.execute(
                 text(

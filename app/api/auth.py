@@ -68,6 +68,8 @@ def token(body: TokenIn) -> Response:
     if user is None:
         return api_error(401, _("Wrong phone number or password."))
     signin_succeeded(body.phone, ip)
+    if user.must_change_password:
+        return api_error(403, _("Please change your one-time password first."))
     value, expires_at = issue_token(
         current_app.config["SECRET_KEY"], user, now, current_app.config["API_TOKEN_LIFETIME"]
     )

@@ -111,6 +111,9 @@ def login() -> Response | str | tuple[str, int]:
             return render_template("auth/login.html", form=form), 401
         signin_succeeded(phone, ip)
         _sign_in(user)
+        if user.must_change_password:
+            flash(_("Welcome! Please replace your one-time password with your own."), "info")
+            return redirect(url_for("account.password"))
         return redirect(destination)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status

@@ -37,7 +37,7 @@ from app.models import (
     User,
 )
 from app.models.content import CURRENT
-from app.services import standings
+from app.services import audit, standings
 from app.services.policy import audience_outside, is_admin, may_draw_from, within
 from app.services.survey_definition import (
     definition,
@@ -144,6 +144,15 @@ def load(session: Session, result: Result, actor: Actor, now: datetime, source: 
                 loaded_by_id=actor.user_id,
                 loaded_at=now,
             )
+        )
+        audit.record(
+            session,
+            actor.user_id,
+            "content.publish" if report.status == "new" else "content.republish",
+            f"{report.kind}:{report.slug}",
+            actor.unit_code,
+            now,
+            {"version": report.version},
         )
     session.flush()
     return report

@@ -18,6 +18,7 @@ from app.contests.texts import prediction_question
 from app.extensions import db
 from app.models import Round, Unit
 from app.parse import ID_MAX, PAGE_MAX, optional_int
+from app.services import audit as audit_trail
 from app.services import policy
 from app.services import ranking as service
 from app.services import ranking_audit as audit
@@ -121,6 +122,16 @@ def ranking_export(round_id: int, fmt: str) -> Response:
     round_ = _round_or_404(round_id)
     _owner_scope_or_403(round_)
     exported = audit.export_file(db.session, round_, clock.now(), clock.grace(), fmt)
+    audit_trail.record(
+        db.session,
+        current_user,
+        "export.ranking",
+        f"round:{round_.id}",
+        round_.contest.owner_unit_code,
+        clock.now(),
+        {"format": fmt},
+    )
+    db.session.commit()
     response = Response(exported.data, mimetype=exported.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
     response.headers["X-Content-SHA256"] = exported.sha256

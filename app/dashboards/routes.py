@@ -18,7 +18,7 @@ from app.dashboards.views import page_parts
 from app.extensions import db
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
-from app.services import analytics, exports, policy, raw_export, result_exports
+from app.services import analytics, audit, exports, policy, raw_export, result_exports
 from app.services.policy import within
 from app.services.survey_definition import definition
 from app.unit_picker import searched, unit_picker
@@ -155,4 +155,14 @@ def raw(slug: str, fmt: str) -> Response:
         rows = raw_export.rows(db.session, survey, scope)
     except raw_export.NotAllowed:
         abort(403)
+    audit.record(
+        db.session,
+        current_user,
+        "export.responses",
+        f"survey:{slug}",
+        survey.owner_unit_code,
+        clock.now(),
+        {"format": fmt, "rows": len(rows.rows)},
+    )
+    db.session.commit()
     return _send(rows, f"{slug}-phieu-tra-loi", fmt)

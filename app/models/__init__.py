@@ -11,7 +11,7 @@ from app.models.content import (
     SurveyQuestion,
 )
 from app.models.contests import Attempt, AttemptQuestion, BestAttempt
-from app.models.people import Consent, Gender, Role, Unit, UnitLevel, User
+from app.models.people import AuditEvent, Consent, Gender, Role, Unit, UnitLevel, User
 from app.models.surveys import (
     SurveyAnswer,
     SurveyDraft,
@@ -24,6 +24,7 @@ from app.models.types import UTCDateTime, utcnow
 __all__ = [
     "Attempt",
     "AttemptQuestion",
+    "AuditEvent",
     "Bank",
     "BestAttempt",
     "Consent",

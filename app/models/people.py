@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -73,6 +73,14 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Staff accounts made by an administrator start with a one-time password: until the person
+    # chooses their own, every page but the password change and sign-out leads there and the
+    # API refuses (app/security.py, app/api/spec.py).
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # A disabled account cannot sign in; its sessions and tokens ended when it was disabled.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     consents: Mapped[list[Consent]] = relationship(
@@ -93,7 +101,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.deleted_at is None
+        return self.deleted_at is None and self.disabled_at is None
 
     @property
     def is_staff(self) -> bool:
@@ -114,3 +122,21 @@ class Consent(db.Model):
     given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="consents")
+
+
+class AuditEvent(db.Model):
+    """Who did what, when, in which unit (app/services/audit.py). No resident's personal data:
+    targets are ids and slugs, actors are staff ids."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # None: the command line.
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(120))
+    unit_code: Mapped[int | None] = mapped_column(ForeignKey("units.code"), index=True)
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON)

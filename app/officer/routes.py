@@ -30,3 +30,6 @@ def dashboard() -> str:
         now=now,
         missing_population=sum(1 for r in rows if not r.population),
     )
+
+
+from app.officer import staff  # noqa: E402,F401  (the staff and audit pages)

@@ -105,7 +105,7 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
 
 def authenticate(session: Session, phone: str, password: str, now: datetime) -> User | None:
     user = session.scalar(select(User).where(User.phone == phone, User.deleted_at.is_(None)))
-    if user is None or user.password_hash is None:
+    if user is None or user.password_hash is None or user.disabled_at is not None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(user.password_hash, _password_text(password)):
@@ -134,6 +134,7 @@ def change_password(session: Session, user: User, current: str, new: str, now: d
     if check_password_hash(user.password_hash, _password_text(new)):
         raise AccountError("password", _("Please choose a password you have not used here."))
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     end_sessions(user)
     session.commit()
 
@@ -144,7 +145,7 @@ def load_session_user(session: Session, session_id: str) -> User | None:
     if not re.fullmatch(r"[0-9]{1,9}", user_id):  # isdigit() would take "²"
         return None
     user = session.get(User, int(user_id))
-    if user is None or user.deleted_at is not None or user.auth_nonce != nonce:
+    if user is None or not user.is_active or user.auth_nonce != nonce:
         return None
     return user
 

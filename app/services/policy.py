@@ -6,6 +6,8 @@
 - Scope: officers and leaders read the figures of their own unit and of the units below it; an
   admin (scope None) reads everything (`within`, `scope_of`, `in_scope`).
 - Management: an officer manages what their unit or a unit below it owns (`may_manage`).
+- Staff accounts: an admin creates, disables and re-enables officer and leader accounts of any
+  unit; an officer only officer accounts of the units below their own (`may_manage_account`).
 - Audience: who may take part in a contest or survey (`in_audience`); what an owner may open
   content to and draw a contest from (`audience_outside`, `may_draw_from`).
 """
@@ -32,6 +34,25 @@ def may_manage(user: User, owner: Unit | None) -> bool:
     if user.role == Role.ADMIN:
         return True
     return user.role == Role.OFFICER and owner is not None and within(owner, user.unit)
+
+
+STAFF_ACCOUNT_ROLES: tuple[Role, ...] = (Role.OFFICER, Role.LEADER)
+
+
+def may_manage_account(user: User | None, role: str, unit: Unit | None) -> bool:
+    """Whether `user` (None: the command line, acting as admin) may create, disable or
+    re-enable a `role` account of `unit`: admins any officer or leader account; an officer
+    only officers of units strictly below their own (never above, never a leader or admin)."""
+    if role not in STAFF_ACCOUNT_ROLES or unit is None:
+        return False
+    if user is None or user.role == Role.ADMIN:
+        return True
+    return (
+        user.role == Role.OFFICER
+        and role == Role.OFFICER
+        and unit.code != user.unit_code
+        and within(unit, user.unit)
+    )
 
 
 def in_audience(audience: list[int] | None, unit: Unit) -> bool:

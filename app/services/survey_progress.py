@@ -23,7 +23,7 @@ from app.models import (
     User,
 )
 from app.parse import bounded_int
-from app.services import analytics
+from app.services import analytics, audit
 from app.services.policy import in_scope
 from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
@@ -156,22 +156,31 @@ def extension_until(survey: Survey, now: datetime, days: Any) -> datetime:
     return max(survey.closes_at, now) + timedelta(days=counted)
 
 
-def close_survey(session: Session, survey: Survey, now: datetime) -> bool:
+def close_survey(
+    session: Session, survey: Survey, now: datetime, actor: User | None = None
+) -> bool:
     """Close the survey now. The database decides: one conditional UPDATE that only moves a
     closing time still ahead, so closing a closed survey (twice, or two officers at once) is a
-    no-op. True when this call closed it. Commits."""
+    no-op. True when this call closed it; then the audit trail records it in the same
+    transaction (actor None: the command line). Commits."""
     closed = session.execute(
         update(Survey)
         .where(Survey.id == survey.id, Survey.closes_at > now)
         .values(closes_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    if closed:
+        audit.record(
+            session, actor, "survey.close", f"survey:{survey.slug}", survey.owner_unit_code, now
+        )
     session.commit()
     session.refresh(survey)
     return bool(closed)
 
 
-def extend_survey(session: Session, survey: Survey, now: datetime, until: Any) -> bool:
+def extend_survey(
+    session: Session, survey: Survey, now: datetime, until: Any, actor: User | None = None
+) -> bool:
     """Move the closing time to `until`, the time the officer was shown (`extension_until`),
     sent back as ISO 8601. Refused (DomainError, 400) when it is not a time, lies in the past
     or further than 365 days past the survey's current end. Never shortens: the UPDATE only
@@ -188,6 +197,16 @@ def extend_survey(session: Session, survey: Survey, now: datetime, until: Any) -
         .values(closes_at=moment)
         .execution_options(synchronize_session=False)
     ).rowcount
+    if moved:  # recorded with the change, in its transaction
+        audit.record(
+            session,
+            actor,
+            "survey.extend",
+            f"survey:{survey.slug}",
+            survey.owner_unit_code,
+            now,
+            {"until": moment.isoformat()},
+        )
     session.commit()
     session.refresh(survey)
     return bool(moved)

@@ -35,6 +35,8 @@ def user_for_token(secret_key: str, session: Session, token: str, now: datetime)
     if payload is None or payload.get("e", 0) < now.timestamp():
         return None
     user = session.get(User, payload.get("u"))
-    if user is None or user.deleted_at is not None or user.auth_nonce != payload.get("n"):
+    if user is None or not user.is_active or user.auth_nonce != payload.get("n"):
+        return None
+    if user.must_change_password:  # no token is issued then; one from before is refused
         return None
     return user

@@ -309,7 +309,7 @@ def close(slug: str) -> Response | str:
         return render_template("surveys/close_confirm.html", survey=survey, form=form)
     if not form.validate_on_submit():
         abort(403)
-    if survey_progress.close_survey(db.session, survey, clock.now()):
+    if survey_progress.close_survey(db.session, survey, clock.now(), current_user):
         flash(_("The survey is closed."), "success")
     else:
         flash(_("The survey was already closed."), "info")
@@ -327,7 +327,9 @@ def extend(slug: str) -> Response | str:
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(403)
-    if survey_progress.extend_survey(db.session, survey, clock.now(), request.form.get("until")):
+    if survey_progress.extend_survey(
+        db.session, survey, clock.now(), request.form.get("until"), current_user
+    ):
         flash(
             _(
                 "The survey now closes on %(when)s.",
