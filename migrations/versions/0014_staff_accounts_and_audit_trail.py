@@ -22,7 +22,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    # ALTER TABLE … ADD COLUMN in place: on SQLite a copy of `users` holding rows that attempts
+    # and responses refer to would be refused (foreign keys), or lose them.
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column(
                 "must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False
@@ -67,6 +69,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_audit_events_actor_id"))
         batch_op.drop_index(batch_op.f("ix_audit_events_action"))
     op.drop_table("audit_events")
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    # ALTER TABLE … DROP COLUMN in place (SQLite ≥ 3.35): copying `users` would drop it, and
+    # with foreign keys on, SQLite refuses that while attempts and responses refer to it.
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("disabled_at")
         batch_op.drop_column("must_change_password")
