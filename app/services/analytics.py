@@ -1,5 +1,7 @@
 """Survey results for leaders: counts in the database (GROUP BY), statistics in pandas, plain
-data out. Raw responses never leave the database: every query here returns aggregates.
+data out. Raw responses never leave the database: every query here returns aggregates. The
+results of a survey and its suppression decision are derived from one set of counts, the cube
+(app/services/cube.py), read once per stamp of its responses.
 
 Definitions (survey.md): proportions with 95% Wilson intervals; means with 95% normal intervals;
 the satisfaction index (each respondent's mean of index items rescaled to 0–100, then the mean

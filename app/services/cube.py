@@ -14,12 +14,17 @@ counts. The cube holds them, per commune and per group of each demographic quest
   the number, the row at item 0 of a multiple-choice or grid answer) and the numbers' count,
   sum and sum of squares.
 
-On PostgreSQL each part is one GROUP BY with GROUPING SETS (one set per breakdown) over the
-responses joined once to each demographic answer: one pass over the answers for every
-breakdown together. Other engines (SQLite) run one GROUP BY per breakdown. Only aggregates
-leave the database, and the cube's size is bounded by communes × groups × values, whatever
-the number of responses. `analytics` keeps the cube under the stamp of the responses
-(app/services/stamped.py) and derives the decision and every view from it in pandas.
+One pass over the answers reads them: the answers joined once to their responses and to each
+demographic answer, counted per (question, commune, group of every demographic question, item,
+value) — a plain GROUP BY, which PostgreSQL runs as a parallel hash aggregate like the raw
+GROUP BY of the same rows — beside one GROUP BY of the responses, joined alike, per (commune,
+groups); each breakdown's part is then summed from those counts in Python. Demographic questions are
+counted together while their groups crossed stay few (CROSSED), so the rows read stay bounded
+by communes × CROSSED × values whatever the number of responses (more of them: one more pass
+per batch). On PostgreSQL the pass runs without JIT compilation and with room for its hash
+table (PASS_SETTINGS). Only aggregates leave the database. `analytics` keeps the cube under the
+stamp of the responses (app/services/stamped.py) and derives the decision and every view from
+it in pandas.
 """
 
 from __future__ import annotations
@@ -58,14 +63,7 @@ class Cube:
 
 
 def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
-    """The cube of `survey`'s responses as they are now.
-
-    One pass: the answers of the shown questions, plus one row per response (question
-    PEOPLE_ROW: its index score as the number, its index items answered and in the top two as
-    item and value, 0 without a score), each joined once to its response and to its answer of
-    each demographic question, counted per (question, commune, every demographic's group,
-    item, value). On PostgreSQL, those counts (a few per commune, group and value, however many
-    responses) are then summed per breakdown (GROUPING SETS) in the same statement."""
+    """The cube of `survey`'s responses as they are now (the module's docstring)."""
     demographics = [q for q in defn.questions if q.demographic]
     keys = [NONE, *[q.key for q in demographics]]
     groups, joins = [], []
@@ -177,7 +175,7 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
     return Cube({key: _part(persons[key], found[key], kinds) for key in keys})
 
 
-CROSSED = 64
+CROSSED = 64  # groups of the demographic questions of one pass, crossed
 
 
 def _crossed(demographics: list[Any], batch: list[int]) -> int:
