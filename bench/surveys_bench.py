@@ -688,10 +688,16 @@ def describe(statement: str) -> str:
             "count(DISTINCT survey_answers.response_id)",
             "respondents of multiple-choice and grid questions",
         ),
-        ("survey_responses.index_score", "satisfaction index (GROUP BY of the responses' scores)"),
+        ("set_config(", "the pass's settings (JIT off, work_mem), set and restored"),
+        ("current_setting(", "the pass's settings read"),
+        (
+            "survey_responses.index_score",
+            "responses and index sums per commune and group (the cube's GROUP BY of the responses)",
+        ),
         (
             "survey_answers.value, count(*)",
-            "answer counts per question, group, item, value, with number sums (one pass)",
+            "answer counts per question, commune, group, item, value, with number sums "
+            "(the cube's pass over the answers)",
         ),
         ("count(survey_responses.id)", "group sizes"),
         ("FROM survey_questions", "survey definition"),
