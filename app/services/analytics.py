@@ -131,11 +131,14 @@ def hidden_groups(
     cube of that stamp."""
     if at is None and now is not None:
         at = stamped.stamp(session, survey)  # the responses as they are now
-    defn = definition(session, survey)
     if at is not None:  # kept for exactly these responses (stamped.at)
-        return stamped.at(  # type: ignore[no-any-return]
-            survey, "hidden", at, lambda: _decide(survey, defn, _cube(session, survey, defn, at))
-        )
+
+        def decide() -> SurveyDecision:
+            defn = definition(session, survey)
+            return _decide(survey, defn, _cube(session, survey, defn, at))
+
+        return stamped.at(survey, "hidden", at, decide)  # type: ignore[no-any-return]
+    defn = definition(session, survey)
     return _decide(survey, defn, _cube(session, survey, defn, None))
 
 
