@@ -138,6 +138,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-results", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-out", action="store_true", help="print only")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database of an earlier run when it holds --count results responses "
+        "(no reset, no generation); otherwise set it up as usual",
+    )
     args = parser.parse_args(argv)
     checks = {
         "count": (1000, 2_000_000),
@@ -561,6 +567,67 @@ def generate(args: argparse.Namespace, app: Any, fixture: Fixture, out: Results)
     )
 
 
+def reuse(args: argparse.Namespace) -> tuple[Any, Fixture, Results] | None:
+    """The database of an earlier run, when it holds at least --count responses to the results
+    survey: its fixture (a fresh token for the leader: the secret key is new) and its sizes.
+    None when there is nothing to reuse."""
+    import psycopg
+    from harness import ADMIN_DSN
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
+            return None
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select, text
+
+    from app.extensions import db
+    from app.models import Survey, SurveyResponse, User
+    from app.services.tokens import issue_token
+    from bench.bench_app import app
+
+    fixture, res = Fixture(), Results()
+    with app.app_context():
+        upgrade()
+        ids = dict(db.session.execute(select(Survey.slug, Survey.id)).all())
+        if SUBMIT_SLUG not in ids or RESULTS_SLUG not in ids:
+            return None
+        fixture.submit_survey, fixture.results_survey = ids[SUBMIT_SLUG], ids[RESULTS_SLUG]
+        res.count = int(
+            db.session.scalar(
+                select(func.count())
+                .select_from(SurveyResponse)
+                .where(SurveyResponse.survey_id == fixture.results_survey)
+            )
+            or 0
+        )
+        if res.count < args.count:
+            db.session.remove()
+            return None
+        res.answers = int(
+            db.session.scalar(
+                text(
+                    "SELECT count(*) FROM survey_answers a JOIN survey_responses r"
+                    " ON r.id = a.response_id WHERE r.survey_id = :s"
+                ),
+                {"s": fixture.results_survey},
+            )
+        )
+        for table in ("survey_responses", "survey_answers"):
+            res.sizes[table] = str(
+                db.session.scalar(text(f"SELECT pg_size_pretty(pg_total_relation_size('{table}'))"))
+            )
+        leader = db.session.scalars(select(User).where(User.role == "leader")).first()
+        assert leader is not None
+        fixture.leader_phone = leader.phone
+        fixture.leader_token = issue_token(
+            app.config["SECRET_KEY"], leader, datetime.now(UTC), app.config["API_TOKEN_LIFETIME"]
+        )[0]
+        db.session.remove()
+    log(f"reusing {DB_NAME}: {res.count} responses, {res.answers} answer rows")
+    return app, fixture, res
+
+
 def leader_client(app: Any, phone: str) -> Any:
     """A test client signed in through the sign-in form (CSRF token read from the page)."""
     client = app.test_client()
@@ -621,10 +688,16 @@ def describe(statement: str) -> str:
             "count(DISTINCT survey_answers.response_id)",
             "respondents of multiple-choice and grid questions",
         ),
-        ("survey_responses.index_score", "satisfaction index (GROUP BY of the responses' scores)"),
+        ("set_config(", "the pass's settings (JIT off, work_mem), set and restored"),
+        ("current_setting(", "the pass's settings read"),
+        (
+            "survey_responses.index_score",
+            "responses and index sums per commune and group (the cube's GROUP BY of the responses)",
+        ),
         (
             "survey_answers.value, count(*)",
-            "answer counts per question, group, item, value, with number sums (one pass)",
+            "answer counts per question, commune, group, item, value, with number sums "
+            "(the cube's pass over the answers)",
         ),
         ("count(survey_responses.id)", "group sizes"),
         ("FROM survey_questions", "survey definition"),
@@ -939,7 +1012,11 @@ def markdown(
         f"- Other work on the machine: CPUs {info['busy']} busy just before the run "
         f"(2 s sample); load average at the end {info['load']} (1/5/15 min)",
         f"- PostgreSQL {info['postgresql']} ({info['pg_settings']}), database `{DB_NAME}` "
-        "dropped and created by the script",
+        + (
+            "kept from an earlier run"
+            if getattr(args, "reused", False)
+            else "dropped and created by the script"
+        ),
     ]
     if runs:
         lines += [
@@ -973,15 +1050,28 @@ def markdown(
             "",
             f"### Issue 8: results at {res.count:,} responses (median of {len(res.times['raw'])})",
             "",
-            f"- Data: `demo_responses.generate` made {res.count:,} responses "
-            f"({res.answers:,} answer rows; 103 communes) in {res.generate_s:.0f} s "
-            f"({res.count / res.generate_s:,.0f} responses/s), in chunks of {CHUNK:,} "
-            f"(one generate() call each, seed 2026 + chunk number), {args.generators} "
-            "processes at a time; seconds per chunk in order of completion: "
-            f"{', '.join(f'{c:.0f}' for c in res.chunks)}. Then VACUUM ANALYZE "
-            f"({res.vacuum_s:.0f} s). Sizes with indexes: survey_responses "
-            f"{res.sizes.get('survey_responses')}, survey_answers "
-            f"{res.sizes.get('survey_answers')}.",
+            *(
+                [
+                    f"- Data: reused (--reuse) from an earlier run of this script: "
+                    f"{res.count:,} responses ({res.answers:,} answer rows; 103 communes) "
+                    "made by `demo_responses.generate` (chunks of 100,000, seed 2026 + chunk "
+                    f"number). Sizes with indexes: survey_responses "
+                    f"{res.sizes.get('survey_responses')}, survey_answers "
+                    f"{res.sizes.get('survey_answers')}."
+                ]
+                if getattr(args, "reused", False)
+                else [
+                    f"- Data: `demo_responses.generate` made {res.count:,} responses "
+                    f"({res.answers:,} answer rows; 103 communes) in {res.generate_s:.0f} s "
+                    f"({res.count / res.generate_s:,.0f} responses/s), in chunks of {CHUNK:,} "
+                    f"(one generate() call each, seed 2026 + chunk number), {args.generators} "
+                    "processes at a time; seconds per chunk in order of completion: "
+                    f"{', '.join(f'{c:.0f}' for c in res.chunks)}. Then VACUUM ANALYZE "
+                    f"({res.vacuum_s:.0f} s). Sizes with indexes: survey_responses "
+                    f"{res.sizes.get('survey_responses')}, survey_answers "
+                    f"{res.sizes.get('survey_answers')}."
+                ]
+            ),
             "- In this process, each measure in a fresh app context (a request's work): "
             "(a)–(c) called directly with no scope (the whole survey), (d) and (e) through the "
             "Flask test client as a leader of the province (scope: the province and its "
@@ -1021,9 +1111,14 @@ def main(argv: list[str] | None = None) -> int:
     busy = cpu_busy()
     log(f"CPU busy with other work before the run: {'?' if busy is None else f'{busy:.0%}'}")
     settings = set_environment(DB_NAME, secrets.token_urlsafe(48))
-    log(f"resetting database {DB_NAME}")
-    reset_database(DB_NAME)
-    app, fixture = prepare(args)
+    reused = reuse(args) if args.reuse and args.skip_throughput else None
+    if reused is None:
+        log(f"resetting database {DB_NAME}")
+        reset_database(DB_NAME)
+        app, fixture = prepare(args)
+    else:
+        app, fixture, kept = reused
+    args.reused = reused is not None
     log(f"setup took {time.monotonic() - clock:.0f} s")
 
     runs = probe = None
@@ -1033,7 +1128,10 @@ def main(argv: list[str] | None = None) -> int:
     res = None
     if not args.skip_results:
         res = Results()
-        generate(args, app, fixture, res)
+        if reused is None:
+            generate(args, app, fixture, res)
+        else:
+            res = kept
         measure_results(args, app, fixture, res)
     elapsed = time.monotonic() - clock
     info = machine(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Survey, Unit
-from app.services import analytics, stamped, survey_definition
+from app.services import analytics, cube, stamped, survey_definition
 from app.services import surveys as service
 from tests.conftest import VI_THANH
 from tests.test_analytics import NOW, question
@@ -89,20 +89,29 @@ def test_pending_anonymous_responses_change_the_stamp(survey):
 
 
 def test_one_decision_per_stamp_serves_every_view(survey, monkeypatch):
-    decided = []
-    decide = analytics.hidden_groups
+    """One pass over the answers (the cube) and one decision per stamp, whatever the views."""
+    decided, built = [], []
+    decide, build = analytics._decide, cube.build
 
-    def counted(session, survey_row, now=None, *, at=None):  # type: ignore[no-untyped-def]
-        if now is None and at is None:
-            decided.append(survey_row.id)
-        return decide(session, survey_row, now, at=at)
+    def counted(survey_row, *args):  # type: ignore[no-untyped-def]
+        decided.append(survey_row.id)
+        return decide(survey_row, *args)
 
-    monkeypatch.setattr(analytics, "hidden_groups", counted)
+    def passes(session, survey_row, *args):  # type: ignore[no-untyped-def]
+        built.append(survey_row.id)
+        return build(session, survey_row, *args)
+
+    monkeypatch.setattr(analytics, "_decide", counted)
+    monkeypatch.setattr(cube, "build", passes)
     with survey.app_context():
         for by in (None, "unit", "gioi-tinh"):
             read(NOW, by=by)
         read(NOW, scope=db.session.get(Unit, VI_THANH))
-        assert len(decided) == 1
+        analytics.index_results(db.session, db.session.scalar(select(Survey)), now=NOW)
+        assert len(decided) == 1 and len(built) == 1
+        add_response(3)
+        read(NOW + timedelta(seconds=61), by="unit")  # a new stamp: one more of each
+        assert len(decided) == 2 and len(built) == 2
 
 
 def test_workers_share_entries_through_redis(app_factory, survey):

@@ -1,5 +1,7 @@
 """Survey results for leaders: counts in the database (GROUP BY), statistics in pandas, plain
-data out. Raw responses never leave the database: every query here returns aggregates.
+data out. Raw responses never leave the database: every query here returns aggregates. The
+results of a survey and its suppression decision are derived from one set of counts, the cube
+(app/services/cube.py), read once per stamp of its responses.
 
 Definitions (survey.md): proportions with 95% Wilson intervals; means with 95% normal intervals;
 the satisfaction index (each respondent's mean of index items rescaled to 0–100, then the mean
@@ -16,12 +18,12 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services import stamped
+from app.services import cube, stamped
 from app.services.policy import in_scope
 from app.services.result_models import checked
 from app.services.suppression import (
@@ -67,142 +69,52 @@ def _grouping(defn: SurveyDef, by: str | None) -> Grouping:
     return Grouping("question", q)
 
 
-def _group_expression(grouping: Grouping) -> tuple[Any, Any]:
-    """The SQL expression of a response's group, and the join it needs (or None)."""
-    if grouping.kind == "all":
-        # One group: the survey itself (a column, so that GROUP BY works on every engine).
-        return SurveyResponse.survey_id, None
-    if grouping.kind == "unit":
-        return SurveyResponse.unit_code, None
-    demo = SurveyAnswer.__table__.alias("demo")
-    join = (
-        demo,
-        and_(
-            demo.c.response_id == SurveyResponse.id,
-            demo.c.question_id == grouping.question.id,
-            demo.c.item == 0,
-        ),
+def _units_in(session: Session, scope: Unit | None) -> set[int] | None:
+    """The unit codes within `scope` (in_scope's rule: the unit and the units right below
+    it); None for no scope (every unit)."""
+    if scope is None:
+        return None
+    below = session.scalars(select(Unit.code).where(Unit.parent_code == scope.code)).all()
+    return {scope.code, *below}
+
+
+def _cube(session: Session, survey: Survey, defn: SurveyDef, at: stamped.Stamp | None) -> cube.Cube:
+    """The survey's cube (app/services/cube.py): read afresh without a stamp, otherwise once per
+    stamp and kept under it, so that the decision and every view of one stamp share one pass."""
+    if at is None:
+        return cube.build(session, survey, defn)
+    return stamped.at(  # type: ignore[no-any-return]
+        survey, "cube", at, lambda: cube.build(session, survey, defn)
     )
-    return func.coalesce(demo.c.value, 0), join  # 0: did not answer the breakdown question
 
 
-def _base(stmt: Any, survey: Survey, scope_filter: Any, join: Any) -> Any:
-    if join is not None:
-        stmt = stmt.outerjoin(*join)
-    return stmt.where(SurveyResponse.survey_id == survey.id, scope_filter)
-
-
-def _answer_counts(
-    session: Session,
-    survey: Survey,
-    questions: list[QuestionDef],
-    group: Any,
-    scope_filter: Any,
-    join: Any,
-) -> tuple[pd.DataFrame, dict[tuple[int, Any], tuple[int, float, float]], dict[Any, int]]:
-    """Everything the questions' figures need from the answers, in one GROUP BY over them:
-    counts per (question, group, item, value), the sums of numbers, and the respondents of
-    each question and group: one row each has (the value of a single, scale or rating answer,
-    or its "other" text; a number; the row at item 0 of a multiple-choice or grid answer), so
-    they are counted, never DISTINCT."""
-    if not questions:
-        return pd.DataFrame(columns=["question", "group", "item", "value", "n"]), {}, {}
-    one_pass = (
-        select(
-            SurveyAnswer.question_id,
-            group.label("g"),
-            SurveyAnswer.item,
-            SurveyAnswer.value,
-            func.count(),
-            func.count(SurveyAnswer.number),
-            func.sum(SurveyAnswer.number),
-            func.sum(SurveyAnswer.number * SurveyAnswer.number),
-        )
-        .select_from(SurveyResponse)
-        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
-    )
-    rows = session.execute(
-        _base(one_pass, survey, scope_filter, join)
-        .where(SurveyAnswer.question_id.in_([q.id for q in questions]))
-        .group_by(SurveyAnswer.question_id, group, SurveyAnswer.item, SurveyAnswer.value)
-    ).all()
-    kinds = {q.id: q.type for q in questions}
-    respondents: dict[Any, int] = {}
-    numbers: dict[tuple[int, Any], tuple[int, float, float]] = {}
-    for question, g, item, value, n, count, total, squares in rows:
-        kind, key = kinds[question], (question, g)
-        if kind == "number":
-            if count:
-                numbers[key] = (int(count), float(total), float(squares))
-                respondents[key] = respondents.get(key, 0) + int(count)
-        elif (kind in ("single", "scale", "rating") and item in (0, -1)) or (
-            kind in ("multiple", "grid") and item == ANSWERED and value is None
-        ):
-            respondents[key] = respondents.get(key, 0) + int(n)
-    counts = pd.DataFrame(
-        [(q, g, item, value, n) for q, g, item, value, n, *_sums in rows if value is not None],
-        columns=["question", "group", "item", "value", "n"],
-    )
-    return counts, numbers, respondents
-
-
-def _respondent_row(questions: list[QuestionDef]) -> Any:
-    """The one answer row each respondent of a question has (as in _answer_counts)."""
-
-    def ids(*kinds: str) -> list[int]:
-        return [q.id for q in questions if q.type in kinds] or [-1]
-
-    return or_(
-        SurveyAnswer.question_id.in_(ids("single", "scale", "rating"))
-        & SurveyAnswer.item.in_([0, -1]),
-        SurveyAnswer.question_id.in_(ids("multiple", "grid"))
-        & (SurveyAnswer.item == ANSWERED)
-        & SurveyAnswer.value.is_(None),
-        SurveyAnswer.question_id.in_(ids("number")) & SurveyAnswer.number.is_not(None),
-    )
+def _sums(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> dict[Any, tuple[Any, ...]]:
+    """`columns` summed per `keys` (one key: plain values, several: tuples), as plain ints and
+    floats."""
+    if frame.empty:
+        return {}
+    summed = frame.groupby(keys, sort=False)[columns].sum()
+    return {
+        k: tuple(v.item() if hasattr(v, "item") else v for v in row)
+        for k, row in zip(summed.index.tolist(), summed.itertuples(index=False), strict=True)
+    }
 
 
 def _tables(
-    session: Session, survey: Survey, defn: SurveyDef, demographic: QuestionDef | None
+    survey: Survey, defn: SurveyDef, counts: cube.Cube, demographic: QuestionDef | None
 ) -> dict[str, dict[tuple[int, int], int]]:
     """Counts per (commune, group of `demographic`, 0 without one) of every measure: the
     responses, the respondents of each question (by key) and those with an index score."""
-    join = None
-    groups: list[Any] = []
-    if demographic is not None:
-        group, join = _group_expression(Grouping("question", demographic))
-        groups = [group]
+    part = counts.part(demographic.key if demographic is not None else None)
     out: dict[str, dict[tuple[int, int], int]] = {RESPONSES: {}, INDEX: {}}
-    for unit, n, scored, *g in session.execute(
-        _base(
-            select(
-                SurveyResponse.unit_code,
-                func.count(),
-                func.count(SurveyResponse.index_score),
-                *groups,
-            ).select_from(SurveyResponse),
-            survey,
-            true(),
-            join,
-        ).group_by(SurveyResponse.unit_code, *groups)
-    ):
-        cell = (unit, int(g[0]) if g else 0)
-        out[RESPONSES][cell] = int(n)
-        out[INDEX][cell] = int(scored)
-    questions = [q for q in defn.questions if q.type != "text"]
-    keys = {q.id: q.key for q in questions}
-    if questions:
-        stmt = (
-            select(SurveyAnswer.question_id, SurveyResponse.unit_code, func.count(), *groups)
-            .select_from(SurveyResponse)
-            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
-        )
-        for question, unit, n, *g in session.execute(
-            _base(stmt, survey, true(), join)
-            .where(SurveyAnswer.question_id.in_(list(keys)), _respondent_row(questions))
-            .group_by(SurveyAnswer.question_id, SurveyResponse.unit_code, *groups)
-        ):
-            out.setdefault(keys[question], {})[unit, int(g[0]) if g else 0] = int(n)
+    for (unit, g), (n, scored) in _sums(part.people, ["unit", "group"], ["n", "scored"]).items():
+        out[RESPONSES][unit, g] = int(n)
+        out[INDEX][unit, g] = int(scored)
+    keys = {q.id: q.key for q in defn.questions if q.type != "text"}
+    respondents = _sums(part.questions, ["question", "unit", "group"], ["respondents"])
+    for (question, unit, g), (n,) in respondents.items():
+        if n:
+            out.setdefault(keys[question], {})[unit, g] = int(n)
     return out
 
 
@@ -215,17 +127,40 @@ def hidden_groups(
 ) -> SurveyDecision:
     """The one suppression decision of `survey` (app/services/suppression.py), made over all
     its responses, which every page, API answer, export and count applies. Given `now`, kept
-    under the stamp of the survey's responses (app/services/stamped.py)."""
+    under the stamp of the survey's responses (app/services/stamped.py), and made from the
+    cube of that stamp."""
     if at is None and now is not None:
         at = stamped.stamp(session, survey)  # the responses as they are now
     if at is not None:  # kept for exactly these responses (stamped.at)
-        return stamped.at(  # type: ignore[no-any-return]
-            survey, "hidden", at, lambda: hidden_groups(session, survey)
-        )
+
+        def decide() -> SurveyDecision:
+            defn = definition(session, survey)
+            return _decide(survey, defn, _cube(session, survey, defn, at))
+
+        return stamped.at(survey, "hidden", at, decide)  # type: ignore[no-any-return]
     defn = definition(session, survey)
+    return _decide(survey, defn, _cube(session, survey, defn, None))
+
+
+def _decision(
+    session: Session,
+    survey: Survey,
+    defn: SurveyDef,
+    counts: cube.Cube,
+    at: stamped.Stamp | None,
+) -> SurveyDecision:
+    """The decision over `counts`: the one kept under the stamp `at` (made from the same
+    cube), or, without a stamp, made here from `counts` (one pass for the view and the
+    decision)."""
+    if at is not None:
+        return hidden_groups(session, survey, at=at)
+    return _decide(survey, defn, counts)
+
+
+def _decide(survey: Survey, defn: SurveyDef, counts: cube.Cube) -> SurveyDecision:
     threshold = survey.min_group or DEFAULT_THRESHOLD
     measures = [RESPONSES, INDEX, *[q.key for q in defn.questions if q.type != "text"]]
-    communes = _tables(session, survey, defn, None)
+    communes = _tables(survey, defn, counts, None)
     rows = sorted({unit for unit, _g in communes[RESPONSES]})
     tables: dict[tuple[str | None, str], TableDecision] = {}
     base = decide_table(communes[RESPONSES], rows, [0], threshold)
@@ -238,7 +173,7 @@ def hidden_groups(
     for q in defn.questions:
         if not q.demographic:
             continue
-        cross = _tables(session, survey, defn, q)
+        cross = _tables(survey, defn, counts, q)
         cols = range(0, len(q.choices) + 1)
         first = tables[None, RESPONSES]
         tables[q.key, RESPONSES] = decide_table(
@@ -340,7 +275,8 @@ def _results(
     overall: bool = False,
 ) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
-    decision = hidden_groups(session, survey, at=at)
+    counts = _cube(session, survey, defn, at)
+    decision = _decision(session, survey, defn, counts, at)
     unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
     if unit is not None and decision.hidden(RESPONSES, unit):
         # A hidden commune is hidden in every view: `?unit=` withholds its figures altogether.
@@ -352,26 +288,15 @@ def _results(
             "questions": [],
             "index": [],
         }
-    scope_filter = _scope_filter(session, scope)
-    group, join = _group_expression(grouping)
-
-    sizes = dict(
-        session.execute(
-            _base(
-                select(group, func.count(SurveyResponse.id)).select_from(SurveyResponse),
-                survey,
-                scope_filter,
-                join,
-            ).group_by(group)
-        ).all()
-    )
+    view = _View(counts, survey, grouping, _units_in(session, scope))
+    sizes = view.sizes()
     total = sum(sizes.values())
     shown = [q for q in defn.questions if q.type != "text"]
-    counts, numbers, respondents = _answer_counts(session, survey, shown, group, scope_filter, join)
+    answers, numbers, respondents = view.answers()
     names = _group_labels(session, defn, grouping, sizes, labels or {})
     # Each (question, group)'s rows, split once rather than masked per pair.
-    parts = dict(iter(counts.groupby(["question", "group"])))
-    nothing = counts.iloc[0:0]
+    parts = dict(iter(answers.groupby(["question", "group"])))
+    nothing = answers.iloc[0:0]
     questions = []
     for q in shown:
         groups = []
@@ -400,34 +325,86 @@ def _results(
         "threshold": threshold,
         "by": by or "all",
         "questions": questions,
-        "index": _index_groups(session, survey, defn, grouping, scope_filter, names, decision, unit)
-        if has_index
-        else [],
+        "index": _index_groups(view, defn, names, decision, unit) if has_index else [],
     }
     if overall and has_index:
         if grouping.kind == "all":
             out["overall"] = out["index"][0]
         else:
             everyone = {survey.id: (labels or {}).get("all", "Tất cả")}
-            out["overall"] = _index_groups(
-                session, survey, defn, Grouping("all"), scope_filter, everyone, decision, unit
-            )[0]
+            whole = _View(counts, survey, Grouping("all"), view.units)
+            out["overall"] = _index_groups(whole, defn, everyone, decision, unit)[0]
     return out
 
 
+class _View:
+    """The cube's counts for one view: the breakdown's part, the communes of the scope, each
+    row's group (the survey's id for everyone, the commune, or the demographic group)."""
+
+    def __init__(
+        self, counts: cube.Cube, survey: Survey, grouping: Grouping, units: set[int] | None
+    ) -> None:
+        self.survey, self.grouping, self.units = survey, grouping, units
+        self.part = counts.part(grouping.question.key if grouping.kind == "question" else None)
+
+    def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.units is not None:
+            frame = frame[frame["unit"].isin(self.units)]
+        if self.grouping.kind == "all":
+            return frame.assign(group=self.survey.id)
+        if self.grouping.kind == "unit":
+            return frame.assign(group=frame["unit"])
+        return frame
+
+    def sizes(self) -> dict[Any, int]:
+        """Responses per group (groups with some only)."""
+        return {
+            g: int(n) for g, (n,) in _sums(self._frame(self.part.people), ["group"], ["n"]).items()
+        }
+
+    def answers(
+        self,
+    ) -> tuple[pd.DataFrame, dict[tuple[int, Any], tuple[int, float, float]], dict[Any, int]]:
+        """Counts per (question, group, item, value); the numbers' count, sum and sum of
+        squares and the respondents per (question, group)."""
+        rows = self._frame(self.part.answers)
+        counts = (
+            rows.groupby(["question", "group", "item", "value"], as_index=False)["n"].sum()
+            if not rows.empty
+            else pd.DataFrame(columns=["question", "group", "item", "value", "n"])
+        )
+        sums = _sums(
+            self._frame(self.part.questions),
+            ["question", "group"],
+            ["respondents", "count", "total", "squares"],
+        )
+        respondents = {key: int(n) for key, (n, *_rest) in sums.items() if n}
+        numbers = {
+            key: (int(count), float(total), float(squares))
+            for key, (_n, count, total, squares) in sums.items()
+            if count
+        }
+        return counts, numbers, respondents
+
+    def index(self) -> dict[Any, tuple[int, float, float, int, int]]:
+        """(people with a score, sum, sum of squares, items in the top two, items answered)
+        per group with some score."""
+        sums = _sums(
+            self._frame(self.part.people), ["group"], ["scored", "s", "s2", "top", "items"]
+        )
+        return {g: row for g, row in sums.items() if row[0]}  # type: ignore[misc]
+
+
 def _index_groups(
-    session: Session,
-    survey: Survey,
+    view: _View,
     defn: SurveyDef,
-    grouping: Grouping,
-    scope_filter: Any,
     names: dict[Any, str],
     decision: SurveyDecision,
     unit: int | None,
 ) -> list[dict[str, Any]]:
     """The satisfaction index of each group of this view, the groups the decision hides hidden."""
-    index = satisfaction_index(session, survey, defn, grouping, scope_filter, names)
-    return _suppressed(index, _hides(decision, defn, grouping, unit, None))
+    index = satisfaction_index(view, defn, names)
+    return _suppressed(index, _hides(decision, defn, view.grouping, unit, None))
 
 
 def _hides(
@@ -535,27 +512,16 @@ def _index_results(
     out: dict[str, Any] = {"survey": survey.slug, "threshold": threshold, "by": by or "all"}
     if unit is None and not index_items(defn):
         return out | {"index": []}  # no decision needed: nothing to show or hide
-    decision = hidden_groups(session, survey, at=at)
+    counts = _cube(session, survey, defn, at)
+    decision = _decision(session, survey, defn, counts, at)
     if unit is not None and decision.hidden(RESPONSES, unit):
         return out | {"suppressed": True, "index": []}
     if not index_items(defn):
         return out | {"index": []}
-    scope_filter = _scope_filter(session, scope)
-    sizes: dict[Any, int] = {}
-    if grouping.kind == "unit":
-        sizes = dict(
-            session.execute(
-                _base(
-                    select(SurveyResponse.unit_code, func.count()).select_from(SurveyResponse),
-                    survey,
-                    scope_filter,
-                    None,
-                ).group_by(SurveyResponse.unit_code)
-            ).all()
-        )
+    view = _View(counts, survey, grouping, _units_in(session, scope))
+    sizes = view.sizes() if grouping.kind == "unit" else {}
     names = _group_labels(session, defn, grouping, sizes, labels or {})
-    index = _index_groups(session, survey, defn, grouping, scope_filter, names, decision, unit)
-    return out | {"index": index}
+    return out | {"index": _index_groups(view, defn, names, decision, unit)}
 
 
 def _rounded(value: float) -> float:
@@ -623,40 +589,15 @@ def _figures(
     return figures
 
 
-def satisfaction_index(
-    session: Session,
-    survey: Survey,
-    defn: SurveyDef,
-    grouping: Grouping,
-    scope_filter: Any,
-    names: dict[Any, str],
-) -> list[dict[str, Any]]:
-    """Index (0–100) with its 95% interval and "% satisfied" per group: one GROUP BY over the
-    responses, each carrying its own score (its mean of index items, kept at submission)."""
+def satisfaction_index(view: _View, defn: SurveyDef, names: dict[Any, str]) -> list[dict[str, Any]]:
+    """Index (0–100) with its 95% interval and "% satisfied" per group of `view`, from the
+    responses' own scores (each the mean of its index items, kept at submission)."""
     if not index_items(defn):
         return []
-    group, join = _group_expression(grouping)
-    score = SurveyResponse.index_score
-    rows = session.execute(
-        _base(
-            select(
-                group.label("g"),
-                func.count(score),
-                func.sum(score),
-                func.sum(score * score),
-                func.sum(SurveyResponse.index_top),
-                func.sum(SurveyResponse.index_items),
-            ).select_from(SurveyResponse),
-            survey,
-            scope_filter,
-            join,
-        )
-        .where(score.is_not(None))
-        .group_by(group)
-    ).all()
-    by_group = {g: (n, s, s2, top, answered) for g, n, s, s2, top, answered in rows}
+    by_group = view.index()
+    grouping = view.grouping
     out = []
-    for g in _ordered_groups(grouping, {g: 1 for g in by_group}, survey):
+    for g in _ordered_groups(grouping, {g: 1 for g in by_group}, view.survey):
         n, s, s2, top, answered = by_group.get(g, (0, 0.0, 0.0, 0, 0))
         entry: dict[str, Any] = {
             "group": "all" if grouping.kind == "all" else g,

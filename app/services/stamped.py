@@ -14,9 +14,11 @@ set) with the stamp it was computed at:
 
 Responses are only ever added (or moved from pending to stored, which the stamp's pending count
 sees), and a change of the survey's rules raises its version, so an unchanged stamp means
-unchanged figures. The suppression decision (`analytics.hidden_groups`), the costliest part and
-the same for every view, is kept under the same stamp, so every view of one stamp applies the
-same decision.
+unchanged figures. The counts every view and the suppression decision are made of (the cube,
+app/services/cube.py: one pass over the answers) and the decision (`analytics.hidden_groups`),
+the same for every view, are kept under the same stamp (`at`): a cold view of a stamp whose
+cube is kept reads nothing but the stamp, and every view of one stamp applies the same
+decision.
 """
 
 from __future__ import annotations
