@@ -262,6 +262,11 @@ def _numbering(document: Any) -> Callable[[Any], tuple[str, str] | None]:
     def number(paragraph: Any) -> tuple[str, str] | None:
         properties = paragraph._p.pPr
         numbering = properties.numPr if properties is not None else None
+        style = paragraph.style
+        while (numbering is None or numbering.numId is None) and style is not None:
+            style_properties = style.element.pPr  # a list style ("List Number") numbers too
+            numbering = style_properties.numPr if style_properties is not None else None
+            style = style.base_style
         if numbering is None or numbering.numId is None:
             return None
         key = (str(numbering.numId.val), str(numbering.ilvl.val if numbering.ilvl else 0))
