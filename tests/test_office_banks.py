@@ -311,6 +311,25 @@ def test_a_file_that_is_not_what_its_name_says(raw: bytes, kind: str, says: str)
     assert refused.value.status == 415 and says in refused.value.problem.text("vi")
 
 
+def test_a_damaged_sheet_or_document_part_is_a_clear_422() -> None:
+    """Read-only sheets are parsed as their rows are read, after the workbook opened."""
+    book = io.BytesIO(office.template_workbook())
+    with zipfile.ZipFile(book) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:-40]
+    with pytest.raises(office.Refused) as refused:
+        office.read(zip_of(parts), "xlsx", "abc", "T")
+    assert refused.value.status == 422 and "bị hỏng" in refused.value.problem.text("vi")
+    with zipfile.ZipFile(io.BytesIO(bank_with("bold"))) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["word/document.xml"] = parts["word/document.xml"].replace(
+        b"<w:r>", b'<w:r><w:rPr><w:highlight w:val="no-such-colour"/></w:rPr>', 1
+    )
+    with pytest.raises(office.Refused) as refused:
+        office.read(zip_of(parts), "docx", "abc", "T")
+    assert refused.value.status == 422 and "bị hỏng" in refused.value.problem.text("vi")
+
+
 def test_too_many_paragraphs_or_rows(monkeypatch) -> None:
     monkeypatch.setattr(office, "MAX_PARAGRAPHS", 5)
     with pytest.raises(office.Refused) as refused:

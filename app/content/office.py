@@ -77,6 +77,17 @@ NOT_THIS_KIND = {
     ),
 }
 
+DAMAGED = {
+    "docx": N_(
+        "This Word document is damaged or uses something that cannot be read. Open it in Word, "
+        "save it again as .docx (or copy its text into a new document) and try again."
+    ),
+    "xlsx": N_(
+        "This Excel workbook is damaged or uses something that cannot be read. Open it in "
+        "Excel, save it again as .xlsx (or copy its cells into the template) and try again."
+    ),
+}
+
 
 class Refused(Exception):
     """The file cannot be read at all: `status` is the HTTP answer, `problem` says why."""
@@ -639,7 +650,12 @@ def read_docx(raw: bytes, bank: str, title: str) -> Result:
         document = Document(io.BytesIO(raw))
     except Exception:  # python-docx raises many kinds on a damaged package
         raise Refused(415, NOT_THIS_KIND["docx"]) from None
-    lines, shown = _document_lines(document)
+    try:
+        lines, shown = _document_lines(document)
+    except Refused:
+        raise
+    except Exception:  # a part python-docx reads only now (a style, a value it does not know)
+        raise Refused(422, DAMAGED["docx"]) from None
     converted, used = from_lines(lines)
     result = Result("docx", shown, list(converted.problems), count=len(converted.questions))
     if not converted.questions and not converted.problems:
@@ -925,6 +941,10 @@ def read_xlsx(raw: bytes, bank: str, title: str, lang: str = "vi") -> Result:
         for name in (BANK, TOPICS, SOURCES):
             if name in names and name != main:
                 sheets[name] = _rows(book[name], name)
+    except Refused:
+        raise
+    except Exception:  # read-only sheets are parsed only now, as their rows are read
+        raise Refused(422, DAMAGED["xlsx"]) from None
     finally:
         book.close()
     reader = _Reader()
