@@ -13,6 +13,8 @@ from app.forms import Form
 def format_choices() -> list[tuple[str, str]]:
     return [
         ("yaml", _l("YAML (bank, contest or survey)")),
+        ("docx", _l("Word (.docx)")),
+        ("xlsx", _l("Excel (.xlsx)")),
         ("word", _l("Word-style paste (Câu 1. / A. / Đáp án: B)")),
         ("aiken", _l("Aiken")),
         ("gift", _l("GIFT (Moodle)")),

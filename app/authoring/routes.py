@@ -14,7 +14,7 @@ from flask_login import current_user
 from app.access import roles_required
 from app.authoring import bp
 from app.authoring.forms import PublishForm, UploadForm
-from app.content import listing, preview, schemas
+from app.content import listing, office, preview, schemas
 from app.content.convert import convert, slugify, to_bank_yaml
 from app.content.messages import Problem
 from app.content.pipeline import load_files, lookup_if_database, validate_files
@@ -24,6 +24,7 @@ from app.content.validate import problem_count
 from app.extensions import db
 from app.models import utcnow
 from app.services import policy
+from app.services.exports import XLSX
 
 EDITORS = policy.MANAGERS
 
@@ -112,9 +113,27 @@ def upload():  # type: ignore[no-untyped-def]
             1, 1, "The file is larger than %(limit)s MiB.", {"limit": MAX_BYTES // 2**20}
         )
         return _problems_page("", filename, [problem], 413)
+    kind = office.kind_of(filename, raw, form.format.data) if form.file.data else None
+    if kind is None and form.format.data in office.KINDS:
+        form.file.errors.append(_("Choose the Word (.docx) or Excel (.xlsx) file."))
+        return render_template("authoring/upload.html", form=form), 422
     text = raw.decode("utf-8-sig", errors="replace")
     note = None
-    if form.format.data != "yaml":
+    if kind is not None:  # a .docx or .xlsx: read into a bank file, then checked like any other
+        stem = PurePath(filename).stem
+        try:
+            read = office.read(raw, kind, form.bank.data or slugify(stem), form.title.data or stem)
+        except office.Refused as refused:
+            return _problems_page("", filename, [refused.problem], refused.status)
+        if read.yaml is None:
+            note = _(
+                "These paragraphs or cells could not be read; "
+                "correct them in the file and upload it again."
+            )
+            return _problems_page("\n".join(read.lines), filename, read.problems, 422, note)
+        text, filename = read.yaml, PurePath(filename).with_suffix(".yaml").name
+        note = read.report(_lang())
+    elif form.format.data != "yaml":
         converted = convert(text, form.format.data)
         if converted.problems or not converted.questions:
             note = _("These lines could not be converted; correct them and check again.")
@@ -184,19 +203,53 @@ def history(kind: str, slug: str) -> str:
     return render_template("authoring/history.html", kind=kind, row=row, versions=versions)
 
 
+def _bank_locked(slug: str):  # type: ignore[no-untyped-def]
+    """The refusal page while a round drawing from the bank is open, else None."""
+    open_rounds = listing.open_rounds_drawing_from(db.session, slug, utcnow())
+    if not open_rounds:
+        return None
+    message = _(
+        "This bank cannot be downloaded while a round that draws from it is open "
+        "(%(rounds)s): its answers would leak.",
+        rounds=", ".join(f"{r.contest.title} – {r.title or r.key}" for r in open_rounds),
+    )
+    return render_template("errors/error.html", status=409, message=message), 409
+
+
+def _xlsx(body: bytes, name: str) -> Response:
+    return Response(
+        body,
+        mimetype=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@bp.get("/bank-template.xlsx")
+@roles_required(*EDITORS)
+def bank_template() -> Response:
+    """The Excel template: one row per question, and the bank's own sheets."""
+    return _xlsx(office.template_workbook(_lang()), "ngan-hang-cau-hoi")
+
+
+@bp.get("/bank/<slug>.xlsx")
+@roles_required(*EDITORS)
+def download_xlsx(slug: str):  # type: ignore[no-untyped-def]
+    """A published bank as the template's workbook: edit it in Excel, upload it again."""
+    row = listing.find(db.session, current_user, "bank", slug) or abort(404)
+    locked = _bank_locked(slug)
+    if locked is not None:
+        return locked
+    return _xlsx(office.bank_workbook(export_bank(db.session, row), _lang()), slug)
+
+
 @bp.get("/<kind>/<slug>.yaml")
 @roles_required(*EDITORS)
 def download(kind: str, slug: str):  # type: ignore[no-untyped-def]
     row = listing.find(db.session, current_user, kind, slug) or abort(404)
     if kind == "bank":
-        open_rounds = listing.open_rounds_drawing_from(db.session, slug, utcnow())
-        if open_rounds:
-            message = _(
-                "This bank cannot be downloaded while a round that draws from it is open "
-                "(%(rounds)s): its answers would leak.",
-                rounds=", ".join(f"{r.contest.title} – {r.title or r.key}" for r in open_rounds),
-            )
-            return render_template("errors/error.html", status=409, message=message), 409
+        locked = _bank_locked(slug)
+        if locked is not None:
+            return locked
         document = export_bank(db.session, row)
     else:
         document = export_contest(row) if kind == "contest" else export_survey(row)

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from app.content import office
 from app.content.convert import FORMATS, convert, detect, slugify, to_bank_yaml
 from app.content.messages import KIND_WORDS, N_, render
 from app.content.pipeline import Outcome, find_files, load_files, validate_files
@@ -151,7 +152,11 @@ def _load(
     "-o", "--output", type=click.Path(dir_okay=False), required=True, help="The bank YAML to write."
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="Default: detected."
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS, *office.KINDS]),
+    default=None,
+    help="Default: detected (a .docx or .xlsx by its name and content).",
 )
 @click.option("--bank", "slug", default=None, help="The bank id (default: from the file name).")
 @click.option("--title", default=None, help="The bank title (default: the file name).")
@@ -159,15 +164,23 @@ def _load(
 def convert_command(
     source: str, output: str, fmt: str | None, slug: str | None, title: str | None, lang: str
 ) -> None:
-    """Convert Aiken, GIFT or a Word-style paste (Câu 1. / A. / Đáp án: B) into a bank YAML."""
+    """Convert a Word (.docx) or Excel (.xlsx) bank, Aiken, GIFT or a Word-style paste
+    (Câu 1. / A. / Đáp án: B) into a bank YAML."""
     path = Path(source)
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    converted = convert(text, fmt or detect(text, path.name))
-    for problem in converted.problems:
-        click.echo(problem.format(source, lang))
-    if not converted.questions:
-        raise click.ClickException(render(N_("No question could be converted."), {}, lang))
-    document = to_bank_yaml(converted, slug or slugify(path.stem), title or path.stem)
+    raw = path.read_bytes()
+    kind = office.kind_of(path.name, raw, fmt or "")
+    if kind is not None:
+        document, count = _office(raw, kind, source, slug or slugify(path.stem), title, lang)
+        failed = False
+    else:
+        text = raw.decode("utf-8-sig", errors="replace")
+        converted = convert(text, fmt or detect(text, path.name))
+        for problem in converted.problems:
+            click.echo(problem.format(source, lang))
+        if not converted.questions:
+            raise click.ClickException(render(N_("No question could be converted."), {}, lang))
+        document = to_bank_yaml(converted, slug or slugify(path.stem), title or path.stem)
+        count, failed = len(converted.questions), bool(converted.problems)
     check = validate_text(document, output)
     Path(output).write_text(document, encoding="utf-8")
     for line in check.messages(lang):
@@ -175,10 +188,27 @@ def convert_command(
     click.echo(
         render(
             N_("%(count)d questions written to %(path)s."),
-            {"count": len(converted.questions), "path": output},
+            {"count": count, "path": output},
             lang,
         ),
         err=True,
     )
-    if converted.problems or not check.ok:
+    if failed or not check.ok:
         raise SystemExit(1)
+
+
+def _office(
+    raw: bytes, kind: str, source: str, slug: str, title: str | None, lang: str
+) -> tuple[str, int]:
+    """A .docx or .xlsx as a bank YAML and its question count; every mistake printed (then
+    exit status 1, nothing written)."""
+    try:
+        read = office.read(raw, kind, slug, title or Path(source).stem)
+    except office.Refused as refused:
+        raise click.ClickException(refused.problem.text(lang)) from None
+    for problem in read.problems:
+        click.echo(problem.format(source, lang))
+    if read.yaml is None:
+        raise click.ClickException(render(N_("No question could be converted."), {}, lang))
+    click.echo(read.report(lang), err=True)
+    return read.yaml, read.count

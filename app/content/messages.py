@@ -54,10 +54,18 @@ KIND_WORDS = {
 }
 
 
+def _value(value: Any, catalogue: NullTranslations, lang: str) -> Any:
+    if isinstance(value, Term):
+        return catalogue.gettext(value)
+    if hasattr(value, "render"):  # a phrase built of several terms (app/content/office.py)
+        return value.render(lang)
+    return value
+
+
 def render(message: str, params: dict[str, Any], lang: str = "vi") -> str:
     catalogue = _translations(lang)
     translated = catalogue.gettext(message)
     if not params:
         return translated
-    values = {k: catalogue.gettext(v) if isinstance(v, Term) else v for k, v in params.items()}
+    values = {k: _value(v, catalogue, lang) for k, v in params.items()}
     return translated % values

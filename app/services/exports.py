@@ -152,14 +152,34 @@ def xlsx_bytes(
     table: Table | None = None,
 ) -> bytes:
     from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    _sheet(book, title, rows, header, table)
+    return _book_bytes(book)
+
+
+def xlsx_book(sheets: Sequence[tuple[str, Table]]) -> bytes:
+    """Several Tables in one workbook, one sheet each (a question bank: its questions, the
+    bank's own fields, its topics, its sources), written like `xlsx_bytes`."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for title, table in sheets:
+        _sheet(book, title, [], None, table)
+    return _book_bytes(book)
+
+
+def _sheet(
+    book: Any,
+    title: str,
+    rows: Iterable[Sequence[Any]],
+    header: Sequence[Any] | None,
+    table: Table | None,
+) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
 
-    book = Workbook(write_only=True)
-    book.properties.creator = "civic-quiz"
-    book.properties.created = book.properties.modified = datetime(2000, 1, 1)
     sheet = book.create_sheet(title=title[:31] or "sheet")
     kinds = [c.kind for c in table.columns] if table is not None else []
     timezone = table.timezone if table is not None else formats.DEFAULT_TIMEZONE
@@ -197,6 +217,13 @@ def xlsx_bytes(
         sheet.append(cells(header))
     for row in rows:
         sheet.append(cells(row))
+
+
+def _book_bytes(book: Any) -> bytes:
+    from openpyxl.writer.excel import ExcelWriter
+
+    book.properties.creator = "civic-quiz"
+    book.properties.created = book.properties.modified = datetime(2000, 1, 1)
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(book, archive).write_data()
