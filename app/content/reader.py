@@ -89,16 +89,111 @@ _SYNTAX_HINTS = {
 }
 
 
+MISSING_COLON = N_('A colon (:) is missing after "%(key)s": write "%(key)s: …".')
+NO_DASH = N_(
+    'This line is an item of the list but does not start with "- ": add "- " at the start of '
+    "the line, like the items above."
+)
+UNCLOSED_QUOTE = N_(
+    "The quote %(quote)s opened here is not closed: add %(quote)s at the end of the text, on "
+    "this same line."
+)
+TEXT_AFTER_QUOTE = N_(
+    "The text goes on after the closing quote %(quote)s. To write quotes inside a text, put "
+    "the whole text in the other kind of quotes: '… \"4 xin\" …' or \"… '4 xin' …\"."
+)
+_AFTER_A_TOKEN = (
+    "mapping values are not allowed",
+    "did not find expected key",
+    "did not find expected '-' indicator",
+    "did not find expected ',' or ']'",
+    "did not find expected ',' or '}'",
+    "expected <block end>",
+)
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
+    """The problem at the line where the slip was made, not where the parser noticed it: a
+    parser's mark is usually the token AFTER the mistake (the next line for a missing colon)."""
     mark = error.problem_mark or error.context_mark
     line, column = _position(mark) if mark else (1, 1)
     problem = (error.problem or "").strip()
+    context = (error.context or "").strip()
+    start = error.context_mark
     if mark is not None and text[mark.index : mark.index + 1] == "\t":
         problem = "found character '\\t' that cannot start any token"
+    elif start is not None and problem.startswith("could not find expected ':'"):
+        # "while scanning a simple key": the key's own line, which has no colon.
+        return _missing_colon(text, start.index, start.line, start.column)
+    elif start is not None and context == "while scanning a quoted scalar":
+        return Problem(*_position(start), UNCLOSED_QUOTE, {"quote": text[start.index]})
+    elif mark is not None and problem.startswith(_AFTER_A_TOKEN):
+        found = _token_before(text, mark.index)
+        if found is not None:
+            before, token = found
+            if token.style in ('"', "'") and token.end_mark.line == mark.line:
+                quote = {"quote": token.style}
+                if token.start_mark.line < mark.line:  # the text ran on to a later quote
+                    return Problem(*_position(token.start_mark), UNCLOSED_QUOTE, quote)
+                return Problem(line, column, TEXT_AFTER_QUOTE, quote)
+            if (
+                token.plain
+                and token.start_mark.line < mark.line
+                and problem.startswith("mapping values")
+                and not isinstance(before, yaml.ValueToken)
+            ):  # "- id q1" then "  text: …": one text from "id" to the colon below
+                first = token.start_mark
+                return _missing_colon(text, first.index, first.line, first.column)
+    if problem.startswith("did not find expected '-' indicator") and mark is not None:
+        at = text[mark.index - mark.column :].split("\n", 1)[0].lstrip(" ")
+        if not at.startswith("-"):  # an item written at the dashes' column, without its "- "
+            return Problem(line, column, NO_DASH)
     for english, hint in _SYNTAX_HINTS.items():
         if problem.startswith(english):
             return Problem(line, column, hint)
     return Problem(line, column, N_("YAML syntax error: %(detail)s"), {"detail": problem})
+
+
+def _missing_colon(text: str, index: int, line: int, column: int) -> Problem:
+    """A line whose key has no colon; or, when the lines above at its indent are list items,
+    an item that lacks its "- "."""
+    lines = text.splitlines()
+    for above in reversed(lines[:line]):
+        stripped = above.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(above) - len(stripped)
+        if indent < column:
+            break
+        if indent == column:
+            if stripped == "-" or stripped.startswith("- "):
+                return Problem(line + 1, column + 1, NO_DASH)
+            break
+    key = text[index:].split("\n", 1)[0].split()[0] if text[index:].strip() else ""
+    key = key.rstrip("\r")
+    return Problem(line + 1, column + 1 + len(key), MISSING_COLON, {"key": key})
+
+
+def _token_before(text: str, index: int) -> tuple[Any, yaml.ScalarToken] | None:
+    """The scalar token that ends last at or before `index`, and the token before it; read
+    again with the pure-Python scanner (only after an error) up to that point."""
+    loader = yaml.SafeLoader(text)
+    tokens: list[Any] = []
+    try:
+        while loader.check_token():
+            token = loader.get_token()
+            if token.start_mark.index >= index:
+                break
+            tokens.append(token)
+    except yaml.YAMLError:
+        tokens += list(loader.tokens)
+    finally:
+        loader.dispose()
+    ended = [t for t in tokens if t.end_mark.index <= index]
+    ended.sort(key=lambda t: (t.end_mark.index, t.start_mark.index))
+    if not ended or not isinstance(ended[-1], yaml.ScalarToken):
+        return None
+    return (ended[-2] if len(ended) > 1 else None), ended[-1]
 
 
 def read_yaml(raw: bytes | str) -> Located:
