@@ -112,9 +112,12 @@ _AFTER_A_TOKEN = (
 )
 
 
-def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
+def _syntax_problem(
+    error: yaml.MarkedYAMLError, text: str, last: tuple[Any, bool] | None = None
+) -> Problem:
     """The problem at the line where the slip was made, not where the parser noticed it: a
-    parser's mark is usually the token AFTER the mistake (the next line for a missing colon)."""
+    parser's mark is usually the token AFTER the mistake (the next line for a missing colon).
+    `last` is the last scalar read before the error, and whether it was a mapping's value."""
     mark = error.problem_mark or error.context_mark
     line, column = _position(mark) if mark else (1, 1)
     problem = (error.problem or "").strip()
@@ -127,22 +130,21 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
         return _missing_colon(text, start.index, start.line, start.column)
     elif start is not None and context == "while scanning a quoted scalar":
         return Problem(*_position(start), UNCLOSED_QUOTE, {"quote": text[start.index]})
-    elif mark is not None and problem.startswith(_AFTER_A_TOKEN):
-        found = _token_before(text, mark.index)
-        if found is not None:
-            before, token = found
-            if token.style in ('"', "'") and token.end_mark.line == mark.line:
-                quote = {"quote": token.style}
-                if token.start_mark.line < mark.line:  # the text ran on to a later quote
-                    return Problem(*_position(token.start_mark), UNCLOSED_QUOTE, quote)
+    elif mark is not None and last is not None and problem.startswith(_AFTER_A_TOKEN):
+        scalar, was_value = last  # the last value read before the error
+        if scalar.end_mark.index <= mark.index:
+            if scalar.style in ('"', "'") and scalar.end_mark.line == mark.line:
+                quote = {"quote": scalar.style}
+                if scalar.start_mark.line < mark.line:  # the text ran on to a later quote
+                    return Problem(*_position(scalar.start_mark), UNCLOSED_QUOTE, quote)
                 return Problem(line, column, TEXT_AFTER_QUOTE, quote)
             if (
-                token.plain
-                and token.start_mark.line < mark.line
+                scalar.implicit[0]  # plain, not quoted
+                and scalar.start_mark.line < mark.line
                 and problem.startswith("mapping values")
-                and not isinstance(before, yaml.ValueToken)
+                and not was_value
             ):  # "- id q1" then "  text: …": one text from "id" to the colon below
-                first = token.start_mark
+                first = scalar.start_mark
                 return _missing_colon(text, first.index, first.line, first.column)
     if problem.startswith("did not find expected '-' indicator") and mark is not None:
         at = text[mark.index - mark.column :].split("\n", 1)[0].lstrip(" ")
@@ -174,28 +176,6 @@ def _missing_colon(text: str, index: int, line: int, column: int) -> Problem:
     return Problem(line + 1, column + 1 + len(key), MISSING_COLON, {"key": key})
 
 
-def _token_before(text: str, index: int) -> tuple[Any, yaml.ScalarToken] | None:
-    """The scalar token that ends last at or before `index`, and the token before it; read
-    again with the pure-Python scanner (only after an error) up to that point."""
-    loader = yaml.SafeLoader(text)
-    tokens: list[Any] = []
-    try:
-        while loader.check_token():
-            token = loader.get_token()
-            if token.start_mark.index >= index:
-                break
-            tokens.append(token)
-    except yaml.YAMLError:
-        tokens += list(loader.tokens)
-    finally:
-        loader.dispose()
-    ended = [t for t in tokens if t.end_mark.index <= index]
-    ended.sort(key=lambda t: (t.end_mark.index, t.start_mark.index))
-    if not ended or not isinstance(ended[-1], yaml.ScalarToken):
-        return None
-    return (ended[-2] if len(ended) > 1 else None), ended[-1]
-
-
 def read_yaml(raw: bytes | str) -> Located:
     """Parse `raw` into a Located tree; raise Unreadable when nothing sensible can be read."""
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
@@ -211,6 +191,7 @@ def read_yaml(raw: bytes | str) -> Located:
     # One stack entry per open collection: [container, path, pending key or None].
     stack: list[list[Any]] = []
     documents = 0
+    last: tuple[Any, bool] | None = None  # the last scalar read; a mapping's value or not
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.DocumentStartEvent):
@@ -251,6 +232,7 @@ def read_yaml(raw: bytes | str) -> Located:
                         )
                     )
             if isinstance(event, yaml.ScalarEvent):
+                last = (event, bool(stack) and stack[-1][2] is not None)
                 value = nfc(event.value)
                 if event.implicit[0] and value in _NULLS:  # plain, not quoted
                     value = None
@@ -271,7 +253,7 @@ def read_yaml(raw: bytes | str) -> Located:
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 stack.pop()
     except yaml.MarkedYAMLError as error:
-        raise Unreadable(_syntax_problem(error, text)) from None
+        raise Unreadable(_syntax_problem(error, text, last)) from None
     except yaml.YAMLError as error:  # pragma: no cover - every parser error carries a mark
         raise Unreadable(
             Problem(1, 1, N_("YAML syntax error: %(detail)s"), {"detail": str(error)})
