@@ -135,6 +135,10 @@ def test_commune_officer_cannot_replace_the_provinces_bank(app, client, auth, ma
     assert preview.status_code == 200  # checking is allowed
     refused = publish(client, preview.get_data(as_text=True))
     assert refused.status_code == 403
+    # The refusal page keeps the text in its editor, to check again (as another bank, say).
+    kept = editor_fields(refused.get_data(as_text=True))
+    assert kept["text"].replace("\r\n", "\n") == BANK.replace("Câu sai.", "Câu sai (sửa).")
+    assert kept["format"] == "yaml"
     with app.app_context():
         assert db.session.scalar(select(Bank.version)) == 1
     assert "dan-chu-co-so" not in client.get("/officer/content/").get_data(as_text=True)
