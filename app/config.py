@@ -104,6 +104,10 @@ class Config:
     COMPRESS_STREAMS = False
     COMPRESS_BR_LEVEL = 5
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    # A form field (not a file) may be as large as the request: a bank pasted, or posted back
+    # from the mistakes page, is held to its own limit by the view (MAX_BYTES, 2 MiB) with a
+    # clear message; Werkzeug's default (500 kB) refused it with a bare page and lost the text.
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
 
     @classmethod
     def check(cls) -> None:

@@ -1155,3 +1155,132 @@ def test_a_colon_inside_a_listed_choice_suggests_double_quotes() -> None:
     line, column, message = only(text)
     assert (line, column) == (6, 15)
     assert "double quotes" in message
+
+
+# ------------------------------------------- 17. YAML slips: reported on their own line
+#
+# Issue 16: a missing colon on line 56 was reported at line 57 — PyYAML's problem mark is the
+# token AFTER the mistake. Each common slip, made once in a real bank (bank-full.yaml), must be
+# reported on the line where it was made, with a hint in Vietnamese.
+
+FULL = (VALID / "bank-full.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def slip(line: int, old: str, new: str) -> str:
+    """bank-full.yaml with `old` replaced by `new` (once) on `line`."""
+    lines = list(FULL)
+    assert old in lines[line - 1], lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    return "".join(lines)
+
+
+def syntax(text: str) -> tuple[int, int, str]:
+    """The one problem of an unreadable file, its hint in Vietnamese."""
+    result = validate_text(text, "f.yaml")
+    assert result.located is None and len(result.problems) == 1, result.problems
+    problem = result.problems[0]
+    return problem.line, problem.column, problem.text("vi")
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "column"),
+    [
+        pytest.param(2, "title", 6, id="top-level-key"),
+        pytest.param(19, "choices", 12, id="key-before-a-list"),
+        pytest.param(24, "answer", 11, id="answer"),
+        pytest.param(25, "explanation", 16, id="key-before-a-key"),
+        pytest.param(30, "shuffle", 12, id="last-key-before-the-next-item"),
+        pytest.param(48, "difficulty", 15, id="last-line-of-the-file"),
+        pytest.param(17, "id", 7, id="first-key-of-a-list-item"),
+    ],
+)
+def test_missing_colon_is_reported_on_its_own_line(line: int, key: str, column: int) -> None:
+    found = syntax(slip(line, f"{key}:", key))
+    assert found == (
+        line,
+        column,
+        f'Thiếu dấu hai chấm (:) sau "{key}": hãy viết "{key}: …".',
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "old", "new", "column"),
+    [
+        pytest.param(26, "    topic", "\ttopic", 1, id="tab-for-the-indent"),
+        pytest.param(21, "      - ", "\t\t- ", 1, id="tabs-before-a-list-item"),
+        pytest.param(26, "    topic", "  \ttopic", 3, id="tab-after-spaces"),
+        pytest.param(6, "  - id", "\t- id", 1, id="tab-before-the-first-item"),
+    ],
+)
+def test_tab_indent_is_reported_on_its_own_line(line: int, old: str, new: str, column: int) -> None:
+    assert syntax(slip(line, old, new)) == (
+        line,
+        column,
+        "Có ký tự tab: chỉ được thụt lề bằng dấu cách.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "old", "new", "column"),
+    [
+        # The text runs on until the next " in the file (line 33): reported where it opened.
+        pytest.param(18, "text: ", 'text: "', 11, id="double-quote-closed-much-later"),
+        pytest.param(21, "- ", '- "', 9, id="double-quote-in-a-list-item"),
+        # Nothing closes it before the end of the file.
+        pytest.param(46, "text: ", 'text: "', 11, id="double-quote-never-closed"),
+        pytest.param(25, "explanation: ", "explanation: '", 18, id="single-quote-never-closed"),
+    ],
+)
+def test_unclosed_quote_is_reported_where_it_opens(
+    line: int, old: str, new: str, column: int
+) -> None:
+    quote = new[-1]
+    assert syntax(slip(line, old, new)) == (
+        line,
+        column,
+        f"Dấu nháy {quote} mở ở đây chưa được đóng: thêm {quote} vào cuối nội dung, "
+        "trên cùng dòng này.",
+    )
+
+
+def test_quotes_inside_a_quoted_text_are_explained() -> None:
+    text = slip(33, 'text: Phương châm "4 xin"', 'text: "Phương châm "4 xin"')
+    line, column, hint = syntax(text)
+    assert (line, column) == (33, 25)  # just after the quote that ended the text
+    assert hint.startswith('Nội dung vẫn tiếp tục sau dấu nháy " đóng')
+
+
+@pytest.mark.parametrize(
+    ("line", "old", "new", "column"),
+    [
+        pytest.param(21, "- ", "", 7, id="middle-choice"),
+        pytest.param(23, "- ", "", 7, id="last-choice"),
+        pytest.param(22, "- ", "-", 7, id="dash-without-a-space"),
+        pytest.param(31, "  - id", "  id", 3, id="question-at-the-dash-column"),
+    ],
+)
+def test_list_item_without_a_dash_is_reported_on_its_own_line(
+    line: int, old: str, new: str, column: int
+) -> None:
+    assert syntax(slip(line, old, new)) == (
+        line,
+        column,
+        'Dòng này là một mục của danh sách nhưng không bắt đầu bằng "- ": thêm "- " vào đầu '
+        "dòng, như các mục ở trên.",
+    )
+
+
+def test_first_choice_without_a_dash_is_reported_on_its_line() -> None:
+    """Valid YAML (the choices become one text), so the check of the value says it."""
+    result = validate_text(slip(20, "- ", ""), "f.yaml")
+    assert [(p.line, p.column) for p in result.problems] == [(20, 7)]
+    assert '"- "' in result.problems[0].text("vi")
+
+
+def test_a_colon_inside_a_text_that_runs_over_two_lines_keeps_its_hint() -> None:
+    """A value that continues on the next line with a colon in it: the colon is the mistake
+    (not a missing colon on the line above)."""
+    text = slip(25, "\n", "\n      Ghi chú: khoá X\n")
+    line, column, hint = syntax(text)
+    assert (line, column) == (26, 14)
+    assert "ngoặc kép" in hint

@@ -92,3 +92,59 @@ def test_cli_convert_writes_a_valid_bank(runner, tmp_path):
         args=["content", "convert", str(SAMPLES / "sample.aiken.txt"), "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
+
+
+# ------------------------------------- issue 16.3: mistakes on the lines of the text as written
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "line"),
+    [
+        pytest.param(
+            "word",
+            "Câu 1. Một?\nA. Có\nB. Không\nĐáp án: A\n\nCâu 2. Hai?\nA. Có\nB. Có\nĐáp án: B\n",
+            6,
+            id="word",
+        ),
+        pytest.param(
+            "aiken",
+            "Một?\nA. Có\nB. Không\nANSWER: A\n\n\nHai?\nA. Có\nB. Có\nANSWER: B\n",
+            7,
+            id="aiken",
+        ),
+        pytest.param(
+            "gift",
+            "// đầu tệp\n::q1:: Một? {=Có ~Không}\n\n\n::q2:: Hai? {=Có ~Có}\n",
+            5,
+            id="gift",
+        ),
+    ],
+)
+def test_a_converted_bank_that_fails_is_reported_on_the_questions_line(
+    fmt: str, text: str, line: int
+) -> None:
+    from app.content.pipeline import check_text
+
+    checked = check_text(None, text, "cau-hoi.txt", fmt)
+    assert not checked.ok and checked.converted
+    assert [(p.line, p.column) for p in checked.problems] == [(line, 1)]
+    assert "hai lần" in checked.problems[0].text("vi")  # the choice "Có" twice
+
+
+def test_a_converted_text_without_questions_says_so() -> None:
+    from app.content.pipeline import check_text
+
+    checked = check_text(None, "bank: x\ntitle: y\n", "paste.yaml", "word")
+    assert [p.text("vi") for p in checked.problems] == [
+        "Không tìm thấy câu hỏi nào trong nội dung này: hãy kiểm tra định dạng đã chọn ở trên."
+    ]
+
+
+def test_a_valid_converted_text_gives_the_bank_named_after_the_file() -> None:
+    from app.content.pipeline import check_text
+
+    checked = check_text(
+        None, "Câu 1. Một?\nA. Có\nB. Không\nĐáp án: A\n", "Ngân hàng xã.txt", "word"
+    )
+    assert checked.ok and checked.result is not None
+    assert checked.result.slug == "ngan-hang-xa" and checked.source.startswith("bank: ngan-hang-xa")

@@ -39,6 +39,7 @@ class UploadForm(Form):
     title = StringField(
         _l("Bank title, for converted questions"), validators=[Optional(), Length(max=500)]
     )
+    filename = HiddenField(validators=[Optional(), Length(max=255)])
     submit = SubmitField(_l("Check"))
 
 

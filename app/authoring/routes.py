@@ -15,10 +15,10 @@ from app.access import roles_required
 from app.authoring import bp
 from app.authoring.forms import PublishForm, UploadForm
 from app.content import listing, office, preview, schemas
-from app.content.convert import convert, slugify, to_bank_yaml
+from app.content.convert import slugify
 from app.content.messages import Problem
-from app.content.pipeline import load_files, lookup_if_database, validate_files
-from app.content.reader import MAX_BYTES
+from app.content.pipeline import check_text, load_files, lookup_if_database
+from app.content.reader import MAX_BYTES, too_large
 from app.content.store import Actor, export_bank, export_contest, export_survey
 from app.content.validate import problem_count
 from app.extensions import db
@@ -61,15 +61,24 @@ def _shown_lines(lines: list[str], bad: set[int]) -> list[tuple[int, int, str]]:
 
 
 def _problems_page(
-    source: str, filename: str, problems: list[Problem], status: int, note: str | None = None
+    source: str,
+    filename: str,
+    problems: list[Problem],
+    status: int,
+    note: str | None = None,
+    form: UploadForm | None = None,
 ):  # type: ignore[no-untyped-def]
-    """The file with line numbers, each message beside the line it is about."""
+    """The file with line numbers, each message beside the line it is about; below, the text
+    in an editor (`form`, posted back to `upload`) to correct and check again."""
     lang = _lang()
     by_line: dict[int, list[tuple[int, str]]] = {}
     for problem in problems:
         by_line.setdefault(problem.line, []).append((problem.column, problem.text(lang)))
     lines = source.splitlines() or [""]
     summary = [(p.line, p.column, p.text(lang)) for p in problems]
+    if form is not None:
+        form.text.data = source
+        form.filename.data = filename
     page = render_template(
         "authoring/problems.html",
         rows=_shown_lines(lines, set(by_line)),
@@ -78,6 +87,8 @@ def _problems_page(
         summary=summary,
         filename=filename,
         note=note,
+        form=form,
+        editor_rows=min(max(len(lines) + 1, 8), 30),
     )
     return page, status
 
@@ -104,50 +115,50 @@ def upload():  # type: ignore[no-untyped-def]
             PurePath(form.file.data.filename or "upload.yaml").name,
         )
     else:
-        raw, filename = (form.text.data or "").encode("utf-8"), "paste.yaml"
+        # Pasted, or posted back from the mistakes page with the name of the file it came from.
+        raw = (form.text.data or "").encode("utf-8")
+        filename = PurePath(form.filename.data or "paste.yaml").name or "paste.yaml"
     if not raw.strip():
         form.text.errors.append(_("Choose a file or paste the content."))
         return render_template("authoring/upload.html", form=form), 422
     if len(raw) > MAX_BYTES:
-        problem = Problem(
-            1, 1, "The file is larger than %(limit)s MiB.", {"limit": MAX_BYTES // 2**20}
-        )
-        return _problems_page("", filename, [problem], 413)
+        return _problems_page("", filename, [too_large()], 413)
     kind = office.kind_of(filename, raw, form.format.data) if form.file.data else None
     if kind is None and form.format.data in office.KINDS:
         form.file.errors.append(_("Choose the Word (.docx) or Excel (.xlsx) file."))
         return render_template("authoring/upload.html", form=form), 422
-    text = raw.decode("utf-8-sig", errors="replace")
     note = None
+    fmt = form.format.data
     if kind is not None:  # a .docx or .xlsx: read into a bank file, then checked like any other
         stem = PurePath(filename).stem
         try:
             read = office.read(raw, kind, form.bank.data or slugify(stem), form.title.data or stem)
         except office.Refused as refused:
             return _problems_page("", filename, [refused.problem], refused.status)
-        if read.yaml is None:
+        if read.yaml is None:  # corrected in Word or Excel, and uploaded again
             note = _(
                 "These paragraphs or cells could not be read; "
                 "correct them in the file and upload it again."
             )
             return _problems_page("\n".join(read.lines), filename, read.problems, 422, note)
-        text, filename = read.yaml, PurePath(filename).with_suffix(".yaml").name
+        # Read: from here on it is the bank file, and "Check again" checks that file.
+        text, filename, fmt = read.yaml, PurePath(filename).with_suffix(".yaml").name, "yaml"
+        form.format.data = "yaml"
         note = read.report(_lang())
-    elif form.format.data != "yaml":
-        converted = convert(text, form.format.data)
-        if converted.problems or not converted.questions:
+    else:
+        text = raw.decode("utf-8-sig", errors="replace")
+    checked = check_text(db.session, text, filename, fmt, form.bank.data, form.title.data)
+    if not checked.ok:
+        if checked.converted:
             note = _("These lines could not be converted; correct them and check again.")
-            return _problems_page(text, filename, converted.problems, 422, note)
-        stem = PurePath(filename).stem
-        text = to_bank_yaml(converted, form.bank.data or slugify(stem), form.title.data or stem)
-        filename = PurePath(filename).with_suffix(".yaml").name
+        return _problems_page(text, filename, checked.problems, 422, note, form)
+    result = checked.result
+    assert result is not None
+    if checked.converted:
         note = _(
             "Converted to the bank file below; you can download it from the list after publishing."
         )
-    result = validate_files([(filename, text.encode("utf-8"))], db.session)[0]
-    if not result.ok:
-        return _problems_page(text, filename, result.problems, 422, note)
-    publish = PublishForm(source=text, filename=filename)
+    publish = PublishForm(source=checked.source, filename=result.filename)
     return render_template(
         "authoring/preview.html", result=result, form=publish, note=note, **_preview(result.model)
     )
@@ -173,9 +184,13 @@ def publish():  # type: ignore[no-untyped-def]
     outcome = load_files(db.session, [(filename, source.encode("utf-8"))], _actor(), utcnow())[0]
     if outcome.refused is not None:
         status = 403 if outcome.refused.forbidden else 409
-        return _problems_page(source, filename, outcome.refused.problems, status)
+        return _problems_page(
+            source, filename, outcome.refused.problems, status, form=_editor(source, filename)
+        )
     if not outcome.result.ok:
-        return _problems_page(source, filename, outcome.result.problems, 422)
+        return _problems_page(
+            source, filename, outcome.result.problems, 422, form=_editor(source, filename)
+        )
     report = outcome.report
     assert report is not None
     if report.status == "unchanged":
@@ -193,6 +208,11 @@ def publish():  # type: ignore[no-untyped-def]
             "success",
         )
     return redirect(url_for(".history", kind=report.kind, slug=report.slug))
+
+
+def _editor(source: str, filename: str) -> UploadForm:
+    """The check-again form for a YAML file that came back from Publish."""
+    return UploadForm(formdata=None, text=source, filename=filename, format="yaml")
 
 
 @bp.get("/<kind>/<slug>")

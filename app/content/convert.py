@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -455,3 +456,17 @@ def to_bank_yaml(converted: Converted, bank: str, title: str) -> str:
         questions.append({"id": f"q{number:03d}"} | clean)
     document = {"bank": bank, "title": title, "questions": questions}
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+
+
+def problems_in_source(
+    converted: Converted, problems: list[Problem], question_lines: list[int]
+) -> list[Problem]:
+    """Problems found in the bank file written from `converted` (whose question i starts on
+    `question_lines[i]`), moved to the line of the source where that question starts, so the
+    officer corrects the text as written; problems before the first question go to line 1."""
+    moved = []
+    for problem in problems:
+        index = bisect_right(question_lines, problem.line) - 1
+        line = converted.questions[index]["_line"] if index >= 0 else 1
+        moved.append(Problem(line, 1, problem.message, problem.params))
+    return moved

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.content.checks import BankInfo
+from app.content.convert import convert, problems_in_source, slugify, to_bank_yaml
 from app.content.messages import KIND_WORDS, N_, Problem
 from app.content.store import Actor, LoadReport, Refused, database_banks, load
 from app.content.validate import Result, validate_many
@@ -62,6 +63,54 @@ def lookup_if_database(session: Session | None) -> Callable[[str], BankInfo | No
             return None
 
     return lookup
+
+
+@dataclass
+class Checked:
+    """An officer's text checked: either every problem, on the lines of the text as written
+    (an Aiken, GIFT or Word-style paste is not replaced by its YAML), or the valid result."""
+
+    result: Result | None
+    problems: list[Problem]
+    converted: bool = False
+    source: str = ""  # the file validated (the bank YAML written from a converted text)
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.result.ok
+
+
+def check_text(
+    session: Session | None,
+    text: str,
+    filename: str,
+    fmt: str = "yaml",
+    bank: str | None = None,
+    title: str | None = None,
+) -> Checked:
+    """Validate pasted or uploaded text in format `fmt`; converted formats become a bank file
+    named after `filename` (or `bank`/`title`) first."""
+    if fmt == "yaml":
+        result = validate_files([(filename, text.encode("utf-8"))], session)[0]
+        return Checked(result, result.problems, source=text)
+    converted = convert(text, fmt)
+    if converted.problems or not converted.questions:
+        return Checked(None, converted.problems or [Problem(1, 1, NO_QUESTION)], True)
+    stem = PurePath(filename).stem
+    document = to_bank_yaml(converted, bank or slugify(stem), title or stem)
+    name = PurePath(filename).with_suffix(".yaml").name
+    result = validate_files([(name, document.encode("utf-8"))], session)[0]
+    if result.ok:
+        return Checked(result, [], True, document)
+    located = result.located
+    starts = [
+        located.values.get(("questions", i), (0, 0))[0] if located else 0
+        for i in range(len(converted.questions))
+    ]
+    return Checked(None, problems_in_source(converted, result.problems, starts), True)
+
+
+NO_QUESTION = N_("No question was found in this text: check the format chosen above it.")
 
 
 def validate_files(files: list[tuple[str, bytes]], session: Session | None) -> list[Result]:

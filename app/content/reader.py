@@ -89,16 +89,91 @@ _SYNTAX_HINTS = {
 }
 
 
-def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
+MISSING_COLON = N_('A colon (:) is missing after "%(key)s": write "%(key)s: …".')
+NO_DASH = N_(
+    'This line is an item of the list but does not start with "- ": add "- " at the start of '
+    "the line, like the items above."
+)
+UNCLOSED_QUOTE = N_(
+    "The quote %(quote)s opened here is not closed: add %(quote)s at the end of the text, on "
+    "this same line."
+)
+TEXT_AFTER_QUOTE = N_(
+    "The text goes on after the closing quote %(quote)s. To write quotes inside a text, put "
+    "the whole text in the other kind of quotes: '… \"4 xin\" …' or \"… '4 xin' …\"."
+)
+_AFTER_A_TOKEN = (
+    "mapping values are not allowed",
+    "did not find expected key",
+    "did not find expected '-' indicator",
+    "did not find expected ',' or ']'",
+    "did not find expected ',' or '}'",
+    "expected <block end>",
+)
+
+
+def _syntax_problem(
+    error: yaml.MarkedYAMLError, text: str, last: tuple[Any, bool] | None = None
+) -> Problem:
+    """The problem at the line where the slip was made, not where the parser noticed it: a
+    parser's mark is usually the token AFTER the mistake (the next line for a missing colon).
+    `last` is the last scalar read before the error, and whether it was a mapping's value."""
     mark = error.problem_mark or error.context_mark
     line, column = _position(mark) if mark else (1, 1)
     problem = (error.problem or "").strip()
+    context = (error.context or "").strip()
+    start = error.context_mark
     if mark is not None and text[mark.index : mark.index + 1] == "\t":
         problem = "found character '\\t' that cannot start any token"
+    elif start is not None and problem.startswith("could not find expected ':'"):
+        # "while scanning a simple key": the key's own line, which has no colon.
+        return _missing_colon(text, start.index, start.line, start.column)
+    elif start is not None and context == "while scanning a quoted scalar":
+        return Problem(*_position(start), UNCLOSED_QUOTE, {"quote": text[start.index]})
+    elif mark is not None and last is not None and problem.startswith(_AFTER_A_TOKEN):
+        scalar, was_value = last  # the last value read before the error
+        if scalar.end_mark.index <= mark.index:
+            if scalar.style in ('"', "'") and scalar.end_mark.line == mark.line:
+                quote = {"quote": scalar.style}
+                if scalar.start_mark.line < mark.line:  # the text ran on to a later quote
+                    return Problem(*_position(scalar.start_mark), UNCLOSED_QUOTE, quote)
+                return Problem(line, column, TEXT_AFTER_QUOTE, quote)
+            if (
+                scalar.implicit[0]  # plain, not quoted
+                and scalar.start_mark.line < mark.line
+                and problem.startswith("mapping values")
+                and not was_value
+            ):  # "- id q1" then "  text: …": one text from "id" to the colon below
+                first = scalar.start_mark
+                return _missing_colon(text, first.index, first.line, first.column)
+    if problem.startswith("did not find expected '-' indicator") and mark is not None:
+        at = text[mark.index - mark.column :].split("\n", 1)[0].lstrip(" ")
+        if not at.startswith("-"):  # an item written at the dashes' column, without its "- "
+            return Problem(line, column, NO_DASH)
     for english, hint in _SYNTAX_HINTS.items():
         if problem.startswith(english):
             return Problem(line, column, hint)
     return Problem(line, column, N_("YAML syntax error: %(detail)s"), {"detail": problem})
+
+
+def _missing_colon(text: str, index: int, line: int, column: int) -> Problem:
+    """A line whose key has no colon; or, when the lines above at its indent are list items,
+    an item that lacks its "- "."""
+    lines = text.splitlines()
+    for above in reversed(lines[:line]):
+        stripped = above.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(above) - len(stripped)
+        if indent < column:
+            break
+        if indent == column:
+            if stripped == "-" or stripped.startswith("- "):
+                return Problem(line + 1, column + 1, NO_DASH)
+            break
+    key = text[index:].split("\n", 1)[0].split()[0] if text[index:].strip() else ""
+    key = key.rstrip("\r")
+    return Problem(line + 1, column + 1 + len(key), MISSING_COLON, {"key": key})
 
 
 def read_yaml(raw: bytes | str) -> Located:
@@ -116,6 +191,7 @@ def read_yaml(raw: bytes | str) -> Located:
     # One stack entry per open collection: [container, path, pending key or None].
     stack: list[list[Any]] = []
     documents = 0
+    last: tuple[Any, bool] | None = None  # the last scalar read; a mapping's value or not
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.DocumentStartEvent):
@@ -156,6 +232,7 @@ def read_yaml(raw: bytes | str) -> Located:
                         )
                     )
             if isinstance(event, yaml.ScalarEvent):
+                last = (event, bool(stack) and stack[-1][2] is not None)
                 value = nfc(event.value)
                 if event.implicit[0] and value in _NULLS:  # plain, not quoted
                     value = None
@@ -176,7 +253,7 @@ def read_yaml(raw: bytes | str) -> Located:
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 stack.pop()
     except yaml.MarkedYAMLError as error:
-        raise Unreadable(_syntax_problem(error, text)) from None
+        raise Unreadable(_syntax_problem(error, text, last)) from None
     except yaml.YAMLError as error:  # pragma: no cover - every parser error carries a mark
         raise Unreadable(
             Problem(1, 1, N_("YAML syntax error: %(detail)s"), {"detail": str(error)})
