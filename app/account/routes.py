@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.account import bp
 from app.account.forms import DeleteAccountForm, PasswordForm
+from app.downloads import named_file
 from app.extensions import db
 from app.models import utcnow
 from app.ratelimits import signin_succeeded, signin_try
@@ -26,11 +27,7 @@ def profile() -> str:
 @login_required
 def download() -> Response:
     body = json.dumps(personal_data(db.session, current_user), ensure_ascii=False, indent=2)
-    return Response(
-        body,
-        mimetype="application/json",
-        headers={"Content-Disposition": 'attachment; filename="du-lieu-cua-toi.json"'},
-    )
+    return named_file(body, "application/json", "du-lieu-cua-toi.json")
 
 
 @bp.route("/delete", methods=["GET", "POST"])

@@ -21,6 +21,7 @@ from app.content.pipeline import check_text, load_files, lookup_if_database
 from app.content.reader import MAX_BYTES, too_large
 from app.content.store import Actor, export_bank, export_contest, export_survey
 from app.content.validate import problem_count
+from app.downloads import named_file
 from app.extensions import db
 from app.models import utcnow
 from app.services import policy
@@ -237,11 +238,7 @@ def _bank_locked(slug: str):  # type: ignore[no-untyped-def]
 
 
 def _xlsx(body: bytes, name: str) -> Response:
-    return Response(
-        body,
-        mimetype=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return named_file(body, XLSX, f"{name}.xlsx")
 
 
 @bp.get("/bank-template.xlsx")
@@ -274,8 +271,4 @@ def download(kind: str, slug: str):  # type: ignore[no-untyped-def]
     else:
         document = export_contest(row) if kind == "contest" else export_survey(row)
     body = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
-    return Response(
-        body,
-        mimetype="application/yaml",
-        headers={"Content-Disposition": f'attachment; filename="{slug}.yaml"'},
-    )
+    return named_file(body, "application/yaml", f"{slug}.yaml")

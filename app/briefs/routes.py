@@ -8,6 +8,7 @@ from flask_login import current_user
 from app import clock
 from app.access import roles_required
 from app.briefs import bp
+from app.downloads import named_file
 from app.extensions import db
 from app.models import Unit, UnitLevel
 from app.services import brief as service
@@ -33,11 +34,6 @@ def brief(code: int) -> Response:
         abort(403)
     data = service.brief(db.session, unit, clock.now(), grace=clock.grace())
     body = service.pdf(render_template("briefs/brief.html", brief=data))
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="tom-tat-{unit.code}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    response = named_file(body, "application/pdf", f"tom-tat-{unit.code}.pdf", inline=True)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

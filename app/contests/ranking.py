@@ -15,6 +15,7 @@ from app import clock, formats
 from app.access import STAFF, roles_required
 from app.contests import bp
 from app.contests.texts import prediction_question
+from app.downloads import named_file
 from app.extensions import db
 from app.models import Round, Unit
 from app.parse import ID_MAX, PAGE_MAX, optional_int
@@ -132,8 +133,7 @@ def ranking_export(round_id: int, fmt: str) -> Response:
         {"format": fmt},
     )
     db.session.commit()
-    response = Response(exported.data, mimetype=exported.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response = named_file(exported.data, exported.mimetype, exported.filename)
     response.headers["X-Content-SHA256"] = exported.sha256
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -25,6 +25,7 @@ from app import clock, formats
 from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
+from app.downloads import named_file
 from app.extensions import db
 from app.models import Contest, Round, Unit, UnitLevel
 from app.parse import ID_MAX, optional_int
@@ -181,11 +182,7 @@ def _send(stats: service.Stats, table: str, fmt: str, name: str) -> Response:
     if stats.suppressed:
         rows = []
     body, mimetype = exports.encode(rows, fmt, name, header)  # cells are data, never formulas
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}-{table}.{fmt}"'},
-    )
+    return named_file(body, mimetype, f"{name}-{table}.{fmt}")
 
 
 def _communes_in_scope() -> list[Unit]:

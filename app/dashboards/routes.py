@@ -15,6 +15,7 @@ from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
 from app.dashboards.views import page_parts
+from app.downloads import named_file
 from app.extensions import db
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
@@ -122,11 +123,7 @@ def survey_results(slug: str) -> str:
 
 def _send(rows: exports.Table, name: str, fmt: str) -> Response:
     body, mimetype = exports.encode(rows, fmt, name)  # cells are data, never formulas
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
-    )
+    return named_file(body, mimetype, f"{name}.{fmt}")
 
 
 @bp.get("/<slug>/results.<fmt>")

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app import clock
 from app.access import roles_required
 from app.content.messages import N_
+from app.downloads import named_file
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Role, Unit, User
@@ -200,8 +201,4 @@ def audit_page() -> str:
 @roles_required(Role.ADMIN)
 def audit_csv() -> Response:
     body, mimetype = exports.encode(audit.table(db.session, _audit_filters()), "csv")
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": 'attachment; filename="nhat-ky-thao-tac.csv"'},
-    )
+    return named_file(body, mimetype, "nhat-ky-thao-tac.csv")
