@@ -435,3 +435,18 @@ def test_five_hundred_accounts_through_the_page_with_a_report_and_an_audit_entry
     assert entry.detail["created"] == 500 and len(entry.detail["user_ids"]) == 500
     listed = client.get("/officer/audit").get_data(as_text=True)
     assert "Nhập tài khoản cán bộ" in listed and "created: 500" in listed
+
+
+def test_a_long_list_shows_a_short_row_of_page_links(app):
+    """macros/pages.html (the staff list and the audit trail): 300 pages give the first and
+    last three and two each side of the current one, each keeping the list's filters."""
+    from types import SimpleNamespace
+
+    with app.test_request_context():
+        pager = app.jinja_env.get_template("macros/pages.html").module.pager  # type: ignore[attr-defined]
+        html = str(
+            pager(SimpleNamespace(page=150, pages=300), "officer.staff_list", {"role": "officer"})
+        )
+    pages = [int(p) for p in re.findall(r"page=(\d+)", html)]
+    assert pages == [1, 2, 3, 148, 149, 150, 151, 152, 298, 299, 300]
+    assert html.count("role=officer") == 11 and 'aria-current="page">150<' in html
