@@ -36,9 +36,9 @@ from app.phones import normalize_phone
 from app.services import accounts
 from app.services.accounts import NewAccount, create_account
 from app.services.units import load_units
-from tests import accessibility, routing_cache
+from tests import accessibility, compiled_once
 
-routing_cache.install()  # one compiled URL builder per rule for the run (tests/routing_cache.py)
+compiled_once.install()  # URL builders and templates compiled once a run (tests/compiled_once.py)
 
 PROVINCE = 92
 VI_THANH = 31321  # Phường Vị Thanh
