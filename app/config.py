@@ -46,6 +46,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
+    # `flask backup` (app/services/backups.py): where backups go and how many are kept (the
+    # newest); pg_dump of the server's major version (Debian: postgresql-client-15).
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups")
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
+    BACKUP_PG_DUMP = os.environ.get("BACKUP_PG_DUMP") or "pg_dump"
+
     # The deployment's province (vietnam-provinces code) and optional population CSV.
     PROVINCE_CODE = int(os.environ.get("PROVINCE_CODE", "92"))
     UNITS_POPULATION_CSV = os.environ.get("UNITS_POPULATION_CSV") or None
