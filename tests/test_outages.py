@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import uuid
 from datetime import timedelta
 
@@ -23,15 +22,7 @@ from app.config import TestingConfig
 from app.extensions import db
 from app.models import utcnow
 from tests.conftest import PASSWORD, csrf_token
-
-
-@pytest.fixture
-def closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()  # nothing listens there now: connections are refused
-    return int(port)
+from tests.test_health import closed_port  # noqa: F401  (the fixture: a port nobody listens on)
 
 
 def _no_traceback(body: str) -> None:
@@ -42,7 +33,7 @@ def _no_traceback(body: str) -> None:
 
 
 @pytest.fixture
-def unreachable_db(closed_port: int) -> Flask:
+def unreachable_db(closed_port: int) -> Flask:  # noqa: F811 (the fixture)
     return create_app(
         TestingConfig,
         SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{closed_port}/civic_x",
@@ -137,7 +128,7 @@ def test_a_real_error_of_the_database_is_still_a_500(app_factory):
 
 
 @pytest.fixture
-def no_redis(app, app_factory, closed_port: int) -> Flask:
+def no_redis(app, app_factory, closed_port: int) -> Flask:  # noqa: F811 (the fixture)
     # After `app`: the limiter is one object, bound to the app made last.
     redis_url = f"redis://127.0.0.1:{closed_port}/0"
     return app_factory(  # what production sets from REDIS_URL (app/config.py)
