@@ -55,6 +55,8 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         database = hashlib.sha256(app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()
         app.config["CACHE_KEY_PREFIX"] = f"civic:{database[:12]}:"
     cache.init_app(app)
+    from app import ratelimits  # noqa: F401  (registers the fallback+redis:// storage)
+
     limiter.init_app(app)
 
     from app import access, models  # noqa: F401  (user loader; every table for migrations)

@@ -46,6 +46,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
+    # `flask backup` (app/services/backups.py): where backups go and how many are kept (the
+    # newest); pg_dump of the server's major version (Debian: postgresql-client-15).
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups")
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
+    BACKUP_PG_DUMP = os.environ.get("BACKUP_PG_DUMP") or "pg_dump"
+
     # The deployment's province (vietnam-provinces code) and optional population CSV.
     PROVINCE_CODE = int(os.environ.get("PROVINCE_CODE", "92"))
     UNITS_POPULATION_CSV = os.environ.get("UNITS_POPULATION_CSV") or None
@@ -74,11 +80,14 @@ class Config:
     REQUEST_LOG_JSON = _bool("REQUEST_LOG_JSON", False)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Redis while it answers, each process's memory while it does not (app/ratelimits.py).
+    RATELIMIT_STORAGE_URI = f"fallback+{REDIS_URL}" if REDIS_URL else "memory://"
     # Survey results under a stamp of their responses: shared by the workers through Redis when
     # there is one, else kept by each process (app/services/results_cache.py).
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
+    # A Redis that accepts connections and then says nothing holds a page 1 s, not forever.
+    CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if REDIS_URL else {}
     CACHE_KEY_PREFIX = "civic:"
     CACHE_THRESHOLD = 2000  # SimpleCache: entries kept by one process
     RATELIMIT_HEADERS_ENABLED = True
@@ -126,6 +135,7 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     CACHE_TYPE = "SimpleCache"  # one per app: tests do not see each other's entries
+    CACHE_OPTIONS: dict[str, Any] = {}
     # Most tests read results right after answering: each response is moved at once. The
     # anonymity tests run with the production batch (tests/test_anonymity_attack.py).
     SURVEY_MIX_BATCH = 1

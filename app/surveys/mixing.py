@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 
 from app import clock
+from app.errors import database_unavailable
 from app.extensions import db
 from app.services.surveys import settle
 
@@ -28,9 +29,12 @@ def _settle_due() -> None:
     current_app.extensions["survey_mix_checked"] = now
     try:
         settle(db.session, now)
-    except Exception:  # the request goes on; the next check or the command will move them
+    except Exception as error:  # the request goes on; the next check or the command moves them
         db.session.rollback()
-        log.exception("the survey mixer failed; pending responses stay pending")
+        if database_unavailable(error):  # the request itself will say so (a 503), or recover
+            log.warning("the survey mixer did not run: database unavailable")
+        else:
+            log.exception("the survey mixer failed; pending responses stay pending")
 
 
 def init_app(app: Flask) -> None:
