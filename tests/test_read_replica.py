@@ -66,6 +66,7 @@ def _responses(url: str) -> int:
     counter = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
     with counter.app_context():
         n = db.session.scalar(select(func.count()).select_from(SurveyResponse)) or 0
+        db.session.remove()  # its connection back to the pool before the pool is closed
         db.engine.dispose()
     return n
 
