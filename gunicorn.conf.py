@@ -12,7 +12,8 @@ GUNICORN_* variables below.
 - Prometheus (app/metrics.py): with PROMETHEUS_MULTIPROC_DIR set, each worker writes its
   figures to a file there and /metrics adds them up. The folder is made if missing before the
   app loads, emptied when gunicorn starts (an earlier run's figures are not this run's), and a
-  dead worker's gauges are forgotten (child_exit). One folder per gunicorn (per node).
+  worker that ends has its counts folded into an archive file and its gauges forgotten
+  (child_exit). One folder per gunicorn (per node).
 - The access log holds no personal data and no token: method, path (ids are fine), status,
   size, duration — not the query string (a phone in a search, a `next=`), not the client's
   address, not the Referer or the User-Agent. The app's own JSON line (app/request_log.py)
@@ -72,12 +73,13 @@ def on_starting(server):  # type: ignore[no-untyped-def]
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
-    """A worker that ended (recycled, killed, timed out): its counts stay in the sums, its
-    pool gauges leave them."""
+    """A worker that ended (recycled, killed, timed out): its counts stay in the sums, kept in
+    one archive file (so scrapes do not slow down as workers are recycled), its pool gauges
+    leave them (app/metrics.py, retire)."""
     if METRICS_DIR:
-        from prometheus_client import multiprocess
+        from app.metrics import retire
 
-        multiprocess.mark_process_dead(worker.pid, METRICS_DIR)
+        retire(worker.pid, METRICS_DIR)
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ What is measured:
 
 Under gunicorn every worker is a process of its own: with `PROMETHEUS_MULTIPROC_DIR` set
 (docs/deploy.md) each writes its figures to a file there and a scrape adds the files up
-(gunicorn.conf.py empties the folder at start and forgets a dead worker's gauges), so a count
+(gunicorn.conf.py empties the folder at start and `retire`s each worker that ends), so a count
 is the node's, whichever worker answers the scrape. Without it (one process: `flask run`,
 tests) the figures are the process's own.
 
@@ -26,9 +26,12 @@ Only addresses in `METRICS_ALLOW` read them; anyone else gets the site's 404 pag
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, request
@@ -172,18 +175,57 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+@contextmanager
+def _folder_lock(path: str, exclusive: bool) -> Iterator[None]:
+    """Scrapes read the folder together (shared); retiring a worker's files waits for them
+    and holds them off (exclusive), so no scrape sees a count twice or not at all."""
+    with open(os.path.join(path, "folder.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def retire(pid: int, path: str) -> None:
+    """A worker that ended (gunicorn.conf.py's child_exit): its pool gauges leave the sums,
+    and its counters and histograms are added into one archive file per kind and its own
+    files removed. gunicorn recycles workers (max_requests); without this a scrape reads
+    every worker that ever lived, and grows slower with each (docs/benchmarks.md, "Issue 18 —
+    metrics": 11 s at 1,000 workers' files)."""
+    from prometheus_client import multiprocess
+    from prometheus_client.mmap_dict import MmapedDict
+
+    with _folder_lock(path, exclusive=True):
+        multiprocess.mark_process_dead(pid, path)
+        for kind in ("counter", "histogram"):
+            dead = os.path.join(path, f"{kind}_{pid}.db")
+            if not os.path.exists(dead):
+                continue
+            archive = MmapedDict(os.path.join(path, f"{kind}_archive.db"))
+            try:
+                for key, value, timestamp, _ in MmapedDict.read_all_values_from_file(dead):
+                    kept, _ = archive.read_value(key)
+                    archive.write_value(key, kept + value, timestamp)
+            finally:
+                archive.close()
+            os.remove(dead)
+
+
 def exposition() -> bytes:
     """The text Prometheus reads: every worker's figures when under gunicorn."""
     registry = CollectorRegistry(auto_describe=True)
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
-
-        multiprocess.MultiProcessCollector(registry)
-    else:
+    registry.register(_Jobs())
+    folder = multiprocess_dir()
+    if folder is None:
         for metric in (*OWN, *POOLS):
             registry.register(metric)
-    registry.register(_Jobs())
-    return generate_latest(registry)
+        return generate_latest(registry)
+    from prometheus_client import multiprocess
+
+    multiprocess.MultiProcessCollector(registry)
+    with _folder_lock(folder, exclusive=False):
+        return generate_latest(registry)
 
 
 def _method() -> str:

@@ -320,6 +320,19 @@ def test_under_gunicorn_the_workers_figures_add_up(tmp_path: Path) -> None:
         workers = subprocess.run(
             ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=True
         ).stdout.split()
-        os.kill(int(workers[0]), signal.SIGKILL)
+        killed = int(workers[0])
+        os.kill(killed, signal.SIGKILL)
         time.sleep(2)
         assert {counted() for _ in range(6)} == {sent}
+        # its counts folded into the archive, its own files gone: scrapes read a bounded set
+        assert not list(folder.glob(f"*_{killed}.db"))
+        assert (folder / "histogram_archive.db").exists()
+        alive = {int(p) for p in workers[1:]} | {
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=True
+            ).stdout.split()
+        }
+        for left in folder.glob("*.db"):
+            owner = left.stem.rsplit("_", 1)[1]
+            assert owner == "archive" or int(owner) in alive, left.name
