@@ -192,7 +192,7 @@ def retire(pid: int, path: str) -> None:
     and its counters and histograms are added into one archive file per kind and its own
     files removed. gunicorn recycles workers (max_requests); without this a scrape reads
     every worker that ever lived, and grows slower with each (docs/benchmarks.md, "Issue 18 —
-    metrics": 11 s at 1,000 workers' files)."""
+    metrics": 10 s at 1,000 workers' files)."""
     from prometheus_client import multiprocess
     from prometheus_client.mmap_dict import MmapedDict
 

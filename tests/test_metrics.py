@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -19,11 +20,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import metrics
 from app.extensions import db
+from app.services import attempts
+from tests import test_attempts
 from tests.conftest import VI_THANH, load_content, set_clock
-from tests.test_attempts import bearer, clock, rounds  # noqa: F401  (fixtures)
+from tests.test_attempts import bearer
 from tests.test_gunicorn_conf import GUNICORN, free_port, gunicorn
 from tests.test_surveys import FULL, GOOD, IDENTIFIED, NOW
 
+# The contest tests' fixtures: a clock, and the rounds of a small contest.
+clock = test_attempts.clock
+rounds = test_attempts.rounds
 OUTSIDE = "203.0.113.9"  # TEST-NET-3: never a monitoring server
 
 
@@ -187,7 +193,7 @@ def test_invented_methods_cannot_invent_series(app, client):
 # ------------------------------------------------------------------------ business events
 
 
-def test_an_attempt_started_and_submitted_counts_once_each(app, client, rounds, make_user):  # noqa: F811
+def test_an_attempt_started_and_submitted_counts_once_each(app, client, rounds, make_user):
     make_user(phone="0987654321")
     headers = bearer(client, "0987654321")
     started = reading(app, "civic_attempts_started_total")
@@ -208,6 +214,24 @@ def test_an_attempt_started_and_submitted_counts_once_each(app, client, rounds, 
         assert set(pool.map(submit, range(4))) == {200}
     assert reading(app, "civic_attempts_started_total") == started + 1
     assert reading(app, "civic_attempts_finished_total", state="submitted") == submitted + 1
+
+
+def test_an_attempt_left_past_its_deadline_counts_once_as_expired(
+    app, client, clock, rounds, make_user
+):
+    make_user(phone="0987654321")
+    headers = bearer(client, "0987654321")
+    assert (
+        client.post(f"/api/v1/rounds/{rounds['tuan-2']}/attempts", headers=headers).status_code
+        == 201
+    )
+    expired = reading(app, "civic_attempts_finished_total", state="expired")
+    clock.now += timedelta(hours=1)  # 15 minutes allowed
+    with app.app_context():
+        grace = timedelta(seconds=app.config["ATTEMPT_GRACE_SECONDS"])
+        assert attempts.finalize_expired(db.session, clock.now, grace) == 1
+        assert attempts.finalize_expired(db.session, clock.now, grace) == 0
+    assert reading(app, "civic_attempts_finished_total", state="expired") == expired + 1
 
 
 def test_survey_responses_count_by_kind_and_a_refused_repeat_does_not(app, client, make_user):
