@@ -20,15 +20,19 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _driver_url(url: str) -> str:
+    """Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
 def _database_url(default_file: str) -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
-        # Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here.
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://") :]
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        return url
+        return _driver_url(url)
     return f"sqlite:///{INSTANCE_DIR / default_file}"
 
 
@@ -44,6 +48,9 @@ class Config:
     # hide_parameters: no SQL parameter (a phone, a password hash, an answer) in the engine's
     # log lines or in the text of a database error (app/logs.py).
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # A read replica for dashboards, statistics and exports (app/db_read.py, docs/deploy.md),
+    # opened read-only; unset: they read the primary.
+    DATABASE_READ_URL = _driver_url(os.environ.get("DATABASE_READ_URL", "").strip()) or None
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     # `flask backup` (app/services/backups.py): where backups go and how many are kept (the
@@ -75,6 +82,11 @@ class Config:
     # X-Forwarded-For/-Proto/-Host: the client's real address is read from that many hops back
     # (ProxyFix). 0: the app faces clients directly and those headers are ignored.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+    # Who may read /metrics (app/metrics.py): addresses and CIDR blocks, comma-separated,
+    # matched against the client's address as the app sees it (after TRUSTED_PROXIES' hops).
+    # Everyone else gets 404. deploy/nginx.conf allows the same monitoring server.
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1/32,::1/128")
 
     # One JSON line per request on standard error (app/request_log.py): on in production.
     REQUEST_LOG_JSON = _bool("REQUEST_LOG_JSON", False)
@@ -132,6 +144,10 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-that-is-long-enough-0123456789"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    # tests/conftest.py points the read switch at the test database itself (read-only), so
+    # every dashboard, statistics and export test reads through it (app/db_read.py).
+    DATABASE_READ_URL = None
+    METRICS_ALLOW = "127.0.0.1/32,::1/128"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     CACHE_TYPE = "SimpleCache"  # one per app: tests do not see each other's entries

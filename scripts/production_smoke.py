@@ -9,7 +9,10 @@ gunicorn.conf.py in production mode, on PostgreSQL and Redis; then, through ngin
 - the address the app sees is the client's own: sign-ups are limited per address, so the
   limit reached from 127.0.0.2 holds for 127.0.0.2 even with a forged X-Forwarded-For, and
   does not touch 127.0.0.3 (and holds across the two nodes: the counters are in Redis);
-- both nodes served requests; no response was a 5xx; nginx's access log has no query string.
+- both nodes served requests; no response was a 5xx; nginx's access log has no query string;
+- /metrics: each node's workers add up (PROMETHEUS_MULTIPROC_DIR), and the two nodes together
+  counted the resident's one attempt and one survey response; through nginx the monitoring
+  address reads it and any other address is refused, forged X-Forwarded-For or not.
 
 Everything listens on loopback, on free ports, and stops by itself (each wait is bounded).
 Exit status 0 when every check passed; 2 when a part this machine lacks (nginx, PostgreSQL,
@@ -159,6 +162,46 @@ def edges(deploy: dict[str, Any]) -> None:
     check(big.status_code == 413, "a 5 MiB body is refused by nginx (413)")
 
 
+def _sample(text: str, line: str) -> float:
+    """The value of the exposition line that starts with `line` (0 when absent)."""
+    for row in text.splitlines():
+        if row.startswith(line + " "):
+            return float(row.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def metrics(deploy: dict[str, Any]) -> None:
+    """After the resident's visit: the nodes' figures, each read directly (the app allows the
+    loopback), add up to that visit; through nginx only the monitoring address gets in."""
+    scraped = [
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10) for port in deploy["ports"]
+    ]
+    check(all(r.status_code == 200 for r in scraped), "each node answers /metrics on loopback")
+    started = sum(_sample(r.text, "civic_attempts_started_total") for r in scraped)
+    answered = sum(
+        _sample(r.text, 'civic_survey_responses_total{kind="anonymous"}') for r in scraped
+    )
+    check(
+        (started, answered) == (1, 1),
+        f"the nodes counted one attempt and one survey response ({started:g}, {answered:g})",
+    )
+    base = f"https://localhost:{deploy['https']}"
+    monitor = browser(deploy, "127.0.0.1").get(f"{base}/metrics", timeout=10)
+    check(
+        monitor.status_code == 200 and "civic_http_request_duration_seconds" in monitor.text,
+        "the monitoring address reads /metrics through nginx",
+    )
+    for headers in ({}, {"X-Forwarded-For": "127.0.0.1"}):
+        other = browser(deploy, "127.0.0.5")
+        other.headers.update(headers)
+        refused = other.get(f"{base}/metrics", timeout=10)
+        check(
+            refused.status_code in (403, 404) and "civic_" not in refused.text,
+            f"another address is refused through nginx ({refused.status_code}"
+            + (", forged X-Forwarded-For)" if headers else ")"),
+        )
+
+
 def logs(deploy: dict[str, Any]) -> None:
     work = deploy["work"]
     served = [len((work / f"node{n}.access.log").read_text().splitlines()) for n in (1, 2)]
@@ -191,6 +234,7 @@ def main() -> int:
                 edges(deploy)
                 resident(deploy)
                 addresses(deploy)
+                metrics(deploy)
                 logs(deploy)
         except Exception as failure:
             print(f"production smoke test: FAILED: {type(failure).__name__}: {failure}")

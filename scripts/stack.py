@@ -191,7 +191,7 @@ def deployment(
     """Two app nodes behind nginx on a fresh database (`database`, default civic_smoke_<pid>),
     dropped at the end unless `keep_database`; `settings` add to or override the nodes'
     environment. Yields the ports, the certificate, the folder, the database, the environment
-    and the node processes (gunicorn masters)."""
+    the node processes (gunicorn masters) and their ports."""
     database = database or f"civic_smoke_{os.getpid()}"
     with psycopg.connect(PG, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
@@ -228,6 +228,7 @@ def deployment(
                 "GUNICORN_BIND": f"127.0.0.1:{port}",
                 "GUNICORN_ACCESSLOG": str(work / f"node{number}.access.log"),
                 "GUNICORN_ERRORLOG": str(work / f"node{number}.error.log"),
+                "PROMETHEUS_MULTIPROC_DIR": str(work / f"metrics{number}"),
             }
             log = (work / f"node{number}.out").open("wb")
             processes.append(
@@ -262,6 +263,7 @@ def deployment(
             "database": database,
             "env": env,
             "nodes": processes[:2],
+            "ports": nodes,
         }
     finally:
         for process in reversed(processes):

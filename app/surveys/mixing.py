@@ -16,11 +16,13 @@ from app.extensions import db
 from app.services.surveys import settle
 
 MIX_CHECK = timedelta(seconds=30)
+# A load balancer's poll and a Prometheus scrape do no work and wait on nothing.
+QUIET = frozenset({"main.health", "metrics"})
 log = logging.getLogger(__name__)
 
 
 def _settle_due() -> None:
-    if request.endpoint == "main.health":  # a load balancer's poll does no work, waits on nothing
+    if request.endpoint in QUIET:
         return
     now = clock.now()
     last = current_app.extensions.get("survey_mix_checked")
