@@ -61,3 +61,6 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
 
         with app.app_context():
             db.engine.dispose(close=False)
+        # Requests this worker's node serves at once: the default bound on starts in flight
+        # (app/admission.py), whatever set the workers (this file, GUNICORN_*, -w on the line).
+        app.config["SERVER_SLOTS"] = worker.cfg.workers * worker.cfg.threads

@@ -23,6 +23,7 @@ API_CODES = {
     415: "bad_request",
     422: "validation_error",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -61,18 +62,24 @@ def _messages() -> dict[int, str]:
         422: _("Some of what you entered is not valid."),
         429: _("Too many attempts. Please wait a moment and try again."),
         500: _("Something went wrong on our side. Please try again in a few minutes."),
+        503: _("Many people are starting at this moment. Please try again shortly."),
     }
 
 
 def api_error(
-    status: int, message: str | None = None, details: list[dict[str, Any]] | None = None
+    status: int,
+    message: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    **fields: Any,
 ) -> Response:
+    """The error body of api.md; `fields` add to it (a 503's `queue`)."""
     body = {
         "error": {
             "code": API_CODES.get(status, "server_error"),
             "message": message or _messages().get(status, _messages()[500]),
             "details": details or [],
             "request_id": request_id(),  # to find this request in the log (app/request_log.py)
+            **fields,
         }
     }
     response = jsonify(body)
