@@ -3,7 +3,8 @@ page (`contests.start`, `contests.queue`) and the API (`POST /api/v1/rounds/{rou
 put in front of `services.attempts.start`.
 
 When many residents press "Start" at once (the weekly opening at 20:00), at most
-`ADMISSION_MAX_STARTS` starts run at the same moment; the others are told their place in line
+`ADMISSION_MAX_STARTS` starts run at the same moment (default: half the node's
+workers × threads); the others are told their place in line
 at once (a waiting page that refreshes itself, or a 503 with `Retry-After` in the API) instead
 of waiting in gunicorn's backlog until a timeout. Nobody loses their start: a waiting person
 holds a signed ticket and keeps their place by coming back with it.
@@ -261,8 +262,12 @@ def _gate() -> Gate:
 def settings() -> Settings:
     config = current_app.config
     capacity = config.get("ADMISSION_MAX_STARTS")
-    if capacity is None:  # gunicorn's workers × threads (gunicorn.conf.py sets SERVER_SLOTS)
-        capacity = config.get("SERVER_SLOTS") or FALLBACK_SLOTS
+    if capacity is None:
+        # Half of what the node serves at once (gunicorn's workers × threads, SERVER_SLOTS from
+        # gunicorn.conf.py): a sync worker serves one request at a time, so a bound as large as
+        # the workers never refuses anything; half of them stay free for the waiting pages,
+        # the answers of residents in an attempt and every other page.
+        capacity = max(1, (config.get("SERVER_SLOTS") or FALLBACK_SLOTS) // 2)
     return Settings(capacity=int(capacity), window=int(config.get("ADMISSION_WINDOW") or 0))
 
 

@@ -99,8 +99,10 @@ class Config:
     ATTEMPT_GRACE_SECONDS = int(os.environ.get("ATTEMPT_GRACE_SECONDS", "10"))
     # Admission control for starts (app/admission.py): at most this many starts run at once
     # (across the deployment when REDIS_URL is set, per process otherwise); more wait in line
-    # on a page that refreshes itself (a 503 with Retry-After in the API). Unset: the node's
-    # gunicorn workers × threads (SERVER_SLOTS, set by gunicorn.conf.py); 0 turns it off.
+    # on a page that refreshes itself (a 503 with Retry-After in the API). Unset: half the
+    # node's gunicorn workers × threads (SERVER_SLOTS, set by gunicorn.conf.py), so that the
+    # other half answers everyone else at once; with several nodes on one Redis, set it to
+    # the deployment's total. 0 turns it off.
     ADMISSION_MAX_STARTS = _optional_int("ADMISSION_MAX_STARTS")
     # Nobody is overtaken by someone more than this many places behind; unset or 0: the starts
     # served in about two seconds (people waiting come back only when their page refreshes).

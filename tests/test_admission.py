@@ -447,3 +447,20 @@ def test_the_queue_address_without_a_ticket_starts_nothing(app, node, round_id, 
     response = browser.get(f"/contests/rounds/{round_id}/queue")
     assert response.status_code == 302 and response.location.endswith(f"/rounds/{round_id}")
     assert attempts_per_person(app) == {}
+
+
+def test_the_default_bound_is_half_of_what_gunicorn_serves(app_factory):
+    """gunicorn.conf.py tells each worker's app its node's workers × threads; the bound on
+    starts is half of it (sync workers: a bound as large as the workers refuses nothing)."""
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    app = app_factory()
+    conf["post_worker_init"](SimpleNamespace(wsgi=app, cfg=SimpleNamespace(workers=5, threads=2)))
+    assert app.config["SERVER_SLOTS"] == 10
+    with app.app_context():
+        assert admission.settings().capacity == 5
+        app.config["ADMISSION_MAX_STARTS"] = 0
+        assert admission.settings().capacity == 0  # off: every start goes ahead
