@@ -157,8 +157,9 @@ TICKET_HEADER = "X-Queue-Ticket"
 
 
 def _busy(decision: admission.Decision) -> Response:
-    """503 with Retry-After: the caller's place in line and the ticket that keeps it (sent back
-    in X-Queue-Ticket, or the `ticket` of the body, with the next try)."""
+    """503 with Retry-After: the caller's place in line and the ticket that keeps it (in the
+    X-Queue-Ticket header and the body's `queue.ticket`; sent back in X-Queue-Ticket with the
+    next try). A forged or borrowed ticket holds no place (app/admission.py)."""
     message = _(
         "Many people are starting at this moment. Your place in line: %(place)d. "
         "Please try again in %(seconds)d seconds; your place is kept.",
