@@ -7,7 +7,7 @@ export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
 # test-production: deploy/nginx.conf in front of two gunicorn nodes (scripts/production_smoke.py).
-.PHONY: test-production nginx-deps run test lint translations messages css vendor-plotly test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
+.PHONY: test-production test-restore pg-client-deps nginx-deps run test lint translations messages css vendor-plotly test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,26 @@ test-production: $(VENV)/.dev translations nginx-deps
 	if [ $$status -eq 2 ]; then echo "== production smoke test: SKIPPED (see above) =="; exit 0; fi; \
 	exit $$status
 
+# pg_dump and pg_restore for `flask backup` and the restore drill, of the server's major
+# version (PostgreSQL 15 here). Installed with apt-get as root when missing.
+PG_CLIENT_PACKAGES := postgresql-client-15
+pg-client-deps:
+	@if command -v pg_dump >/dev/null && command -v pg_restore >/dev/null; then echo "restore drill: $$(pg_dump --version) found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "restore drill: installing $(PG_CLIENT_PACKAGES) with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PG_CLIENT_PACKAGES) >/dev/null 2>&1) \
+	    || echo "restore drill: could not install $(PG_CLIENT_PACKAGES) with apt-get"; \
+	else echo "restore drill: pg_dump missing and apt-get cannot run here"; fi
+
+# The restore drill (scripts/restore_drill.sh): a demo database backed up with `flask backup`,
+# restored with pg_restore into a fresh one, checked (migrations, every table, every round's
+# recheck and ranking). Its own databases (civic_restore_source, civic_restore_copy, dropped
+# after). Exit 2 from the script: no PostgreSQL or pg_dump here: SKIPPED, said so.
+test-restore: $(VENV)/.dev translations pg-client-deps
+	@scripts/restore_drill.sh; status=$$?; \
+	if [ $$status -eq 2 ]; then echo "== restore drill: SKIPPED (see above) =="; exit 0; fi; \
+	exit $$status
+
 # axe-core, the WCAG 2.1 AA rules the browser tests run on every page they visit: fetched from
 # the npm registry at a pinned version and checked against its SHA-256 (.cache/axe/).
 axe-deps: $(BIN)/python
@@ -108,15 +128,16 @@ run-postgres:
 # The two engines at once (two cores: about the time of the longer run, not of both). Each
 # run's output goes to its own log, printed whole when it ends; `make test` fails when either
 # run fails, and says which.
-test: $(VENV)/.dev lint browser-deps pdf-deps axe-deps nginx-deps translations
+test: $(VENV)/.dev lint browser-deps pdf-deps axe-deps nginx-deps pg-client-deps translations
 	@mkdir -p "$(LOGS)"; start=$$(date +%s); \
 	$(MAKE) --no-print-directory run-sqlite > "$(LOGS)/sqlite.log" 2>&1 & sqlite=$$!; \
 	$(MAKE) --no-print-directory run-postgres > "$(LOGS)/postgres.log" 2>&1 & postgres=$$!; \
 	wait $$sqlite; sqlite_status=$$?; cat "$(LOGS)/sqlite.log"; \
 	wait $$postgres; postgres_status=$$?; cat "$(LOGS)/postgres.log"; \
 	$(MAKE) --no-print-directory test-production; production_status=$$?; \
-	echo "== SQLite: exit $$sqlite_status; PostgreSQL: exit $$postgres_status; production smoke: exit $$production_status; $$(( $$(date +%s) - start )) s in all =="; \
-	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ] && [ $$production_status -eq 0 ]
+	$(MAKE) --no-print-directory test-restore; restore_status=$$?; \
+	echo "== SQLite: exit $$sqlite_status; PostgreSQL: exit $$postgres_status; production smoke: exit $$production_status; restore drill: exit $$restore_status; $$(( $$(date +%s) - start )) s in all =="; \
+	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ] && [ $$production_status -eq 0 ] && [ $$restore_status -eq 0 ]
 
 # Bootstrap with only the rules the templates use (PurgeCSS, pinned in scripts/css/): after a
 # template starts using a new Bootstrap class (tests/test_assets.py says which), then commit

@@ -55,6 +55,8 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         database = hashlib.sha256(app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()
         app.config["CACHE_KEY_PREFIX"] = f"civic:{database[:12]}:"
     cache.init_app(app)
+    from app import ratelimits  # noqa: F401  (registers the fallback+redis:// storage)
+
     limiter.init_app(app)
 
     from app import access, models  # noqa: F401  (user loader; every table for migrations)
@@ -82,7 +84,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(briefs_bp, url_prefix="/briefs")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from app import assets, cli, errors, formats, logs, request_log, security
+    from app import assets, cli, db_read, errors, formats, logs, metrics, request_log, security
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
@@ -93,6 +95,8 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.surveys import mixing
 
     request_log.init_app(app)  # first: the id exists before any other hook can fail
+    metrics.init_app(app)  # after it: times each request from request_log's start
+    db_read.init_app(app)
     formats.init_app(app)
     assets.init_app(app)  # before security: its headers (no-store) are set first, then these
     security.init_app(app)

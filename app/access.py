@@ -1,7 +1,9 @@
-"""Who may do what: the session user loader and role checks for pages."""
+"""Who may do what: the session user loader, role checks for pages, and which network
+addresses may read what only operators read (`/metrics`)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -50,3 +52,38 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 
 
 STAFF = policy.STAFF  # kept here for the decorators' callers; the rule lives in policy
+
+
+# ------------------------------------------------------------------ by network address
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(setting: str, name: str) -> tuple[Network, ...]:
+    """Addresses and CIDR blocks, comma-separated (`METRICS_ALLOW`). A mistake stops the start
+    with the setting's name: a typo must not open, or silently close, what it guards."""
+    found: list[Network] = []
+    for item in (part.strip() for part in setting.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as error:
+            raise RuntimeError(
+                f"{name}: {item!r} is not an address or CIDR block ({error})."
+            ) from None
+    return tuple(found)
+
+
+def address_within(address: str | None, allowed: tuple[Network, ...]) -> bool:
+    """Whether `address` (the client as the app sees it: after ProxyFix, TRUSTED_PROXIES' hops
+    back, else the socket's peer) lies in one of `allowed`. Not an address (a Unix socket, a
+    forged header's garbage): no. An IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is
+    judged as the IPv4 address it is."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in allowed)

@@ -1,4 +1,4 @@
-"""Command line: `flask units load`, `flask users create`, `flask demo`."""
+"""Command line: `flask units load`, `flask users create`, `flask demo`, `flask backup`."""
 
 from __future__ import annotations
 
@@ -186,7 +186,44 @@ demo.add_command(demo_attempts)  # `flask demo attempts`, in app/contests/cli.py
 demo.add_command(demo_responses)
 
 
+@click.command("backup")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the backups (default: BACKUP_DIR, else instance/backups).",
+)
+@click.option(
+    "--keep",
+    type=int,
+    default=None,
+    help="How many backups to keep, the newest (default: BACKUP_KEEP, else 14).",
+)
+@with_appcontext
+def backup(directory: str | None, keep: int | None) -> None:
+    """Back up the database (pg_dump custom format, or SQLite's backup API) into a file named
+    with the UTC time, then delete all but the newest --keep backups of the folder."""
+    from pathlib import Path
+
+    from app.services.backups import BackupError, make_backup
+
+    config = current_app.config
+    try:
+        made = make_backup(
+            config["SQLALCHEMY_DATABASE_URI"],
+            Path(directory or config["BACKUP_DIR"]),
+            config["BACKUP_KEEP"] if keep is None else keep,
+            utcnow(),
+            pg_dump=config["BACKUP_PG_DUMP"],
+        )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(made.describe())
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(backup)
     app.cli.add_command(units_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)

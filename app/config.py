@@ -25,15 +25,19 @@ def _optional_int(name: str) -> int | None:
     return int(value) if value else None
 
 
+def _driver_url(url: str) -> str:
+    """Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
 def _database_url(default_file: str) -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
-        # Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here.
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://") :]
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        return url
+        return _driver_url(url)
     return f"sqlite:///{INSTANCE_DIR / default_file}"
 
 
@@ -49,7 +53,16 @@ class Config:
     # hide_parameters: no SQL parameter (a phone, a password hash, an answer) in the engine's
     # log lines or in the text of a database error (app/logs.py).
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # A read replica for dashboards, statistics and exports (app/db_read.py, docs/deploy.md),
+    # opened read-only; unset: they read the primary.
+    DATABASE_READ_URL = _driver_url(os.environ.get("DATABASE_READ_URL", "").strip()) or None
     REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # `flask backup` (app/services/backups.py): where backups go and how many are kept (the
+    # newest); pg_dump of the server's major version (Debian: postgresql-client-15).
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups")
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
+    BACKUP_PG_DUMP = os.environ.get("BACKUP_PG_DUMP") or "pg_dump"
 
     # The deployment's province (vietnam-provinces code) and optional population CSV.
     PROVINCE_CODE = int(os.environ.get("PROVINCE_CODE", "92"))
@@ -75,15 +88,23 @@ class Config:
     # (ProxyFix). 0: the app faces clients directly and those headers are ignored.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # Who may read /metrics (app/metrics.py): addresses and CIDR blocks, comma-separated,
+    # matched against the client's address as the app sees it (after TRUSTED_PROXIES' hops).
+    # Everyone else gets 404. deploy/nginx.conf allows the same monitoring server.
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1/32,::1/128")
+
     # One JSON line per request on standard error (app/request_log.py): on in production.
     REQUEST_LOG_JSON = _bool("REQUEST_LOG_JSON", False)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Redis while it answers, each process's memory while it does not (app/ratelimits.py).
+    RATELIMIT_STORAGE_URI = f"fallback+{REDIS_URL}" if REDIS_URL else "memory://"
     # Survey results under a stamp of their responses: shared by the workers through Redis when
     # there is one, else kept by each process (app/services/results_cache.py).
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
+    # A Redis that accepts connections and then says nothing holds a page 1 s, not forever.
+    CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if REDIS_URL else {}
     CACHE_KEY_PREFIX = "civic:"
     CACHE_THRESHOLD = 2000  # SimpleCache: entries kept by one process
     RATELIMIT_HEADERS_ENABLED = True
@@ -144,9 +165,14 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-that-is-long-enough-0123456789"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    # tests/conftest.py points the read switch at the test database itself (read-only), so
+    # every dashboard, statistics and export test reads through it (app/db_read.py).
+    DATABASE_READ_URL = None
+    METRICS_ALLOW = "127.0.0.1/32,::1/128"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     CACHE_TYPE = "SimpleCache"  # one per app: tests do not see each other's entries
+    CACHE_OPTIONS: dict[str, Any] = {}
     # Most tests read results right after answering: each response is moved at once. The
     # anonymity tests run with the production batch (tests/test_anonymity_attack.py).
     SURVEY_MIX_BATCH = 1

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.logs import loggable
@@ -25,6 +27,7 @@ API_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+RETRY_AFTER_UNAVAILABLE = 5  # seconds: a reconnect, a database restart, a worker replaced
 
 
 class DomainError(Exception):
@@ -62,7 +65,10 @@ def _messages() -> dict[int, str]:
         422: _("Some of what you entered is not valid."),
         429: _("Too many attempts. Please wait a moment and try again."),
         500: _("Something went wrong on our side. Please try again in a few minutes."),
-        503: _("Many people are starting at this moment. Please try again shortly."),
+        503: _(
+            "The service is briefly interrupted. Nothing you saved is lost: please try again "
+            "in a few seconds."
+        ),
     }
 
 
@@ -85,6 +91,27 @@ def api_error(
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database is out of reach (down, restarting, the connection cut
+    by an administrator, the pool exhausted) rather than that a statement is wrong: the
+    former is a 503 to retry, the latter a 500 (a bug)."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    sqlstate = getattr(getattr(orig, "diag", None), "sqlstate", None) or getattr(
+        orig, "sqlstate", None
+    )
+    if sqlstate:  # connection exceptions (08), operator intervention (57P0x), too many clients
+        return str(sqlstate).startswith(("08", "57P0")) or sqlstate == "53300"
+    # psycopg's OperationalError without a state: the connection could not be made or was lost
+    module = type(orig).__module__ if orig is not None else ""
+    return module.startswith("psycopg") and type(orig).__name__ == "OperationalError"
 
 
 def wants_json() -> bool:
@@ -138,6 +165,25 @@ def init_app(app: Flask) -> None:
         elif error.description != type(error).description:
             message = error.description  # a view's own message, already translated
         return render(status, message, retry_after)
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(error: Exception) -> Response:
+        if not database_unavailable(error):
+            return server_error(error)
+        app.logger.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            (str(loggable(error)[1]).splitlines() or [""])[0],  # kind and SQLSTATE only
+        )
+        # The page must not reach for the database again (the signed-in account, say).
+        from flask import g
+
+        from app.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
+        return render(503, retry_after=RETRY_AFTER_UNAVAILABLE)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> Response:

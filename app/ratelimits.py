@@ -7,17 +7,102 @@ without a success (a success clears its counter): that locks the phone's owner o
 while, not everyone else. An address is limited only past a much higher bound, since behind
 carrier NAT or the province's proxy one address is many people; the address is the client's
 real one (ProxyFix, `TRUSTED_PROXIES`). The counters live in Flask-Limiter's storage: Redis
-when REDIS_URL is set, else memory.
+when REDIS_URL is set (`fallback+redis://…`, `RedisOrMemory` below), else memory.
+
+When Redis does not answer, every limit — the decorators' and these — is counted in the
+process's memory instead, with one warning in the log, until Redis answers again (tried again
+every RETRY_SECONDS): people keep signing in and taking part, each worker holding the limits
+on its own. (Flask-Limiter's own `in_memory_fallback` replaces every limit by one global list
+while its storage is down, which would drop the per-route limits: not used.)
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage, Storage
 
 from app.extensions import limiter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRY_SECONDS = 5.0
+# A Redis that accepts connections and then says nothing must not hold a request for long.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+
+class RedisOrMemory(Storage):
+    """Redis while it answers, this process's memory while it does not (`fallback+redis://`)."""
+
+    STORAGE_SCHEME = ["fallback+redis", "fallback+rediss"]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.redis = RedisStorage(uri.removeprefix("fallback+"), **{**REDIS_TIMEOUTS, **options})
+        self.memory = MemoryStorage()
+        self._down_since: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return self.redis.base_exceptions
+
+    @property
+    def redis_down(self) -> bool:
+        return self._down_since is not None
+
+    def _either(self, call: Callable[[Storage], T]) -> T:
+        down = self._down_since
+        if down is not None and time.monotonic() - down < RETRY_SECONDS:
+            return call(self.memory)
+        try:
+            result = call(self.redis)
+        except self.redis.base_exceptions as error:
+            with self._lock:
+                if self._down_since is None:
+                    log.warning(
+                        "Redis unreachable (%s): rate limits are counted per process until it "
+                        "answers again",
+                        type(error).__name__,
+                    )
+                self._down_since = time.monotonic()
+            return call(self.memory)
+        if down is not None:
+            with self._lock:
+                if self._down_since is not None:
+                    log.warning("Redis answers again: rate limits are shared again")
+                self._down_since = None
+        return result
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._either(lambda s: s.incr(key, expiry, amount=amount))
+
+    def get(self, key: str) -> int:
+        return self._either(lambda s: s.get(key))
+
+    def get_expiry(self, key: str) -> float:
+        return self._either(lambda s: s.get_expiry(key))
+
+    def check(self) -> bool:
+        try:
+            return bool(self.redis.check())
+        except self.redis.base_exceptions:
+            return False
+
+    def reset(self) -> int | None:
+        self.memory.reset()
+        return self._either(lambda s: s.reset())
+
+    def clear(self, key: str) -> None:
+        self.memory.clear(key)
+        self._either(lambda s: s.clear(key))
+
 
 FAILED_SIGNIN_PHONE = parse("5 per 15 minutes")
 SIGNIN_ADDRESS = parse("100 per 15 minutes")

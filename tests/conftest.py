@@ -36,7 +36,9 @@ from app.phones import normalize_phone
 from app.services import accounts
 from app.services.accounts import NewAccount, create_account
 from app.services.units import load_units
-from tests import accessibility
+from tests import accessibility, compiled_once
+
+compiled_once.install()  # URL builders and templates compiled once a run (tests/compiled_once.py)
 
 PROVINCE = 92
 VI_THANH = 31321  # Phường Vị Thanh
@@ -175,7 +177,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    # The read switch on the test database itself, read-only: every dashboard, statistics and
+    # export test reads through it (app/db_read.py; tests/test_read_replica.py for a replica).
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, DATABASE_READ_URL=database_url
+    )
     with app.app_context():
         limiter.reset()
     yield app
@@ -184,8 +190,13 @@ def app(database_url: str) -> Iterator[Flask]:
 
 def empty_database(app: Flask) -> None:
     """Back to the migrated schema with its units: every other row deleted."""
+    from app.db_read import replica
+
     with app.app_context():
         db.session.remove()
+        read = replica()
+        if read is not None:
+            read.dispose()
         keep = {"units", "alembic_version"}
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
@@ -198,9 +209,12 @@ def empty_database(app: Flask) -> None:
 @pytest.fixture
 def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
     """More apps on the test database (two workers, say); their connections closed after."""
+    from app.db_read import replica
+
     made: list[Flask] = []
 
     def make(**settings: object) -> Flask:
+        settings = {"DATABASE_READ_URL": database_url, **settings}
         made.append(create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **settings))
         return made[-1]
 
@@ -208,6 +222,9 @@ def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
     for extra in made:
         with extra.app_context():
             db.engine.dispose()
+            read = replica()
+            if read is not None:
+                read.dispose()
 
 
 @pytest.fixture

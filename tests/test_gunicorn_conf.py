@@ -4,11 +4,13 @@ path and status and none of those (issue 18, point 1)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import runpy
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -48,19 +50,20 @@ def test_workers_follow_the_cores_and_settings_can_be_overridden(monkeypatch) ->
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3
 
 
-@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in .venv")
-def test_the_access_log_keeps_no_query_string_address_or_agent(tmp_path: Path) -> None:
-    port = free_port()
-    log = tmp_path / "access.log"
+@contextlib.contextmanager
+def gunicorn(tmp_path: Path, port: int, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn with gunicorn.conf.py in front of the app on a fresh SQLite file, answering on
+    `port` (one worker unless `settings` say otherwise); stopped at the end."""
     env = {
         **os.environ,
         "APP_ENV": "development",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "1",
-        "GUNICORN_ACCESSLOG": str(log),
+        "GUNICORN_ACCESSLOG": str(tmp_path / "access.log"),
         "GUNICORN_ERRORLOG": str(tmp_path / "error.log"),
         "REQUEST_LOG_JSON": "false",
+        **settings,
     }
     server = subprocess.Popen(
         [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
@@ -78,6 +81,17 @@ def test_the_access_log_keeps_no_query_string_address_or_agent(tmp_path: Path) -
                 time.sleep(0.2)
         else:
             pytest.fail("gunicorn did not answer within 30 s")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in .venv")
+def test_the_access_log_keeps_no_query_string_address_or_agent(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "access.log"
+    with gunicorn(tmp_path, port):
         rid = get(
             port,
             f"/privacy?phone={PHONE}&token=sekret-token-123",
@@ -87,9 +101,6 @@ def test_the_access_log_keeps_no_query_string_address_or_agent(tmp_path: Path) -
             },
         )
         time.sleep(0.5)  # the access line is written after the response
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     errors = (tmp_path / "error.log").read_text(encoding="utf-8")
     assert "Booting worker" in errors and "Traceback" not in errors  # the hooks ran cleanly
     text = log.read_text(encoding="utf-8")

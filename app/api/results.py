@@ -11,6 +11,7 @@ from app import clock
 from app.api.schemas import ErrorOut
 from app.api.spec import endpoint, optional_user
 from app.api.survey_schemas import ResultsQuery
+from app.db_read import read_session
 from app.errors import api_error
 from app.extensions import db
 from app.models import Survey, Unit
@@ -54,7 +55,12 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
     try:
         body = dict(
             analytics.results(
-                db.session, survey, now=clock.now(), by=by, scope=scope, labels={"all": _("All")}
+                read_session(),
+                survey,
+                now=clock.now(),
+                by=by,
+                scope=scope,
+                labels={"all": _("All")},
             )
         )  # a copy: the cached answer is shared
     except analytics.UnknownBreakdown:
@@ -71,6 +77,6 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
         body["trends"] = []
         return jsonify(body)
     body["trends"] = (
-        analytics.trends(db.session, survey, scope=scope, now=clock.now()) if by is None else []
+        analytics.trends(read_session(), survey, scope=scope, now=clock.now()) if by is None else []
     )
     return jsonify(body)

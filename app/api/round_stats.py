@@ -10,6 +10,7 @@ from pydantic import Field
 from app import clock
 from app.api.schemas import ErrorOut, Request
 from app.api.spec import endpoint
+from app.db_read import read_session
 from app.errors import api_error
 from app.extensions import db
 from app.models import Round, Unit
@@ -43,7 +44,7 @@ def round_stats(round_id: int, query: RoundStatsQuery) -> Response:
             return api_error(404, _("No commune, ward or province has this code."))
     try:
         stats = contest_stats.round_stats(
-            db.session,
+            read_session(),
             round_,
             scope=policy.scope_of(g.api_user),
             unit=unit,

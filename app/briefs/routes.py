@@ -8,6 +8,7 @@ from flask_login import current_user
 from app import clock
 from app.access import roles_required
 from app.briefs import bp
+from app.db_read import read_session
 from app.downloads import named_file
 from app.extensions import db
 from app.models import Unit, UnitLevel
@@ -32,7 +33,7 @@ def brief(code: int) -> Response:
         abort(404)
     if not policy.within(unit, policy.scope_of(current_user)):
         abort(403)
-    data = service.brief(db.session, unit, clock.now(), grace=clock.grace())
+    data = service.brief(read_session(), unit, clock.now(), grace=clock.grace())
     body = service.pdf(render_template("briefs/brief.html", brief=data))
     response = named_file(body, "application/pdf", f"tom-tat-{unit.code}.pdf", inline=True)
     response.headers["Cache-Control"] = "private, no-store"

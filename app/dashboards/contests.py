@@ -25,6 +25,7 @@ from app import clock, formats
 from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
+from app.db_read import read_session
 from app.downloads import named_file
 from app.extensions import db
 from app.models import Contest, Round, Unit, UnitLevel
@@ -55,7 +56,7 @@ def _unit() -> Unit | None:
 def _stats(build: Callable[..., service.Stats], target: Any) -> service.Stats:
     try:
         return build(
-            db.session,
+            read_session(),
             target,
             scope=policy.scope_of(current_user),
             unit=_unit(),

@@ -15,6 +15,7 @@ from app.access import STAFF, roles_required
 from app.content.messages import N_
 from app.dashboards import bp
 from app.dashboards.views import page_parts
+from app.db_read import read_session
 from app.downloads import named_file
 from app.extensions import db
 from app.models import Survey, Unit
@@ -57,7 +58,7 @@ def _results(survey: Survey, scope: Unit, overall: bool = False) -> dict[str, An
     by = _breakdown()
     try:
         return analytics.results(
-            db.session,
+            read_session(),
             survey,
             now=clock.now(),
             by=by,
@@ -72,7 +73,9 @@ def _results(survey: Survey, scope: Unit, overall: bool = False) -> dict[str, An
 @bp.get("/")
 @roles_required(*STAFF)
 def index() -> str:
-    surveys = analytics.responses_in_scope(db.session, policy.scope_of(current_user), clock.now())
+    surveys = analytics.responses_in_scope(
+        read_session(), policy.scope_of(current_user), clock.now()
+    )
     return render_template("dashboards/index.html", surveys=surveys)
 
 
@@ -89,7 +92,7 @@ def survey_results(slug: str) -> str:
     result = _results(survey, scope, overall=True)
     defn = definition(db.session, survey)
     parts = page_parts(
-        db.session,
+        read_session(),
         survey,
         defn,
         result,
@@ -134,7 +137,7 @@ def export(slug: str, fmt: str) -> Response:
     survey = _survey(slug)
     try:
         table = result_exports.table(
-            db.session, survey, _scope(), by=request.args.get("by") or None
+            read_session(), survey, _scope(), by=request.args.get("by") or None
         )
     except analytics.UnknownBreakdown:
         abort(400, _("Break down by unit or by a demographic question."))
@@ -149,7 +152,7 @@ def raw(slug: str, fmt: str) -> Response:
     survey = _survey(slug)
     scope = _scope()
     try:
-        rows = raw_export.rows(db.session, survey, scope)
+        rows = raw_export.rows(read_session(), survey, scope)
     except raw_export.NotAllowed:
         abort(403)
     audit.record(

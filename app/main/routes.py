@@ -6,6 +6,7 @@ from flask_login import current_user
 from app import clock
 from app.access import roles_required
 from app.assets import send_asset
+from app.db_read import read_session
 from app.extensions import db
 from app.main import bp
 from app.models import Role
@@ -34,7 +35,7 @@ def _overview() -> str:
     return render_template(
         "main/overview.html",
         scope=scope,
-        data=service.overview(db.session, scope, clock.now(), clock.grace()),
+        data=service.overview(read_session(), scope, clock.now(), clock.grace()),
         brief_unit=scope.code if scope is not None and scope.level == "commune" else None,
     )
 

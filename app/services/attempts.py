@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.content.messages import N_
 from app.models import (
     Attempt,
@@ -258,6 +259,7 @@ def start(
         if current is None:
             raise NoAttemptsLeft(N_("You have used all your attempts at this round.")) from None
         return current, False
+    metrics.attempt_started()  # once per attempt: only the start that stored it
     return attempt, True
 
 
@@ -488,6 +490,8 @@ def finish(
         _score(session, attempt.id)
         standings.record(session, attempt.id, standings.figure_of(attempt.round))
     session.commit()
+    if changed:  # once per attempt: a second submit changed nothing
+        metrics.attempt_finished("expired" if late else "submitted")
     session.refresh(attempt)
     return attempt
 

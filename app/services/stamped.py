@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ from sqlalchemy.orm import Session
 
 from app.extensions import cache
 from app.models import Survey, SurveyPending, SurveyResponse
+
+log = logging.getLogger(__name__)
 
 STALE_SECONDS = 60
 KEEP_SECONDS = 24 * 3600  # an entry nobody reads for a day goes
@@ -71,6 +74,24 @@ def _key(kind: str, survey: Survey, parts: dict[str, Any]) -> str:
     return f"survey-results:{kind}:{survey.id}:{digest[:32]}"
 
 
+def _cached(key: str) -> Entry | None:
+    """The entry under `key`; None when the cache (Redis) does not answer: the caller then
+    computes, as on a miss, and the page is served a little slower."""
+    try:
+        entry: Entry | None = cache.get(key)
+    except Exception as error:  # redis.RedisError or OSError from the client: not a 500
+        log.warning("results cache unavailable (%s): computing without it", type(error).__name__)
+        return None
+    return entry
+
+
+def _keep(key: str, entry: Entry) -> None:
+    try:
+        cache.set(key, entry, timeout=KEEP_SECONDS)
+    except Exception as error:
+        log.warning("results cache unavailable (%s): not kept", type(error).__name__)
+
+
 def kept(
     session: Session,
     survey: Survey,
@@ -83,7 +104,7 @@ def kept(
     enough. `compute` gets the stamp it is computed at: what it reads from other entries (the
     suppression decision) must be of exactly that stamp (`at`), never a fresher-looking one."""
     key = _key(kind, survey, parts)
-    entry: Entry | None = cache.get(key)
+    entry = _cached(key)
     if entry is not None and now - entry.checked_at < timedelta(seconds=STALE_SECONDS):
         return entry.value
     current = stamp(session, survey)
@@ -91,7 +112,7 @@ def kept(
         entry = Entry(compute(current), current, now)
     else:
         entry = Entry(entry.value, current, now)
-    cache.set(key, entry, timeout=KEEP_SECONDS)
+    _keep(key, entry)
     return entry.value
 
 
@@ -101,8 +122,8 @@ def at(survey: Survey, kind: str, of: Stamp, compute: Callable[[], Any]) -> Any:
     by the decision made over the same responses (a decision a minute old would not know of a
     commune's first response, and would leave it shown)."""
     key = _key(kind, survey, {"stamp": list(of)})
-    entry: Entry | None = cache.get(key)
+    entry = _cached(key)
     if entry is None:
         entry = Entry(compute(), of, datetime.min)
-        cache.set(key, entry, timeout=KEEP_SECONDS)
+        _keep(key, entry)
     return entry.value

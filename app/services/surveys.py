@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.content.messages import N_
 from app.models import (
     Survey,
@@ -463,6 +464,7 @@ def submit(
         # The ledger's key (survey, account) decides concurrent and repeated answers.
         session.rollback()
         raise AlreadyAnswered(N_("You have already answered this survey. Thank you!")) from None
+    metrics.survey_response(anonymous=bool(anonymous))
     if mixing is not None and pending is not None and mixer.is_due(mixing, *pending, now):
         settle(session, now, survey_id=survey_id, mixing=mixing)
     return response

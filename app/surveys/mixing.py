@@ -11,15 +11,18 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 
 from app import clock
+from app.errors import database_unavailable
 from app.extensions import db
 from app.services.surveys import settle
 
 MIX_CHECK = timedelta(seconds=30)
+# A load balancer's poll and a Prometheus scrape do no work and wait on nothing.
+QUIET = frozenset({"main.health", "metrics"})
 log = logging.getLogger(__name__)
 
 
 def _settle_due() -> None:
-    if request.endpoint == "main.health":  # a load balancer's poll does no work, waits on nothing
+    if request.endpoint in QUIET:
         return
     now = clock.now()
     last = current_app.extensions.get("survey_mix_checked")
@@ -28,9 +31,12 @@ def _settle_due() -> None:
     current_app.extensions["survey_mix_checked"] = now
     try:
         settle(db.session, now)
-    except Exception:  # the request goes on; the next check or the command will move them
+    except Exception as error:  # the request goes on; the next check or the command moves them
         db.session.rollback()
-        log.exception("the survey mixer failed; pending responses stay pending")
+        if database_unavailable(error):  # the request itself will say so (a 503), or recover
+            log.warning("the survey mixer did not run: database unavailable")
+        else:
+            log.exception("the survey mixer failed; pending responses stay pending")
 
 
 def init_app(app: Flask) -> None:
