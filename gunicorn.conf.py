@@ -96,3 +96,6 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
             read = replica()  # the replica's engine, when DATABASE_READ_URL is set
             if read is not None:
                 read.dispose(close=False)
+        # Requests this worker's node serves at once: the default bound on starts in flight
+        # (app/admission.py), whatever set the workers (this file, GUNICORN_*, -w on the line).
+        app.config["SERVER_SLOTS"] = worker.cfg.workers * worker.cfg.threads

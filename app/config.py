@@ -20,6 +20,11 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else None
+
+
 def _driver_url(url: str) -> str:
     """Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here."""
     if url.startswith("postgres://"):
@@ -103,11 +108,27 @@ class Config:
     CACHE_KEY_PREFIX = "civic:"
     CACHE_THRESHOLD = 2000  # SimpleCache: entries kept by one process
     RATELIMIT_HEADERS_ENABLED = True
+    # Flask-Limiter wrote Retry-After on every answer of a limited endpoint (a 201 included),
+    # as the larger of its window's reset and the view's own: a start's 503 said "60 s" when
+    # its turn was 2 s away. Its figure goes under its own name; Retry-After is set only by
+    # app/errors.py (429) and the views that mean it (app/api/contests.py's 503).
+    RATELIMIT_HEADER_RETRY_AFTER = "X-RateLimit-Retry-After"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "civic")
 
     # Answers and submissions arriving this long after an attempt's deadline are still taken
     # (network latency); later ones are refused whatever the client says.
     ATTEMPT_GRACE_SECONDS = int(os.environ.get("ATTEMPT_GRACE_SECONDS", "10"))
+    # Admission control for starts (app/admission.py): at most this many starts run at once
+    # (across the deployment when REDIS_URL is set, per process otherwise); more wait in line
+    # on a page that refreshes itself (a 503 with Retry-After in the API). Unset: half the
+    # node's gunicorn workers × threads (SERVER_SLOTS, set by gunicorn.conf.py), so that the
+    # other half answers everyone else at once; with several nodes on one Redis, set it to
+    # the deployment's total. 0 turns it off.
+    ADMISSION_MAX_STARTS = _optional_int("ADMISSION_MAX_STARTS")
+    # Nobody is overtaken by someone more than this many places behind; unset or 0: the starts
+    # served in about two seconds (people waiting come back only when their page refreshes).
+    ADMISSION_WINDOW = int(os.environ.get("ADMISSION_WINDOW") or 0)
+    ADMISSION_KEY_PREFIX = os.environ.get("ADMISSION_KEY_PREFIX", "civic:admission")
     # Tests replace the clock (a callable returning an aware datetime); None: the real time.
     CLOCK = None
 

@@ -73,14 +73,19 @@ def _messages() -> dict[int, str]:
 
 
 def api_error(
-    status: int, message: str | None = None, details: list[dict[str, Any]] | None = None
+    status: int,
+    message: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    **fields: Any,
 ) -> Response:
+    """The error body of api.md; `fields` add to it (a 503's `queue`)."""
     body = {
         "error": {
             "code": API_CODES.get(status, "server_error"),
             "message": message or _messages().get(status, _messages()[500]),
             "details": details or [],
             "request_id": request_id(),  # to find this request in the log (app/request_log.py)
+            **fields,
         }
     }
     response = jsonify(body)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import clock
+from app import admission, clock
 from app.api.schemas import (
     AnswerIn,
     AnswerOut,
@@ -130,6 +130,7 @@ def _refusal(error: service.AttemptError) -> Response:
         404: ErrorOut,
         409: ErrorOut,
         429: ErrorOut,
+        503: ErrorOut,
     },
     roles=(Role.RESIDENT.value,),
     limit=ATTEMPT_STARTS,
@@ -139,11 +140,42 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
-    try:
-        attempt, created = service.start(db.session, round_, g.api_user, clock.now(), clock.grace())
-    except service.AttemptError as error:
-        return _refusal(error)
-    return jsonify(attempt_body(attempt)), 201 if created else 200
+    ticket = request.headers.get(TICKET_HEADER)
+    with admission.turn(db.session, round_.id, g.api_user.id, ticket) as decision:
+        if not decision.admitted:
+            return _busy(decision)
+        try:
+            attempt, created = service.start(
+                db.session, round_, g.api_user, clock.now(), clock.grace()
+            )
+        except service.AttemptError as error:
+            return _refusal(error)
+        return jsonify(attempt_body(attempt)), 201 if created else 200
+
+
+TICKET_HEADER = "X-Queue-Ticket"
+
+
+def _busy(decision: admission.Decision) -> Response:
+    """503 with Retry-After: the caller's place in line and the ticket that keeps it (in the
+    X-Queue-Ticket header and the body's `queue.ticket`; sent back in X-Queue-Ticket with the
+    next try). A forged or borrowed ticket holds no place (app/admission.py)."""
+    message = _(
+        "Many people are starting at this moment. Your place in line: %(place)d. "
+        "Please try again in %(seconds)d seconds; your place is kept.",
+        place=decision.position,
+        seconds=decision.retry_s,
+    )
+    queue = {
+        "position": decision.position,
+        "wait_s": decision.wait_s,
+        "retry_after_s": decision.retry_s,
+        "ticket": decision.ticket,
+    }
+    response = api_error(503, message, queue=queue)
+    response.headers["Retry-After"] = str(decision.retry_s)
+    response.headers[TICKET_HEADER] = decision.ticket or ""
+    return response
 
 
 @endpoint(

@@ -106,6 +106,16 @@ class ErrorDetail(BaseModel):
     message: str
 
 
+class QueueOut(BaseModel):
+    """A start waiting its turn (503): come back after `retry_after_s` (also the Retry-After
+    header) with `ticket` in the X-Queue-Ticket header, and the place is kept."""
+
+    position: int
+    wait_s: int
+    retry_after_s: int
+    ticket: str
+
+
 class ErrorBody(BaseModel):
     code: Literal[
         "bad_request",
@@ -116,11 +126,13 @@ class ErrorBody(BaseModel):
         "too_large",
         "validation_error",
         "rate_limited",
+        "unavailable",
         "server_error",
     ]
     message: str
     details: list[ErrorDetail]
     request_id: str | None = None  # the X-Request-ID header: to find the request in the log
+    queue: QueueOut | None = None  # 503 of a start held by admission control
 
 
 class ErrorOut(BaseModel):

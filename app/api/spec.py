@@ -209,7 +209,11 @@ def endpoint(
         if limit:
             # Per account when the caller is signed in (bearer token or session), else per
             # address: many residents share one address behind carrier NAT.
-            wrapped = limiter.limit(limit, key_func=account_key)(wrapped)
+            # A refusal because the server is busy (503, admission control) is not counted:
+            # the person only did what Retry-After told them.
+            wrapped = limiter.limit(
+                limit, key_func=account_key, deduct_when=lambda r: r.status_code != 503
+            )(wrapped)
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[method])
         return wrapped
 

@@ -3,14 +3,14 @@ the result and the review. The rules live in app.services.attempts."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import clock
+from app import admission, clock
 from app.content.messages import N_
 from app.contests import bp
 from app.contests.texts import prediction_question, review_policy, state_label
@@ -65,21 +65,58 @@ def round_page(round_id: int) -> str:
 @bp.post("/rounds/<int:round_id>/start")
 @login_required
 @limiter.limit(ATTEMPT_STARTS, key_func=account_key)
-def start(round_id: int) -> Response | tuple[str, int]:
+def start(round_id: int) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     round_ = _round_or_404(round_id)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
     if current_user.role != Role.RESIDENT:
         abort(403)
-    try:
-        attempt, _created = service.start(
-            db.session, round_, current_user, clock.now(), clock.grace()
-        )
-    except service.AttemptError as error:
-        return render_template(
-            "errors/error.html", status=error.status, message=_(error.message)
-        ), error.status
+    return _start_or_wait(round_)
+
+
+@bp.get("/rounds/<int:round_id>/queue")
+@login_required
+def queue(round_id: int) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Where the waiting page refreshes to: the start asked for (by the form, CSRF-checked) goes
+    ahead once its turn comes. Without a ticket of that form, back to the round's page."""
+    round_ = _round_or_404(round_id)
+    if current_user.role != Role.RESIDENT or str(round_.id) not in session.get(QUEUE, {}):
+        return redirect(url_for(".round_page", round_id=round_.id))
+    return _start_or_wait(round_)
+
+
+QUEUE = "queue"  # the session's tickets: {round id: signed ticket}
+
+
+def _start_or_wait(
+    round_: Round,
+) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """The start, once admission control lets it run (app/admission.py); else the waiting
+    page, the ticket kept in the session so that each refresh keeps the person's place."""
+    tickets = dict(session.get(QUEUE, {}))
+    key = str(round_.id)
+    with admission.turn(db.session, round_.id, current_user.id, tickets.get(key)) as decision:
+        if not decision.admitted:
+            tickets[key] = decision.ticket
+            session[QUEUE] = dict(list(tickets.items())[-5:])
+            page = render_template("contests/waiting.html", round=round_, decision=decision)
+            # No JavaScript needed: the browser comes back by itself when the turn should come.
+            # The Refresh header does what <meta http-equiv="refresh"> does; axe-core's
+            # meta-refresh rule (WCAG 2.2.1) refuses the tag. The page says that it refreshes
+            # and when, holds nothing to lose, and the wait is for a live opening.
+            again = url_for(".queue", round_id=round_.id)
+            return page, 200, {"Refresh": f"{decision.retry_s}; url={again}"}
+        if tickets.pop(key, None) is not None:
+            session[QUEUE] = tickets
+        try:
+            attempt, _created = service.start(
+                db.session, round_, current_user, clock.now(), clock.grace()
+            )
+        except service.AttemptError as error:
+            return render_template(
+                "errors/error.html", status=error.status, message=_(error.message)
+            ), error.status
     return redirect(url_for(".attempt_page", attempt_id=attempt.id))
 
 
