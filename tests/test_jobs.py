@@ -438,3 +438,45 @@ def test_a_periodic_task_that_fails_does_not_stop_the_others(app, monkeypatch):
     assert periodic.run_due(app, last, 1000.0) == ["broken", "mix", "finalize", "cleanup"]
     assert periodic.run_due(app, last, 1030.0) == []  # none due yet
     assert periodic.run_due(app, last, 1060.0) == ["broken", "mix", "finalize"]
+
+
+# ----------------------------------------------------------------------------- the API
+
+
+def token_of(client: FlaskClient, phone: str) -> dict[str, str]:
+    from tests.conftest import PASSWORD
+
+    answer = client.post("/api/v1/auth/token", json={"phone": phone, "password": PASSWORD})
+    return {"Authorization": f"Bearer {answer.get_json()['token']}"}
+
+
+def test_the_api_answers_202_with_a_status_url_then_the_file(app, client, make_user, crowd):
+    make_user(role=Role.OFFICER, phone="0911111111")
+    make_user(role=Role.OFFICER, phone="0922222222", unit=VI_THANH)
+    make_user(role=Role.RESIDENT, phone="0933333333")
+    mine, commune, resident = (
+        token_of(client, p) for p in ("0911111111", "0922222222", "0933333333")
+    )
+    url = f"/api/v1/rounds/{crowd}/exports"
+    assert client.post(url, json={"format": "pdf"}, headers=mine).status_code == 422
+    assert client.post(url, json={}, headers=resident).status_code == 403
+    assert client.post(url, json={}, headers=commune).status_code == 403  # not its contest
+    assert client.post("/api/v1/rounds/999999/exports", json={}, headers=mine).status_code == 404
+    started = client.post(url, json={"format": "xlsx"}, headers=mine)
+    assert started.status_code == 202
+    body = started.get_json()
+    assert started.headers["Location"] == body["status_url"] == f"/api/v1/jobs/{body['id']}"
+    assert body["state"] in ("queued", "running", "done") and body["progress"] >= 0
+    deadline = time.monotonic() + 60
+    while (state := client.get(body["status_url"], headers=mine).get_json())["state"] != "done":
+        assert state["state"] != "failed" and time.monotonic() < deadline, state
+        time.sleep(0.05)
+    assert state["file_url"] == f"/api/v1/jobs/{body['id']}/file"
+    got = client.get(state["file_url"], headers=mine)
+    assert got.status_code == 200 and got.headers["X-Content-SHA256"] == state["sha256"]
+    for other in (commune, resident):
+        assert client.get(body["status_url"], headers=other).status_code == 404
+        assert client.get(state["file_url"], headers=other).status_code == 404
+    assert client.get(body["status_url"]).status_code == 401
+    assert client.get(f"/api/v1/jobs/{secrets.token_urlsafe(16)}", headers=mine).status_code == 404
+    assert client.get("/api/v1/jobs/%00", headers=mine).status_code == 404

@@ -79,7 +79,12 @@ def label(job: Job) -> str:
 @bp.get("/<job_id>/file")
 @login_required
 def download(job_id: str) -> Response:
-    job = _job_or_404(job_id)
+    return hand_out(_job_or_404(job_id), current_user)
+
+
+def hand_out(job: Job, user: Any) -> Response:
+    """The job's file (404 while it is not done), recorded in the audit trail where its kind
+    says (as the direct export was): the page's download and the API's."""
     if job.state != "done" or not job.filename or not job.mimetype:
         abort(404)
     spec = jobs.KINDS[job.kind]
@@ -87,7 +92,7 @@ def download(job_id: str) -> Response:
     if spec.audit_action and meta.get("target"):
         audit.record(
             db.session,
-            current_user,
+            user,
             spec.audit_action,
             meta["target"],
             meta.get("unit"),
