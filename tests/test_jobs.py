@@ -480,3 +480,46 @@ def test_the_api_answers_202_with_a_status_url_then_the_file(app, client, make_u
     assert client.get(body["status_url"]).status_code == 401
     assert client.get(f"/api/v1/jobs/{secrets.token_urlsafe(16)}", headers=mine).status_code == 404
     assert client.get("/api/v1/jobs/%00", headers=mine).status_code == 404
+
+
+def test_without_a_scheduler_the_first_request_starts_the_periodic_work(
+    app_factory, make_user, clock
+):
+    """`make run` (no Redis, JOBS_SCHEDULER=app): the web process runs the loop itself."""
+    web = app_factory(JOBS_SCHEDULER="app")
+    set_clock(web, AFTER)
+    user = make_user(role=Role.OFFICER, phone="0911111111")
+    with web.app_context():
+        db.session.add(
+            Job(
+                id="old-file-0000000000000",
+                kind="ranking",
+                args={"round": 1, "format": "csv"},
+                key="x",
+                user_id=user.id,
+                language="vi",
+                state="done",
+                progress=100,
+                runner="inline",
+                created_at=AFTER - timedelta(days=2),
+                expires_at=AFTER - timedelta(days=1),
+            )
+        )
+        db.session.commit()
+    assert not any(t.name == "periodic" for t in threading.enumerate())
+    web.test_client().get("/")
+    try:
+        deadline = time.monotonic() + 30
+        with web.app_context():
+            while db.session.get(Job, "old-file-0000000000000") is not None:
+                assert time.monotonic() < deadline  # the clean-up ran in the web process
+                db.session.remove()
+                time.sleep(0.05)
+        assert [t.name for t in threading.enumerate()].count("periodic") == 1
+        web.test_client().get("/")  # one loop per process, not one per request
+        assert [t.name for t in threading.enumerate()].count("periodic") == 1
+    finally:
+        web.extensions["periodic_stop"].set()
+        for thread in threading.enumerate():
+            if thread.name == "periodic":
+                thread.join(30)

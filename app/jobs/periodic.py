@@ -116,14 +116,14 @@ _started_lock = threading.Lock()
 
 
 def start_in_process(app: Flask) -> bool:
-    """The loop in a daemon thread of this process, once per process and app."""
+    """The loop in a daemon thread of this process, once per process and app; setting
+    `app.extensions["periodic_stop"]` ends it."""
     with _started_lock:
         if id(app) in _started:
             return False
         _started.add(id(app))
-    thread = threading.Thread(
-        target=loop, args=(app, threading.Event()), name="periodic", daemon=True
-    )
+        stop = app.extensions["periodic_stop"] = threading.Event()
+    thread = threading.Thread(target=loop, args=(app, stop), name="periodic", daemon=True)
     thread.start()
     return True
 
