@@ -146,7 +146,8 @@ def enqueue(session: Session, kind: str, args: dict[str, Any], user: User, now: 
         )
         if found is not None:
             return found
-        raise  # it finished between the two statements: the caller's request fails cleanly
+        # It finished between the two statements: start this one after all.
+        return enqueue(session, kind, args, user, now)
     dispatch(job.id)
     session.refresh(job)
     return job
