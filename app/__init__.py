@@ -67,6 +67,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.briefs import bp as briefs_bp
     from app.contests import bp as contests_bp
     from app.dashboards import bp as dashboards_bp
+    from app.jobs.routes import bp as jobs_bp
     from app.main import bp as main_bp
     from app.officer import bp as officer_bp
     from app.parse import IdConverter
@@ -82,9 +83,21 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(surveys_bp, url_prefix="/surveys")
     app.register_blueprint(dashboards_bp, url_prefix="/results")
     app.register_blueprint(briefs_bp, url_prefix="/briefs")
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from app import assets, cli, db_read, errors, formats, logs, metrics, request_log, security
+    from app import (
+        assets,
+        cli,
+        db_read,
+        errors,
+        formats,
+        jobs,
+        logs,
+        metrics,
+        request_log,
+        security,
+    )
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
@@ -104,4 +117,5 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     errors.init_app(app)
     logs.init_app()
     cli.init_app(app)
+    jobs.init_app(app)
     return app

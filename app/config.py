@@ -138,6 +138,16 @@ class Config:
     SURVEY_MIX_BATCH = int(os.environ.get("SURVEY_MIX_BATCH", "20"))
     SURVEY_MIX_WAIT_SECONDS = int(os.environ.get("SURVEY_MIX_WAIT_SECONDS", "240"))
 
+    # Background jobs (app/jobs): large exports run on the RQ queue JOBS_QUEUE when REDIS_URL
+    # is set (`flask jobs worker`), else in a thread of the web process; their files are kept
+    # JOB_FILES_HOURS in the database. The periodic work (mixer, contests finalize, clean-up)
+    # is run by `flask jobs scheduler` ("external") or by a thread of each web process ("app",
+    # the default without Redis, so that `make run` needs nothing more).
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "civic-jobs")
+    JOB_FILES_HOURS = int(os.environ.get("JOB_FILES_HOURS", "24"))
+    JOBS_TIMEOUT_SECONDS = int(os.environ.get("JOBS_TIMEOUT_SECONDS", "1800"))
+    JOBS_SCHEDULER = os.environ.get("JOBS_SCHEDULER") or ("external" if REDIS_URL else "app")
+
     BOOTSTRAP_SERVE_LOCAL = True
     # Pages and JSON compressed by Flask-Compress: brotli when the client asks, else gzip.
     # Streamed responses (the CSV and raw-answer downloads) pass as they are, chunk by chunk;
@@ -176,6 +186,8 @@ class TestingConfig(Config):
     # Most tests read results right after answering: each response is moved at once. The
     # anonymity tests run with the production batch (tests/test_anonymity_attack.py).
     SURVEY_MIX_BATCH = 1
+    REDIS_URL = None  # tests that want Redis say so (tests/test_jobs.py)
+    JOBS_SCHEDULER = "external"  # no thread of periodic work behind the tests' backs
 
 
 class ProductionConfig(Config):

@@ -122,13 +122,26 @@ def survey_response(anonymous: bool) -> None:
 
 
 def jobs_gauges() -> dict[str, dict[str, float]]:
-    """The background jobs' queues, read at scrape time: {"queued": {queue: n}, "failed":
-    {queue: n}}, exposed as `civic_jobs_queued{queue}` and `civic_jobs_failed{queue}`.
+    """The background jobs' queue, read at scrape time: {"queued": {queue: n}, "failed":
+    {queue: n}}, exposed as `civic_jobs_queued{queue}` and `civic_jobs_failed{queue}` — RQ's
+    queue length and its failed-job registry (app/jobs). Without `REDIS_URL` the jobs run in a
+    thread of the web process and nothing waits in a queue: {}. These are the whole
+    deployment's figures, the same from every node (aggregate them with max, not sum)."""
+    from flask import has_app_context
 
-    The hook for the jobs of issue 18 (`app/jobs.py`, RQ, written on another branch): until
-    they exist there is nothing to count and this returns {}. Once they do, this reads each
-    queue's `count` and its `FailedJobRegistry`'s from Redis."""
-    return {}
+    if not has_app_context():
+        return {}
+    from app import jobs
+
+    if jobs.redis_connection() is None:
+        return {}
+    from rq.registry import FailedJobRegistry
+
+    queue = jobs.queue()
+    return {
+        "queued": {queue.name: float(queue.count)},
+        "failed": {queue.name: float(FailedJobRegistry(queue=queue).count)},
+    }
 
 
 class _Jobs(Collector):

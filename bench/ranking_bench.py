@@ -57,17 +57,13 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--reuse", action="store_true", help="keep the database if populated")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results-ranking.md"))
-    args = parser.parse_args()
-    if not args.url.startswith("postgresql"):
-        parser.error("the benchmark is for PostgreSQL")
-
+def prepare(
+    url: str, count: int, reuse: bool, say: Callable[[str], None]
+) -> tuple[Any, int, Any, Any, dict[str, Any]]:
+    """The bench database (kept with `reuse` if populated): migrations, the province's units,
+    the sample contest in quizzes/, `count` demo participants at its first round, VACUUM
+    ANALYZE. Returns (app, round id, opens, closes, clock) — the app's clock is `clock["now"]`,
+    set during the round. bench/export_job_bench.py builds its 100,000 people with it too."""
     from flask_migrate import upgrade
     from sqlalchemy import func, select, text
 
@@ -76,25 +72,19 @@ def main() -> int:
     from app.content.pipeline import find_files, load_files
     from app.content.store import Actor
     from app.extensions import db
-    from app.models import Attempt, Round, User
-    from app.services import demo_attempts, ranking, standings
+    from app.models import Round, User
+    from app.services import demo_attempts
     from app.services.units import load_units
 
     os.environ.setdefault("FLASK_APP", "wsgi.py")
-    if not args.reuse:
-        fresh_database(args.url)
+    if not reuse:
+        fresh_database(url)
     app = create_app(
         TestingConfig,
-        SQLALCHEMY_DATABASE_URI=args.url,
+        SQLALCHEMY_DATABASE_URI=url,
         RATELIMIT_ENABLED=False,
         WTF_CSRF_ENABLED=False,
     )
-    log: list[str] = []
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-        log.append(line)
-
     with app.app_context():
         upgrade()
         load_units(db.session, 92)
@@ -109,26 +99,56 @@ def main() -> int:
         opens, closes = round_.opens_at, round_.closes_at
         have = db.session.scalar(select(func.count(User.id)).where(demo_attempts.is_demo())) or 0
     during = opens + (closes - opens) * 0.8
-    after = closes + timedelta(minutes=5)
     clock = {"now": during}
     app.config["CLOCK"] = lambda: clock["now"]
-    runner = app.test_cli_runner()
-    if have < args.count:
+    if have < count:
         start = time.perf_counter()
-        result = runner.invoke(
+        result = app.test_cli_runner().invoke(
             args=[
                 "demo",
                 "attempts",
                 "--round",
                 str(round_id),
                 "--count",
-                str(args.count - have),
+                str(count - have),
                 "--seed",
                 "2026",
             ]
         )
         assert result.exit_code == 0, result.output
         say(f"- generated: {result.output.strip()} ({time.perf_counter() - start:.0f} s)")
+    with app.app_context():
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    return app, round_id, opens, closes, clock
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="keep the database if populated")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results-ranking.md"))
+    args = parser.parse_args()
+    if not args.url.startswith("postgresql"):
+        parser.error("the benchmark is for PostgreSQL")
+
+    from sqlalchemy import func, select, text
+
+    from app.extensions import db
+    from app.models import Attempt, Round, User
+    from app.services import demo_attempts, ranking, standings
+
+    log: list[str] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        log.append(line)
+
+    app, round_id, _opens, closes, clock = prepare(args.url, args.count, args.reuse, say)
+    during = clock["now"]
+    after = closes + timedelta(minutes=5)
     with app.app_context():
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))

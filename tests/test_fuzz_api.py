@@ -116,9 +116,14 @@ def real_ids(fuzz_app: Flask, callers: list[Headers]) -> dict[str, object]:
         round_id = db.session.scalar(select(Round.id).where(Round.key == "tuan-1"))
     started = fuzz_app.test_client().post(f"/api/v1/rounds/{round_id}/attempts", headers=callers[0])
     assert started.status_code == 201, started.get_data(as_text=True)
+    export = fuzz_app.test_client().post(
+        f"/api/v1/rounds/{round_id}/exports", json={"format": "csv"}, headers=callers[1]
+    )
+    assert export.status_code == 202, export.get_data(as_text=True)
     return {
         "round_id": round_id,
         "attempt_id": started.get_json()["id"],
+        "job_id": export.get_json()["id"],  # the officer's export (a background job)
         "question": 1,
         "slug": SURVEY,
     }

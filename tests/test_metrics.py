@@ -6,6 +6,7 @@ workers' figures added up (PROMETHEUS_MULTIPROC_DIR)."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -278,15 +279,25 @@ def test_the_pool_gauges_follow_the_connections(app):
         assert reading(app, "civic_db_pool_checked_out", engine="primary") == pool.checkedout()  # type: ignore[attr-defined]
 
 
-def test_the_jobs_hook_is_empty_until_jobs_exist_then_exposed(app, monkeypatch):
-    assert metrics.jobs_gauges() == {}
-    assert "civic_jobs_" not in scrape(app)[1]
-    monkeypatch.setattr(
-        metrics, "jobs_gauges", lambda: {"queued": {"default": 3}, "failed": {"default": 1}}
-    )
-    _, text = scrape(app)
-    assert value(text, "civic_jobs_queued", queue="default") == 3
-    assert value(text, "civic_jobs_failed", queue="default") == 1
+def test_the_jobs_queue_is_counted_from_redis_and_a_silent_redis_spares_the_rest(app, monkeypatch):
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    assert "civic_jobs_" not in scrape(app)[1]  # no REDIS_URL: jobs run in-process, no queue
+    name = f"helpmetrics-{secrets.token_hex(4)}"
+    app.config.update(REDIS_URL="redis://127.0.0.1:6379/0", JOBS_QUEUE=name)
+    queue = Queue(name, connection=Redis.from_url("redis://127.0.0.1:6379/0"))
+    try:
+        for _ in range(3):
+            queue.enqueue("app.jobs.perform", "no-such-job")
+        FailedJobRegistry(queue=queue).add(queue.enqueue("app.jobs.perform", "x"), -1)
+        _, text = scrape(app)
+        assert value(text, "civic_jobs_queued", queue=name) == 4
+        assert value(text, "civic_jobs_failed", queue=name) == 1
+    finally:
+        queue.delete(delete_jobs=True)
+        FailedJobRegistry(queue=queue).connection.delete(FailedJobRegistry(queue=queue).key)
 
     def down() -> dict[str, dict[str, float]]:
         raise ConnectionError("Redis is not answering")

@@ -12,6 +12,7 @@ from app.api import (  # noqa: E402,F401
     auth,
     content,
     contests,
+    jobs,
     ranking,
     results,
     round_stats,

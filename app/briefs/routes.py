@@ -11,6 +11,7 @@ from app.briefs import bp
 from app.db_read import read_session
 from app.downloads import named_file
 from app.extensions import db
+from app.jobs.routes import start as start_job
 from app.models import Unit, UnitLevel
 from app.services import brief as service
 from app.services import policy
@@ -38,3 +39,10 @@ def brief(code: int) -> Response:
     response = named_file(body, "application/pdf", f"tom-tat-{unit.code}.pdf", inline=True)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/all.zip")
+@roles_required(*policy.STAFF)
+def all_briefs() -> Response:
+    """The briefs of every commune/ward in the reader's scope, as a ZIP made by a job."""
+    return start_job("briefs", {"unit": current_user.unit_code})

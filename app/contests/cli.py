@@ -19,19 +19,28 @@ from app.services.attempts import finalize_expired
 contests_cli = AppGroup("contests", help="Contest rounds and attempts.")
 
 
-@contests_cli.command("finalize")
-def contests_finalize() -> None:
-    """Finish every attempt left open past its deadline, from its saved answers, and freeze
-    the prediction figure of every round that has closed (for cron)."""
+def finalize() -> tuple[int, int]:
+    """Finish every attempt left open past its deadline and freeze the figure of every round
+    that has closed: (attempts finished, rounds frozen). `flask contests finalize` and the
+    scheduler (app/jobs/periodic.py) both run it."""
     count = finalize_expired(db.session, clock.now(), clock.grace())
-    click.echo(f"{count} attempts finished.")
     frozen = ranking.freeze_closed_rounds(db.session, clock.now(), clock.grace())
-    click.echo(f"{frozen} rounds finalised (ranking final, prediction figure frozen).")
     if frozen and db.engine.dialect.name == "postgresql":
         # Each freeze rewrote its round's best_attempts: clear the old rows now rather than
         # when autovacuum comes, so that pages far down the ranking read the index alone.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE best_attempts"))
+    return count, frozen
+
+
+@contests_cli.command("finalize")
+def contests_finalize() -> None:
+    """Finish every attempt left open past its deadline, from its saved answers, and freeze
+    the prediction figure of every round that has closed (`flask jobs scheduler` runs it
+    every minute)."""
+    count, frozen = finalize()
+    click.echo(f"{count} attempts finished.")
+    click.echo(f"{frozen} rounds finalised (ranking final, prediction figure frozen).")
 
 
 @contests_cli.command("recheck")

@@ -17,6 +17,7 @@ from app.contests import bp
 from app.contests.texts import prediction_question
 from app.downloads import named_file
 from app.extensions import db
+from app.jobs.routes import start as start_job
 from app.models import Round, Unit
 from app.parse import ID_MAX, PAGE_MAX, optional_int
 from app.services import audit as audit_trail
@@ -137,6 +138,15 @@ def ranking_export(round_id: int, fmt: str) -> Response:
     response.headers["X-Content-SHA256"] = exported.sha256
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/rounds/<int:round_id>/ranking.<any(csv, xlsx):fmt>/job")
+@roles_required(*AUDITORS)
+def ranking_export_job(round_id: int, fmt: str) -> Response:
+    """The export as a background job (a province-wide XLSX takes seconds): its progress page."""
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    return start_job("ranking", {"round": round_.id, "format": fmt})
 
 
 @bp.get("/rounds/<int:round_id>/winners")

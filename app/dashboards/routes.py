@@ -18,6 +18,7 @@ from app.dashboards.views import page_parts
 from app.db_read import read_session
 from app.downloads import named_file
 from app.extensions import db
+from app.jobs.routes import start as start_job
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
 from app.services import analytics, audit, exports, policy, raw_export, result_exports
@@ -166,3 +167,16 @@ def raw(slug: str, fmt: str) -> Response:
     )
     db.session.commit()
     return _send(rows, f"{slug}-phieu-tra-loi", fmt)
+
+
+@bp.post("/<slug>/responses.<any(csv, xlsx):fmt>/job")
+@roles_required(*policy.MANAGERS)
+def raw_job(slug: str, fmt: str) -> Response:
+    """The raw responses as a background job: its progress page."""
+    survey = _survey(slug)
+    scope = _scope()
+    try:
+        raw_export.check(db.session, survey, scope)
+    except raw_export.NotAllowed:
+        abort(403)
+    return start_job("responses", {"survey": survey.slug, "unit": scope.code, "format": fmt})

@@ -11,6 +11,7 @@ from app.models.content import (
     SurveyQuestion,
 )
 from app.models.contests import Attempt, AttemptQuestion, BestAttempt
+from app.models.jobs import Job
 from app.models.people import AuditEvent, Consent, Gender, Role, Unit, UnitLevel, User
 from app.models.surveys import (
     SurveyAnswer,
@@ -31,6 +32,7 @@ __all__ = [
     "ContentVersion",
     "Contest",
     "Gender",
+    "Job",
     "Question",
     "QuestionVersion",
     "Role",

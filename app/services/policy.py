@@ -36,6 +36,15 @@ def may_manage(user: User, owner: Unit | None) -> bool:
     return user.role == Role.OFFICER and owner is not None and within(owner, user.unit)
 
 
+def may_read(user: User, unit: Unit | None, roles: tuple[Role, ...] = STAFF) -> bool:
+    """Whether `user` (an active account of one of `roles`) may read or export the figures
+    of `unit`: it lies within their scope. Background jobs check it when started and again
+    when their file is read (app/jobs)."""
+    if not user.is_active or user.role not in roles or unit is None:
+        return False
+    return within(unit, scope_of(user))
+
+
 STAFF_ACCOUNT_ROLES: tuple[Role, ...] = (Role.OFFICER, Role.LEADER)
 
 

@@ -39,11 +39,16 @@ def _cell(values: list[Any], kind: str) -> Any:
     return "; ".join(str(v) for v in values)
 
 
-def rows(session: Session, survey: Survey, scope: Unit) -> Table:
+def check(session: Session, survey: Survey, scope: Unit) -> None:
+    """NotAllowed when `scope`'s responses may not be exported at all."""
     if survey.anonymous and scope.level != UnitLevel.PROVINCE:
         raise NotAllowed
     if withheld(session, survey, scope):  # a hidden commune's rows would show its count
         raise NotAllowed
+
+
+def rows(session: Session, survey: Survey, scope: Unit) -> Table:
+    check(session, survey, scope)
     defn = definition(session, survey)
     columns = [q for q in defn.questions if not (survey.anonymous and q.type == "text")]
     scope_filter = _scope_filter(session, scope)

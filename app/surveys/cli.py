@@ -33,8 +33,15 @@ def reorder() -> bool:
 @click.option("--all", "everything", is_flag=True, help="Move every pending response now.")
 @with_appcontext
 def mix_command(everything: bool) -> None:
-    """Move pending anonymous responses whose batch is due into the results (run every minute
-    or two; the app also does it after submissions and before results are read)."""
+    """Move pending anonymous responses whose batch is due into the results (`flask jobs
+    scheduler` runs it every minute; the app also does it after submissions and before
+    results are read)."""
+    click.echo(f"{mix(everything)} pending responses moved.")
+
+
+def mix(everything: bool = False) -> int:
+    """Move the pending anonymous responses whose batch is due (all with `everything`): the
+    number moved. `flask surveys mix` and the scheduler (app/jobs/periodic.py) run it."""
     from app import clock
     from app.services.surveys import settle
 
@@ -43,7 +50,7 @@ def mix_command(everything: bool) -> None:
         # The moved rows' sealed versions go at once, not at autovacuum's next round.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM survey_pending"))
-    click.echo(f"{moved} pending responses moved.")
+    return moved
 
 
 @surveys_cli.command("reorder")
