@@ -19,9 +19,14 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        from app.access import FromProxiesOnly, networks
+
         hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        proxies = networks(app.config["TRUSTED_PROXY_ADDRESSES"], "TRUSTED_PROXY_ADDRESSES")
+        app.wsgi_app = FromProxiesOnly(  # type: ignore[method-assign]
+            app.wsgi_app,
+            ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops),
+            proxies,
         )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         from app.config import INSTANCE_DIR

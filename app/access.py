@@ -1,5 +1,6 @@
-"""Who may do what: the session user loader, role checks for pages, and which network
-addresses may read what only operators read (`/metrics`)."""
+"""Who may do what: the session user loader, role checks for pages, which network addresses
+may read what only operators read (`/metrics`), and whose X-Forwarded-* headers are believed
+(the configured proxies' only)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,25 @@ def address_within(address: str | None, allowed: tuple[Network, ...]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return any(ip.version == net.version and ip in net for net in allowed)
+
+
+# Set in the WSGI environ when the request came from a configured proxy and its X-Forwarded-*
+# headers were applied (ProxyFix): the request id a proxy sends is kept only then.
+PROXIED = "civic.proxied"
+
+
+class FromProxiesOnly:
+    """ProxyFix for requests whose socket peer is one of the configured proxies
+    (`TRUSTED_PROXY_ADDRESSES`). `TRUSTED_PROXIES` says how many hops to read back, not who
+    may say so: without this, a client that reaches a node around nginx could name any
+    address in X-Forwarded-For — the loopback to read /metrics, a new address per try to
+    escape the per-address limits. Anyone else is taken at its own socket address."""
+
+    def __init__(self, plain: Any, fixed: Any, proxies: tuple[Network, ...]) -> None:
+        self.plain, self.fixed, self.proxies = plain, fixed, proxies
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if address_within(environ.get("REMOTE_ADDR"), self.proxies):
+            environ[PROXIED] = True
+            return self.fixed(environ, start_response)
+        return self.plain(environ, start_response)

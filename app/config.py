@@ -87,6 +87,10 @@ class Config:
     # X-Forwarded-For/-Proto/-Host: the client's real address is read from that many hops back
     # (ProxyFix). 0: the app faces clients directly and those headers are ignored.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Whose X-Forwarded-* headers those are: the proxies' own addresses and CIDR blocks,
+    # comma-separated. A request from any other peer (a node reached around nginx) is taken at
+    # its socket address, whatever headers it sends (app/access.py, FromProxiesOnly).
+    TRUSTED_PROXY_ADDRESSES = os.environ.get("TRUSTED_PROXY_ADDRESSES", "127.0.0.1/32,::1/128")
 
     # Who may read /metrics (app/metrics.py): addresses and CIDR blocks, comma-separated,
     # matched against the client's address as the app sees it (after TRUSTED_PROXIES' hops).

@@ -20,8 +20,10 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+
+from app.access import PROXIED
 
 LOGGER = "civic.requests"
 HEADER = "X-Request-ID"
@@ -37,7 +39,7 @@ def request_id() -> str | None:
     rid: str | None = g.get("request_id")
     if rid is None:
         sent = request.headers.get(HEADER, "")
-        trusted = current_app.config["TRUSTED_PROXIES"] and _WELL_FORMED.fullmatch(sent)
+        trusted = request.environ.get(PROXIED) and _WELL_FORMED.fullmatch(sent)
         rid = g.request_id = sent if trusted else uuid.uuid4().hex
     return rid
 

@@ -310,6 +310,28 @@ def test_the_real_client_address_behind_the_configured_proxy(app_factory, make_u
     assert try_from("198.51.100.9") == 401
 
 
+def test_around_the_proxy_a_forged_forwarded_for_does_not_escape_the_limit(app_factory):
+    """A node reachable directly (around nginx) takes a client at its own address: rotating
+    X-Forwarded-For does not give it a fresh per-address allowance."""
+    proxied = app_factory(TRUSTED_PROXIES=1)
+    with proxied.app_context():
+        from app.extensions import limiter
+
+        limiter.reset()
+    codes = [
+        proxied.test_client()
+        .post(
+            "/api/v1/auth/token",
+            json={"phone": f"09{i:08d}", "password": "x"},
+            headers={"X-Forwarded-For": f"198.51.100.{i % 250}"},
+            environ_base={"REMOTE_ADDR": "203.0.113.50"},
+        )
+        .status_code
+        for i in range(101)
+    ]
+    assert codes[-1] == 429
+
+
 def test_without_trusted_proxies_the_forwarded_header_is_ignored(app):
     codes = [
         app.test_client()

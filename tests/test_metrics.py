@@ -113,6 +113,23 @@ def test_behind_a_trusted_proxy_the_client_counts_not_the_proxy(app_factory):
     assert scrape(proxied, "127.0.0.1", **{"X-Forwarded-For": "127.0.0.1"})[0] == 200
 
 
+def test_a_node_reached_directly_does_not_believe_a_forged_forwarded_for(app_factory):
+    """TRUSTED_PROXIES counts hops; only the configured proxies' own headers are believed: a
+    client that reaches a node around nginx and names the loopback is still outside."""
+    proxied = app_factory(TRUSTED_PROXIES=1)
+    assert scrape(proxied, OUTSIDE, **{"X-Forwarded-For": "127.0.0.1"})[0] == 404
+    # the monitoring server scraping a node directly, as docs/deploy.md suggests
+    direct = app_factory(TRUSTED_PROXIES=1, METRICS_ALLOW="10.20.0.0/16")
+    assert scrape(direct, "10.20.3.4")[0] == 200
+    assert scrape(direct, "10.21.3.4", **{"X-Forwarded-For": "10.20.3.4"})[0] == 404
+    # a proxy of its own network, once named
+    elsewhere = app_factory(
+        TRUSTED_PROXIES=1, TRUSTED_PROXY_ADDRESSES="10.9.0.2", METRICS_ALLOW="10.20.0.0/16"
+    )
+    assert scrape(elsewhere, "10.9.0.2", **{"X-Forwarded-For": "10.20.3.4"})[0] == 200
+    assert scrape(elsewhere, "127.0.0.1", **{"X-Forwarded-For": "10.20.3.4"})[0] == 404
+
+
 def test_a_monitoring_network_through_the_proxy(app_factory):
     proxied = app_factory(TRUSTED_PROXIES=1, METRICS_ALLOW="10.20.0.0/16, 2001:db8::/32")
     assert scrape(proxied, "127.0.0.1", **{"X-Forwarded-For": "10.20.3.4"})[0] == 200
