@@ -252,7 +252,13 @@ def disqualify(round_id: int) -> Response | tuple[str, int]:
     user_id = bounded_int(request.form.get("user"), 1, ID_MAX, "user")
     try:
         suspicious.disqualify(
-            db.session, round_, user_id, current_user, request.form.get("reason", ""), clock.now()
+            db.session,
+            round_,
+            user_id,
+            current_user,
+            request.form.get("reason", ""),
+            clock.now(),
+            clock.grace(),
         )
     except suspicious.DisqualifyError as error:
         db.session.rollback()

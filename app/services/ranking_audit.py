@@ -298,7 +298,7 @@ def recheck(
     counted = [
         a
         for a in rescored
-        if a.user_id not in out or (frozen_at is not None and out[a.user_id] > frozen_at)
+        if a.user_id not in out or (frozen_at is not None and out[a.user_id] >= frozen_at)
     ]
     finished = len(rescored)
     rescored = [a for a in rescored if a.user_id not in out]

@@ -50,7 +50,7 @@ from app.models import (
     User,
 )
 from app.phones import mask_phone
-from app.services import audit
+from app.services import audit, ranking
 from app.services.standings import FINISHED
 
 CLIENT_WINDOW = timedelta(minutes=30)
@@ -382,10 +382,20 @@ def _entries(
 
 
 def disqualify(
-    session: Session, round_: Round, user_id: int, officer: User, reason: str, now: datetime
+    session: Session,
+    round_: Round,
+    user_id: int,
+    officer: User,
+    reason: str,
+    now: datetime,
+    grace: timedelta,
 ) -> Disqualification:
     """Take a person's entry out of the round, with the reason (audit-logged, committed): the
-    ranking loses their row at once, their certificates of the round are revoked."""
+    ranking loses their row at once, their certificates of the round are revoked.
+
+    A round due to be frozen is frozen first, so that the order of the two is definite: the
+    frozen figure leaves out exactly the disqualifications made before it (`at` < frozen_at)
+    and the re-check counts it the same way."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise DisqualifyError(N_("Give the reason for the disqualification."))
@@ -398,6 +408,7 @@ def disqualify(
     )
     if not entered:
         raise DisqualifyError(N_("This person has no entry in this round."), 404)
+    ranking.settle(session, round_, now, grace)
     row = Disqualification(
         round_id=round_.id, user_id=user_id, reason=reason, officer_id=officer.id, at=now
     )
