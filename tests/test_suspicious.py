@@ -37,6 +37,10 @@ GRACE = timedelta(seconds=10)
 
 @pytest.fixture
 def week(app):  # type: ignore[no-untyped-def]
+    return open_week(app)
+
+
+def open_week(app):  # type: ignore[no-untyped-def]
     """The sample contest (18 questions a paper from three real banks), week 1 open."""
     from app.content.pipeline import find_files, load_files
     from app.content.store import Actor
