@@ -18,10 +18,11 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import AccountOrigin, AttemptDevice
@@ -69,27 +70,26 @@ def client_mark(round_id: int) -> str:
     return keyed("client", round_id, request.remote_addr or "", agent)
 
 
+def _insert_once(session: Session, model: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: two starts of one attempt at once (the second resumes
+    it) keep the first marks, and neither fails."""
+    dialect = session.get_bind().dialect.name
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    session.execute(upsert(model).values(**values).on_conflict_do_nothing())
+
+
 def remember_start(session: Session, attempt_id: int, round_id: int) -> None:
     """Keep where an attempt was started (the first start only: a resumed attempt keeps its
     first marks). The caller commits."""
-    if session.get(AttemptDevice, attempt_id) is None:
-        session.add(
-            AttemptDevice(attempt_id=attempt_id, device=device_id(), client=client_mark(round_id))
-        )
+    values = {"attempt_id": attempt_id, "device": device_id(), "client": client_mark(round_id)}
+    _insert_once(session, AttemptDevice, values)
 
 
 def remember_signup(session: Session, user_id: int, now: datetime) -> None:
     """Keep where an account was created from. The caller commits."""
-    exists = session.scalar(select(AccountOrigin.user_id).where(AccountOrigin.user_id == user_id))
-    if exists is None:
-        session.add(
-            AccountOrigin(
-                user_id=user_id,
-                device=device_id(),
-                address=keyed("signup", request.remote_addr or ""),
-                created_at=now,
-            )
-        )
+    address = keyed("signup", request.remote_addr or "")
+    values = {"user_id": user_id, "device": device_id(), "address": address, "created_at": now}
+    _insert_once(session, AccountOrigin, values)
 
 
 def _set_cookie(response: Response) -> Response:
