@@ -70,6 +70,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     from app.auth import bp as auth_bp
     from app.authoring import bp as authoring_bp
     from app.briefs import bp as briefs_bp
+    from app.certificates import bp as certificates_bp
     from app.contests import bp as contests_bp
     from app.dashboards import bp as dashboards_bp
     from app.jobs.routes import bp as jobs_bp
@@ -89,12 +90,14 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(dashboards_bp, url_prefix="/results")
     app.register_blueprint(briefs_bp, url_prefix="/briefs")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
+    app.register_blueprint(certificates_bp, url_prefix="/certificates")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from app import (
         assets,
         cli,
         db_read,
+        devices,
         errors,
         formats,
         jobs,
@@ -119,6 +122,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     assets.init_app(app)  # before security: its headers (no-store) are set first, then these
     security.init_app(app)
     mixing.init_app(app)
+    devices.init_app(app)
     errors.init_app(app)
     logs.init_app()
     cli.init_app(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
+from app import devices
 from app.api.schemas import ErrorOut, MeOut, RegisterIn, RegisterOut, TokenIn, TokenOut
 from app.api.spec import endpoint
 from app.api.units import unit_out
@@ -45,6 +46,8 @@ def register(body: RegisterIn) -> Response | tuple[Response, int]:
     except AccountError as error:
         status = 409 if error.conflict else 422
         return api_error(status, error.message, [{"field": error.field, "message": error.message}])
+    devices.remember_signup(db.session, user.id, utcnow())  # prize audit: bursts
+    db.session.commit()
     return jsonify(RegisterOut(id=user.id).model_dump()), 201
 
 

@@ -8,7 +8,7 @@ from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import admission, clock
+from app import admission, clock, devices
 from app.api.schemas import (
     AnswerIn,
     AnswerOut,
@@ -19,12 +19,14 @@ from app.api.schemas import (
     SubmitIn,
 )
 from app.api.spec import caller_claim, endpoint, optional_user
+from app.certificates.routes import certificate_pdf
 from app.contests.texts import prediction_question
 from app.errors import api_error
 from app.extensions import db
 from app.models import Attempt, Contest, Role, Round
 from app.ratelimits import ATTEMPT_STARTS
 from app.services import attempts as service
+from app.services import certificates
 
 
 @endpoint(
@@ -150,6 +152,8 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
             )
         except service.AttemptError as error:
             return _refusal(error)
+        devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began
+        db.session.commit()
         return jsonify(attempt_body(attempt)), 201 if created else 200
 
 
@@ -278,3 +282,22 @@ def get_attempt(attempt_id: int) -> Response:
     if attempt.state == "open" and service.is_late(attempt, now, clock.grace()):
         service.finish(db.session, attempt, now, clock.grace())
     return jsonify(attempt_body(attempt))
+
+
+@endpoint(
+    "GET",
+    "/attempts/<int:attempt_id>/certificate",
+    summary="The certificate of a submitted attempt (PDF)",
+    responses={200: "application/pdf", 404: ErrorOut, 409: ErrorOut},
+    auth=True,
+    tag="contests",
+)
+def attempt_certificate(attempt_id: int) -> Response:
+    attempt = _own(attempt_id)
+    if attempt is None:
+        return api_error(404)
+    try:
+        certificate = certificates.issue(db.session, attempt, clock.now(), clock.grace())
+    except certificates.CertificateError as error:
+        return api_error(error.status, _(error.message))
+    return certificate_pdf(certificate)

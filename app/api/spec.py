@@ -306,7 +306,9 @@ def openapi_document() -> dict[str, Any]:
             statuses.setdefault(403, ErrorOut)
         for status, tp in sorted(statuses.items()):
             entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
-            if tp is not None:
+            if isinstance(tp, str):  # a file of that media type (a certificate's PDF)
+                entry["content"] = {tp: {"schema": {"type": "string", "format": "binary"}}}
+            elif tp is not None:
                 entry["content"] = {"application/json": {"schema": _schema_ref(tp)}}
             operation["responses"][str(status)] = entry
         paths.setdefault(op.path, {})[op.method.lower()] = operation

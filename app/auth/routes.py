@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from app import devices
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
@@ -77,6 +78,8 @@ def register() -> Response | str | tuple[str, int]:
         except AccountError as error:
             getattr(form, error.field).errors.append(error.message)
             return _register_page(form, communes), 409 if error.conflict else 422
+        devices.remember_signup(db.session, user.id, utcnow())  # prize audit: bursts
+        db.session.commit()
         _sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
         return redirect(url_for("main.index"))

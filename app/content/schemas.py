@@ -184,6 +184,8 @@ class Contest(Strict):
     title: ShortText
     description: Text | None = None
     prizes: Text | None = None
+    certificates: Literal["none", "participants", "winners"] = "none"
+    issuer: ShortText | None = None  # the body that issues the certificates
     audience: Audience = "all"
     timezone: ShortText = "Asia/Ho_Chi_Minh"
     rounds: Annotated[list[Round], Field(min_length=1, max_length=200)]

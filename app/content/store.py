@@ -439,6 +439,8 @@ def _store_contest(
         "title": doc.title,
         "description": doc.description,
         "prizes": doc.prizes,
+        "certificates": doc.certificates,
+        "issuer": doc.issuer,
         "audience": None if doc.audience == "all" else list(doc.audience),
         "timezone": doc.timezone,
     }
@@ -487,6 +489,9 @@ def export_contest(contest: Contest) -> dict[str, Any]:
     document: dict[str, Any] = {"contest": contest.slug, "title": contest.title}
     _put(document, "description", contest.description)
     _put(document, "prizes", contest.prizes)
+    if contest.certificates != "none":
+        document["certificates"] = contest.certificates
+    _put(document, "issuer", contest.issuer)
     if contest.audience:
         document["audience"] = contest.audience
     if contest.timezone != "Asia/Ho_Chi_Minh":

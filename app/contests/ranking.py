@@ -7,24 +7,26 @@ import json
 from typing import Any
 
 import plotly.graph_objects as go
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app import clock, formats
 from app.access import STAFF, roles_required
 from app.contests import bp
-from app.contests.texts import prediction_question
+from app.contests.texts import flag_label, flag_reason, prediction_question
 from app.downloads import named_file
 from app.extensions import db
 from app.jobs.routes import start as start_job
 from app.models import Round, Unit
-from app.parse import ID_MAX, PAGE_MAX, optional_int
+from app.parse import ID_MAX, PAGE_MAX, bounded_int, optional_int
 from app.services import audit as audit_trail
-from app.services import policy
+from app.services import exports, policy, suspicious
 from app.services import ranking as service
 from app.services import ranking_audit as audit
 from app.services.attempts import round_state
+from app.services.exports import Column, Table
 from app.services.units import communes
 
 AUDITORS = policy.MANAGERS
@@ -169,6 +171,114 @@ def ranking_winners(round_id: int) -> str:
         # Communes with participants but no population figure: outside the collective prize.
         unknown=service.unit_ranking(db.session, round_, now, grace).unknown if top_units else [],
     )
+
+
+# ------------------------------------------------------------------- suspicious entries
+
+SUSPICIOUS_COLUMNS = (
+    Column("user_id", "Mã tài khoản", "number"),
+    Column("name", "Họ tên (rút gọn)", "text"),
+    Column("phone", "Số điện thoại (che bớt)", "text"),
+    Column("unit", "Xã, phường", "text"),
+    Column("attempts", "Số lượt thi", "count"),
+    Column("best_score", "Điểm cao nhất", "count"),
+    Column("kinds", "Dấu hiệu", "text"),
+    Column("reasons", "Lý do và số liệu", "text"),
+    Column("disqualified", "Đã loại", "text"),
+    Column("disqualified_reason", "Lý do loại", "text"),
+)
+
+
+def _suspicious_rows(found: suspicious.Report) -> list[tuple[Any, ...]]:
+    return [
+        (
+            e.user_id,
+            service.short_name(e.name) or audit.DELETED_IN_FILES,
+            e.phone,
+            e.unit_name,
+            e.attempts,
+            e.best_score,
+            ", ".join(f.kind for f in e.flags),
+            " | ".join(flag_reason(f) for f in e.flags),
+            audit.YES if e.disqualified else "",
+            e.disqualified.reason if e.disqualified else "",
+        )
+        for e in found.entries
+    ]
+
+
+@bp.get("/rounds/<int:round_id>/suspicious")
+@roles_required(*AUDITORS)
+def suspicious_page(round_id: int) -> str:
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    found = suspicious.report(db.session, round_, clock.now())
+    return render_template(
+        "contests/suspicious.html",
+        round=round_,
+        contest=round_.contest,
+        report=found,
+        form=FlaskForm(),
+        flag_reason=flag_reason,
+        flag_label=flag_label,
+        short_name=service.short_name,
+        thresholds=suspicious,
+    )
+
+
+@bp.get("/rounds/<int:round_id>/suspicious.csv")
+@roles_required(*AUDITORS)
+def suspicious_csv(round_id: int) -> Response:
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    now = clock.now()
+    found = suspicious.report(db.session, round_, now)
+    table = Table(SUSPICIOUS_COLUMNS, _suspicious_rows(found), round_.contest.timezone)
+    data, mimetype = exports.encode(table, "csv")
+    audit_trail.record(
+        db.session,
+        current_user,
+        "export.suspicious",
+        f"round:{round_.id}",
+        round_.contest.owner_unit_code,
+        now,
+        {"rows": len(found.entries)},
+    )
+    db.session.commit()
+    name = f"bai-thi-dang-ngo-{round_.contest.slug}-{round_.key}.csv"
+    response = named_file(data, mimetype, name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/rounds/<int:round_id>/disqualify")
+@roles_required(*AUDITORS)
+def disqualify(round_id: int) -> Response | tuple[str, int]:
+    round_ = _round_or_404(round_id)
+    _owner_scope_or_403(round_)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user_id = bounded_int(request.form.get("user"), 1, ID_MAX, "user")
+    try:
+        suspicious.disqualify(
+            db.session,
+            round_,
+            user_id,
+            current_user,
+            request.form.get("reason", ""),
+            clock.now(),
+            clock.grace(),
+        )
+    except suspicious.DisqualifyError as error:
+        db.session.rollback()
+        back = url_for(".suspicious_page", round_id=round_.id)
+        return render_template(
+            "errors/error.html", status=error.status, message=_(error.message), back=back
+        ), error.status
+    service.invalidate(db.session, round_.id)
+    flash(_("The entry was disqualified: it no longer counts in the ranking."), "success")
+    return redirect(url_for(".suspicious_page", round_id=round_.id))
 
 
 def score_chart(live: service.Live) -> dict[str, Any]:

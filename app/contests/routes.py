@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import admission, clock
+from app import admission, clock, devices
 from app.content.messages import N_
 from app.contests import bp
 from app.contests.texts import prediction_question, review_policy, state_label
@@ -117,6 +117,8 @@ def _start_or_wait(
             return render_template(
                 "errors/error.html", status=error.status, message=_(error.message)
             ), error.status
+    devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began
+    db.session.commit()
     return redirect(url_for(".attempt_page", attempt_id=attempt.id))
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from app.formats import number
+from app.services.suspicious import Flag
+
 
 def prediction_question(target: str) -> str | None:
     return {
@@ -23,3 +26,56 @@ def review_policy(policy: str) -> str:
 
 def state_label(state: str) -> str:
     return {"upcoming": _("Upcoming"), "open": _("Open"), "closed": _("Closed")}[state]
+
+
+def flag_reason(flag: Flag) -> str:
+    """Why an entry is flagged before prizes (app.services.suspicious), with its figures."""
+    f = flag.figures
+    others = ", ".join(f"#{uid}" for uid in flag.others)
+    if flag.kind == "device":
+        return _(
+            "%(n)s accounts started attempts at this round from the same device "
+            "(accounts %(others)s).",
+            n=f["accounts"],
+            others=others,
+        )
+    if flag.kind == "client":
+        return _(
+            "Same address and browser as accounts %(others)s, %(minutes)s minutes apart.",
+            others=others,
+            minutes=number(f["minutes"], 1),
+        )
+    if flag.kind == "copy":
+        return _(
+            "%(same)s of %(common)s shared questions answered exactly as account %(others)s "
+            "(attempt %(other)s); times %(mine)s s and %(theirs)s s.",
+            same=f["same"],
+            common=f["common"],
+            others=others,
+            other=f["other_attempt"],
+            mine=number(f["seconds"]),
+            theirs=number(f["other_seconds"]),
+        )
+    if flag.kind == "fast":
+        return _(
+            "Perfect score in %(s)s s: the round's 1st percentile is %(p1)s s, "
+            "its median %(median)s s.",
+            s=number(f["seconds"]),
+            p1=number(f["p1_seconds"]),
+            median=number(f["median_seconds"]),
+        )
+    return _(
+        "Account created in a burst: %(n)s accounts from one address within %(minutes)s minutes.",
+        n=f["accounts"],
+        minutes=number(f["minutes"], 1),
+    )
+
+
+def flag_label(kind: str) -> str:
+    return {
+        "device": _("Shared device"),
+        "client": _("Shared address and browser"),
+        "copy": _("Copied answers"),
+        "fast": _("Too fast"),
+        "burst": _("Sign-up burst"),
+    }[kind]

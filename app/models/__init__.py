@@ -11,6 +11,7 @@ from app.models.content import (
     SurveyQuestion,
 )
 from app.models.contests import Attempt, AttemptQuestion, BestAttempt
+from app.models.integrity import AccountOrigin, AttemptDevice, Certificate, Disqualification
 from app.models.jobs import Job
 from app.models.people import AuditEvent, Consent, Gender, Role, Unit, UnitLevel, User
 from app.models.surveys import (
@@ -23,14 +24,18 @@ from app.models.surveys import (
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
+    "AccountOrigin",
     "Attempt",
+    "AttemptDevice",
     "AttemptQuestion",
     "AuditEvent",
     "Bank",
     "BestAttempt",
+    "Certificate",
     "Consent",
     "ContentVersion",
     "Contest",
+    "Disqualification",
     "Gender",
     "Job",
     "Question",

@@ -126,6 +126,9 @@ class Contest(db.Model):
     prizes: Mapped[str | None] = mapped_column(Text)
     audience: Mapped[list[int] | None] = mapped_column(JSON)  # None: everyone
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    # none | participants | winners: who gets a PDF certificate (app.services.certificates)
+    certificates: Mapped[str] = mapped_column(String(12), default="none", server_default="none")
+    issuer: Mapped[str | None] = mapped_column(String(500))  # the body named on certificates
     version: Mapped[int] = mapped_column(Integer, default=1)
     owner_unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

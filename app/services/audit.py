@@ -31,6 +31,7 @@ ACTIONS: dict[str, Any] = {
     "content.republish": _l("Content re-published"),
     "export.responses": _l("Raw survey responses exported"),
     "export.ranking": _l("Prize audit (ranking) exported"),
+    "export.suspicious": _l("Suspicious entries exported"),
     "survey.close": _l("Survey closed"),
     "survey.extend": _l("Survey extended"),
     "staff.create": _l("Staff account created"),
@@ -38,6 +39,8 @@ ACTIONS: dict[str, Any] = {
     "staff.disable": _l("Staff account disabled"),
     "staff.enable": _l("Staff account re-enabled"),
     "staff.reset": _l("One-time password issued again"),
+    "entry.disqualify": _l("Contest entry disqualified"),
+    "certificate.revoke": _l("Certificate revoked"),
 }
 # Keys a detail may never carry: the trail holds no personal data of residents.
 PERSONAL_KEYS = frozenset({"name", "phone", "password", "answers", "birth_year", "gender"})

@@ -9,6 +9,7 @@ its answers and marks, so that `flask contests recheck` finds it consistent.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import secrets
@@ -21,10 +22,14 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app.models import (
+    AccountOrigin,
     Attempt,
+    AttemptDevice,
     AttemptQuestion,
     BestAttempt,
+    Certificate,
     Consent,
+    Disqualification,
     QuestionVersion,
     Role,
     Round,
@@ -41,6 +46,34 @@ PHONE_FIRST = "0899000000"
 PHONE_LAST = "0899999999"
 DEMO_PASSWORD = "demo-mat-khau-2026"  # noqa: S105  (public demo password, as `flask demo`)
 BATCH = 2_000
+# How long a person takes: each question's reading and answering time is log-normal around
+# SECONDS_PER_QUESTION, scaled by the person's own pace (log-normal, PACE_SIGMA), so that a
+# paper of 18 questions takes about 4 minutes and nobody reads it in under a minute and a half.
+SECONDS_PER_QUESTION = 12.0
+QUESTION_SIGMA = 0.5
+PACE_SIGMA = 0.25
+# Where people come from: a browser of their own (a device id each), one of ADDRESSES_PER_PERSON
+# times as many addresses as people (homes and mobile networks; some shared by chance), one of
+# the common browsers of AGENTS; accounts made on the days before the round opens.
+ADDRESSES_PER_PERSON = 4
+AGENTS = [
+    f"Mozilla/5.0 (Linux; Android {v}; {m}) Chrome/{c}"
+    for v, m, c in (
+        ("13", "SM-A145F", "126"),
+        ("12", "Redmi 10C", "125"),
+        ("14", "SM-A155F", "126"),
+        ("11", "vivo 1906", "124"),
+        ("13", "OPPO A58", "126"),
+        ("10", "Nokia C20", "120"),
+        ("14", "Redmi Note 13", "127"),
+        ("12", "SM-A035F", "123"),
+        ("13", "realme C53", "126"),
+    )
+] + [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126",
+    "Zalo/24 (Android 12)",
+]
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Hoàng", "Võ", "Phan", "Trương", "Bùi"]
 SURNAMES += ["Đặng", "Đỗ", "Ngô", "Hồ", "Dương", "Lâm", "Tô", "Châu", "Thái", "Lý"]
@@ -124,9 +157,17 @@ def create(
                 "role": Role.RESIDENT.value,
                 "unit_code": rng.choices(communes, weights)[0],
                 "auth_nonce": secrets.token_hex(16),
-                "created_at": round_.opens_at,
+                "created_at": round_.opens_at - timedelta(seconds=rng.random() * 14 * 86_400),
             }
             for i in range(size)
+        ]
+        origins = [  # (address, browser, device) of each person
+            (
+                rng.randrange(count * ADDRESSES_PER_PERSON),
+                rng.choice(AGENTS),
+                f"{rng.getrandbits(128):032x}",
+            )
+            for _ in range(size)
         ]
         user_ids = (
             session.execute(
@@ -136,18 +177,40 @@ def create(
             .scalars()
             .all()
         )
+        session.execute(
+            insert(AccountOrigin.__table__),
+            [
+                {
+                    "user_id": user_id,
+                    "device": device,
+                    "address": _mark("signup", address),
+                    "created_at": person["created_at"],
+                }
+                for user_id, person, (address, _agent, device) in zip(
+                    user_ids, people, origins, strict=True
+                )
+            ],
+        )
         attempt_rows: list[dict[str, Any]] = []
         papers: list[list[dict[str, Any]]] = []
-        for user_id, person in zip(user_ids, people, strict=True):
+        marks: list[dict[str, Any]] = []
+        for user_id, person, (address, agent, device) in zip(
+            user_ids, people, origins, strict=True
+        ):
             skill = rng.betavariate(6, 1.2)
+            pace = rng.lognormvariate(0, PACE_SIGMA)
             tries = 2 if round_.attempts >= 2 and rng.random() < 0.3 else 1
             for number in range(1, tries + 1):
                 started = round_.opens_at + timedelta(seconds=rng.random() * span)
                 deadline = min(started + limit, round_.closes_at)
                 longest = int((min(deadline, end) - started).total_seconds() * 1000)
-                duration = rng.randint(min(30_000, longest), longest) if longest > 0 else 0
-                submitted = started + timedelta(milliseconds=duration)
                 paper = attempt_service.draw_paper(pools, counts, rng)
+                reading = sum(
+                    rng.lognormvariate(math.log(SECONDS_PER_QUESTION), QUESTION_SIGMA)
+                    for _ in paper
+                )
+                duration = max(0, min(longest, int(reading * pace * 1000)))
+                submitted = started + timedelta(milliseconds=duration)
                 questions = []
                 for position, item in enumerate(paper, start=1):
                     answer = answers[item.version_id]
@@ -191,6 +254,7 @@ def create(
                     }
                 )
                 papers.append(questions)
+                marks.append({"device": device, "client": _mark(round_.id, address, agent)})
         attempt_ids = (
             session.execute(
                 insert(attempts_table).returning(attempts_table.c.id, sort_by_parameter_order=True),
@@ -205,6 +269,13 @@ def create(
             for question in questions
         ]
         session.execute(insert(AttemptQuestion.__table__), rows)
+        session.execute(
+            insert(AttemptDevice.__table__),
+            [
+                {"attempt_id": attempt_id, **mark}
+                for attempt_id, mark in zip(attempt_ids, marks, strict=True)
+            ],
+        )
         session.commit()
         report.people += size
         report.attempts += len(attempt_rows)
@@ -212,6 +283,12 @@ def create(
     standings.rebuild(session, round_)  # one pass for the whole load, not one upsert a person
     session.commit()
     return report
+
+
+def _mark(*parts: object) -> str:
+    """A demo address's mark, shaped like app.devices.keyed (never equal to a real one)."""
+    joined = "\x1f".join(str(p) for p in ("demo", *parts))
+    return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 def remove(session: Session) -> DemoReport:
@@ -222,6 +299,15 @@ def remove(session: Session) -> DemoReport:
         delete(BestAttempt).where(BestAttempt.user_id.in_(demo_users)),
         execution_options={"synchronize_session": False},
     )
+    for table, column in (
+        (AttemptDevice, AttemptDevice.attempt_id.in_(demo_attempts)),
+        (Certificate, Certificate.user_id.in_(demo_users)),
+        (Disqualification, Disqualification.user_id.in_(demo_users)),
+        (AccountOrigin, AccountOrigin.user_id.in_(demo_users)),
+    ):
+        session.execute(
+            delete(table).where(column), execution_options={"synchronize_session": False}
+        )
     questions = session.execute(
         delete(AttemptQuestion).where(AttemptQuestion.attempt_id.in_(demo_attempts)),
         execution_options={"synchronize_session": False},

@@ -34,7 +34,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app.models import Attempt, BestAttempt, Round, Unit, UnitLevel, User
+from app.models import Attempt, BestAttempt, Disqualification, Round, Unit, UnitLevel, User
 from app.services import attempts as attempt_service
 from app.services import standings
 from app.services.policy import in_scope
@@ -56,8 +56,13 @@ def is_final(round_: Round, now: datetime, grace: timedelta) -> bool:
 
 
 def count_figure(session: Session, round_: Round, target: str) -> int:
-    """The real figure of a prediction target, counted now from the finished attempts."""
-    where = (Attempt.round_id == round_.id, Attempt.state.in_(FINISHED))
+    """The real figure of a prediction target, counted now from the finished attempts of people
+    not disqualified (a disqualification after the freeze leaves the frozen figure as it is)."""
+    where = (
+        Attempt.round_id == round_.id,
+        Attempt.state.in_(FINISHED),
+        standings.not_disqualified(Attempt.round_id, Attempt.user_id),
+    )
     if target == "entries":
         return session.scalar(select(func.count(Attempt.id)).where(*where)) or 0
     if target == "participants":
@@ -214,7 +219,11 @@ def _stamp(session: Session, round_: Round, final: bool) -> tuple[Any, ...]:
             Attempt.round_id == round_.id, Attempt.state.in_(FINISHED)
         )
     ).one()
-    return (count, last, final, round_.prediction, round_.frozen_figure, round_.frozen_at)
+    out = session.scalar(  # disqualifications are only ever added
+        select(func.count()).where(Disqualification.round_id == round_.id)
+    )
+    stamp = (count, last, out, final, round_.prediction, round_.frozen_figure, round_.frozen_at)
+    return stamp
 
 
 def invalidate(session: Session, round_id: int | None = None) -> None:

@@ -18,7 +18,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Attempt, AttemptQuestion, BestAttempt, QuestionVersion, Round, Unit, User
+from app.models import (
+    Attempt,
+    AttemptQuestion,
+    BestAttempt,
+    Disqualification,
+    QuestionVersion,
+    Round,
+    Unit,
+    User,
+)
 from app.phones import mask_phone
 from app.services import exports
 from app.services.exports import Column, Table
@@ -292,14 +301,31 @@ def recheck(
         rescored.append(
             _Rescored(a.id, a.user_id, score, a.max_score, a.prediction, duration, submitted)
         )
+    # Disqualified people count nowhere in the ranking; the frozen figure left out those
+    # disqualified by the time it was frozen (none later: a frozen figure never changes).
+    out = dict(
+        session.execute(
+            select(Disqualification.user_id, Disqualification.at).where(
+                Disqualification.round_id == round_.id
+            )
+        ).all()
+    )
+    frozen_at = round_.frozen_at
+    counted = [
+        a
+        for a in rescored
+        if a.user_id not in out or (frozen_at is not None and out[a.user_id] >= frozen_at)
+    ]
+    finished = len(rescored)
+    rescored = [a for a in rescored if a.user_id not in out]
     figure: int | None = None
     if round_.prediction != "none":
         if round_.prediction == "entries":
-            figure = len(rescored)
+            figure = len(counted)
         elif round_.prediction == "participants":
-            figure = len({a.user_id for a in rescored})
+            figure = len({a.user_id for a in counted})
         else:
-            figure = sum(a.score == a.max_score for a in _python_ranking(rescored, None))
+            figure = sum(a.score == a.max_score for a in _python_ranking(counted, None))
         if round_.frozen_at is not None and round_.frozen_figure != figure:
             report(
                 "figure",
@@ -325,7 +351,7 @@ def recheck(
     for kind, n in counts.items():
         if n > limit:
             differences.append(f"… and {n - limit} more differences of this kind ({kind})")
-    return Recheck(round_.id, len(rescored), len(expected), figure, differences)
+    return Recheck(round_.id, finished, len(expected), figure, differences)
 
 
 def _compare_export(

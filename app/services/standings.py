@@ -20,12 +20,23 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models import Attempt, BestAttempt, Round
+from app.models import Attempt, BestAttempt, Disqualification, Round
 
 FINISHED = ("submitted", "expired")
 NO_DURATION = 2**31 - 1  # a finished attempt always has one; this only keeps NULLs out
@@ -85,8 +96,16 @@ def bound(row: Any) -> Any:
     return SimpleNamespace(**{n: literal(getattr(row, n), table[n].type) for n in names})
 
 
+def not_disqualified(round_id: Any, user_id: Any) -> ColumnElement[bool]:
+    """The SQL condition that the person `user_id` is not disqualified in round `round_id`
+    (app.services.suspicious.disqualify): their attempts count nowhere in that round."""
+    return ~exists().where(
+        Disqualification.round_id == round_id, Disqualification.user_id == user_id
+    )
+
+
 def _candidates(figure: int | None) -> Any:
-    """Finished attempts as rows of `best_attempts` (in COLUMNS order)."""
+    """Finished attempts of people not disqualified, as rows of `best_attempts` (COLUMNS)."""
     return select(
         Attempt.round_id,
         Attempt.user_id,
@@ -98,7 +117,7 @@ def _candidates(figure: int | None) -> Any:
         func.coalesce(Attempt.duration_ms, NO_DURATION).label("duration_ms"),
         Attempt.submitted_at,
         Attempt.unit_code,
-    ).where(Attempt.state.in_(FINISHED))
+    ).where(Attempt.state.in_(FINISHED), not_disqualified(Attempt.round_id, Attempt.user_id))
 
 
 def record(session: Session, attempt_id: int, figure: int | None = None) -> None:
