@@ -186,3 +186,47 @@ def test_sqlite_backup_is_consistent_while_another_connection_writes(tmp_path):
     with sqlite3.connect(made.path) as copy:
         assert copy.execute("SELECT count(*), min(n) FROM t").fetchone() == (5000, 0)
     assert os.access(made.path, os.R_OK) and backups.BACKUP_NAME.fullmatch(made.path.name)
+
+
+def test_the_dump_is_private_while_it_is_being_written(tmp_path):
+    """Another account on the machine must not read the dump as it grows: the partial file is
+    the owner's alone from its first byte, whatever the umask (pg_dump creates with 0644)."""
+    seen = tmp_path / "mode"
+    fake = tmp_path / "pg_dump"
+    fake.write_text(
+        '#!/bin/sh\nfor a in "$@"; do case "$a" in --file=*) f="${a#--file=}";; esac; done\n'
+        f'printf PGDMP > "$f"\nstat -c %a "$f" > {seen}\n'
+    )
+    fake.chmod(0o755)
+    old = os.umask(0o022)
+    try:
+        made = make_backup(
+            "postgresql+psycopg://postgres@127.0.0.1:5432/x",
+            tmp_path / "out",
+            keep=2,
+            now=WHEN,
+            pg_dump=str(fake),
+        )
+    finally:
+        os.umask(old)
+    assert seen.read_text().strip() == "600"
+    assert stat.S_IMODE(made.path.stat().st_mode) == 0o600
+
+
+def test_a_sqlite_copy_is_private_while_it_is_being_written(tmp_path, monkeypatch):
+    source = tmp_path / "source.sqlite"
+    sqlite3.connect(source).close()
+    modes: list[int] = []
+    real = backups._sqlite_backup
+
+    def watching(source_path, partial):  # type: ignore[no-untyped-def]
+        real(source_path, partial)
+        modes.append(stat.S_IMODE(partial.stat().st_mode))
+
+    monkeypatch.setattr(backups, "_sqlite_backup", watching)
+    old = os.umask(0o022)
+    try:
+        make_backup(f"sqlite:///{source}", tmp_path / "out", keep=2, now=WHEN)
+    finally:
+        os.umask(old)
+    assert modes == [0o600]

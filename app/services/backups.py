@@ -70,6 +70,10 @@ def make_backup(
             )
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = directory / f".{target.name}.partial-{os.getpid()}"
+    # The owner's alone from its first byte: pg_dump and SQLite would create it with the
+    # umask's mode (0644), readable by other accounts while the dump grows; they write into
+    # this empty file and keep its mode.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         if engine == "sqlite":
             _sqlite_backup(source, partial)
