@@ -339,3 +339,25 @@ def test_every_breakdown_stays_light_with_many_communes(samples, client, auth, m
     # The picker's choice is the commune's own page, with its tables.
     page = client.get(f"/results/{slug}", query_string={"unit": VI_THANH}).get_data(as_text=True)
     assert "fig-tiep-can-thong-tin" in page
+
+
+def test_a_result_that_names_a_retired_question_is_read_without_it(survey, monkeypatch):  # noqa: F811
+    """Results read from a replica that lags behind the primary (DATABASE_READ_URL), or kept
+    under a stamp, may name a question the survey's current definition has retired: the page,
+    the export and the brief show the questions they know, never a 500."""
+    from app.dashboards.views import sections
+    from app.services import analytics, brief, result_exports
+
+    with survey.app_context():
+        row = db.session.scalar(select(Survey))
+        province = db.session.get(Unit, 92)
+        real = analytics.results(db.session, row, scope=province)
+        ghost = {**real["questions"][0], "id": "cau-hoi-da-bo"}
+        lagging = {**real, "questions": [*real["questions"], ghost]}
+        defn = survey_definition.definition(db.session, row)
+        shown = [s["question"].key for s in sections(defn, lagging)]
+        assert "cau-hoi-da-bo" not in shown and shown
+        monkeypatch.setattr(analytics, "results", lambda *a, **k: lagging)
+        exported = result_exports.table(db.session, row, province)
+        assert exported.rows and all("cau-hoi-da-bo" not in map(str, r) for r in exported.rows)
+        assert isinstance(brief.least_satisfied(lagging, row, db.session), list)

@@ -125,10 +125,8 @@ def communes(result: dict[str, Any]) -> list[tuple[Any, str]]:
 
 
 def sections(defn: SurveyDef, result: dict[str, Any]) -> list[dict[str, Any]]:
-    by_key = defn.by_key
     out = []
-    for item in result["questions"]:
-        q = by_key[item["id"]]
+    for q, item in defn.known(result["questions"]):
         if q.demographic and all(g.get("suppressed") for g in item["groups"]):
             continue  # another demographic question's groups: never crossed with this breakdown
         out.append(

@@ -83,8 +83,7 @@ def least_satisfied(
     values, among those the results show."""
     defn = definition(session, survey)
     items = []
-    for question in result["questions"]:
-        q = defn.by_key[question["id"]]
+    for q, question in defn.known(result["questions"]):
         if q.type not in ("scale", "grid") or len(q.choices) < 3:
             continue
         for group in question["groups"]:

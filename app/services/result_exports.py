@@ -57,8 +57,7 @@ def table(session: Session, survey: Survey, scope: Unit, *, by: str | None = Non
     hidden = _("hidden: fewer than %(n)d", n=result["threshold"])
     if result.get("suppressed"):
         out.rows.append(["", "", scope.name, *blank, hidden])
-    for item in result["questions"]:
-        q = defn.by_key[item["id"]]
+    for q, item in defn.known(result["questions"]):
         head = [q.text or q.key, q.key]
         for group in item["groups"]:
             if group.get("suppressed"):

@@ -8,6 +8,7 @@ one another.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,16 @@ class SurveyDef:
     @property
     def by_key(self) -> dict[str, QuestionDef]:
         return {q.key: q for q in self.questions}
+
+    def known(self, items: list[dict[str, Any]]) -> Iterator[tuple[QuestionDef, dict[str, Any]]]:
+        """The result's questions (`{"id": key, …}`) with their definitions, in the result's
+        order. A result read from a replica that lags behind, or kept under a stamp, may name a
+        question this definition has retired: it is left out, never a KeyError."""
+        by_key = self.by_key
+        for item in items:
+            q = by_key.get(item["id"])
+            if q is not None:
+                yield q, item
 
     def page_questions(self, page: int) -> list[QuestionDef]:
         return [q for q in self.questions if q.page == page]
