@@ -18,13 +18,15 @@ from app.api.schemas import (
     ResultOut,
     SubmitIn,
 )
-from app.api.spec import caller_claim, endpoint, optional_user
+from app.api.spec import authenticate, caller_claim, endpoint, optional_user
 from app.contests.texts import prediction_question
 from app.errors import api_error
 from app.extensions import db
 from app.models import Attempt, Contest, Role, Round
 from app.ratelimits import ATTEMPT_STARTS
 from app.services import attempts as service
+
+STARTERS = (Role.RESIDENT.value,)  # who may start an attempt
 
 
 @endpoint(
@@ -86,22 +88,62 @@ def attempt_body(attempt: Attempt) -> dict[str, object]:
             duration_s=(attempt.duration_ms or 0) / 1000,
             review=review,
         )
-    target = attempt.round.prediction
+    return _body(
+        attempt.id,
+        attempt.state,
+        attempt.deadline,
+        service.remaining_s(attempt, now) if attempt.state == "open" else 0,
+        [(q.key, q.text, q.multiple, q.choices) for q in questions],
+        {q.key: [keys[i] for i in q.selected] for q in questions if q.selected},
+        attempt.round.prediction,
+        result,
+    )
+
+
+def started_body(started: service.Started, now: datetime) -> dict[str, object]:
+    """A new attempt's body from the paper its start drew (nothing read back; the same body
+    as `attempt_body` of the stored attempt — tests/test_hot_paths.py compares them)."""
+    return _body(
+        started.attempt_id,
+        "open",
+        started.deadline,
+        round(max(0.0, (started.deadline - now).total_seconds()), 3),
+        [
+            (str(position), item.text, item.multiple, [item.options[i] for i in order])
+            for position, (item, order) in enumerate(started.paper, start=1)
+        ],
+        {},
+        started.prediction,
+        None,
+    )
+
+
+def _body(
+    attempt_id: int,
+    state: str,
+    deadline: datetime,
+    remaining: float,
+    questions: list[tuple[str, str, bool, list[str]]],
+    answers: dict[str, list[str]],
+    target: str,
+    result: ResultOut | None,
+) -> dict[str, object]:
+    keys = "ABCDEFGH"
     body = AttemptOut(
-        id=attempt.id,
-        state=attempt.state,
-        deadline=attempt.deadline,
-        remaining_s=service.remaining_s(attempt, now) if attempt.state == "open" else 0,
+        id=attempt_id,
+        state=state,  # type: ignore[arg-type]
+        deadline=deadline,
+        remaining_s=remaining,
         questions=[
             {
-                "id": q.key,
-                "text": q.text,
-                "multiple": q.multiple,
-                "choices": [{"key": keys[i], "text": text} for i, text in enumerate(q.choices)],
+                "id": key,
+                "text": text,
+                "multiple": multiple,
+                "choices": [{"key": keys[i], "text": choice} for i, choice in enumerate(choices)],
             }
-            for q in questions
+            for key, text, multiple, choices in questions
         ],
-        answers={q.key: [keys[i] for i in q.selected] for q in questions if q.selected},
+        answers=answers,
         prediction={"target": target, "question": prediction_question(target)}
         if target != "none"
         else None,
@@ -131,11 +173,33 @@ def _refusal(error: service.AttemptError) -> Response:
         409: ErrorOut,
         429: ErrorOut,
     },
-    roles=(Role.RESIDENT.value,),
+    roles=STARTERS,
+    self_auth=True,
     limit=ATTEMPT_STARTS,
     tag="contests",
 )
 def start_attempt(round_id: int) -> Response | tuple[Response, int]:
+    claim = caller_claim()
+    if claim is not None:
+        now = clock.now()
+        try:
+            started = service.begin(
+                db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1]
+            )
+        except service.AttemptError as error:
+            return _refusal(error)
+        if started is not None:
+            return jsonify(started_body(started, now)), 201
+    return _start_slowly(round_id)
+
+
+def _start_slowly(round_id: int) -> Response | tuple[Response, int]:
+    """The full path, for what the one-query fast path could not settle: a forged or stale
+    token (401), not a resident (403), no such round (404), the attempt in progress (200),
+    the refusals of the rules (403, 409)."""
+    refusal = authenticate(STARTERS)
+    if refusal is not None:
+        return refusal  # type: ignore[no-any-return]
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
@@ -210,9 +274,36 @@ def _answer_refusal(error: service.AttemptError, question: int) -> Response:
     body=SubmitIn,
     responses={200: ResultOut, 404: ErrorOut, 422: ErrorOut},
     auth=True,
+    self_auth=True,
     tag="contests",
 )
 def submit(attempt_id: int, body: SubmitIn) -> Response:
+    claim = caller_claim()
+    if claim is not None:
+        done = service.submit(
+            db.session,
+            attempt_id,
+            body.prediction,
+            clock.now(),
+            clock.grace(),
+            owner_id=claim[0],
+            owner_nonce=claim[1],
+        )
+        if done is not None:
+            result = ResultOut(
+                score=done.score, max_score=done.max_score, duration_s=done.duration_ms / 1000
+            )
+            return jsonify(result.model_dump(exclude_none=True))
+    return _submit_slowly(attempt_id, body)
+
+
+def _submit_slowly(attempt_id: int, body: SubmitIn) -> Response:
+    """The full path: a forged or stale token (401), another's attempt (404), a missing
+    prediction (422), a late attempt (finished as expired), a repeated submit (the same
+    result again)."""
+    refusal = authenticate()
+    if refusal is not None:
+        return refusal  # type: ignore[no-any-return]
     attempt = _own(attempt_id)
     if attempt is None:
         return api_error(404)
