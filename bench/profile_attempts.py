@@ -9,9 +9,12 @@ drives the app of bench/bench_app.py through Flask's test client (no HTTP server
 
 1. the SQL statements one request of each scenario sends (after a warm-up), each counted
    once — an executemany is one round trip — plus the pool's ping, BEGIN and COMMIT;
-2. wall time and this process's CPU time per request (the Python side; PostgreSQL's own
-   work shows only in the wall time), median of five rounds, interleaved bare, start,
-   answer, submit, bare, ...; the ratio is the bare route's wall time over the scenario's.
+2. wall time per request, and CPU time per request of this process (the Python side) and of
+   its PostgreSQL backends (read from /proc), median of five rounds, interleaved bare, start,
+   answer, submit, bare, ...; each ratio is the bare route's figure over the scenario's. On a
+   busy machine the wall times stretch with the load; the CPU times much less, so their ratio
+   is the steadier reading of what a request costs (it leaves out the HTTP server, which costs
+   every route alike, and PostgreSQL's WAL writer).
 
 Every start is a first start of a fresh account and every submit a first submit of an open
 attempt, as in bench/run.py. Loopback only. The machine's load average is printed first:
@@ -38,8 +41,32 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 SCENARIOS = ("bare", "start", "answer", "submit")
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 ROUNDS = 5
 WARM = 20
+
+
+def backend_cpu(database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to `database` (user and
+    system time from /proc: PostgreSQL runs on this machine, as bench/run.py requires). Their
+    CPU per request does not grow with other work on the machine as wall time does."""
+    import psycopg
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+            )
+        ]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the backend ended
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -47,6 +74,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--database", default="civic_bench_d_prof", help="dropped and created")
     parser.add_argument("--profile", choices=SCENARIOS, help="print cProfile's top functions")
+    parser.add_argument(
+        "--sort", default="cumulative", choices=("cumulative", "tottime"), help="cProfile order"
+    )
     parser.add_argument("--sql", action="store_true", help="print each statement's text")
     args = parser.parse_args()
     if not 10 <= args.requests <= 2000:
@@ -140,28 +170,39 @@ def main() -> int:
         for statement in statements:
             print(f"    {statement if args.sql else statement[:140]}")
 
-    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+    timings: dict[str, list[tuple[float, float, float]]] = {name: [] for name in calls}
     for _round in range(ROUNDS):
         for name, call in calls.items():
+            backends = backend_cpu(args.database)
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(args.requests):
                 call()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            database = backend_cpu(args.database) - backends
             timings[name].append(
                 (
-                    (time.perf_counter() - wall) / args.requests * 1000,
-                    (time.process_time() - cpu) / args.requests * 1000,
+                    wall / args.requests * 1000,
+                    cpu / args.requests * 1000,
+                    database / args.requests * 1000,
                 )
             )
-    bare_wall = statistics.median(w for w, _c in timings["bare"])
+    bare_wall = statistics.median(row[0] for row in timings["bare"])
+    bare_cpu = statistics.median(row[1] + row[2] for row in timings["bare"])
     print()
+    print(
+        "ms per request, median of 5 rounds: wall; CPU of this process (Python) and of its "
+        "PostgreSQL backends; ratios: bare's over this one's"
+    )
     for name, rows in timings.items():
-        wall = statistics.median(w for w, _c in rows)
-        cpu = statistics.median(c for _w, c in rows)
+        wall = statistics.median(row[0] for row in rows)
+        cpu = statistics.median(row[1] for row in rows)
+        database = statistics.median(row[2] for row in rows)
+        both = statistics.median(row[1] + row[2] for row in rows)
         print(
-            f"{name:8} {wall:6.2f} ms wall, {cpu:6.2f} ms Python CPU per request; "
-            f"bare/this {bare_wall / wall:.0%}  (walls: "
-            + " / ".join(f"{w:.2f}" for w, _c in rows)
-            + ")"
+            f"{name:8} wall {wall:6.2f} (bare/this {bare_wall / wall:4.0%});"
+            f" CPU {cpu:5.2f} Python + {database:5.2f} PostgreSQL = {both:5.2f}"
+            f" (bare/this {bare_cpu / both:4.0%});  walls "
+            + " / ".join(f"{row[0]:.2f}" for row in rows)
         )
     print("load average (1/5/15 min):", " / ".join(f"{v:.2f}" for v in os.getloadavg()))
 
@@ -172,7 +213,7 @@ def main() -> int:
             calls[args.profile]()
         profile.disable()
         report: Any = io.StringIO()
-        pstats.Stats(profile, stream=report).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile, stream=report).sort_stats(args.sort).print_stats(45)
         print(report.getvalue())
     return 0
 
