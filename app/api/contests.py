@@ -225,19 +225,24 @@ def put_answer(attempt_id: int, question: int, body: AnswerIn) -> Response:
     if claim is None:
         return api_error(401)
     now, grace = clock.now(), clock.grace()
-    target = service.answer_target(
-        db.session, attempt_id, question, owner_id=claim[0], owner_nonce=claim[1]
-    )
-    if target is None or (target.state == "open" and now > target.deadline + grace):
-        return _answer_slowly(attempt_id, question, body, now)  # every refusal, as before
     try:
-        service.write_answer(db.session, target, body.choices, body.seq, now, grace)
+        deadline = service.record_answer(
+            db.session,
+            attempt_id,
+            question,
+            body.choices,
+            body.seq,
+            now,
+            grace,
+            owner_id=claim[0],
+            owner_nonce=claim[1],
+        )
     except service.AttemptError as error:
         return _answer_refusal(error, question)
+    if deadline is None:
+        return _answer_slowly(attempt_id, question, body, now)  # every refusal, as before
     return jsonify(
-        AnswerOut(
-            remaining_s=round(max(0.0, (target.deadline - now).total_seconds()), 3)
-        ).model_dump()
+        AnswerOut(remaining_s=round(max(0.0, (deadline - now).total_seconds()), 3)).model_dump()
     )
 
 

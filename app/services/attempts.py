@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -523,12 +524,21 @@ def _still_open(attempt_id: int, now: datetime, grace: timedelta) -> Any:
     )
 
 
+def shown_positions(keys: Sequence[str]) -> list[int]:
+    """Keys as shown ("A", "C") -> their positions on the paper (0, 2), sorted, each once;
+    BadAnswer for anything that is not a key."""
+    try:
+        return sorted({KEYS.index(key.upper()) for key in keys})
+    except (ValueError, AttributeError):
+        raise BadAnswer(N_("That choice is not one of this question's.")) from None
+
+
 def selected_indices(shown: list[int], answer: list[int], keys: Sequence[str]) -> list[int]:
     """Shown keys ("A", "C") -> original choice indices; BadAnswer for keys not on the paper.
     `shown` is the attempt's choice order, `answer` the question's right choices."""
     try:
-        indices = sorted({shown[KEYS.index(key.upper())] for key in keys})
-    except (ValueError, IndexError, AttributeError):
+        indices = sorted(shown[position] for position in shown_positions(keys))
+    except IndexError:
         raise BadAnswer(N_("That choice is not one of this question's.")) from None
     if len(answer) == 1 and len(indices) > 1:
         raise BadAnswer(N_("Choose one answer only for this question."))
@@ -574,6 +584,7 @@ _TARGET_OF_TOKEN = _TARGET.join(User, User.id == Attempt.user_id).where(
 # (Bound names must differ from the updated columns' names: hence b_….)
 _items = AttemptQuestion.__table__
 _attempts = _attempt_rows
+_versions = QuestionVersion.__table__
 _STILL_OPEN = select(_attempts.c.id).where(
     _attempts.c.id == bindparam("b_attempt"),
     _attempts.c.state == "open",
@@ -643,6 +654,98 @@ def write_answer(
         if state != "open":
             raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
     return bool(written)
+
+
+# PostgreSQL: the whole answer save in one UPDATE — the owner's question (the token's claim
+# checked), the attempt open and in time, the keys on the paper (mapped to the original
+# indices through the stored choice order), one key only for a one-answer question, a newer
+# seq — RETURNING the deadline. Whatever it leaves unwritten goes the full way, which says why.
+_picked = (
+    func.unnest(bindparam("b_shown", type_=postgresql.ARRAY(Integer)))
+    .table_valued("p")
+    .render_derived(name="picked")
+)
+_index = cast(_items.c.choice_order.op("->>")(_picked.c.p), Integer)
+_SAVE = (
+    update(_items)
+    .where(
+        _items.c.attempt_id == bindparam("b_attempt"),
+        _items.c.position == bindparam("b_position"),
+        _attempts.c.id == _items.c.attempt_id,
+        _attempts.c.user_id == bindparam("b_owner"),
+        _attempts.c.state == "open",
+        _attempts.c.deadline >= bindparam("b_open_until", type_=UTCDateTime()),
+        _versions.c.id == _items.c.question_version_id,
+        func.json_array_length(_items.c.choice_order) > bindparam("b_last", type_=Integer()),
+        (bindparam("b_chosen", type_=Integer()) <= 1)
+        | (func.json_array_length(_versions.c.answer) > 1),
+    )
+    .values(
+        selected=func.coalesce(
+            select(func.json_agg(postgresql.aggregate_order_by(_index, _index)))
+            .select_from(_picked)
+            .scalar_subquery(),
+            cast(text("'[]'"), _items.c.selected.type),
+        ),
+        answered_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+    .returning(_attempts.c.deadline)
+)
+_SAVES = {
+    (newer, token): (
+        (_SAVE.where(_items.c.seq < bindparam("b_seq")).values(seq=bindparam("b_seq")))
+        if newer
+        else _SAVE.values(seq=case((_items.c.seq < SEQ_MAX, _items.c.seq + 1), else_=_items.c.seq))
+    ).where(*([User.id == _attempts.c.user_id, holds_token(bindparam("b_nonce"))] if token else []))
+    for newer in (False, True)
+    for token in (False, True)
+}
+
+
+def record_answer(
+    session: Session,
+    attempt_id: int,
+    position: int,
+    keys: Sequence[str],
+    seq: int | None,
+    now: datetime,
+    grace: timedelta,
+    *,
+    owner_id: int,
+    owner_nonce: str | None = None,
+) -> datetime | None:
+    """An answer of the owner (the API's hot path), committed: the attempt's deadline when it
+    was stored, or — on PostgreSQL, one statement — None for anything that statement did not
+    store (the caller's full path then stores it or says why). BadAnswer for keys that are no
+    keys. Other engines: `answer_target` and `write_answer`."""
+    if session.get_bind().dialect.name != "postgresql":
+        target = answer_target(
+            session, attempt_id, position, owner_id=owner_id, owner_nonce=owner_nonce
+        )
+        if target is None or (target.state == "open" and now > target.deadline + grace):
+            return None
+        write_answer(session, target, keys, seq, now, grace)
+        return target.deadline
+    positions = shown_positions(keys)
+    params: dict[str, Any] = {
+        "b_attempt": attempt_id,
+        "b_position": position,
+        "b_owner": owner_id,
+        "b_open_until": now - grace,
+        "b_last": positions[-1] if positions else -1,
+        "b_chosen": len(positions),
+        "b_shown": positions,
+        "b_now": now,
+    }
+    if seq is not None:
+        params["b_seq"] = seq
+    if owner_nonce is not None:
+        params["b_nonce"] = owner_nonce
+    deadline = session.execute(
+        _SAVES[(seq is not None, owner_nonce is not None)], params
+    ).scalar_one_or_none()
+    session.commit()
+    return deadline
 
 
 def save_answer(
@@ -845,7 +948,6 @@ def _same_choices_sqlite(element: same_choices, compiler: SQLCompiler, **kw: Any
     return f"({count.format(chosen)} = {count.format(answer)} AND {differ.format(answer, chosen)})"
 
 
-_versions = QuestionVersion.__table__
 _CLOSE = (
     update(_attempt_rows)
     .where(_attempt_rows.c.id == bindparam("b_attempt"), _attempt_rows.c.state == "open")
