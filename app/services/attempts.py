@@ -419,6 +419,9 @@ def begin(
     return Started(made.attempt_id, made.deadline, row.prediction, made.paper)
 
 
+_ENTROPY = random.SystemRandom()
+
+
 @dataclass(frozen=True)
 class _Made:
     attempt_id: int
@@ -441,9 +444,11 @@ _INSERT_PAPER_PG = text(
     ), questions AS (
         INSERT INTO attempt_questions (attempt_id, position, question_version_id, choice_order,
                                        seq)
-        SELECT new.id, q.position, q.version_id, CAST(q.choice_order AS JSON), 0
-        FROM new, unnest(CAST(:positions AS INTEGER[]), CAST(:versions AS INTEGER[]),
-                         CAST(:orders AS TEXT[])) AS q(position, version_id, choice_order)
+        SELECT new.id, q.position, q.version_id, o.choice_order, 0
+        FROM new,
+             unnest(CAST(:versions AS INTEGER[])) WITH ORDINALITY AS q(version_id, position)
+             JOIN json_array_elements(CAST(:orders AS JSON)) WITH ORDINALITY
+                  AS o(choice_order, position) USING (position)
     )
     SELECT id FROM new
     """
@@ -464,7 +469,10 @@ def _new_attempt(
 ) -> _Made | None:
     """Draw a paper and store the attempt with it, committed. None when the database refused
     it: another start of the same person won the race (one open attempt, one `number`)."""
-    rng = rng or random.SystemRandom()
+    # Each paper from its own generator seeded with 128 bits from the OS: as unpredictable as
+    # drawing from the OS for every number (no state is shared between papers to learn from),
+    # without a system call for each of its ~150 random numbers.
+    rng = rng or random.Random(_ENTROPY.getrandbits(128))  # noqa: S311 (seeded from the OS)
     drawn = draw_paper(pools, [d["count"] for d in round_.draw], rng)
     paper = []
     for item in drawn:
@@ -488,9 +496,8 @@ def _new_attempt(
                 _INSERT_PAPER_PG,
                 values
                 | {
-                    "positions": list(range(1, len(paper) + 1)),
                     "versions": [item.version_id for item in drawn],
-                    "orders": [json.dumps(order) for _item, order in paper],
+                    "orders": json.dumps([order for _item, order in paper]),
                 },
             ).scalar_one()
         else:
