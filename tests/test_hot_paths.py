@@ -265,3 +265,31 @@ def test_answers_are_stored_as_the_original_indices(app, client, rounds, people)
             )
         )
         assert second.selected == [second.choice_order[1]] and second.seq == 1
+
+
+def test_a_survey_definition_is_read_once_per_version(app, client, make_user):
+    """The definition of a survey (its questions) is kept per process under the survey's
+    version: the second response reads no survey_questions, and a changed survey is seen at
+    once (its version moved)."""
+    from tests.conftest import set_clock
+    from tests.test_surveys import FULL, GOOD, NOW
+
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL)], NOW)
+    url = "/api/v1/surveys/hai-long-chinh-quyen-2026"
+    people = []
+    for n in range(3):
+        make_user(phone=f"097000000{n}")
+        people.append(bearer(client, f"097000000{n}"))
+    first = client.post(f"{url}/responses", headers=people[0], json={"answers": GOOD})
+    assert first.status_code == 201
+    with statements(app) as sent:
+        second = client.post(f"{url}/responses", headers=people[1], json={"answers": GOOD})
+    assert second.status_code == 201
+    assert not [s for s in sent if "FROM survey_questions" in s], sent
+    changed = FULL.replace("text: Giới tính", "text: Giới tính của ông/bà")
+    assert changed != FULL
+    load_content(app, [("full.yaml", changed)], NOW)
+    shown = client.get(url, headers=people[2]).get_json()
+    texts = [q["text"] for page in shown["pages"] for q in page["questions"]]
+    assert "Giới tính của ông/bà" in texts
