@@ -18,7 +18,9 @@ Scenarios: see bench/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import re
 import secrets
 import shutil
 import statistics
@@ -74,7 +76,8 @@ ENDPOINTS = {
     "answer": "PUT /api/v1/attempts/{id}/answers/{n}",
     "submit": "POST /api/v1/attempts/{id}/submit",
 }
-TARGET = 0.60  # answer-save at >= 60% of the bare route (the issue's aim)
+# Issue 17's aims, as shares of the bare route's median (issue 13 had answer save at 60%).
+TARGETS = {"start": 0.50, "answer": 0.85, "submit": 0.50}
 
 
 # ------------------------------------------------------------------------------- arguments
@@ -105,6 +108,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=200, help="questions in the bank")
     parser.add_argument("--paper", type=int, default=20, help="questions drawn per attempt")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        help=f"the database to DROP, CREATE and fill (default {DB_NAME}; lower-case letters and _)",
+    )
     parser.add_argument("--docs", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--no-docs", action="store_true", help="print only, write no docs")
     args = parser.parse_args(argv)
@@ -125,6 +133,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         value = getattr(args, name)
         if not low <= value <= high:
             parser.error(f"--{name.replace('_', '-')} must be between {low} and {high}")
+    if not re.fullmatch(r"civic_bench[a-z_]*", args.database):
+        parser.error("--database must be civic_bench or civic_bench_SOMETHING (it is dropped)")
     if args.paper > args.questions:
         parser.error("--paper cannot exceed --questions")
     if args.connections < args.threads:
@@ -578,16 +588,15 @@ def what_was_measured(args: argparse.Namespace, runs: list[Run]) -> list[str]:
 
 
 def interpretation(summary: dict[str, dict[str, Any]], busy: float | None) -> list[str]:
-    answer = summary["answer"]
-    verdict = "meets" if answer["ratio"] >= TARGET else "misses"
-    worst = min(answer["run_ratios"])
-    best = max(answer["run_ratios"])
-    lines = [
-        f"Answer save runs at **{answer['ratio']:.0%}** of the bare route's median "
-        f"(per-run ratios {worst:.0%}–{best:.0%}), so it **{verdict}** the aim of "
-        f"≥ {TARGET:.0%}. Start attempt runs at {summary['start']['ratio']:.0%} and submit "
-        f"at {summary['submit']['ratio']:.0%} of the bare route.",
-    ]
+    lines = []
+    for name, target in TARGETS.items():
+        row = summary[name]
+        verdict = "meets" if row["ratio"] >= target else "misses"
+        lines.append(
+            f"- {LABELS[name].capitalize()} runs at **{row['ratio']:.0%}** of the bare route's "
+            f"median (per-run ratios {min(row['run_ratios']):.0%}–{max(row['run_ratios']):.0%}), "
+            f"so it **{verdict}** issue 17's aim of ≥ {target:.0%}."
+        )
     if busy is not None and busy > 0.10:
         lines += [
             "",
@@ -624,7 +633,8 @@ def markdown(
         f"- Command: {command}",
         f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
         f"Linux {info['kernel']}; wrk, gunicorn and PostgreSQL share these CPUs; "
-        f"CPU busy with other work just before the runs: {info['busy']}",
+        f"CPU busy with other work just before the runs: {info['busy']}; load average "
+        f"before the runs (1/5/15 min): {info['load_before']}, after: {info['load']}",
         f"- Software: Python {info['python']}, PostgreSQL {info['postgresql']} "
         f"({info['pg_settings']}), gunicorn {info['gunicorn']} (sync workers), "
         f"Flask {info['flask']}, SQLAlchemy {info['sqlalchemy']}, psycopg {info['psycopg']}, "
@@ -685,13 +695,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     clock = time.monotonic()
     started = datetime.now(UTC)
-    settings = set_environment(DB_NAME, secrets.token_urlsafe(48))
-    log(f"resetting database {DB_NAME}")
-    reset_database(DB_NAME)
+    settings = set_environment(args.database, secrets.token_urlsafe(48))
+    log(f"resetting database {args.database}")
+    reset_database(args.database)
     app, fixture = prepare(args)
     files = write_request_files(args, fixture)
     log(f"setup took {time.monotonic() - clock:.0f} s")
 
+    load_before = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    log(f"load average before the runs (1/5/15 min): {load_before}")
     busy = cpu_busy()
     if busy is not None:
         log(f"CPU busy with other work before the runs: {busy:.0%}")
@@ -737,6 +749,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         info = machine(("synchronous_commit", "fsync", "shared_buffers", "max_connections"))
         info["busy"] = "?" if busy is None else f"{busy:.0%}"
+        info["load_before"] = load_before
         block = markdown(args, info, runs, summary, busy, started, elapsed)
         write_block(args.docs, block, MARK_START, MARK_END, HEADER)
         log(f"results written to {args.docs}")

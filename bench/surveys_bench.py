@@ -134,6 +134,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--pool", type=int, default=4000, help="fresh residents per submission run")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        help=f"the database to DROP, CREATE and fill (default {DB_NAME}; civic_bench_…)",
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-results", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
@@ -575,7 +580,9 @@ def reuse(args: argparse.Namespace) -> tuple[Any, Fixture, Results] | None:
     from harness import ADMIN_DSN
 
     with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (args.database,)
+        ).fetchone():
             return None
     sys.path.insert(0, str(ROOT))
     from flask_migrate import upgrade
@@ -624,7 +631,7 @@ def reuse(args: argparse.Namespace) -> tuple[Any, Fixture, Results] | None:
             app.config["SECRET_KEY"], leader, datetime.now(UTC), app.config["API_TOKEN_LIFETIME"]
         )[0]
         db.session.remove()
-    log(f"reusing {DB_NAME}: {res.count} responses, {res.answers} answer rows")
+    log(f"reusing {args.database}: {res.count} responses, {res.answers} answer rows")
     return app, fixture, res
 
 
@@ -1011,7 +1018,7 @@ def markdown(
         "PostgreSQL share the CPUs",
         f"- Other work on the machine: CPUs {info['busy']} busy just before the run "
         f"(2 s sample); load average at the end {info['load']} (1/5/15 min)",
-        f"- PostgreSQL {info['postgresql']} ({info['pg_settings']}), database `{DB_NAME}` "
+        f"- PostgreSQL {info['postgresql']} ({info['pg_settings']}), database `{args.database}` "
         + (
             "kept from an earlier run"
             if getattr(args, "reused", False)
@@ -1110,11 +1117,11 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     busy = cpu_busy()
     log(f"CPU busy with other work before the run: {'?' if busy is None else f'{busy:.0%}'}")
-    settings = set_environment(DB_NAME, secrets.token_urlsafe(48))
+    settings = set_environment(args.database, secrets.token_urlsafe(48))
     reused = reuse(args) if args.reuse and args.skip_throughput else None
     if reused is None:
-        log(f"resetting database {DB_NAME}")
-        reset_database(DB_NAME)
+        log(f"resetting database {args.database}")
+        reset_database(args.database)
         app, fixture = prepare(args)
     else:
         app, fixture, kept = reused

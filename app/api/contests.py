@@ -18,7 +18,7 @@ from app.api.schemas import (
     ResultOut,
     SubmitIn,
 )
-from app.api.spec import caller_claim, endpoint, optional_user
+from app.api.spec import authenticate, caller_claim, endpoint, optional_user
 from app.certificates.routes import certificate_pdf
 from app.contests.texts import prediction_question
 from app.errors import api_error
@@ -27,6 +27,8 @@ from app.models import Attempt, Contest, Role, Round
 from app.ratelimits import ATTEMPT_STARTS
 from app.services import attempts as service
 from app.services import certificates
+
+STARTERS = (Role.RESIDENT.value,)  # who may start an attempt
 
 
 @endpoint(
@@ -88,22 +90,62 @@ def attempt_body(attempt: Attempt) -> dict[str, object]:
             duration_s=(attempt.duration_ms or 0) / 1000,
             review=review,
         )
-    target = attempt.round.prediction
+    return _body(
+        attempt.id,
+        attempt.state,
+        attempt.deadline,
+        service.remaining_s(attempt, now) if attempt.state == "open" else 0,
+        [(q.key, q.text, q.multiple, q.choices) for q in questions],
+        {q.key: [keys[i] for i in q.selected] for q in questions if q.selected},
+        attempt.round.prediction,
+        result,
+    )
+
+
+def started_body(started: service.Started, now: datetime) -> dict[str, object]:
+    """A new attempt's body from the paper its start drew (nothing read back; the same body
+    as `attempt_body` of the stored attempt — tests/test_hot_paths.py compares them)."""
+    return _body(
+        started.attempt_id,
+        "open",
+        started.deadline,
+        round(max(0.0, (started.deadline - now).total_seconds()), 3),
+        [
+            (str(position), item.text, item.multiple, [item.options[i] for i in order])
+            for position, (item, order) in enumerate(started.paper, start=1)
+        ],
+        {},
+        started.prediction,
+        None,
+    )
+
+
+def _body(
+    attempt_id: int,
+    state: str,
+    deadline: datetime,
+    remaining: float,
+    questions: list[tuple[str, str, bool, list[str]]],
+    answers: dict[str, list[str]],
+    target: str,
+    result: ResultOut | None,
+) -> dict[str, object]:
+    keys = "ABCDEFGH"
     body = AttemptOut(
-        id=attempt.id,
-        state=attempt.state,
-        deadline=attempt.deadline,
-        remaining_s=service.remaining_s(attempt, now) if attempt.state == "open" else 0,
+        id=attempt_id,
+        state=state,  # type: ignore[arg-type]
+        deadline=deadline,
+        remaining_s=remaining,
         questions=[
             {
-                "id": q.key,
-                "text": q.text,
-                "multiple": q.multiple,
-                "choices": [{"key": keys[i], "text": text} for i, text in enumerate(q.choices)],
+                "id": key,
+                "text": text,
+                "multiple": multiple,
+                "choices": [{"key": keys[i], "text": choice} for i, choice in enumerate(choices)],
             }
-            for q in questions
+            for key, text, multiple, choices in questions
         ],
-        answers={q.key: [keys[i] for i in q.selected] for q in questions if q.selected},
+        answers=answers,
         prediction={"target": target, "question": prediction_question(target)}
         if target != "none"
         else None,
@@ -134,27 +176,62 @@ def _refusal(error: service.AttemptError) -> Response:
         429: ErrorOut,
         503: ErrorOut,
     },
-    roles=(Role.RESIDENT.value,),
+    roles=STARTERS,
+    self_auth=True,
     limit=ATTEMPT_STARTS,
     tag="contests",
 )
 def start_attempt(round_id: int) -> Response | tuple[Response, int]:
+    claim = caller_claim()
+    if claim is None:
+        return _start_slowly(round_id)
+    # A signed, unexpired claim: its person waits their turn at the weekly opening before the
+    # one-query fast path runs (app/admission.py); what it cannot settle goes the full way.
+    ticket = request.headers.get(TICKET_HEADER)
+    with admission.turn(db.session, round_id, claim[0], ticket) as decision:
+        if not decision.admitted:
+            return _busy(decision)
+        now = clock.now()
+        try:
+            started = service.begin(
+                db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1]
+            )
+        except service.AttemptError as error:
+            return _refusal(error)
+        if started is not None:
+            devices.remember_start(db.session, started.attempt_id, round_id)  # prize audit
+            db.session.commit()
+            return jsonify(started_body(started, now)), 201
+        return _start_slowly(round_id, admitted=True)
+
+
+def _start_slowly(round_id: int, admitted: bool = False) -> Response | tuple[Response, int]:
+    """The full path, for what the one-query fast path could not settle: a forged or stale
+    token (401), not a resident (403), no such round (404), the attempt in progress (200),
+    the refusals of the rules (403, 409). `admitted`: the caller already holds its turn."""
+    refusal = authenticate(STARTERS)
+    if refusal is not None:
+        return refusal  # type: ignore[no-any-return]
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
+    if admitted:
+        return _start_in_turn(round_)
     ticket = request.headers.get(TICKET_HEADER)
     with admission.turn(db.session, round_.id, g.api_user.id, ticket) as decision:
         if not decision.admitted:
             return _busy(decision)
-        try:
-            attempt, created = service.start(
-                db.session, round_, g.api_user, clock.now(), clock.grace()
-            )
-        except service.AttemptError as error:
-            return _refusal(error)
-        devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began
-        db.session.commit()
-        return jsonify(attempt_body(attempt)), 201 if created else 200
+        return _start_in_turn(round_)
+
+
+def _start_in_turn(round_: Round) -> Response | tuple[Response, int]:
+    try:
+        attempt, created = service.start(db.session, round_, g.api_user, clock.now(), clock.grace())
+    except service.AttemptError as error:
+        return _refusal(error)
+    devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began
+    db.session.commit()
+    return jsonify(attempt_body(attempt)), 201 if created else 200
 
 
 TICKET_HEADER = "X-Queue-Ticket"
@@ -197,19 +274,24 @@ def put_answer(attempt_id: int, question: int, body: AnswerIn) -> Response:
     if claim is None:
         return api_error(401)
     now, grace = clock.now(), clock.grace()
-    target = service.answer_target(
-        db.session, attempt_id, question, owner_id=claim[0], owner_nonce=claim[1]
-    )
-    if target is None or (target.state == "open" and now > target.deadline + grace):
-        return _answer_slowly(attempt_id, question, body, now)  # every refusal, as before
     try:
-        service.write_answer(db.session, target, body.choices, body.seq, now, grace)
+        deadline = service.record_answer(
+            db.session,
+            attempt_id,
+            question,
+            body.choices,
+            body.seq,
+            now,
+            grace,
+            owner_id=claim[0],
+            owner_nonce=claim[1],
+        )
     except service.AttemptError as error:
         return _answer_refusal(error, question)
+    if deadline is None:
+        return _answer_slowly(attempt_id, question, body, now)  # every refusal, as before
     return jsonify(
-        AnswerOut(
-            remaining_s=round(max(0.0, (target.deadline - now).total_seconds()), 3)
-        ).model_dump()
+        AnswerOut(remaining_s=round(max(0.0, (deadline - now).total_seconds()), 3)).model_dump()
     )
 
 
@@ -246,9 +328,36 @@ def _answer_refusal(error: service.AttemptError, question: int) -> Response:
     body=SubmitIn,
     responses={200: ResultOut, 404: ErrorOut, 422: ErrorOut},
     auth=True,
+    self_auth=True,
     tag="contests",
 )
 def submit(attempt_id: int, body: SubmitIn) -> Response:
+    claim = caller_claim()
+    if claim is not None:
+        done = service.submit(
+            db.session,
+            attempt_id,
+            body.prediction,
+            clock.now(),
+            clock.grace(),
+            owner_id=claim[0],
+            owner_nonce=claim[1],
+        )
+        if done is not None:
+            result = ResultOut(
+                score=done.score, max_score=done.max_score, duration_s=done.duration_ms / 1000
+            )
+            return jsonify(result.model_dump(exclude_none=True))
+    return _submit_slowly(attempt_id, body)
+
+
+def _submit_slowly(attempt_id: int, body: SubmitIn) -> Response:
+    """The full path: a forged or stale token (401), another's attempt (404), a missing
+    prediction (422), a late attempt (finished as expired), a repeated submit (the same
+    result again)."""
+    refusal = authenticate()
+    if refusal is not None:
+        return refusal  # type: ignore[no-any-return]
     attempt = _own(attempt_id)
     if attempt is None:
         return api_error(404)

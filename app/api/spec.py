@@ -137,6 +137,18 @@ def caller_claim() -> tuple[int, str | None] | None:
     return (user.id, None) if user is not None else None
 
 
+def authenticate(roles: tuple[str, ...] = ()) -> Any:
+    """An endpoint's authentication: the caller in `g.api_user` and None, or the refusal to
+    return (401 unknown, 403 not one of `roles`). Views with `self_auth` call it on their full
+    path, for what their own query could not settle."""
+    g.api_user = _api_user()
+    if g.api_user is None:
+        return api_error(401)
+    if roles and g.api_user.role not in roles:
+        return api_error(403)
+    return None
+
+
 def optional_user(*, csrf: bool = False) -> User | None:
     """The caller when known (bearer token or session), else None, for endpoints open to all.
     With `csrf`, a caller known by the session must send X-CSRFToken on unsafe methods."""
@@ -186,11 +198,9 @@ def endpoint(
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:
             if (auth or roles) and not self_auth:  # self_auth: the view checks (a hot path)
-                g.api_user = _api_user()
-                if g.api_user is None:
-                    return api_error(401)
-                if roles and g.api_user.role not in roles:
-                    return api_error(403)
+                refusal = authenticate(roles)
+                if refusal is not None:
+                    return refusal
             if query is not None:  # the query string is not JSON: 400 (api.md), fields named
                 try:
                     kwargs["query"] = _parse(query, request.args.to_dict())

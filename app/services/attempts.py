@@ -7,15 +7,34 @@ attempt changes nothing). Time comes in as `now`; the grace after the deadline i
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app import metrics
 from app.content.messages import N_
@@ -26,14 +45,17 @@ from app.models import (
     Contest,
     Question,
     QuestionVersion,
+    Role,
     Round,
     Unit,
     User,
 )
 from app.models.content import CURRENT
 from app.models.contests import paper_digest
+from app.models.types import UTCDateTime
 from app.parse import SEQ_MAX
 from app.services import policy, standings
+from app.services.tokens import holds_token
 
 KEYS = ("A", "B", "C", "D", "E", "F", "G", "H")  # a tuple: "AB" or "" is no key
 
@@ -72,7 +94,8 @@ class PredictionRequired(AttemptError):
     status = 422
 
 
-def round_state(round_: Round, now: datetime) -> str:
+def round_state(round_: Round | Any, now: datetime) -> str:
+    """ "upcoming", "open" or "closed": of a round, or of a row with its opens_at, closes_at."""
     if now < round_.opens_at:
         return "upcoming"
     return "open" if now < round_.closes_at else "closed"
@@ -99,43 +122,100 @@ class Candidate:
     version_id: int
     choices: int
     shuffle: bool
+    # What the paper shows of it (a question version is never rewritten, so it can be kept):
+    # a start answers with its paper without reading it back.
+    text: str = ""
+    options: tuple[str, ...] = ()
+    multiple: bool = False
 
 
-# Candidates per (round, draw, bank versions): computed once per process and content version,
-# so a start costs the same whatever the size of the bank (a random sample, not a scan).
-_POOLS: dict[tuple[Any, ...], list[list[Candidate]]] = {}
+# Candidates per (round, draw, banks' ids and versions): computed once per process, engine and
+# content version, so a start costs the same whatever the size of the bank (a random sample,
+# not a scan). Per engine, because two databases (tests, benchmarks) may number alike.
+_POOLS: WeakKeyDictionary[Any, dict[tuple[Any, ...], list[list[Candidate]]]] = WeakKeyDictionary()
+# The banks each round drew from last time, per engine: a start reads their versions in its
+# one query (a new draw costs one query more, once).
+_SLUGS: WeakKeyDictionary[Any, dict[int, list[str]]] = WeakKeyDictionary()
+
+BankVersions = tuple[tuple[str, int, int], ...]  # (slug, id, version), sorted
 
 
-def draw_pools(session: Session, round_: Round) -> list[list[Candidate]]:
-    slugs = sorted({d["bank"] for d in round_.draw})
-    versions = session.execute(
+def _slugs(draw: list[dict[str, Any]]) -> list[str]:
+    return sorted({d["bank"] for d in draw})
+
+
+def _bank_versions(session: Session, slugs: list[str]) -> BankVersions:
+    rows = session.execute(
         select(Bank.slug, Bank.id, Bank.version).where(Bank.slug.in_(slugs))
     ).all()
-    key = (round_.id, repr(round_.draw), tuple(sorted((s, v) for s, _i, v in versions)))
-    if key not in _POOLS:
+    return tuple(sorted((slug, bank_id, version) for slug, bank_id, version in rows))
+
+
+# The same, as one text value in the start's query: "slug:id:version,…" (a slug is letters,
+# digits and hyphens).
+_VERSIONS_TEXT = (
+    select(
+        func.aggregate_strings(
+            Bank.slug + ":" + cast(Bank.id, String) + ":" + cast(Bank.version, String), ","
+        )
+    )
+    .where(Bank.slug.in_(bindparam("slugs", expanding=True)))
+    .scalar_subquery()
+)
+
+
+def _parse_versions(value: str | None) -> BankVersions:
+    rows = []
+    for item in (value or "").split(","):
+        if item:
+            slug, bank_id, version = item.rsplit(":", 2)
+            rows.append((slug, int(bank_id), int(version)))
+    return tuple(sorted(rows))
+
+
+def _pools(
+    session: Session, round_id: int, draw: list[dict[str, Any]], versions: BankVersions
+) -> list[list[Candidate]]:
+    cache = _POOLS.setdefault(session.get_bind(), {})
+    key = (round_id, repr(draw), versions)
+    pools = cache.get(key)
+    if pools is None:
         ids = {slug: bank_id for slug, bank_id, _v in versions}
         pools = []
-        for draw in round_.draw:
+        for part in draw:
             stmt = (
                 select(
                     Question.id,
                     QuestionVersion.id,
                     QuestionVersion.choices,
                     QuestionVersion.shuffle,
+                    QuestionVersion.text,
+                    QuestionVersion.answer,
                 )
                 .join(QuestionVersion, CURRENT)
-                .where(Question.bank_id == ids.get(draw["bank"], -1), Question.retired_at.is_(None))
+                .where(Question.bank_id == ids.get(part["bank"], -1), Question.retired_at.is_(None))
                 .order_by(Question.position)
             )
-            if draw.get("difficulty"):
-                stmt = stmt.where(QuestionVersion.difficulty.in_(draw["difficulty"]))
-            if draw.get("topic"):
-                stmt = stmt.where(QuestionVersion.topic.in_(draw["topic"]))
-            pools.append([Candidate(q, v, len(c), s) for q, v, c, s in session.execute(stmt)])
-        if len(_POOLS) > 512:
-            _POOLS.clear()
-        _POOLS[key] = pools
-    return _POOLS[key]
+            if part.get("difficulty"):
+                stmt = stmt.where(QuestionVersion.difficulty.in_(part["difficulty"]))
+            if part.get("topic"):
+                stmt = stmt.where(QuestionVersion.topic.in_(part["topic"]))
+            pools.append(
+                [
+                    Candidate(q, v, len(c), s, t, tuple(c), len(a) > 1)
+                    for q, v, c, s, t, a in session.execute(stmt)
+                ]
+            )
+        if len(cache) > 512:
+            cache.clear()
+        cache[key] = pools
+    return pools
+
+
+def draw_pools(session: Session, round_: Round) -> list[list[Candidate]]:
+    slugs = _slugs(round_.draw)
+    _SLUGS.setdefault(session.get_bind(), {})[round_.id] = slugs
+    return _pools(session, round_.id, round_.draw, _bank_versions(session, slugs))
 
 
 def draw_paper(
@@ -227,40 +307,221 @@ def start(
     )
     if done >= round_.attempts:
         raise NoAttemptsLeft(N_("You have used all your attempts at this round."))
-    rng = rng or random.SystemRandom()
-    paper = draw_paper(draw_pools(session, round_), [d["count"] for d in round_.draw], rng)
-    attempt = Attempt(
-        round_id=round_.id,
-        user_id=user.id,
-        number=done + 1,
-        state="open",
-        started_at=now,
-        deadline=min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
-        max_score=len(paper),
-        paper=paper_digest(item.version_id for item in paper),
-        unit_code=competing_commune(session, round_.id, user),
+    made = _new_attempt(
+        session,
+        round_,
+        user.id,
+        done + 1,
+        competing_commune(session, round_.id, user),
+        draw_pools(session, round_),
+        now,
+        rng,
     )
-    for position, item in enumerate(paper, start=1):
+    if made is None:
+        # Another start of the same person won the race: theirs is the attempt in progress.
+        current = open_attempt(session, round_.id, user.id)
+        if current is None:
+            raise NoAttemptsLeft(N_("You have used all your attempts at this round."))
+        return current, False
+    attempt = session.get(Attempt, made.attempt_id)
+    assert attempt is not None
+    return attempt, True
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new attempt as its start answers it: the paper from memory, not read back."""
+
+    attempt_id: int
+    deadline: datetime
+    prediction: str  # the round's prediction target, or "none"
+    paper: list[tuple[Candidate, list[int]]]  # in order: (question, shown -> original index)
+
+
+# The start's one read: the account (its token claim checked as user_for_token does), its
+# commune, the round and its contest's audience, the attempt in progress, how many were made,
+# the commune of the first, and the versions of the banks the round drew from last time.
+_MINE = and_(Attempt.round_id == bindparam("round_id"), Attempt.user_id == bindparam("user_id"))
+_GATE = (
+    select(
+        User.role,
+        User.unit_code,
+        Unit.parent_code,
+        Contest.audience,
+        Round.id,
+        Round.opens_at,
+        Round.closes_at,
+        Round.attempts,
+        Round.time_limit_s,
+        Round.draw,
+        Round.prediction,
+        select(Attempt.id).where(_MINE, Attempt.state == "open").scalar_subquery().label("open"),
+        select(func.count(Attempt.id)).where(_MINE).scalar_subquery().label("done"),
+        select(Attempt.unit_code)
+        .where(_MINE)
+        .order_by(Attempt.number)
+        .limit(1)
+        .scalar_subquery()
+        .label("first_unit"),
+        _VERSIONS_TEXT.label("versions"),
+    )
+    .select_from(User)
+    .join(Unit, Unit.code == User.unit_code)
+    .join(Round, Round.id == bindparam("round_id"))
+    .join(Contest, Contest.id == Round.contest_id)
+    .where(User.id == bindparam("user_id"))
+)
+_GATE_OF_TOKEN = _GATE.where(holds_token(bindparam("owner_nonce")))
+
+
+def begin(
+    session: Session,
+    round_id: int,
+    now: datetime,
+    *,
+    owner_id: int,
+    owner_nonce: str | None = None,
+    rng: random.Random | None = None,
+) -> Started | None:
+    """A resident's new attempt in one read and one write (the hot path of a contest's start):
+    the same rules as `start`, decided from one query. None for everything else — no such
+    account or round, a token no longer valid (`owner_nonce`), not a resident, outside the
+    audience, an attempt in progress, the round not open, no attempts left, a concurrent
+    start — which the caller then hands to `start`, the full path with its refusals."""
+    slugs = _SLUGS.setdefault(session.get_bind(), {})
+    params: dict[str, Any] = {
+        "round_id": round_id,
+        "user_id": owner_id,
+        "slugs": slugs.get(round_id, []),
+    }
+    if owner_nonce is None:
+        row = session.execute(_GATE, params).one_or_none()
+    else:
+        row = session.execute(_GATE_OF_TOKEN, params | {"owner_nonce": owner_nonce}).one_or_none()
+    if (
+        row is None
+        or row.role != Role.RESIDENT
+        or row.open is not None
+        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code)
+        or round_state(row, now) != "open"
+        or row.done >= row.attempts
+    ):
+        return None
+    if _slugs(row.draw) == params["slugs"]:
+        versions = _parse_versions(row.versions)
+    else:  # the first start of this round in this process, or its draw changed
+        slugs[round_id] = _slugs(row.draw)
+        versions = _bank_versions(session, slugs[round_id])
+    pools = _pools(session, round_id, row.draw, versions)
+    first_unit = row.first_unit if row.first_unit is not None else row.unit_code
+    made = _new_attempt(session, row, owner_id, row.done + 1, int(first_unit), pools, now, rng)
+    if made is None:
+        return None
+    return Started(made.attempt_id, made.deadline, row.prediction, made.paper)
+
+
+_ENTROPY = random.SystemRandom()
+
+
+@dataclass(frozen=True)
+class _Made:
+    attempt_id: int
+    deadline: datetime
+    paper: list[tuple[Candidate, list[int]]]
+
+
+_attempt_rows = Attempt.__table__
+_INSERT_ATTEMPT = insert(_attempt_rows).returning(_attempt_rows.c.id)
+_INSERT_QUESTIONS = insert(AttemptQuestion.__table__)
+# PostgreSQL: the attempt and its questions in one statement (one round trip).
+_INSERT_PAPER_PG = text(
+    """
+    WITH new AS (
+        INSERT INTO attempts
+            (round_id, user_id, number, state, started_at, deadline, max_score, paper, unit_code)
+        VALUES (:round_id, :user_id, :number, 'open', :started_at, :deadline, :max_score,
+                :paper, :unit_code)
+        RETURNING id
+    ), questions AS (
+        INSERT INTO attempt_questions (attempt_id, position, question_version_id, choice_order,
+                                       seq)
+        SELECT new.id, q.position, q.version_id, o.choice_order, 0
+        FROM new,
+             unnest(CAST(:versions AS INTEGER[])) WITH ORDINALITY AS q(version_id, position)
+             JOIN json_array_elements(CAST(:orders AS JSON)) WITH ORDINALITY
+                  AS o(choice_order, position) USING (position)
+    )
+    SELECT id FROM new
+    """
+).bindparams(
+    bindparam("started_at", type_=UTCDateTime()), bindparam("deadline", type_=UTCDateTime())
+)
+
+
+def _new_attempt(
+    session: Session,
+    round_: Round | Any,
+    user_id: int,
+    number: int,
+    unit_code: int,
+    pools: list[list[Candidate]],
+    now: datetime,
+    rng: random.Random | None,
+) -> _Made | None:
+    """Draw a paper and store the attempt with it, committed. None when the database refused
+    it: another start of the same person won the race (one open attempt, one `number`)."""
+    # Each paper from its own generator seeded with 128 bits from the OS: as unpredictable as
+    # drawing from the OS for every number (no state is shared between papers to learn from),
+    # without a system call for each of its ~150 random numbers.
+    rng = rng or random.Random(_ENTROPY.getrandbits(128))  # noqa: S311 (seeded from the OS)
+    drawn = draw_paper(pools, [d["count"] for d in round_.draw], rng)
+    paper = []
+    for item in drawn:
         order = list(range(item.choices))
         if item.shuffle:
             rng.shuffle(order)
-        attempt.questions.append(
-            AttemptQuestion(
-                position=position, question_version_id=item.version_id, choice_order=order
-            )
-        )
-    session.add(attempt)
+        paper.append((item, order))
+    values: dict[str, Any] = {
+        "round_id": round_.id,
+        "user_id": user_id,
+        "number": number,
+        "started_at": now,
+        "deadline": min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
+        "max_score": len(paper),
+        "paper": paper_digest(item.version_id for item in drawn),
+        "unit_code": unit_code,
+    }
     try:
+        if session.get_bind().dialect.name == "postgresql":
+            attempt_id = session.execute(
+                _INSERT_PAPER_PG,
+                values
+                | {
+                    "versions": [item.version_id for item in drawn],
+                    "orders": json.dumps([order for _item, order in paper]),
+                },
+            ).scalar_one()
+        else:
+            attempt_id = session.execute(_INSERT_ATTEMPT, values | {"state": "open"}).scalar_one()
+            session.execute(
+                _INSERT_QUESTIONS,
+                [
+                    {
+                        "attempt_id": attempt_id,
+                        "position": position,
+                        "question_version_id": item.version_id,
+                        "choice_order": order,
+                        "seq": 0,
+                    }
+                    for position, (item, order) in enumerate(paper, start=1)
+                ],
+            )
         session.commit()
     except IntegrityError:
-        # Another start of the same person won the race: theirs is the attempt in progress.
         session.rollback()
-        current = open_attempt(session, round_.id, user.id)
-        if current is None:
-            raise NoAttemptsLeft(N_("You have used all your attempts at this round.")) from None
-        return current, False
+        return None
     metrics.attempt_started()  # once per attempt: only the start that stored it
-    return attempt, True
+    return _Made(attempt_id, values["deadline"], paper)
 
 
 # ---------------------------------------------------------------------------------- answers
@@ -272,12 +533,21 @@ def _still_open(attempt_id: int, now: datetime, grace: timedelta) -> Any:
     )
 
 
+def shown_positions(keys: Sequence[str]) -> list[int]:
+    """Keys as shown ("A", "C") -> their positions on the paper (0, 2), sorted, each once;
+    BadAnswer for anything that is not a key."""
+    try:
+        return sorted({KEYS.index(key.upper()) for key in keys})
+    except (ValueError, AttributeError):
+        raise BadAnswer(N_("That choice is not one of this question's.")) from None
+
+
 def selected_indices(shown: list[int], answer: list[int], keys: Sequence[str]) -> list[int]:
     """Shown keys ("A", "C") -> original choice indices; BadAnswer for keys not on the paper.
     `shown` is the attempt's choice order, `answer` the question's right choices."""
     try:
-        indices = sorted({shown[KEYS.index(key.upper())] for key in keys})
-    except (ValueError, IndexError, AttributeError):
+        indices = sorted(shown[position] for position in shown_positions(keys))
+    except IndexError:
         raise BadAnswer(N_("That choice is not one of this question's.")) from None
     if len(answer) == 1 and len(indices) > 1:
         raise BadAnswer(N_("Choose one answer only for this question."))
@@ -318,11 +588,12 @@ _TARGET = (
     .where(Attempt.id == bindparam("attempt_id"), Attempt.user_id == bindparam("owner_id"))
 )
 _TARGET_OF_TOKEN = _TARGET.join(User, User.id == Attempt.user_id).where(
-    User.auth_nonce == bindparam("owner_nonce"), User.deleted_at.is_(None)
+    holds_token(bindparam("owner_nonce"))
 )
 # (Bound names must differ from the updated columns' names: hence b_….)
 _items = AttemptQuestion.__table__
-_attempts = Attempt.__table__
+_attempts = _attempt_rows
+_versions = QuestionVersion.__table__
 _STILL_OPEN = select(_attempts.c.id).where(
     _attempts.c.id == bindparam("b_attempt"),
     _attempts.c.state == "open",
@@ -352,7 +623,8 @@ def answer_target(
     owner_nonce: str | None = None,
 ) -> AnswerTarget | None:
     """The question `position` of the owner's attempt, or None (not theirs, no such question,
-    or — with `owner_nonce` — a token of an account that was deleted or signed out)."""
+    or — with `owner_nonce` — a token the token check refuses: signed out, deleted, disabled,
+    a password to change)."""
     params: dict[str, Any] = {"attempt_id": attempt_id, "position": position, "owner_id": owner_id}
     if owner_nonce is None:
         row = session.execute(_TARGET, params).one_or_none()
@@ -391,6 +663,98 @@ def write_answer(
         if state != "open":
             raise AttemptClosed(N_("This attempt is over: answers can no longer change."))
     return bool(written)
+
+
+# PostgreSQL: the whole answer save in one UPDATE — the owner's question (the token's claim
+# checked), the attempt open and in time, the keys on the paper (mapped to the original
+# indices through the stored choice order), one key only for a one-answer question, a newer
+# seq — RETURNING the deadline. Whatever it leaves unwritten goes the full way, which says why.
+_picked = (
+    func.unnest(bindparam("b_shown", type_=postgresql.ARRAY(Integer)))
+    .table_valued("p")
+    .render_derived(name="picked")
+)
+_index = cast(_items.c.choice_order.op("->>")(_picked.c.p), Integer)
+_SAVE = (
+    update(_items)
+    .where(
+        _items.c.attempt_id == bindparam("b_attempt"),
+        _items.c.position == bindparam("b_position"),
+        _attempts.c.id == _items.c.attempt_id,
+        _attempts.c.user_id == bindparam("b_owner"),
+        _attempts.c.state == "open",
+        _attempts.c.deadline >= bindparam("b_open_until", type_=UTCDateTime()),
+        _versions.c.id == _items.c.question_version_id,
+        func.json_array_length(_items.c.choice_order) > bindparam("b_last", type_=Integer()),
+        (bindparam("b_chosen", type_=Integer()) <= 1)
+        | (func.json_array_length(_versions.c.answer) > 1),
+    )
+    .values(
+        selected=func.coalesce(
+            select(func.json_agg(postgresql.aggregate_order_by(_index, _index)))
+            .select_from(_picked)
+            .scalar_subquery(),
+            cast(text("'[]'"), _items.c.selected.type),
+        ),
+        answered_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+    .returning(_attempts.c.deadline)
+)
+_SAVES = {
+    (newer, token): (
+        (_SAVE.where(_items.c.seq < bindparam("b_seq")).values(seq=bindparam("b_seq")))
+        if newer
+        else _SAVE.values(seq=case((_items.c.seq < SEQ_MAX, _items.c.seq + 1), else_=_items.c.seq))
+    ).where(*([User.id == _attempts.c.user_id, holds_token(bindparam("b_nonce"))] if token else []))
+    for newer in (False, True)
+    for token in (False, True)
+}
+
+
+def record_answer(
+    session: Session,
+    attempt_id: int,
+    position: int,
+    keys: Sequence[str],
+    seq: int | None,
+    now: datetime,
+    grace: timedelta,
+    *,
+    owner_id: int,
+    owner_nonce: str | None = None,
+) -> datetime | None:
+    """An answer of the owner (the API's hot path), committed: the attempt's deadline when it
+    was stored, or — on PostgreSQL, one statement — None for anything that statement did not
+    store (the caller's full path then stores it or says why). BadAnswer for keys that are no
+    keys. Other engines: `answer_target` and `write_answer`."""
+    if session.get_bind().dialect.name != "postgresql":
+        target = answer_target(
+            session, attempt_id, position, owner_id=owner_id, owner_nonce=owner_nonce
+        )
+        if target is None or (target.state == "open" and now > target.deadline + grace):
+            return None
+        write_answer(session, target, keys, seq, now, grace)
+        return target.deadline
+    positions = shown_positions(keys)
+    params: dict[str, Any] = {
+        "b_attempt": attempt_id,
+        "b_position": position,
+        "b_owner": owner_id,
+        "b_open_until": now - grace,
+        "b_last": positions[-1] if positions else -1,
+        "b_chosen": len(positions),
+        "b_shown": positions,
+        "b_now": now,
+    }
+    if seq is not None:
+        params["b_seq"] = seq
+    if owner_nonce is not None:
+        params["b_nonce"] = owner_nonce
+    deadline = session.execute(
+        _SAVES[(seq is not None, owner_nonce is not None)], params
+    ).scalar_one_or_none()
+    session.commit()
+    return deadline
 
 
 def save_answer(
@@ -474,46 +838,210 @@ def finish(
     late = is_late(attempt, now, grace)
     if attempt.state == "open" and not late and needs_prediction(attempt, prediction):
         raise PredictionRequired(N_("Please enter your prediction before submitting."))
-    ended = min(now, attempt.deadline)
-    changed = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == "open")
-        .values(
-            state="expired" if late else "submitted",
-            submitted_at=ended,
-            duration_ms=max(0, round((ended - attempt.started_at).total_seconds() * 1000)),
-            prediction=None if late else prediction,
-        ),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    if changed:
-        _score(session, attempt.id)
-        standings.record(session, attempt.id, standings.figure_of(attempt.round))
+    closed = _close(
+        session,
+        attempt.id,
+        _closing(attempt.started_at, attempt.deadline, now, late, prediction),
+        standings.figure_of(attempt.round),
+    )
     session.commit()
-    if changed:  # once per attempt: a second submit changed nothing
+    if closed is not None:  # once per attempt: a second submit changed nothing
         metrics.attempt_finished("expired" if late else "submitted")
     session.refresh(attempt)
     return attempt
 
 
-def _score(session: Session, attempt_id: int) -> None:
-    rows = session.execute(
-        select(AttemptQuestion.id, AttemptQuestion.selected, QuestionVersion.answer)
-        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(AttemptQuestion.attempt_id == attempt_id)
-    ).all()
-    marks = [
-        {"id": row_id, "correct": sorted(selected or []) == sorted(answer)}
-        for row_id, selected, answer in rows
-    ]
-    if marks:  # one executemany, not one UPDATE per question
-        session.execute(update(AttemptQuestion), marks)
-    session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id)
-        .values(score=sum(m["correct"] for m in marks)),
-        execution_options={"synchronize_session": False},
+@dataclass(frozen=True)
+class Result:
+    """A submitted attempt's result, as the submit answers it."""
+
+    score: int
+    max_score: int
+    duration_ms: int
+
+
+# The submit's one read: the owner's attempt (the token's claim checked as user_for_token
+# does), its state and times, and what its round asks and has frozen.
+_SUBMIT_TARGET = (
+    select(
+        Attempt.state,
+        Attempt.started_at,
+        Attempt.deadline,
+        Round.prediction,
+        Round.frozen_at,
+        Round.frozen_figure,
     )
+    .join(Round, Round.id == Attempt.round_id)
+    .where(Attempt.id == bindparam("attempt_id"), Attempt.user_id == bindparam("owner_id"))
+)
+_SUBMIT_TARGET_OF_TOKEN = _SUBMIT_TARGET.join(User, User.id == Attempt.user_id).where(
+    holds_token(bindparam("owner_nonce"))
+)
+
+
+def submit(
+    session: Session,
+    attempt_id: int,
+    prediction: int | None,
+    now: datetime,
+    grace: timedelta,
+    *,
+    owner_id: int,
+    owner_nonce: str | None = None,
+) -> Result | None:
+    """The first submit of an open attempt in time, in one read and one write (the hot path):
+    closed, scored and ranked, committed. None for everything else — not the owner's, a token
+    no longer valid, already finished (by this person's other request too), late, a
+    prediction missing — which the caller hands to `finish`, the full path."""
+    params: dict[str, Any] = {"attempt_id": attempt_id, "owner_id": owner_id}
+    if owner_nonce is None:
+        row = session.execute(_SUBMIT_TARGET, params).one_or_none()
+    else:
+        row = session.execute(
+            _SUBMIT_TARGET_OF_TOKEN, params | {"owner_nonce": owner_nonce}
+        ).one_or_none()
+    if (
+        row is None
+        or row.state != "open"
+        or now > row.deadline + grace
+        or _asks_prediction(row.prediction, prediction)
+    ):
+        return None
+    closing = _closing(row.started_at, row.deadline, now, False, prediction)
+    result = _close(session, attempt_id, closing, standings.figure_of(row))
+    session.commit()
+    if result is not None:  # once per attempt: only the request that closed it
+        metrics.attempt_finished("submitted")
+    return result
+
+
+def _asks_prediction(target: str, prediction: int | None) -> bool:
+    return target != "none" and prediction is None
+
+
+def _closing(
+    started_at: datetime, deadline: datetime, now: datetime, late: bool, prediction: int | None
+) -> dict[str, Any]:
+    """The values a finished attempt gets: its state, end (never past the deadline), duration
+    measured by the server, and the prediction (none when it is finished late)."""
+    ended = min(now, deadline)
+    return {
+        "b_state": "expired" if late else "submitted",
+        "b_ended": ended,
+        "b_duration": max(0, round((ended - started_at).total_seconds() * 1000)),
+        "b_prediction": None if late else prediction,
+    }
+
+
+class same_choices(FunctionElement[bool]):
+    """SQL: whether an answer row's chosen set equals its question's right set — the scoring
+    rule, applied where the rows are. Both are JSON arrays of choice indices; NULL (no answer)
+    is the empty set; the order either is stored in does not matter."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "same_choices"
+
+
+@compiles(same_choices, "postgresql")
+def _same_choices_pg(element: same_choices, compiler: SQLCompiler, **kw: Any) -> str:
+    selected, answer = (compiler.process(c, **kw) for c in element.clauses)
+    chosen = f"CAST(COALESCE(CAST({selected} AS TEXT), '[]') AS JSONB)"
+    right = f"CAST({answer} AS JSONB)"
+    return f"({chosen} @> {right} AND {right} @> {chosen})"
+
+
+@compiles(same_choices)
+def _same_choices_sqlite(element: same_choices, compiler: SQLCompiler, **kw: Any) -> str:
+    selected, answer = (compiler.process(c, **kw) for c in element.clauses)
+    chosen = f"COALESCE({selected}, '[]')"
+    # Compiled column expressions only, no values: not an injection vector.
+    count = "(SELECT count(*) FROM json_each({}))"
+    differ = "NOT EXISTS (SELECT value FROM json_each({}) EXCEPT SELECT value FROM json_each({}))"
+    return f"({count.format(chosen)} = {count.format(answer)} AND {differ.format(answer, chosen)})"
+
+
+_CLOSE = (
+    update(_attempt_rows)
+    .where(_attempt_rows.c.id == bindparam("b_attempt"), _attempt_rows.c.state == "open")
+    .values(
+        state=bindparam("b_state", type_=String()),
+        submitted_at=bindparam("b_ended", type_=UTCDateTime()),
+        duration_ms=bindparam("b_duration", type_=Integer()),
+        prediction=bindparam("b_prediction", type_=Integer()),
+    )
+)
+_MARKS = (
+    select(_items.c.id, same_choices(_items.c.selected, _versions.c.answer).label("ok"))
+    .join(_versions, _versions.c.id == _items.c.question_version_id)
+    .where(_items.c.attempt_id == bindparam("b_attempt"))
+)
+_RESULT = (_attempt_rows.c.score, _attempt_rows.c.max_score, _attempt_rows.c.duration_ms)
+_CLOSE_STATEMENTS: dict[tuple[str, bool], Any] = {}
+
+
+def _close_statement(dialect: str, with_figure: bool) -> Any:
+    """Built once per engine and kind of ranking (provisional, or measured to a figure).
+    PostgreSQL: one statement closes the attempt if it is still open, marks each answer, sets
+    the score and enters it in `best_attempts` (all from one snapshot, so the marks and the
+    score agree); RETURNING the result. Other engines: the closing UPDATE alone (RETURNING
+    the result), the rest after it (SQLite's writer lock keeps them together)."""
+    key = (dialect, with_figure)
+    if key not in _CLOSE_STATEMENTS:
+        if dialect != "postgresql":
+            marks = _MARKS.subquery()
+            count = select(func.count()).select_from(marks).where(marks.c.ok).scalar_subquery()
+            statement = _CLOSE.values(score=count).returning(*_RESULT)
+        else:
+            marks = _MARKS.cte("marks")
+            count = select(func.count()).select_from(marks).where(marks.c.ok).scalar_subquery()
+            closed = _CLOSE.values(score=count).returning(*_attempt_rows.c).cte("closed")
+            marked = (
+                update(_items)
+                .where(_items.c.id == marks.c.id, _items.c.attempt_id == closed.c.id)
+                .values(correct=marks.c.ok)
+                .cte("marked")
+            )
+            figure = bindparam("b_figure", type_=Integer()) if with_figure else None
+            ranked = standings.upsert(dialect, standings.candidates(closed.c, figure)).cte("ranked")
+            statement = select(closed.c.score, closed.c.max_score, closed.c.duration_ms).add_cte(
+                marked, ranked
+            )
+        _CLOSE_STATEMENTS[key] = statement
+    return _CLOSE_STATEMENTS[key]
+
+
+_MARK = (
+    update(_items)
+    .where(_items.c.attempt_id == bindparam("b_attempt"))
+    .values(
+        correct=same_choices(
+            _items.c.selected,
+            select(_versions.c.answer)
+            .where(_versions.c.id == _items.c.question_version_id)
+            .scalar_subquery(),
+        )
+    )
+)
+
+
+def _close(
+    session: Session, attempt_id: int, closing: dict[str, Any], figure: int | None
+) -> Result | None:
+    """Close the attempt if it is still open (the conditional UPDATE is the arbiter: exactly
+    one caller closes it), mark its answers, score it and rank it, in the caller's
+    transaction. The result when this call closed it, else None."""
+    dialect = session.get_bind().dialect.name
+    params = closing | {"b_attempt": attempt_id}
+    if figure is not None:
+        params["b_figure"] = figure
+    row = session.execute(_close_statement(dialect, figure is not None), params).one_or_none()
+    if row is None:
+        return None
+    if dialect != "postgresql":
+        session.execute(_MARK, {"b_attempt": attempt_id})
+        standings.record(session, attempt_id, figure)
+    return Result(row.score or 0, row.max_score, row.duration_ms or 0)
 
 
 def finalize_expired(session: Session, now: datetime, grace: timedelta) -> int:

@@ -55,19 +55,21 @@ COLUMNS = (
 )
 
 
-def figure_of(round_: Round) -> int | None:
+def figure_of(round_: Round | Any) -> int | None:
     """The figure predictions are measured against: frozen, and asked for; else None."""
     if round_.frozen_at is not None and round_.prediction != "none":
         return round_.frozen_figure
     return None
 
 
-def _tiebreak(prediction: Any, figure: int | None) -> ColumnElement[Any]:
+def _tiebreak(prediction: Any, figure: int | ColumnElement[Any] | None) -> ColumnElement[Any]:
     if figure is None:
         return literal(0, BigInteger)
+    if isinstance(figure, int):
+        figure = literal(figure, BigInteger)
     return case(
         (prediction.is_(None), literal(NO_PREDICTION, BigInteger)),
-        else_=func.abs(cast(prediction, BigInteger) - literal(figure, BigInteger)),
+        else_=func.abs(cast(prediction, BigInteger) - cast(figure, BigInteger)),
     )
 
 
@@ -104,45 +106,52 @@ def not_disqualified(round_id: Any, user_id: Any) -> ColumnElement[bool]:
     )
 
 
-def _candidates(figure: int | None) -> Any:
-    """Finished attempts of people not disqualified, as rows of `best_attempts` (COLUMNS)."""
+def candidates(attempts: Any = Attempt, figure: int | ColumnElement[Any] | None = None) -> Any:
+    """Finished attempts of people not disqualified, as rows of `best_attempts` (in COLUMNS
+    order). `attempts`: the table (the model) or the columns of a statement's RETURNING (a
+    CTE's `.c`) with its names."""
     return select(
-        Attempt.round_id,
-        Attempt.user_id,
-        Attempt.id.label("attempt_id"),
-        func.coalesce(Attempt.score, 0).label("score"),
-        Attempt.max_score,
-        Attempt.prediction,
-        _tiebreak(Attempt.prediction, figure).label("tiebreak"),
-        func.coalesce(Attempt.duration_ms, NO_DURATION).label("duration_ms"),
-        Attempt.submitted_at,
-        Attempt.unit_code,
-    ).where(Attempt.state.in_(FINISHED), not_disqualified(Attempt.round_id, Attempt.user_id))
+        attempts.round_id,
+        attempts.user_id,
+        attempts.id.label("attempt_id"),
+        func.coalesce(attempts.score, 0).label("score"),
+        attempts.max_score,
+        attempts.prediction,
+        _tiebreak(attempts.prediction, figure).label("tiebreak"),
+        func.coalesce(attempts.duration_ms, NO_DURATION).label("duration_ms"),
+        attempts.submitted_at,
+        attempts.unit_code,
+    ).where(attempts.state.in_(FINISHED), not_disqualified(attempts.round_id, attempts.user_id))
+
+
+def upsert(dialect: str, source: Any) -> Any:
+    """INSERT the `candidates` rows of `source`, each becoming its person's standing only if
+    it ranks ahead of the one held (the comparison is in the upsert's WHERE)."""
+    insert_of = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = insert_of(BestAttempt).from_select(COLUMNS, source)
+    new, held = statement.excluded, BestAttempt.__table__.c
+    return statement.on_conflict_do_update(
+        index_elements=[held.round_id, held.user_id],
+        set_={name: new[name] for name in COLUMNS[2:]},
+        where=before(new, held),
+    )
 
 
 def record(session: Session, attempt_id: int, figure: int | None = None) -> None:
     """Enter a just-finished attempt: it becomes its person's standing if it ranks ahead of
     the one held (one statement; the database's row lock settles concurrent submits)."""
-    dialect = session.get_bind().dialect.name
-    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    source = _candidates(figure).where(Attempt.id == attempt_id)
-    statement = upsert(BestAttempt).from_select(COLUMNS, source)
-    new, held = statement.excluded, BestAttempt.__table__.c
-    statement = statement.on_conflict_do_update(
-        index_elements=[held.round_id, held.user_id],
-        set_={name: new[name] for name in COLUMNS[2:]},
-        where=before(new, held),
-    )
-    session.execute(statement)
+    source = candidates(Attempt, figure).where(Attempt.id == attempt_id)
+    session.execute(upsert(session.get_bind().dialect.name, source))
 
 
 def rebuild(session: Session, round_: Round) -> int:
     """Derive the round's rows again from `attempts` (window functions, same SQL on both
     engines), in the final order once the figure is frozen. Returns the people ranked."""
     session.execute(delete(BestAttempt).where(BestAttempt.round_id == round_.id))
-    candidates = _candidates(figure_of(round_)).where(Attempt.round_id == round_.id).subquery()
-    nth = func.row_number().over(partition_by=candidates.c.user_id, order_by=order(candidates.c))
-    numbered = select(candidates, nth.label("nth")).subquery()
+    finished = candidates(Attempt, figure_of(round_)).where(Attempt.round_id == round_.id)
+    rows = finished.subquery()
+    nth = func.row_number().over(partition_by=rows.c.user_id, order_by=order(rows.c))
+    numbered = select(rows, nth.label("nth")).subquery()
     chosen = select(*(numbered.c[name] for name in COLUMNS)).where(numbered.c.nth == 1)
     return session.execute(insert(BestAttempt).from_select(COLUMNS, chosen)).rowcount or 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
@@ -73,13 +74,31 @@ class SurveyDef:
         return [q for q in self.questions if q.page == page]
 
 
+# The questions of each survey, per engine and per survey version: a version is never changed
+# (any change of a survey's questions, scales or pages moves it, app/content/store.py), so a
+# request reads them once per process, as the contests' draw pools are read.
+_QUESTIONS: WeakKeyDictionary[Any, dict[tuple[int, int], list[QuestionDef]]] = WeakKeyDictionary()
+
+
 def definition(session: Session, survey: Survey) -> SurveyDef:
+    cache = _QUESTIONS.setdefault(session.get_bind(), {})
+    key = (survey.id, survey.version)
+    questions = cache.get(key)
+    if questions is None:
+        questions = _read_questions(session, survey)
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = questions
+    return SurveyDef(survey, list(questions), survey.pages, survey.version)
+
+
+def _read_questions(session: Session, survey: Survey) -> list[QuestionDef]:
     rows = session.scalars(
         select(SurveyQuestion)
         .where(SurveyQuestion.survey_id == survey.id, SurveyQuestion.retired_at.is_(None))
         .order_by(SurveyQuestion.position)
     ).all()
-    questions = [
+    return [
         QuestionDef(
             id=q.id,
             key=q.key,
@@ -102,7 +121,6 @@ def definition(session: Session, survey: Survey) -> SurveyDef:
         )
         for q in rows
     ]
-    return SurveyDef(survey, questions, survey.pages, survey.version)
 
 
 def index_items(defn: SurveyDef) -> dict[int, int]:

@@ -1,0 +1,295 @@
+"""Issue 17: start, answer save and submit near the cost of a bare insert.
+
+What the fast paths promise beyond tests/test_attempts.py: a bounded number of SQL statements
+per request (the regression guard of the benchmark's figures), the same answer as the full
+path gives (the paper shown is the paper stored), the same refusals for accounts the token
+check refuses (disabled, deleted, a password to change), scoring by sets of choices, and a
+bank changed mid-round drawn from at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select, update
+
+from app.extensions import db
+from app.models import Attempt, AttemptQuestion, QuestionVersion, User
+from tests.conftest import PROVINCE, load_content
+from tests.test_attempts import (  # noqa: F401 (fixtures)
+    START,
+    bank_yaml,
+    bearer,
+    clock,
+    right_keys,
+    rounds,
+    start,
+)
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The SQL statements sent while the block runs (an executemany counts once: one trip)."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def people(client, make_user):  # type: ignore[no-untyped-def]
+    """Four residents with bearer tokens."""
+    tokens = []
+    for n in range(4):
+        phone = f"098765432{n}"
+        make_user(phone=phone)
+        tokens.append(bearer(client, phone))
+    return tokens
+
+
+def test_statements_per_request_stay_few(app, client, rounds, people):  # noqa: F811
+    """The regression guard: a first start reads once and writes the paper; an answer is one
+    read and one conditional write; a submit one read and the closing (one statement on
+    PostgreSQL: close, score, rank)."""
+    warm = start(client, people[0], rounds["tuan-1"])  # fills the process's draw pool
+    assert warm.status_code == 201
+    with statements(app) as sent:
+        started = start(client, people[1], rounds["tuan-1"])
+    assert started.status_code == 201
+    assert len(sent) <= 3, sent
+    attempt = started.get_json()["id"]
+    with statements(app) as sent:
+        saved = client.put(
+            f"/api/v1/attempts/{attempt}/answers/1", headers=people[1], json={"choices": ["A"]}
+        )
+    assert saved.status_code == 200
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    assert len(sent) <= (1 if dialect == "postgresql" else 2), sent
+    with statements(app) as sent:
+        submitted = client.post(
+            f"/api/v1/attempts/{attempt}/submit", headers=people[1], json={"prediction": 4}
+        )
+    assert submitted.status_code == 200
+    assert len(sent) <= (2 if dialect == "postgresql" else 5), sent
+
+
+def test_a_fast_start_answers_the_paper_it_stored(app, client, rounds, people):  # noqa: F811
+    """The start's answer is built from memory; it must be the stored paper, choice order and
+    all: the same body as reading the attempt back."""
+    first = start(client, people[0], rounds["tuan-1"]).get_json()
+    read_back = client.get(f"/api/v1/attempts/{first['id']}", headers=people[0]).get_json()
+    first.pop("remaining_s")
+    read_back.pop("remaining_s")
+    assert first == read_back
+    again = start(client, people[0], rounds["tuan-1"])
+    assert again.status_code == 200
+    assert again.get_json()["questions"] == first["questions"]
+    with app.app_context():
+        stored = db.session.get(Attempt, first["id"])
+        assert (stored.number, stored.state, stored.max_score) == (1, "open", 10)
+        assert stored.unit_code == db.session.get(User, stored.user_id).unit_code
+        assert len(stored.questions) == 10 and stored.paper
+
+
+@pytest.mark.parametrize("refusal", ["disabled", "must_change_password", "deleted"])
+def test_accounts_the_token_check_refuses_are_refused_on_every_hot_path(
+    app,
+    client,
+    rounds,  # noqa: F811
+    people,
+    refusal,
+):
+    """The fast paths check the account in their own query: a token of a disabled account, or
+    one that must change its password, is refused as the full token check refuses it."""
+    owner = people[0]
+    attempt = start(client, owner, rounds["tuan-1"]).get_json()["id"]
+    with app.app_context():
+        user_id = db.session.scalar(select(Attempt.user_id).where(Attempt.id == attempt))
+        change = {
+            "disabled": {"disabled_at": START},
+            "must_change_password": {"must_change_password": True},
+            "deleted": {"deleted_at": START},
+        }[refusal]
+        db.session.execute(update(User).where(User.id == user_id).values(**change))
+        db.session.commit()
+    answer = client.put(
+        f"/api/v1/attempts/{attempt}/answers/1", headers=owner, json={"choices": ["A"]}
+    )
+    assert answer.status_code == 401
+    submit = client.post(
+        f"/api/v1/attempts/{attempt}/submit", headers=owner, json={"prediction": 1}
+    )
+    assert submit.status_code == 401
+    assert start(client, owner, rounds["tuan-2"]).status_code == 401
+    with app.app_context():
+        stored = db.session.get(Attempt, attempt)
+        assert stored.state == "open"
+        assert all(q.selected is None for q in stored.questions)
+        assert (
+            db.session.scalar(select(Attempt.id).where(Attempt.round_id == rounds["tuan-2"]))
+            is None
+        )
+
+
+def test_scoring_compares_sets_of_choices(app, client, rounds, people):  # noqa: F811
+    """A multiple-answer question is right when the chosen set equals the answer's, whatever
+    the order either is stored in; a blank or partial answer is wrong."""
+    attempt = start(client, people[0], rounds["tuan-1"]).get_json()["id"]
+    with app.app_context():
+        items = db.session.scalars(
+            select(AttemptQuestion)
+            .where(AttemptQuestion.attempt_id == attempt)
+            .order_by(AttemptQuestion.position)
+        ).all()
+        stored = {
+            1: ([0, 2], [2, 0]),  # (answer, selected): right, stored in another order
+            2: ([1, 3], [1]),  # partial: wrong
+            3: ([1], [1]),  # right
+            4: ([2], None),  # blank: wrong
+            5: ([0, 1, 3], [3, 1, 0]),  # right
+        }
+        for item in items[:5]:
+            answer, selected = stored[item.position]
+            db.session.execute(
+                update(QuestionVersion)
+                .where(QuestionVersion.id == item.question_version_id)
+                .values(answer=answer)
+            )
+            item.selected = selected
+        for item in items[5:]:
+            item.selected = None
+        db.session.commit()
+    result = client.post(
+        f"/api/v1/attempts/{attempt}/submit", headers=people[0], json={"prediction": 2}
+    )
+    assert result.status_code == 200 and result.get_json()["score"] == 3
+    with app.app_context():
+        marks = dict(
+            db.session.execute(
+                select(AttemptQuestion.position, AttemptQuestion.correct).where(
+                    AttemptQuestion.attempt_id == attempt
+                )
+            ).all()
+        )
+    assert [marks[p] for p in range(1, 6)] == [True, False, True, False, True]
+    assert all(marks[p] is False for p in range(6, 11))
+
+
+def test_a_bank_changed_mid_round_is_drawn_from_at_once(app, client, rounds, people):  # noqa: F811
+    """The draw pool is cached per process; a changed bank (its version) is seen by the next
+    start, whose paper shows the new texts."""
+    before = start(client, people[0], rounds["tuan-1"]).get_json()
+    assert all("(mới)" not in q["text"] for q in before["questions"])
+    load_content(app, [("b.yaml", bank_yaml(" (mới)"))], START + timedelta(minutes=1))
+    after = start(client, people[1], rounds["tuan-1"]).get_json()
+    assert all(q["text"].endswith("(mới)") for q in after["questions"])
+    read_back = client.get(f"/api/v1/attempts/{after['id']}", headers=people[1]).get_json()
+    assert [q["text"] for q in read_back["questions"]] == [q["text"] for q in after["questions"]]
+
+
+def test_a_late_submit_still_finishes_as_expired(app, client, clock, rounds, people):  # noqa: F811
+    """What the fast submit does not settle (late, no prediction, twice) goes the full way."""
+    attempt = start(client, people[0], rounds["tuan-1"]).get_json()["id"]
+    right = right_keys(app, attempt)
+    client.put(
+        f"/api/v1/attempts/{attempt}/answers/2", headers=people[0], json={"choices": right[2]}
+    )
+    clock.now = START + timedelta(minutes=20)
+    late = client.post(f"/api/v1/attempts/{attempt}/submit", headers=people[0], json={})
+    assert late.status_code == 200 and late.get_json()["score"] == 1
+    with app.app_context():
+        stored = db.session.get(Attempt, attempt)
+        assert (stored.state, stored.prediction, stored.duration_ms) == ("expired", None, 900_000)
+    again = client.post(
+        f"/api/v1/attempts/{attempt}/submit", headers=people[0], json={"prediction": 3}
+    )
+    assert again.get_json() == late.get_json()
+    assert PROVINCE  # the fixtures' province (imported for load_content's actor)
+
+
+def test_answers_are_stored_as_the_original_indices(app, client, rounds, people):  # noqa: F811
+    """The one-statement save maps shown keys to original indices through the stored choice
+    order, sorted, each once; a blank answer clears; two keys for a one-answer question and a
+    key beyond the question's choices are refused (422) and change nothing."""
+    attempt = start(client, people[0], rounds["tuan-1"]).get_json()["id"]
+    with app.app_context():
+        item = db.session.scalar(
+            select(AttemptQuestion).where(
+                AttemptQuestion.attempt_id == attempt, AttemptQuestion.position == 1
+            )
+        )
+        order = item.choice_order
+        db.session.execute(
+            update(QuestionVersion)
+            .where(QuestionVersion.id == item.question_version_id)
+            .values(answer=[0, 2])
+        )
+        db.session.commit()
+
+    def stored(position: int) -> list[int] | None:
+        with app.app_context():
+            return db.session.scalar(
+                select(AttemptQuestion.selected).where(
+                    AttemptQuestion.attempt_id == attempt, AttemptQuestion.position == position
+                )
+            )
+
+    url = f"/api/v1/attempts/{attempt}/answers"
+    put = client.put(f"{url}/1", headers=people[0], json={"choices": ["c", "A", "C"], "seq": 1})
+    assert put.status_code == 200 and put.get_json()["remaining_s"] == 900
+    assert stored(1) == sorted([order[0], order[2]])
+    assert (
+        client.put(f"{url}/1", headers=people[0], json={"choices": [], "seq": 2}).status_code == 200
+    )
+    assert stored(1) == []
+    assert client.put(f"{url}/2", headers=people[0], json={"choices": ["B"]}).status_code == 200
+    two = client.put(f"{url}/2", headers=people[0], json={"choices": ["A", "B"]})
+    assert two.status_code == 422
+    beyond = client.put(f"{url}/2", headers=people[0], json={"choices": ["E"]})
+    assert beyond.status_code == 422
+    with app.app_context():
+        second = db.session.scalar(
+            select(AttemptQuestion).where(
+                AttemptQuestion.attempt_id == attempt, AttemptQuestion.position == 2
+            )
+        )
+        assert second.selected == [second.choice_order[1]] and second.seq == 1
+
+
+def test_a_survey_definition_is_read_once_per_version(app, client, make_user):
+    """The definition of a survey (its questions) is kept per process under the survey's
+    version: the second response reads no survey_questions, and a changed survey is seen at
+    once (its version moved)."""
+    from tests.conftest import set_clock
+    from tests.test_surveys import FULL, GOOD, NOW
+
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL)], NOW)
+    url = "/api/v1/surveys/hai-long-chinh-quyen-2026"
+    people = []
+    for n in range(3):
+        make_user(phone=f"097000000{n}")
+        people.append(bearer(client, f"097000000{n}"))
+    first = client.post(f"{url}/responses", headers=people[0], json={"answers": GOOD})
+    assert first.status_code == 201
+    with statements(app) as sent:
+        second = client.post(f"{url}/responses", headers=people[1], json={"answers": GOOD})
+    assert second.status_code == 201
+    assert not [s for s in sent if "FROM survey_questions" in s], sent
+    changed = FULL.replace("text: Giới tính", "text: Giới tính của ông/bà")
+    assert changed != FULL
+    load_content(app, [("full.yaml", changed)], NOW)
+    shown = client.get(url, headers=people[2]).get_json()
+    texts = [q["text"] for page in shown["pages"] for q in page["questions"]]
+    assert "Giới tính của ông/bà" in texts
