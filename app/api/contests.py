@@ -141,16 +141,18 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
     if round_ is None:
         return api_error(404)
     ticket = request.headers.get(TICKET_HEADER)
-    with admission.turn(db.session, round_.id, g.api_user.id, ticket) as decision:
-        if not decision.admitted:
-            return _busy(decision)
-        try:
+    try:
+        with admission.turn(db.session, round_, g.api_user, ticket) as decision:
+            if not decision.admitted:
+                return _busy(decision)
             attempt, created = service.start(
                 db.session, round_, g.api_user, clock.now(), clock.grace()
             )
-        except service.AttemptError as error:
-            return _refusal(error)
-        return jsonify(attempt_body(attempt)), 201 if created else 200
+            if created:
+                decision.made_attempt()
+    except service.AttemptError as error:
+        return _refusal(error)
+    return jsonify(attempt_body(attempt)), 201 if created else 200
 
 
 TICKET_HEADER = "X-Queue-Ticket"
