@@ -635,13 +635,16 @@ def test_a_slot_given_back_while_redis_failed_elsewhere_is_freed(
 
 class LossyProxy:
     """A TCP relay to the real Redis that can lose the reply to the next script (EVALSHA):
-    the script runs in Redis, its caller times out."""
+    the script runs in Redis, its caller times out — or, with `lose_request` and after
+    `spare` scripts, lose the script itself: it never reaches Redis."""
 
     def __init__(self, port: int) -> None:
         self.target = ("127.0.0.1", port)
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.server.getsockname()[1])
         self.lose_next = threading.Event()
+        self.lose_request = False
+        self.spare = 0
         self.lost = threading.Event()
         self.sockets: list[socket.socket] = [self.server]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -664,8 +667,15 @@ class LossyProxy:
         try:
             while data := source.recv(65536):
                 if up and b"EVALSHA" in data and self.lose_next.is_set():
-                    self.lose_next.clear()
-                    losing.set()
+                    if self.spare > 0:
+                        self.spare -= 1
+                    elif self.lose_request:
+                        self.lose_next.clear()
+                        self.lost.set()
+                        continue  # the script is lost
+                    else:
+                        self.lose_next.clear()
+                        losing.set()
                 if not up and losing.is_set():
                     self.lost.set()
                     continue  # the reply is lost
@@ -779,3 +789,21 @@ def test_the_script_is_the_one_home_of_the_queue_figures(app, node, round_id, ma
             retry_s,
         )
     hold.free()
+
+
+@needs_redis
+def test_a_release_that_did_not_reach_redis_is_made_later(
+    app, node, round_id, make_user, prefix, lossy_redis
+):
+    """The start's release never reached Redis (the connection lost it): the slot is kept for
+    removal and removed by the node's next script, so the next start is not held behind it."""
+    one = node(capacity=1, window=1, REDIS_URL=f"redis://127.0.0.1:{lossy_redis.port}/15")
+    first, second, third = residents(make_user, app, 3)
+    assert start(one, first, round_id).status_code == 201  # the script is loaded in Redis
+    lossy_redis.lose_request, lossy_redis.spare = True, 1  # the enter passes, the release not
+    lossy_redis.lose_next.set()
+    assert start(one, second, round_id).status_code == 201
+    assert lossy_redis.lost.is_set() and running_slots(prefix) == 1
+    one.extensions["admission"].redis_down_until = 0  # RETRY_REDIS_S later: Redis is tried
+    assert start(one, third, round_id).status_code == 201
+    assert running_slots(prefix) == 0
