@@ -3,7 +3,7 @@ opening meets it: many residents pressing "Start" at once on two app nodes shari
 resident already in an attempt, forged and borrowed tickets, people who leave the line, a Redis
 that does not answer, and the start limit of 10 a minute.
 
-Real threads, the real database and a real Redis (keys under `helpadmit-…`, deleted after);
+Real threads, the real database and a real Redis (keys under `helpadmitfix-…`, deleted after);
 the in-memory line is attacked with the same tests where it applies."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ needs_redis = pytest.mark.skipif(not redis_is_up(), reason="Redis at 127.0.0.1:6
 @pytest.fixture
 def prefix() -> Iterator[str]:
     """A key prefix of this test's own; its keys deleted afterwards."""
-    name = f"helpadmit-{uuid.uuid4().hex[:12]}"
+    name = f"helpadmitfix-{uuid.uuid4().hex[:12]}"
     yield name
     if redis_is_up():
         import redis
