@@ -7,32 +7,44 @@ When many residents press "Start" at once (the weekly opening at 20:00), at most
 workers × threads); the others are told their place in line
 at once (a waiting page that refreshes itself, or a 503 with `Retry-After` in the API) instead
 of waiting in gunicorn's backlog until a timeout. Nobody loses their start: a waiting person
-holds a signed ticket and keeps their place by coming back with it.
+keeps their place by coming back.
+
+Before anyone takes a place, the start's cheap refusals run (`services.start_check`: the
+audience, the round open, attempts left): a person who cannot start never waits, nor holds up
+those behind them. A resident whose attempt is in progress passes straight through.
 
 The rule, decided in one atomic step (a Lua script in Redis, so every app node shares one line;
 a lock in memory without Redis):
 
-- a resident whose attempt is already in progress passes straight through (one indexed query);
+- a person holds at most one place per round: asking again, with or without a ticket, finds
+  the same place (the line's entries are keyed by person and round);
 - a start may run when fewer than `capacity` starts are in flight and fewer than `window`
-  people who are still waiting came before it (tickets are numbered by one counter, INCR);
-  it then holds a slot until it ends (`release`, in `finally`), or at most `HOLD_MS` should
-  its worker die;
-- otherwise the person gets a ticket (or keeps theirs) and comes back after `retry_s`: about
-  the time the starts ahead of them take (their place / the rate), between 1 and 30 s.
+  people who are still waiting came before it (places are numbered by one counter, INCR);
+  it then holds a slot until it ends (`release`, in `finally`, on the line that admitted it),
+  or at most `HOLD_MS` should its worker die;
+- otherwise the person is told their place, the time until their turn and when to come back
+  (`retry_s`: their place / the rate, between 1 and 30 s), all computed by the script.
 
 First come, first served, to within the window: nobody is overtaken by someone who came more
 than `window` places later. The window is as many starts as the app serves in a couple of
 seconds (at least `capacity`; `ADMISSION_WINDOW` fixes it), because people waiting on a page
 come back only when it refreshes: a strict line would leave slots idle while the person at its
 head is between two refreshes. A waiting person not seen for their refresh time plus
-`PATIENCE_MS` (they closed the page) leaves the line, so the line never stalls behind them.
-The rate is the capacity over the starts' mean duration (an exponential average kept with the
-line).
+`PATIENCE_MS` (they closed the page) leaves the line, so the line never stalls behind them;
+coming back later, they are a newcomer (an old ticket holds no place that is gone). The rate is
+the capacity over the mean duration of the starts that made an attempt (an exponential average
+kept with the line).
+
+Tickets are signed, bound to the person, the round and the line that numbered them; they are
+what tells a person coming back as told (not counted against the start limit: `counted`) from
+a new request (counted).
 
 Without Redis the line lives in this process: with gunicorn's sync workers (one request per
 process) that bounds nothing, so a deployment running a contest sets `REDIS_URL`. When Redis
 does not answer, starts are not held back: the gate fails open to the in-process line, logs a
-warning, and tries Redis again after `RETRY_REDIS_S`.
+warning, and tries Redis again after `RETRY_REDIS_S`. A slot Redis may hold that could not be
+given back (a release that failed, a script whose reply timed out) is removed with the node's
+next call to Redis.
 """
 
 from __future__ import annotations
@@ -45,15 +57,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.models import Round, User
+from app.services import start_check
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +81,47 @@ FIRST_MEAN_MS = 100.0  # a start's mean duration before any was measured
 TICKET_MAX_AGE_S = 3600
 RETRY_REDIS_S = 5.0
 FALLBACK_SLOTS = 8  # requests served at once outside gunicorn (its workers set SERVER_SLOTS)
+PENDING_MAX = 10_000  # slots kept for removal from Redis (each expires there after HOLD_MS)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A line's answer: admitted, or the place kept and the figures of the wait."""
+
+    admitted: bool
+    kept: bool  # the ticket presented was that of the place the person holds
+    number: int = 0
+    place: int = 0
+    wait_s: int = 0
+    retry_s: int = 0
+
+
+@dataclass
+class Held:
+    """A slot held on `line` since `started` (time.monotonic()) until `release`."""
+
+    line: Line
+    slot: str
+    started: float
+    made_attempt: bool = False  # only such starts measure the mean duration
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What the gate said: go ahead (holding `slot` until `release`), or wait."""
+    """What the gate said: go ahead (holding a slot until `release`), or wait."""
 
     admitted: bool
     ticket: str | None = None  # signed; to present next time (None once admitted)
     position: int = 0  # 1: next in line
     wait_s: int = 0  # the estimate of the time until one's turn
     retry_s: int = 0  # when to ask again: the page's refresh, the API's Retry-After
-    slot: str | None = None  # None: nothing held (passed through, or the gate is off)
-    started: float = 0.0  # time.monotonic() at admission, for the mean duration
+    kept: bool = False  # came back with the ticket of the place they hold
+    held: Held | None = field(default=None, compare=False)  # None: nothing held
+
+    def made_attempt(self) -> None:
+        """The start made a new attempt: its duration counts in the line's mean."""
+        if self.held is not None:
+            self.held.made_attempt = True
 
 
 @dataclass(frozen=True)
@@ -87,70 +131,96 @@ class Settings:
 
 
 class Line(Protocol):
-    def enter(self, number: int | None, slot: str, settings: Settings) -> tuple[int, ...]: ...
+    name: str  # the source of the line's numbers, written in its tickets
 
-    def release(self, slot: str, duration_ms: float) -> None: ...
+    def enter(
+        self, person: str, number: int | None, slot: str, settings: Settings, drop: list[str]
+    ) -> Answer: ...
+
+    def release(self, slot: str, duration_ms: float | None, drop: list[str]) -> None: ...
 
 
 # ------------------------------------------------------------------------------ the rule
 
+# The queue's arithmetic: (window, wait_s, retry_s) of a place, from the mean duration of a
+# start. Its one home is this Lua function (the script answers with its figures); LocalLine,
+# the line without Redis, runs the same sums in `_figures` (tests/test_admission.py checks
+# that the two agree).
+FIGURES = """
+local function figures(capacity, fixed, mean, refresh, place, lo, hi)
+  local rate = capacity * 1000 / math.max(mean, 1)
+  local window = fixed
+  if window == 0 then window = math.max(capacity, math.ceil(rate * refresh)) end
+  local wait_s = math.max(1, math.ceil(place / rate))
+  return window, wait_s, math.min(hi, math.max(lo, wait_s))
+end
+"""
 
-def _numbers(
-    running: int, ahead: int, mean_ms: float, settings: Settings
-) -> tuple[bool, float, int]:
-    """(may start, starts per second, window) — the same arithmetic as the Lua script."""
-    rate = settings.capacity * 1000.0 / max(mean_ms, 1.0)
+
+def _figures(settings: Settings, mean_ms: float, place: int) -> tuple[int, int, int]:
+    """LocalLine's copy of FIGURES."""
+    rate = settings.capacity * 1000 / max(mean_ms, 1.0)
     window = settings.window or max(settings.capacity, math.ceil(rate * HEAD_REFRESH_S))
-    return running < settings.capacity and ahead < window, rate, window
+    wait_s = max(1, math.ceil(place / rate))
+    return window, wait_s, min(MAX_RETRY_S, max(MIN_RETRY_S, wait_s))
 
 
-def _retry_s(position: int, rate: float) -> int:
-    return min(MAX_RETRY_S, max(MIN_RETRY_S, math.ceil(position / max(rate, 0.001))))
-
-
-# Returns {1} when the start may run, else {0, ticket, place, rate in milli-starts per second}.
-ENTER = """
+# KEYS: run (slot -> expiry), wait (person -> number), seen (person -> expiry), seq, stats.
+# ARGV: person, the ticket's number or '', slot, capacity, window, HOLD_MS, PATIENCE_MS,
+# FIRST_MEAN_MS, HEAD_REFRESH_S, MIN_RETRY_S, MAX_RETRY_S, then slots to remove from `run`.
+# Returns {1, kept} when the start may run, else {0, kept, number, place, wait_s, retry_s}.
+ENTER = (
+    FIGURES
+    + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local run, wait, seen, seq, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local capacity, fixed = tonumber(ARGV[3]), tonumber(ARGV[4])
+local person, slot, capacity = ARGV[1], ARGV[3], tonumber(ARGV[4])
+for i = 12, #ARGV do redis.call('ZREM', run, ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', run, '-inf', now)
 local gone = redis.call('ZRANGEBYSCORE', seen, '-inf', now, 'LIMIT', 0, 500)
 for _, member in ipairs(gone) do
   redis.call('ZREM', wait, member)
   redis.call('ZREM', seen, member)
 end
-local mean = tonumber(redis.call('HGET', stats, 'mean_ms') or ARGV[7])
-local rate = capacity * 1000 / math.max(mean, 1)
-local window = fixed
-if window == 0 then window = math.max(capacity, math.ceil(rate * tonumber(ARGV[8]))) end
-local number = tonumber(ARGV[1])
+local number = tonumber(redis.call('ZSCORE', wait, person))
+local kept = 0
+if number and number == tonumber(ARGV[2]) then kept = 1 end
 local ahead
 if number then
   ahead = redis.call('ZCOUNT', wait, '-inf', '(' .. number)
 else
   ahead = redis.call('ZCARD', wait)
 end
+local mean = tonumber(redis.call('HGET', stats, 'mean_ms') or ARGV[8])
+local window, wait_s, retry = figures(capacity, tonumber(ARGV[5]), mean, tonumber(ARGV[9]),
+  ahead + 1, tonumber(ARGV[10]), tonumber(ARGV[11]))
 if redis.call('ZCARD', run) < capacity and ahead < window then
-  redis.call('ZADD', run, now + tonumber(ARGV[5]), ARGV[2])
+  redis.call('ZADD', run, now + tonumber(ARGV[6]), slot)
   if number then
-    redis.call('ZREM', wait, tostring(number))
-    redis.call('ZREM', seen, tostring(number))
+    redis.call('ZREM', wait, person)
+    redis.call('ZREM', seen, person)
   end
-  return {1}
+  return {1, kept}
 end
-if not number then number = redis.call('INCR', seq) end
-local place = ahead + 1
-local retry = math.min(tonumber(ARGV[10]), math.max(tonumber(ARGV[9]), math.ceil(place / rate)))
-redis.call('ZADD', wait, number, tostring(number))
-redis.call('ZADD', seen, now + retry * 1000 + tonumber(ARGV[6]), tostring(number))
-return {0, number, place, math.floor(rate * 1000)}
+if not number then
+  number = redis.call('INCR', seq)
+  redis.call('ZADD', wait, number, person)
+end
+redis.call('ZADD', seen, now + retry * 1000 + tonumber(ARGV[7]), person)
+return {0, kept, number, ahead + 1, wait_s, retry}
 """
+)
 
+# KEYS: run, stats. ARGV: slot, duration in ms or '' (not measured), then slots to remove.
 RELEASE = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-local mean = tonumber(redis.call('HGET', KEYS[2], 'mean_ms') or ARGV[2])
-redis.call('HSET', KEYS[2], 'mean_ms', mean * 0.9 + tonumber(ARGV[2]) * 0.1)
+for i = 1, #ARGV do
+  if i ~= 2 then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+if ARGV[2] ~= '' then
+  local mean = tonumber(redis.call('HGET', KEYS[2], 'mean_ms') or ARGV[2])
+  redis.call('HSET', KEYS[2], 'mean_ms', mean * 0.9 + tonumber(ARGV[2]) * 0.1)
+end
 return 1
 """
 
@@ -159,13 +229,20 @@ class RedisLine:
     """The line shared by every worker and node: five keys under `prefix`."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        # No retries: a script sent again after a timeout could take a second slot.
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+        self.name = f"redis:{prefix}"
         self.keys = [f"{prefix}:{name}" for name in ("run", "wait", "seen", "seq", "stats")]
         self._enter = self.client.register_script(ENTER)
         self._release = self.client.register_script(RELEASE)
 
-    def enter(self, number: int | None, slot: str, settings: Settings) -> tuple[int, ...]:
+    def enter(
+        self, person: str, number: int | None, slot: str, settings: Settings, drop: list[str]
+    ) -> Answer:
         args = [
+            person,
             "" if number is None else number,
             slot,
             settings.capacity,
@@ -176,65 +253,84 @@ class RedisLine:
             HEAD_REFRESH_S,
             MIN_RETRY_S,
             MAX_RETRY_S,
+            *drop,
         ]
-        return tuple(int(v) for v in self._enter(keys=self.keys, args=args))
+        reply = [int(v) for v in self._enter(keys=self.keys, args=args)]
+        if reply[0] == 1:
+            return Answer(admitted=True, kept=reply[1] == 1)
+        _flag, kept, number, place, wait_s, retry_s = reply
+        return Answer(False, kept == 1, number, place, wait_s, retry_s)
 
-    def release(self, slot: str, duration_ms: float) -> None:
-        self._release(keys=[self.keys[0], self.keys[4]], args=[slot, round(duration_ms, 3)])
+    def release(self, slot: str, duration_ms: float | None, drop: list[str]) -> None:
+        duration = "" if duration_ms is None else round(duration_ms, 3)
+        self._release(keys=[self.keys[0], self.keys[4]], args=[slot, duration, *drop])
 
 
 class LocalLine:
     """The same line in this process's memory, under a lock."""
 
     def __init__(self) -> None:
+        self.name = f"local:{secrets.token_hex(6)}"
         self.lock = threading.Lock()
         self.seq = 0
         self.running: dict[str, float] = {}  # slot -> expiry (monotonic ms)
-        self.waiting: list[int] = []  # ticket numbers, sorted
-        self.seen: dict[int, float] = {}  # ticket number -> expiry
+        self.numbers: list[int] = []  # the waiting people's numbers, sorted
+        self.number_of: dict[str, int] = {}  # person -> number
+        self.seen: dict[str, float] = {}  # person -> expiry
         self.mean_ms = FIRST_MEAN_MS
 
-    def enter(self, number: int | None, slot: str, settings: Settings) -> tuple[int, ...]:
+    def enter(
+        self, person: str, number: int | None, slot: str, settings: Settings, drop: list[str]
+    ) -> Answer:
         now = time.monotonic() * 1000
         with self.lock:
             self.running = {s: at for s, at in self.running.items() if at > now}
-            for gone in [n for n, at in self.seen.items() if at <= now]:
+            for gone in [p for p, at in self.seen.items() if at <= now]:
                 self._leave(gone)
-            waiting = self.waiting
-            ahead = len(waiting) if number is None else bisect.bisect_left(waiting, number)
-            may, rate, _window = _numbers(len(self.running), ahead, self.mean_ms, settings)
-            if may:
+            held = self.number_of.get(person)
+            kept = held is not None and held == number
+            if held is None:
+                ahead = len(self.numbers)
+            else:
+                ahead = bisect.bisect_left(self.numbers, held)
+            window, wait_s, retry_s = _figures(settings, self.mean_ms, ahead + 1)
+            if len(self.running) < settings.capacity and ahead < window:
                 self.running[slot] = now + HOLD_MS
-                if number is not None:
-                    self._leave(number)
-                return (1,)
-            if number is None:
+                self._leave(person)
+                return Answer(admitted=True, kept=kept)
+            if held is None:
                 self.seq += 1
-                number = self.seq
-            if number not in self.seen:
-                bisect.insort(self.waiting, number)
-            retry = _retry_s(ahead + 1, rate)
-            self.seen[number] = now + retry * 1000 + PATIENCE_MS
-            return (0, number, ahead + 1, math.floor(rate * 1000))
+                held = self.number_of[person] = self.seq
+                bisect.insort(self.numbers, held)
+            self.seen[person] = now + retry_s * 1000 + PATIENCE_MS
+            return Answer(False, kept, held, ahead + 1, wait_s, retry_s)
 
-    def _leave(self, number: int) -> None:
-        if self.seen.pop(number, None) is not None:
-            self.waiting.pop(bisect.bisect_left(self.waiting, number))
+    def _leave(self, person: str) -> None:
+        self.seen.pop(person, None)
+        number = self.number_of.pop(person, None)
+        if number is not None:
+            self.numbers.pop(bisect.bisect_left(self.numbers, number))
 
-    def release(self, slot: str, duration_ms: float) -> None:
+    def release(self, slot: str, duration_ms: float | None, drop: list[str]) -> None:
         with self.lock:
             self.running.pop(slot, None)
-            self.mean_ms = self.mean_ms * 0.9 + duration_ms * 0.1
+            if duration_ms is not None:
+                self.mean_ms = self.mean_ms * 0.9 + duration_ms * 0.1
 
 
 class Gate:
-    """The app's line: Redis when configured, this process's otherwise (and while Redis fails)."""
+    """The app's line: Redis when configured, this process's otherwise (and while Redis fails).
+
+    `pending`: slots Redis may hold that this node could not give back (a release that failed,
+    a script whose reply never came), removed by the next script that reaches Redis."""
 
     def __init__(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
         self.shared = RedisLine(url, app.config["ADMISSION_KEY_PREFIX"]) if url else None
         self.local = LocalLine()
         self.redis_down_until = 0.0
+        self.lock = threading.Lock()
+        self.pending: dict[str, float] = {}  # slot -> when it expires in Redis (monotonic s)
 
     def line(self) -> Line:
         if self.shared is not None and time.monotonic() >= self.redis_down_until:
@@ -249,6 +345,55 @@ class Gate:
             type(error).__name__,
             RETRY_REDIS_S,
         )
+
+    def take_pending(self) -> list[str]:
+        now = time.monotonic()
+        with self.lock:
+            slots = [slot for slot, until in self.pending.items() if until > now]
+            self.pending.clear()
+        return slots
+
+    def keep_pending(self, slots: list[str], until: float) -> None:
+        with self.lock:
+            for slot in slots:
+                self.pending.setdefault(slot, until)
+            while len(self.pending) > PENDING_MAX:
+                del self.pending[next(iter(self.pending))]
+
+    def enter(
+        self, person: str, ticket: dict[str, Any] | None, settings: Settings
+    ) -> tuple[Line, str, Answer]:
+        slot = secrets.token_hex(8)
+        line = self.line()
+        if self.shared is not None and line is self.shared:
+            drop = self.take_pending()
+            try:
+                return line, slot, line.enter(person, _number(ticket, line), slot, settings, drop)
+            except redis.RedisError as error:
+                # The script may have run and its reply been lost: its slot too is removed later.
+                self.keep_pending([*drop, slot], time.monotonic() + HOLD_MS / 1000)
+                self.failed(error)
+        line = self.local
+        return line, slot, line.enter(person, _number(ticket, line), slot, settings, [])
+
+    def release(self, held: Held) -> None:
+        duration_ms = (time.monotonic() - held.started) * 1000 if held.made_attempt else None
+        if held.line is not self.shared:
+            held.line.release(held.slot, duration_ms, [])
+            return
+        drop = self.take_pending()
+        try:
+            held.line.release(held.slot, duration_ms, drop)  # on Redis, even while it is failing
+        except redis.RedisError as error:
+            self.keep_pending([*drop, held.slot], held.started + HOLD_MS / 1000)
+            self.failed(error)
+
+
+def _number(ticket: dict[str, Any] | None, line: Line) -> int | None:
+    """The number a ticket holds on `line`: none if another line numbered it."""
+    if ticket is None or ticket.get("l") != line.name:
+        return None
+    return ticket["n"]  # type: ignore[no-any-return]
 
 
 def _gate() -> Gate:
@@ -278,14 +423,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="admission-ticket")
 
 
-def _ticket(user_id: int, round_id: int, number: int) -> str:
-    return _serializer().dumps({"u": user_id, "r": round_id, "n": number})
+def _ticket(user_id: int, round_id: int, number: int, line: str) -> str:
+    return _serializer().dumps({"u": user_id, "r": round_id, "n": number, "l": line})
 
 
-def ticket_number(ticket: str | None, user_id: int, round_id: int) -> int | None:
-    """The place a ticket holds, if it is ours: signed by this app for this person and round,
-    and under an hour old. Anything else (forged, another person's, stale) holds none."""
-    if not ticket or len(ticket) > 200:
+def ticket_data(ticket: str | None, user_id: int, round_id: int) -> dict[str, Any] | None:
+    """What a ticket says, if it is ours: signed by this app for this person and round, and
+    under an hour old. Anything else (forged, another person's, stale) says nothing."""
+    if not ticket or len(ticket) > 300:
         return None
     try:
         data: Any = _serializer().loads(ticket, max_age=TICKET_MAX_AGE_S)
@@ -293,68 +438,62 @@ def ticket_number(ticket: str | None, user_id: int, round_id: int) -> int | None
         return None
     if not isinstance(data, dict) or data.get("u") != user_id or data.get("r") != round_id:
         return None
-    number = data.get("n")
-    return number if isinstance(number, int) and number > 0 else None
+    number, line = data.get("n"), data.get("l")
+    if not isinstance(number, int) or number <= 0 or not isinstance(line, str):
+        return None
+    return data
 
 
 # --------------------------------------------------------------------------------- gate
 
-
-def in_attempt(session: Session, round_id: int, user_id: int) -> bool:
-    """Whether the person has an attempt in progress at the round (not yet late): they are
-    never held back, whatever the line."""
-    from app.services import attempts
-
-    current = attempts.open_attempt(session, round_id, user_id)
-    return current is not None and not attempts.is_late(current, clock.now(), clock.grace())
+KEPT = "admission_kept"  # flask.g: this request was a wait with the ticket of its place
 
 
-def enter(session: Session, round_id: int, user_id: int, ticket: str | None) -> Decision:
-    """May this person's start run now? A resident in an attempt always may."""
+def counted() -> bool:
+    """The start limit's rule (api.md: attempt starts 10 per minute per account), for the page
+    and the API alike: every request to start counts, except the wait of a person who came back
+    with the ticket of the place they hold — they did what Retry-After or the page told them.
+    A request without that ticket counts even when told to wait: asking again costs the limit
+    (and never a second place)."""
+    return not g.get(KEPT, False)
+
+
+def enter(session: Session, round_: Round, user: User, ticket: str | None) -> Decision:
+    """May this person's start run now? A resident in an attempt always may; a person whose
+    start would be refused is refused before taking a place (`start_check`'s AttemptError)."""
     config = settings()
-    if config.capacity <= 0 or in_attempt(session, round_id, user_id):
+    if config.capacity <= 0:
         return Decision(admitted=True)
+    if start_check.check(session, round_, user, clock.now(), clock.grace()) is not None:
+        return Decision(admitted=True)  # in an attempt: never held back
     gate = _gate()
-    number = ticket_number(ticket, user_id, round_id)
-    slot = secrets.token_hex(8)
-    line = gate.line()
-    try:
-        answer = line.enter(number, slot, config)
-    except redis.RedisError as error:
-        gate.failed(error)
-        line = gate.local
-        answer = line.enter(number, slot, config)
-    if answer[0] == 1:
-        return Decision(admitted=True, slot=slot, started=time.monotonic())
-    _flag, number, position, milli_rate = answer
-    rate = milli_rate / 1000
+    person = f"{user.id}:{round_.id}"
+    line, slot, answer = gate.enter(person, ticket_data(ticket, user.id, round_.id), config)
+    if answer.admitted:
+        return Decision(admitted=True, held=Held(line, slot, time.monotonic()))
+    setattr(g, KEPT, answer.kept)
     return Decision(
         admitted=False,
-        ticket=_ticket(user_id, round_id, number),
-        position=position,
-        wait_s=max(1, math.ceil(position / max(rate, 0.001))),
-        retry_s=_retry_s(position, rate),
+        ticket=_ticket(user.id, round_.id, answer.number, line.name),
+        position=answer.place,
+        wait_s=answer.wait_s,
+        retry_s=answer.retry_s,
+        kept=answer.kept,
     )
 
 
 def release(decision: Decision) -> None:
-    """Give the slot back (the start ended, however it ended)."""
-    if decision.slot is None:
-        return
-    gate = _gate()
-    duration_ms = (time.monotonic() - decision.started) * 1000
-    try:
-        gate.line().release(decision.slot, duration_ms)
-    except redis.RedisError as error:
-        gate.failed(error)
-    gate.local.release(decision.slot, duration_ms)  # a slot taken while Redis was down
+    """Give the slot back (the start ended, however it ended), on the line that admitted it."""
+    if decision.held is not None:
+        _gate().release(decision.held)
 
 
 @contextmanager
-def turn(session: Session, round_id: int, user_id: int, ticket: str | None) -> Iterator[Decision]:
-    """`with turn(...) as decision:` — when admitted, the start runs inside the block and the
-    slot is given back however the block ends."""
-    decision = enter(session, round_id, user_id, ticket)
+def turn(session: Session, round_: Round, user: User, ticket: str | None) -> Iterator[Decision]:
+    """`with turn(...) as decision:` — when admitted, the start runs inside the block (calling
+    `decision.made_attempt()` when it made one) and the slot is given back however the block
+    ends. Raises the start's refusal (services.attempts.AttemptError) before taking a place."""
+    decision = enter(session, round_, user, ticket)
     try:
         yield decision
     finally:

@@ -3,7 +3,7 @@ opening meets it: many residents pressing "Start" at once on two app nodes shari
 resident already in an attempt, forged and borrowed tickets, people who leave the line, a Redis
 that does not answer, and the start limit of 10 a minute.
 
-Real threads, the real database and a real Redis (keys under `helpadmit-…`, deleted after);
+Real threads, the real database and a real Redis (keys under `helpadmitfix-…`, deleted after);
 the in-memory line is attacked with the same tests where it applies."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ needs_redis = pytest.mark.skipif(not redis_is_up(), reason="Redis at 127.0.0.1:6
 @pytest.fixture
 def prefix() -> Iterator[str]:
     """A key prefix of this test's own; its keys deleted afterwards."""
-    name = f"helpadmit-{uuid.uuid4().hex[:12]}"
+    name = f"helpadmitfix-{uuid.uuid4().hex[:12]}"
     yield name
     if redis_is_up():
         import redis
@@ -128,9 +128,12 @@ class Hold:
 
     def take(self, n: int = 1) -> None:
         with self.app.test_request_context():
+            round_ = db.session.get(Round, self.round_id)
+            user = db.session.get(User, self.user_id)
+            assert round_ is not None and user is not None
             for _ in range(n):
-                decision = admission.enter(db.session, self.round_id, self.user_id, None)
-                assert decision.admitted and decision.slot is not None
+                decision = admission.enter(db.session, round_, user, None)
+                assert decision.admitted and decision.held is not None
                 self.decisions.append(decision)
 
     def free(self) -> None:
@@ -304,15 +307,22 @@ def test_a_resident_in_an_attempt_continues_on_the_page(app, node, round_id, mak
 # ---------------------------------------------------------------------------------- tickets
 
 
+def two_in_line(
+    one: Flask, app: Flask, make_user: Callable[..., User], holder: User, round_id: int
+) -> tuple[Hold, list[dict[str, str]], list[dict[str, Any]]]:
+    """The one slot held; two residents told places 1 and 2."""
+    people = residents(make_user, app, 2)
+    hold = Hold(one, round_id, holder.id)
+    hold.take()
+    places = [refused(start(one, person, round_id)) for person in people]
+    assert [place["position"] for place in places] == [1, 2]
+    return hold, people, places
+
+
 @pytest.mark.parametrize("shared", [pytest.param(True, marks=needs_redis), False])
 def test_tickets_cannot_be_forged_or_borrowed(app, node, round_id, make_user, holder, shared):
     one = node(capacity=1, window=1, shared=shared)
-    first, second = residents(make_user, app, 2)
-    hold = Hold(one, round_id, holder.id)
-    hold.take()
-    ahead = refused(start(one, first, round_id))
-    behind = refused(start(one, second, round_id))
-    assert (ahead["position"], behind["position"]) == (1, 2)
+    hold, (_first, second), (ahead, _behind) = two_in_line(one, app, make_user, holder, round_id)
     with app.app_context():
         first_id = db.session.scalar(select(User.id).where(User.phone == "0977000000"))
         second_id = db.session.scalar(select(User.id).where(User.phone == "0977000001"))
@@ -325,11 +335,13 @@ def test_tickets_cannot_be_forged_or_borrowed(app, node, round_id, make_user, ho
         "x" * 5000,
     ]
     with one.test_request_context():
-        forged.append(admission._ticket(second_id, round_id + 1, 1))  # another round's
-        assert admission.ticket_number(ahead["ticket"], first_id, round_id) is not None
-    for n, ticket in enumerate(forged):
+        line = admission._gate().line().name
+        forged.append(admission._ticket(second_id, round_id + 1, 1, line))  # another round's
+        assert admission.ticket_data(ahead["ticket"], first_id, round_id) is not None
+        assert admission.ticket_data(ahead["ticket"], second_id, round_id) is None
+    for ticket in forged:
         answer = refused(start(one, second, round_id, ticket))
-        assert answer["position"] == 3 + n  # at the back, as a newcomer: never ahead
+        assert answer["position"] == 2  # their own place, never the first's
     hold.free()
 
 
@@ -464,3 +476,334 @@ def test_the_default_bound_is_half_of_what_gunicorn_serves(app_factory):
         assert admission.settings().capacity == 5
         app.config["ADMISSION_MAX_STARTS"] = 0
         assert admission.settings().capacity == 0  # off: every start goes ahead
+
+
+# ------------------------------------------- the review's findings (issue 17, point 3, review)
+
+
+def waiting_people(prefix: str) -> int:
+    import redis
+
+    return int(redis.Redis.from_url(REDIS).zcard(f"{prefix}:wait"))
+
+
+def running_slots(prefix: str) -> int:
+    import redis
+
+    return int(redis.Redis.from_url(REDIS).zcard(f"{prefix}:run"))
+
+
+@pytest.mark.parametrize("shared", [pytest.param(True, marks=needs_redis), False])
+def test_one_account_cannot_fill_the_line(app, node, round_id, make_user, holder, prefix, shared):
+    """30 starts from one account without a ticket: one place (the same each time), and the
+    start limit counts them (429 after 10); the next person is second in line and goes as soon
+    as the slot is free."""
+    one = node(capacity=1, window=2, shared=shared)
+    attacker, victim = residents(make_user, app, 2)
+    hold = Hold(one, round_id, holder.id)
+    hold.take()
+    answers = [start(one, attacker, round_id) for _ in range(30)]
+    codes = [a.status_code for a in answers]
+    assert codes == [503] * 10 + [429] * 20, codes
+    assert {refused(a)["position"] for a in answers[:10]} == {1}
+    if shared:
+        assert waiting_people(prefix) == 1
+    behind = refused(start(one, victim, round_id))
+    assert behind["position"] == 2
+    hold.free()
+    assert start(one, victim, round_id, behind["ticket"]).status_code == 201
+
+
+@pytest.mark.parametrize("shared", [pytest.param(True, marks=needs_redis), False])
+def test_asking_again_finds_the_same_place(app, node, round_id, make_user, holder, shared):
+    one = node(capacity=1, window=1, shared=shared)
+    hold, (first, _second), (a, _b) = two_in_line(one, app, make_user, holder, round_id)
+    again = refused(start(one, first, round_id))  # no ticket: the same place, not a new one
+    assert again["position"] == 1
+    with one.test_request_context():
+        user = db.session.scalar(select(User.id).where(User.phone == "0977000000"))
+        number = admission.ticket_data(a["ticket"], user, round_id)["n"]  # type: ignore[index]
+        assert admission.ticket_data(again["ticket"], user, round_id)["n"] == number  # type: ignore[index]
+    hold.free()
+
+
+@pytest.mark.parametrize("shared", [pytest.param(True, marks=needs_redis), False])
+def test_a_person_who_cannot_start_takes_no_place(
+    app, node, round_id, make_user, holder, prefix, shared
+):
+    """The round closed, or no attempts left: the refusal (409) comes before the line, even
+    while the line is full, and nobody waits behind them."""
+    one = node(capacity=1, window=1, shared=shared)
+    used_up, other = residents(make_user, app, 2)
+    with app.app_context():
+        closed = db.session.scalar(select(Round).where(Round.key == "tuan-2"))
+        closed.closes_at = START
+        db.session.commit()
+        closed_id = closed.id
+    for _ in range(2):  # tuan-1 allows two attempts: both used (submitted)
+        assert start(one, used_up, round_id).status_code == 201
+        with app.app_context():
+            db.session.execute(Attempt.__table__.update().values(state="submitted"))
+            db.session.commit()
+    hold = Hold(one, round_id, holder.id)
+    hold.take()
+    for _ in range(3):
+        assert start(one, used_up, round_id).status_code == 409
+        assert start(one, other, closed_id).status_code == 409
+    if shared:
+        assert waiting_people(prefix) == 0
+    assert refused(start(one, other, round_id))["position"] == 1
+    hold.free()
+
+
+def test_the_waiting_page_and_the_api_count_alike(app, node, round_id, make_user, holder):
+    """The page's rule is the API's: a wait with the ticket of one's place (the page's refresh,
+    "Start" pressed again while waiting) does not count against the start limit."""
+    one = node(capacity=1, window=1, shared=False)
+    make_user(phone="0977000000")
+    browser = one.test_client()
+    sign_in(browser, "0977000000")
+    hold = Hold(one, round_id, holder.id)
+    hold.take()
+    queue = f"/contests/rounds/{round_id}/queue"
+    for _ in range(12):
+        again = browser.post(f"/contests/rounds/{round_id}/start", data=form(browser, round_id))
+        assert again.status_code == 200 and place_on(again.get_data(as_text=True)) == 1
+        assert browser.get(queue).status_code == 200
+    hold.free()
+    turn = browser.get(queue)
+    assert turn.status_code == 302 and "/contests/attempts/" in turn.location
+
+
+@pytest.mark.parametrize("shared", [pytest.param(True, marks=needs_redis), False])
+def test_an_old_ticket_does_not_regain_a_place(
+    app, node, round_id, make_user, holder, monkeypatch, shared
+):
+    """A left the line (their page closed); B came and is first. A's old ticket is no place:
+    A is a newcomer, behind B."""
+    monkeypatch.setattr(admission, "PATIENCE_MS", 0)
+    one = node(capacity=1, window=1, shared=shared)
+    a, b = residents(make_user, app, 2)
+    hold = Hold(one, round_id, holder.id)
+    hold.take()
+    old = refused(start(one, a, round_id))["ticket"]
+    time.sleep(1.2)  # A's refresh time (1 s) passes without them
+    first = refused(start(one, b, round_id))
+    assert first["position"] == 1
+    hold.free()
+    assert refused(start(one, a, round_id, old))["position"] == 2
+    assert start(one, b, round_id, first["ticket"]).status_code == 201
+
+
+@needs_redis
+def test_a_ticket_of_the_fallback_line_does_not_jump_ahead(
+    app, node, round_id, make_user, holder, refusing_port
+):
+    """A waited on a node whose Redis did not answer (its own line numbers from 1); back on
+    the shared line, A's ticket is no place there: A queues behind B."""
+    shared = node(capacity=1, window=1)
+    down = node(capacity=1, window=1, REDIS_URL=f"redis://127.0.0.1:{refusing_port}/0")
+    a, b = residents(make_user, app, 2)
+    Hold(shared, round_id, holder.id).take()
+    Hold(down, round_id, holder.id).take()
+    assert refused(start(shared, b, round_id))["position"] == 1
+    local = refused(start(down, a, round_id))
+    assert local["position"] == 1
+    assert refused(start(shared, a, round_id, local["ticket"]))["position"] == 2
+    assert refused(start(shared, b, round_id))["position"] == 1
+
+
+@needs_redis
+def test_a_slot_given_back_while_redis_failed_elsewhere_is_freed(
+    app, node, round_id, make_user, holder, prefix
+):
+    """A start admitted by Redis ends just after another request saw Redis fail: its slot is
+    given back on Redis (not only in memory), and the next start goes ahead."""
+    one = node(capacity=1, window=1)
+    (person,) = residents(make_user, app, 1)
+    hold = Hold(one, round_id, holder.id)
+    hold.take()
+    with one.test_request_context():
+        import redis
+
+        admission._gate().failed(redis.TimeoutError("a blip"))
+        hold.free()
+        admission._gate().redis_down_until = 0  # Redis answers again
+    assert running_slots(prefix) == 0
+    assert start(one, person, round_id).status_code == 201
+
+
+class LossyProxy:
+    """A TCP relay to the real Redis that can lose the reply to the next script (EVALSHA):
+    the script runs in Redis, its caller times out — or, with `lose_request` and after
+    `spare` scripts, lose the script itself: it never reaches Redis."""
+
+    def __init__(self, port: int) -> None:
+        self.target = ("127.0.0.1", port)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.lose_next = threading.Event()
+        self.lose_request = False
+        self.spare = 0
+        self.lost = threading.Event()
+        self.sockets: list[socket.socket] = [self.server]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            losing = threading.Event()
+            threading.Thread(target=self._pump, args=(client, upstream, losing, True)).start()
+            threading.Thread(target=self._pump, args=(upstream, client, losing, False)).start()
+
+    def _pump(
+        self, source: socket.socket, sink: socket.socket, losing: threading.Event, up: bool
+    ) -> None:
+        try:
+            while data := source.recv(65536):
+                if up and b"EVALSHA" in data and self.lose_next.is_set():
+                    if self.spare > 0:
+                        self.spare -= 1
+                    elif self.lose_request:
+                        self.lose_next.clear()
+                        self.lost.set()
+                        continue  # the script is lost
+                    else:
+                        self.lose_next.clear()
+                        losing.set()
+                if not up and losing.is_set():
+                    self.lost.set()
+                    continue  # the reply is lost
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.fixture
+def lossy_redis() -> Iterator[LossyProxy]:
+    proxy = LossyProxy(6379)
+    yield proxy
+    proxy.close()
+
+
+@needs_redis
+def test_a_script_whose_reply_was_lost_leaves_no_slot(
+    app, node, round_id, make_user, prefix, lossy_redis
+):
+    """The script took the one slot in Redis but its reply never came (a timeout): the start
+    went ahead on the node's own line, and the slot in Redis is removed with the node's next
+    call, not held for a minute."""
+    one = node(capacity=1, window=1, REDIS_URL=f"redis://127.0.0.1:{lossy_redis.port}/15")
+    first, second, third = residents(make_user, app, 3)
+    assert start(one, first, round_id).status_code == 201  # the script is loaded in Redis
+    lossy_redis.lose_next.set()
+    assert start(one, second, round_id).status_code == 201  # fails open after 1 s
+    assert lossy_redis.lost.is_set()
+    one.extensions["admission"].redis_down_until = 0  # RETRY_REDIS_S later: Redis is tried
+    assert start(one, third, round_id).status_code == 201  # not 503 behind a ghost
+    assert running_slots(prefix) == 0
+
+
+@pytest.mark.parametrize("shared", [pytest.param(True, marks=needs_redis), False])
+def test_only_starts_that_made_an_attempt_are_timed(app, node, round_id, make_user, prefix, shared):
+    """A start admitted and then refused (or answering with the attempt in progress) is no
+    measure of a start's cost: the line's mean duration is left as it was."""
+    one = node(capacity=1, window=1, shared=shared)
+    (person,) = residents(make_user, app, 1)
+    with one.test_request_context():
+        round_ = db.session.get(Round, round_id)
+        user = db.session.scalar(select(User).where(User.phone == "0977000000"))
+        quick = admission.enter(db.session, round_, user, None)  # admitted, nothing made
+        admission.release(quick)
+        gate = admission._gate()
+
+    def mean() -> float | None:
+        if not shared:
+            return gate.local.mean_ms
+        import redis
+
+        value = redis.Redis.from_url(REDIS).hget(f"{prefix}:stats", "mean_ms")
+        return None if value is None else float(value)
+
+    assert mean() in (None, admission.FIRST_MEAN_MS)
+    assert start(one, person, round_id).status_code == 201
+    assert mean() not in (None, admission.FIRST_MEAN_MS)
+
+
+@needs_redis
+def test_the_script_is_the_one_home_of_the_queue_figures(app, node, round_id, make_user, prefix):
+    """Retry-After and the wait are the script's own figures (no second sum in Python from a
+    rounded rate), and the line without Redis computes the same ones."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    figures = client.register_script(
+        admission.FIGURES + "return {figures(tonumber(ARGV[1]), tonumber(ARGV[2]), "
+        "tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), "
+        "tonumber(ARGV[7]))}"
+    )
+    for capacity in (1, 3, 7):
+        for fixed in (0, 2):
+            for mean in (1.0, 97.0, 350.0, 2900.0, 3000.0, 7001.0):
+                for place in (1, 2, 9, 10, 31, 500):
+                    settings = admission.Settings(capacity, fixed)
+                    lua = figures(
+                        args=[
+                            capacity,
+                            fixed,
+                            mean,
+                            admission.HEAD_REFRESH_S,
+                            place,
+                            admission.MIN_RETRY_S,
+                            admission.MAX_RETRY_S,
+                        ]
+                    )
+                    python = admission._figures(settings, mean, place)
+                    assert tuple(lua) == python, (capacity, fixed, mean, place)
+    one = node(capacity=1, window=1)
+    people = residents(make_user, app, 12)
+    client.hset(f"{prefix}:stats", "mean_ms", 3000)  # a third of a start a second
+    hold = Hold(one, round_id, make_user(phone="0966000001").id)
+    hold.take()
+    for place, person in enumerate(people, start=1):
+        answer = refused(start(one, person, round_id))
+        _window, wait_s, retry_s = admission._figures(admission.Settings(1, 1), 3000.0, place)
+        assert (answer["position"], answer["wait_s"], answer["retry_after_s"]) == (
+            place,
+            wait_s,
+            retry_s,
+        )
+    hold.free()
+
+
+@needs_redis
+def test_a_release_that_did_not_reach_redis_is_made_later(
+    app, node, round_id, make_user, prefix, lossy_redis
+):
+    """The start's release never reached Redis (the connection lost it): the slot is kept for
+    removal and removed by the node's next script, so the next start is not held behind it."""
+    one = node(capacity=1, window=1, REDIS_URL=f"redis://127.0.0.1:{lossy_redis.port}/15")
+    first, second, third = residents(make_user, app, 3)
+    assert start(one, first, round_id).status_code == 201  # the script is loaded in Redis
+    lossy_redis.lose_request, lossy_redis.spare = True, 1  # the enter passes, the release not
+    lossy_redis.lose_next.set()
+    assert start(one, second, round_id).status_code == 201
+    assert lossy_redis.lost.is_set() and running_slots(prefix) == 1
+    one.extensions["admission"].redis_down_until = 0  # RETRY_REDIS_S later: Redis is tried
+    assert start(one, third, round_id).status_code == 201
+    assert running_slots(prefix) == 0

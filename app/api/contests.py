@@ -183,50 +183,58 @@ def _refusal(error: service.AttemptError) -> Response:
 )
 def start_attempt(round_id: int) -> Response | tuple[Response, int]:
     claim = caller_claim()
-    if claim is None:
-        return _start_slowly(round_id)
-    # A signed, unexpired claim: its person waits their turn at the weekly opening before the
-    # one-query fast path runs (app/admission.py); what it cannot settle goes the full way.
-    ticket = request.headers.get(TICKET_HEADER)
-    with admission.turn(db.session, round_id, claim[0], ticket) as decision:
-        if not decision.admitted:
-            return _busy(decision)
-        now = clock.now()
-        try:
-            started = service.begin(
-                db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1]
-            )
-        except service.AttemptError as error:
-            return _refusal(error)
-        if started is not None:
-            devices.remember_start(db.session, started.attempt_id, round_id)  # prize audit
-            db.session.commit()
-            return jsonify(started_body(started, now)), 201
-        return _start_slowly(round_id, admitted=True)
+    if claim is not None and admission.settings().capacity <= 0:
+        fast = _begin(round_id, claim)  # no line at all: the one-query fast path alone
+        if fast is not None:
+            return fast[0]
+    return _start_in_turn(round_id, claim)
 
 
-def _start_slowly(round_id: int, admitted: bool = False) -> Response | tuple[Response, int]:
-    """The full path, for what the one-query fast path could not settle: a forged or stale
-    token (401), not a resident (403), no such round (404), the attempt in progress (200),
-    the refusals of the rules (403, 409). `admitted`: the caller already holds its turn."""
+def _begin(
+    round_id: int, claim: tuple[int, str | None]
+) -> tuple[Response | tuple[Response, int], bool] | None:
+    """The one-query fast path (services.attempts.begin) and the device mark: (the answer,
+    whether it made an attempt), or None for what it cannot settle (the full path's)."""
+    now = clock.now()
+    try:
+        started = service.begin(db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1])
+    except service.AttemptError as error:
+        return _refusal(error), False
+    if started is None:
+        return None
+    devices.remember_start(db.session, started.attempt_id, round_id)  # prize audit
+    db.session.commit()
+    return (jsonify(started_body(started, now)), 201), True
+
+
+def _start_in_turn(
+    round_id: int, claim: tuple[int, str | None] | None
+) -> Response | tuple[Response, int]:
+    """Admission control first (app/admission.py: a person in an attempt passes, one who cannot
+    start is refused before taking a place), then the fast path, then the full one: a forged
+    or stale token (401), not a resident (403), no such round (404), the attempt in progress
+    (200), the refusals of the rules (403, 409)."""
     refusal = authenticate(STARTERS)
     if refusal is not None:
         return refusal  # type: ignore[no-any-return]
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
-    if admitted:
-        return _start_in_turn(round_)
     ticket = request.headers.get(TICKET_HEADER)
-    with admission.turn(db.session, round_.id, g.api_user.id, ticket) as decision:
-        if not decision.admitted:
-            return _busy(decision)
-        return _start_in_turn(round_)
-
-
-def _start_in_turn(round_: Round) -> Response | tuple[Response, int]:
     try:
-        attempt, created = service.start(db.session, round_, g.api_user, clock.now(), clock.grace())
+        with admission.turn(db.session, round_, g.api_user, ticket) as decision:
+            if not decision.admitted:
+                return _busy(decision)
+            fast = _begin(round_id, claim) if claim is not None else None
+            if fast is not None:
+                if fast[1]:
+                    decision.made_attempt()
+                return fast[0]
+            attempt, created = service.start(
+                db.session, round_, g.api_user, clock.now(), clock.grace()
+            )
+            if created:
+                decision.made_attempt()
     except service.AttemptError as error:
         return _refusal(error)
     devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from wtforms import ValidationError as WTFormsValidationError
 
+from app import admission
 from app.api import bp
 from app.errors import api_error
 from app.extensions import db, limiter
@@ -219,10 +220,10 @@ def endpoint(
         if limit:
             # Per account when the caller is signed in (bearer token or session), else per
             # address: many residents share one address behind carrier NAT.
-            # A refusal because the server is busy (503, admission control) is not counted:
-            # the person only did what Retry-After told them.
+            # A wait in line (503, admission control) with the ticket of one's place is not
+            # counted: the person only did what Retry-After told them (admission.counted).
             wrapped = limiter.limit(
-                limit, key_func=account_key, deduct_when=lambda r: r.status_code != 503
+                limit, key_func=account_key, deduct_when=lambda _r: admission.counted()
             )(wrapped)
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[method])
         return wrapped

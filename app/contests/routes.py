@@ -64,7 +64,7 @@ def round_page(round_id: int) -> str:
 
 @bp.post("/rounds/<int:round_id>/start")
 @login_required
-@limiter.limit(ATTEMPT_STARTS, key_func=account_key)
+@limiter.limit(ATTEMPT_STARTS, key_func=account_key, deduct_when=lambda _r: admission.counted())
 def start(round_id: int) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     round_ = _round_or_404(round_id)
     form = FlaskForm()
@@ -77,6 +77,7 @@ def start(round_id: int) -> Response | tuple[str, int] | tuple[str, int, dict[st
 
 @bp.get("/rounds/<int:round_id>/queue")
 @login_required
+@limiter.limit(ATTEMPT_STARTS, key_func=account_key, deduct_when=lambda _r: admission.counted())
 def queue(round_id: int) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Where the waiting page refreshes to: the start asked for (by the form, CSRF-checked) goes
     ahead once its turn comes. Without a ticket of that form, back to the round's page."""
@@ -96,27 +97,31 @@ def _start_or_wait(
     page, the ticket kept in the session so that each refresh keeps the person's place."""
     tickets = dict(session.get(QUEUE, {}))
     key = str(round_.id)
-    with admission.turn(db.session, round_.id, current_user.id, tickets.get(key)) as decision:
-        if not decision.admitted:
-            tickets[key] = decision.ticket
-            session[QUEUE] = dict(list(tickets.items())[-5:])
-            page = render_template("contests/waiting.html", round=round_, decision=decision)
-            # No JavaScript needed: the browser comes back by itself when the turn should come.
-            # The Refresh header does what <meta http-equiv="refresh"> does; axe-core's
-            # meta-refresh rule (WCAG 2.2.1) refuses the tag. The page says that it refreshes
-            # and when, holds nothing to lose, and the wait is for a live opening.
-            again = url_for(".queue", round_id=round_.id)
-            return page, 200, {"Refresh": f"{decision.retry_s}; url={again}"}
-        if tickets.pop(key, None) is not None:
-            session[QUEUE] = tickets
-        try:
-            attempt, _created = service.start(
+    try:
+        with admission.turn(db.session, round_, current_user, tickets.get(key)) as decision:
+            if not decision.admitted:
+                tickets[key] = decision.ticket
+                session[QUEUE] = dict(list(tickets.items())[-5:])
+                page = render_template("contests/waiting.html", round=round_, decision=decision)
+                # No JavaScript needed: the browser comes back by itself when the turn should
+                # come. The Refresh header does what <meta http-equiv="refresh"> does; axe-core's
+                # meta-refresh rule (WCAG 2.2.1) refuses the tag. The page says that it refreshes
+                # and when, holds nothing to lose, and the wait is for a live opening.
+                again = url_for(".queue", round_id=round_.id)
+                return page, 200, {"Refresh": f"{decision.retry_s}; url={again}"}
+            if tickets.pop(key, None) is not None:
+                session[QUEUE] = tickets
+            attempt, created = service.start(
                 db.session, round_, current_user, clock.now(), clock.grace()
             )
-        except service.AttemptError as error:
-            return render_template(
-                "errors/error.html", status=error.status, message=_(error.message)
-            ), error.status
+            if created:
+                decision.made_attempt()
+    except service.AttemptError as error:
+        if tickets.pop(key, None) is not None:
+            session[QUEUE] = tickets
+        return render_template(
+            "errors/error.html", status=error.status, message=_(error.message)
+        ), error.status
     devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began
     db.session.commit()
     return redirect(url_for(".attempt_page", attempt_id=attempt.id))
