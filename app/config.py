@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,18 @@ class Config:
     SURVEY_MIX_BATCH = int(os.environ.get("SURVEY_MIX_BATCH", "20"))
     SURVEY_MIX_WAIT_SECONDS = int(os.environ.get("SURVEY_MIX_WAIT_SECONDS", "240"))
 
+    # Phone verification codes (app/sms.py): Zalo ZNS when its access token is set, else an
+    # SMS gateway over HTTP when its URL is set, else the outbox file (development).
+    SMS_OUTBOX = os.environ.get("SMS_OUTBOX") or str(INSTANCE_DIR / "sms-outbox.jsonl")
+    SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL") or None
+    SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN") or None
+    SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+    ZALO_ZNS_ACCESS_TOKEN = os.environ.get("ZALO_ZNS_ACCESS_TOKEN") or None
+    ZALO_ZNS_TEMPLATE_ID = os.environ.get("ZALO_ZNS_TEMPLATE_ID") or None
+    ZALO_ZNS_URL = (
+        os.environ.get("ZALO_ZNS_URL") or "https://business.openapi.zalo.me/message/template"
+    )
+
     BOOTSTRAP_SERVE_LOCAL = True
     # Pages and JSON compressed by Flask-Compress: brotli when the client asks, else gzip.
     # Streamed responses (the CSV and raw-answer downloads) pass as they are, chunk by chunk;
@@ -139,6 +152,8 @@ class TestingConfig(Config):
     # Most tests read results right after answering: each response is moved at once. The
     # anonymity tests run with the production batch (tests/test_anonymity_attack.py).
     SURVEY_MIX_BATCH = 1
+    # Tests point it at their own file (tmp_path); never the developer's instance/ outbox.
+    SMS_OUTBOX = str(Path(tempfile.gettempdir()) / "civic-test-sms-outbox.jsonl")
 
 
 class ProductionConfig(Config):

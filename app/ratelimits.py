@@ -119,9 +119,15 @@ def _counters(phone: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]
 
 def signin_try(phone: str, ip: str) -> int | None:
     """Count a sign-in try; None when the password may be checked, else the seconds to wait."""
+    return _first_refusal(_counters(phone, ip))
+
+
+def _first_refusal(counters: list[tuple[RateLimitItem, tuple[str, ...]]]) -> int | None:
+    """Hit each counter in turn; None when all allow, else the seconds until the first one
+    that refused allows again (the counters after it are not hit)."""
     if not limiter.enabled:
         return None
-    for item, keys in _counters(phone, ip):
+    for item, keys in counters:
         if not limiter.limiter.hit(item, *keys):
             reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
             return max(1, int(reset_at - time.time()) + 1)
@@ -154,3 +160,21 @@ def account_key() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return f"ip:{request.remote_addr}"
+
+
+# Verification codes cost money per message: counted before each send (app/services/phone_codes.py).
+CODE_SENDS_PHONE = parse("3 per hour")
+CODE_SENDS_ADDRESS = parse("10 per day")
+
+
+def code_send_try(phone: str, ip: str) -> int | None:
+    """Count a code about to be sent to `phone` for a client at `ip`; None when it may go,
+    else the seconds to wait. The phone's counter is taken first: a refused phone does not use
+    up its sender's address."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    return _first_refusal(
+        [
+            (CODE_SENDS_PHONE, (prefix, "code-phone", phone)),
+            (CODE_SENDS_ADDRESS, (prefix, "code-ip", ip)),
+        ]
+    )

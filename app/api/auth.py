@@ -5,12 +5,23 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from app.api.schemas import ErrorOut, MeOut, RegisterIn, RegisterOut, TokenIn, TokenOut
+from app.api.schemas import (
+    ErrorOut,
+    MeOut,
+    RegisterIn,
+    RegisterOut,
+    TokenIn,
+    TokenOut,
+    VerifiedOut,
+    VerifyIn,
+    VerifySentOut,
+)
 from app.api.spec import endpoint
 from app.api.units import unit_out
 from app.errors import api_error
 from app.extensions import db
 from app.models import utcnow
+from app.phones import mask_phone
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.services.accounts import (
     AccountError,
@@ -19,7 +30,9 @@ from app.services.accounts import (
     create_account,
     delete_account,
 )
+from app.services.phone_codes import CodeError
 from app.services.tokens import issue_token
+from app.verify_request import confirm_code, send_code
 
 
 @endpoint(
@@ -82,6 +95,8 @@ def _me() -> MeOut:
         id=user.id,
         name=user.name,
         phone=user.phone,
+        phone_masked=mask_phone(user.phone) if user.phone else None,
+        phone_verified=user.phone_verified,
         role=user.role,
         unit=unit_out(user.unit),
         birth_year=user.birth_year,
@@ -113,3 +128,38 @@ def me() -> Response:
 def delete_me() -> tuple[str, int]:
     delete_account(db.session, g.api_user, utcnow())
     return "", 204
+
+
+@endpoint(
+    "POST",
+    "/auth/verify",
+    summary="Verify the account's phone: {} sends a 6-digit code, {code} checks it",
+    body=VerifyIn,
+    responses={
+        200: VerifiedOut,
+        202: VerifySentOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
+    auth=True,
+    tag="auth",
+)
+def verify(body: VerifyIn) -> Response | tuple[Response, int]:
+    user = g.api_user
+    try:
+        if body.code is None:
+            sent = send_code(user)
+            out = VerifySentOut(
+                sent=True, phone_masked=mask_phone(sent.phone), expires_at=sent.expires_at
+            )
+            return jsonify(out.model_dump(mode="json")), 202
+        confirm_code(user, body.code)
+    except CodeError as error:
+        details = [{"field": "code", "message": error.message}] if error.status == 422 else None
+        response = api_error(error.status, error.message, details)
+        if error.wait is not None:
+            response.headers["Retry-After"] = str(error.wait)
+        return response
+    return jsonify(VerifiedOut(verified=True).model_dump())

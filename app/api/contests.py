@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Attempt, Contest, Role, Round
 from app.ratelimits import ATTEMPT_STARTS
 from app.services import attempts as service
+from app.services import eligibility
 
 
 @endpoint(
@@ -139,6 +140,12 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
+    refused = eligibility.refusal(g.api_user, round_, clock.now())
+    if refused is not None:
+        message = _(refused.message, **refused.params)
+        return api_error(
+            409, message, [{"field": refused.fix or "eligibility", "message": message}]
+        )
     try:
         attempt, created = service.start(db.session, round_, g.api_user, clock.now(), clock.grace())
     except service.AttemptError as error:

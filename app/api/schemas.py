@@ -91,11 +91,31 @@ class MeOut(BaseModel):
     id: int
     name: str | None
     phone: str | None
+    phone_masked: str | None
+    phone_verified: bool
     role: Role
     unit: UnitOut
     birth_year: int | None
     gender: Gender | None
     consents: list[ConsentOut]
+
+
+class VerifyIn(Request):
+    code: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Absent: send a code to the account's phone. The 6 digits received: check it.",
+    )
+
+
+class VerifySentOut(BaseModel):
+    sent: bool
+    phone_masked: str
+    expires_at: datetime
+
+
+class VerifiedOut(BaseModel):
+    verified: bool
 
 
 class ErrorDetail(BaseModel):

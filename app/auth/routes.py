@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from app import clock
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
@@ -14,7 +15,7 @@ from app.extensions import db, limiter
 from app.models import Unit, utcnow
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.security import safe_next
-from app.services import units
+from app.services import eligibility, units
 from app.services.accounts import (
     AccountError,
     NewAccount,
@@ -63,7 +64,13 @@ def register() -> Response | str | tuple[str, int]:
         page = make_response(_register_page(form, communes))
         page.headers["Cache-Control"] = "no-store"
         return page
+    needs_birth_year, needs_phone = eligibility.signup_needs(db.session, clock.now())
+    if needs_birth_year:
+        form.birth_year.label.text = _("Year of birth (some contests are open from an age)")
     if form.validate_on_submit():
+        if needs_birth_year and form.birth_year.data is None:
+            form.birth_year.errors.append(_("Please enter a year such as 1985."))
+            return _register_page(form, communes), 422
         new = NewAccount(
             name=form.name.data or "",
             phone=form.phone.data or "",
@@ -79,6 +86,8 @@ def register() -> Response | str | tuple[str, int]:
             return _register_page(form, communes), 409 if error.conflict else 422
         _sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
+        if needs_phone:  # a contest takes verified phones only: offer it at once
+            return redirect(url_for("account.verify", next=url_for("main.index")))
         return redirect(url_for("main.index"))
     status = 422 if form.is_submitted() else 200
     return _register_page(form, communes), status

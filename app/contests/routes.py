@@ -20,6 +20,7 @@ from app.models import Attempt, Contest, Role, Round
 from app.parse import PREDICTION_MAX, SEQ_MAX, bounded_int, optional_int
 from app.ratelimits import ATTEMPT_STARTS, account_key
 from app.services import attempts as service
+from app.services import eligibility
 
 
 @bp.app_context_processor
@@ -72,6 +73,9 @@ def start(round_id: int) -> Response | tuple[str, int]:
         abort(400)
     if current_user.role != Role.RESIDENT:
         abort(403)
+    refused = eligibility.refusal(current_user, round_, clock.now())
+    if refused is not None:
+        return render_template("contests/ineligible.html", round=round_, refusal=refused), 409
     try:
         attempt, _created = service.start(
             db.session, round_, current_user, clock.now(), clock.grace()

@@ -11,7 +11,16 @@ from app.models.content import (
     SurveyQuestion,
 )
 from app.models.contests import Attempt, AttemptQuestion, BestAttempt
-from app.models.people import AuditEvent, Consent, Gender, Role, Unit, UnitLevel, User
+from app.models.people import (
+    AuditEvent,
+    Consent,
+    Gender,
+    PhoneCode,
+    Role,
+    Unit,
+    UnitLevel,
+    User,
+)
 from app.models.surveys import (
     SurveyAnswer,
     SurveyDraft,
@@ -31,6 +40,7 @@ __all__ = [
     "ContentVersion",
     "Contest",
     "Gender",
+    "PhoneCode",
     "Question",
     "QuestionVersion",
     "Role",

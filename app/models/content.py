@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -126,6 +127,10 @@ class Contest(db.Model):
     prizes: Mapped[str | None] = mapped_column(Text)
     audience: Mapped[list[int] | None] = mapped_column(JSON)  # None: everyone
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    # Eligibility (question-bank.md), checked at each start (app/services/eligibility.py): the
+    # age reached in the round's year, from the account's birth year; a phone proved by a code.
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    verified_phone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
     owner_unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
