@@ -275,3 +275,21 @@ def test_changing_the_phone_keeps_the_old_one_until_the_new_one_is_verified(
     with app.app_context():
         changed = db.session.get(User, user.id)
         assert (changed.phone, changed.phone_verified) == ("0911111111", True)
+
+
+def test_the_winners_list_marks_verified_phones(app, client, make_user) -> None:
+    set_clock(app, START)
+    load_content(app, [("b.yaml", bank_yaml()), ("c.yaml", OPEN_TO_ALL)], START)
+    with app.app_context():
+        round_id = db.session.scalar(select(Round.id))
+    proved, unproved = make_user(phone="0912345678"), make_user(phone="0912345679")
+    set_user(app, proved.id, verified_phone=proved.phone)
+    for user in (proved, unproved):
+        headers = bearer(client, user.phone)
+        attempt = client.post(f"/api/v1/rounds/{round_id}/attempts", headers=headers).get_json()
+        client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json={})
+    board = client.get(f"/api/v1/rounds/{round_id}/leaderboard").get_json()
+    marks = sorted(entry["phone_verified"] for entry in board["entries"])
+    assert marks == [False, True]
+    page = client.get(f"/contests/rounds/{round_id}/ranking").get_data(as_text=True)
+    assert page.count("SĐT đã xác minh") == 1
