@@ -118,6 +118,15 @@ class Config:
         os.environ.get("ZALO_ZNS_URL") or "https://business.openapi.zalo.me/message/template"
     )
 
+    # The proof-of-work challenge on sign-up and attempt start (app/challenge.py): off, on, or
+    # auto (asked while this many sign-ups or more arrive within a minute).
+    CHALLENGE = os.environ.get("CHALLENGE", "off").strip().lower()
+    CHALLENGE_AUTO_SIGNUPS_PER_MINUTE = int(
+        os.environ.get("CHALLENGE_AUTO_SIGNUPS_PER_MINUTE", "30")
+    )
+    # PBKDF2 iterations per try; about 256 tries are needed on average.
+    CHALLENGE_COST = int(os.environ.get("CHALLENGE_COST", "5000"))
+
     BOOTSTRAP_SERVE_LOCAL = True
     # Pages and JSON compressed by Flask-Compress: brotli when the client asks, else gzip.
     # Streamed responses (the CSV and raw-answer downloads) pass as they are, chunk by chunk;
@@ -133,7 +142,9 @@ class Config:
 
     @classmethod
     def check(cls) -> None:
-        """Refuse configurations that must not run; overridden where it matters."""
+        """Refuse configurations that must not run."""
+        if cls.CHALLENGE not in ("off", "on", "auto"):
+            raise RuntimeError(f"CHALLENGE must be off, on or auto, not {cls.CHALLENGE!r}.")
 
 
 class DevelopmentConfig(Config):
@@ -166,6 +177,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
+        super().check()
         if len(cls.SECRET_KEY) < 32:
             raise RuntimeError(
                 "APP_ENV=production needs SECRET_KEY of at least 32 characters "

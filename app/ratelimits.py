@@ -178,3 +178,32 @@ def code_send_try(phone: str, ip: str) -> int | None:
             (CODE_SENDS_ADDRESS, (prefix, "code-ip", ip)),
         ]
     )
+
+
+# Counters that are not limits: first use of a one-time token, events per minute (app/challenge.py).
+# In the limiter's storage (Redis shared by the nodes, per-process fallback); in this process's
+# memory when the limiter is switched off (RATELIMIT_ENABLED=false, benchmarks).
+_LOCAL = MemoryStorage()
+
+
+def _storage() -> Storage:
+    return limiter.storage if limiter.enabled else _LOCAL
+
+
+def _key(*parts: str) -> str:
+    return "/".join([current_app.config.get("RATELIMIT_KEY_PREFIX", ""), *parts])
+
+
+def first_use(kind: str, token: str, seconds: int) -> bool:
+    """True the first time `token` is presented within `seconds`, False on every replay: one
+    atomic increment, so two concurrent uses cannot both be first."""
+    return _storage().incr(_key("once", kind, token), seconds) == 1
+
+
+def count_event(kind: str, seconds: int = 60) -> int:
+    """Count one event in the current window of `seconds`; returns the count so far."""
+    return _storage().incr(_key("events", kind), seconds)
+
+
+def events(kind: str) -> int:
+    return _storage().get(_key("events", kind))

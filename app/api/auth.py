@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
+from app import challenge, clock
 from app.api.schemas import (
+    ChallengeOut,
     ErrorOut,
     MeOut,
     RegisterIn,
@@ -40,11 +42,14 @@ from app.verify_request import confirm_code, send_code
     "/auth/register",
     summary="Create a resident account",
     body=RegisterIn,
-    responses={201: RegisterOut, 409: ErrorOut, 429: ErrorOut},
+    responses={201: RegisterOut, 403: ErrorOut, 409: ErrorOut, 429: ErrorOut},
     limit=REGISTRATIONS,
     tag="auth",
 )
 def register(body: RegisterIn) -> Response | tuple[Response, int]:
+    stopped = challenge.refusal(header=request.headers.get(challenge.HEADER))
+    if stopped is not None:
+        return api_error(403, stopped, [{"field": "challenge", "message": stopped}])
     new = NewAccount(
         name=body.name,
         phone=body.phone,
@@ -58,6 +63,7 @@ def register(body: RegisterIn) -> Response | tuple[Response, int]:
     except AccountError as error:
         status = 409 if error.conflict else 422
         return api_error(status, error.message, [{"field": error.field, "message": error.message}])
+    challenge.note_signup()
     return jsonify(RegisterOut(id=user.id).model_dump()), 201
 
 
@@ -163,3 +169,19 @@ def verify(body: VerifyIn) -> Response | tuple[Response, int]:
             response.headers["Retry-After"] = str(error.wait)
         return response
     return jsonify(VerifiedOut(verified=True).model_dump())
+
+
+@endpoint(
+    "GET",
+    "/challenge",
+    summary="The proof-of-work challenge: solve it and send the payload in X-Altcha",
+    responses={200: ChallengeOut},
+    tag="auth",
+)
+def get_challenge() -> Response:
+    """Whether sign-up and attempt start ask for it now, and a fresh ALTCHA challenge (v2
+    parameters, signed, 10 minutes): solve it, send base64(JSON {challenge, solution})."""
+    out = ChallengeOut(active=challenge.active(), challenge=challenge.new_pow(clock.now()))
+    response = jsonify(out.model_dump())
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import clock
+from app import challenge, clock
 from app.api.schemas import (
     AnswerIn,
     AnswerOut,
@@ -140,6 +140,9 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
+    stopped = challenge.refusal(header=request.headers.get(challenge.HEADER))
+    if stopped is not None:
+        return api_error(403, stopped, [{"field": "challenge", "message": stopped}])
     refused = eligibility.refusal(g.api_user, round_, clock.now())
     if refused is not None:
         message = _(refused.message, **refused.params)

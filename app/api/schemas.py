@@ -100,6 +100,11 @@ class MeOut(BaseModel):
     consents: list[ConsentOut]
 
 
+class ChallengeOut(BaseModel):
+    active: bool = Field(description="Whether register and attempt start require it now")
+    challenge: dict[str, Any] = Field(description="ALTCHA v2: {parameters, signature}")
+
+
 class VerifyIn(Request):
     code: str | None = Field(
         default=None,

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from app import clock
+from app import challenge, clock
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
@@ -33,7 +33,9 @@ def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
     session.permanent = True
 
 
-def _register_page(form: RegisterForm, communes: list[Unit]) -> str:
+def _register_page(
+    form: RegisterForm, communes: list[Unit], challenge_error: str | None = None
+) -> str:
     picker = unit_picker(
         communes,
         str(form.unit.label.text),
@@ -42,8 +44,13 @@ def _register_page(form: RegisterForm, communes: list[Unit]) -> str:
         required=True,
         errors=form.unit.errors,
     )
+    check = challenge.for_page(clock.now(), challenge_error) if challenge.active() else None
     return render_template(
-        "auth/register.html", form=form, consent_text=CONSENT_TEXT, unit_picker=picker
+        "auth/register.html",
+        form=form,
+        consent_text=CONSENT_TEXT,
+        unit_picker=picker,
+        challenge=check,
     )
 
 
@@ -71,6 +78,9 @@ def register() -> Response | str | tuple[str, int]:
         if needs_birth_year and form.birth_year.data is None:
             form.birth_year.errors.append(_("Please enter a year such as 1985."))
             return _register_page(form, communes), 422
+        refused = challenge.refusal(request.form)
+        if refused is not None:
+            return _register_page(form, communes, refused), 422
         new = NewAccount(
             name=form.name.data or "",
             phone=form.phone.data or "",
@@ -84,6 +94,7 @@ def register() -> Response | str | tuple[str, int]:
         except AccountError as error:
             getattr(form, error.field).errors.append(error.message)
             return _register_page(form, communes), 409 if error.conflict else 422
+        challenge.note_signup()
         _sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
         if needs_phone:  # a contest takes verified phones only: offer it at once

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import clock
+from app import challenge, clock
 from app.content.messages import N_
 from app.contests import bp
 from app.contests.texts import prediction_question, review_policy, state_label
@@ -52,14 +52,20 @@ def round_page(round_id: int) -> str:
     mine = []
     if current_user.is_authenticated:
         mine = service.attempts_of(db.session, round_.id, current_user.id)
+    now = clock.now()
+    state = service.round_state(round_, now)
+    check = None
+    if state == "open" and current_user.is_authenticated and challenge.active():
+        check = challenge.for_page(now)
     return render_template(
         "contests/round.html",
         round=round_,
         contest=round_.contest,
         mine=mine,
-        state=service.round_state(round_, clock.now()),
+        state=state,
         form=FlaskForm(),
         prediction=prediction_question(round_.prediction),
+        challenge=check,
     )
 
 
@@ -73,6 +79,10 @@ def start(round_id: int) -> Response | tuple[str, int]:
         abort(400)
     if current_user.role != Role.RESIDENT:
         abort(403)
+    stopped = challenge.refusal(request.form)
+    if stopped is not None:
+        flash(stopped, "danger")
+        return redirect(url_for(".round_page", round_id=round_.id))
     refused = eligibility.refusal(current_user, round_, clock.now())
     if refused is not None:
         return render_template("contests/ineligible.html", round=round_, refusal=refused), 409
