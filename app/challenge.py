@@ -100,6 +100,7 @@ def for_page(now: datetime, error: str | None = None) -> PageChallenge:
     question = _(
         "How much is %(a)s plus %(b)s? Write the answer in digits.", a=WORDS[a], b=WORDS[b]
     )
+    question = question[:1].upper() + question[1:]  # "Ba cộng bốn…": the sentence's capital
     return PageChallenge(json.dumps(new_pow(now)), question, token, error)
 
 
