@@ -105,6 +105,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=200, help="questions in the bank")
     parser.add_argument("--paper", type=int, default=20, help="questions drawn per attempt")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        help=f"the throwaway database to reset (default {DB_NAME}; helpers use their own)",
+    )
+    parser.add_argument(
+        "--eligibility",
+        action="store_true",
+        help="the contest asks min_age 15 and a verified phone; every account qualifies",
+    )
     parser.add_argument("--docs", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--no-docs", action="store_true", help="print only, write no docs")
     args = parser.parse_args(argv)
@@ -160,8 +170,9 @@ def bank_yaml(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def contest_yaml(now: datetime, paper: int) -> str:
-    """One round, open since yesterday until next week (Vietnam time), an hour per attempt."""
+def contest_yaml(now: datetime, paper: int, eligibility: bool = False) -> str:
+    """One round, open since yesterday until next week (Vietnam time), an hour per attempt;
+    with `eligibility`, the conditions every start then checks (issue 19)."""
     local = now.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
     opens = (local - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     closes = (local + timedelta(days=7)).strftime("%Y-%m-%d %H:%M")
@@ -170,6 +181,7 @@ contest: bench-contest
 title: Cuộc thi đo hiệu năng
 audience: all
 timezone: Asia/Ho_Chi_Minh
+{"eligibility: {min_age: 15, verified_phone: true}" if eligibility else ""}
 rounds:
   - id: {ROUND_KEY}
     title: Vòng đo hiệu năng
@@ -225,7 +237,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
             db.session,
             [
                 ("bench-bank.yaml", bank_yaml(args.questions).encode()),
-                ("bench-contest.yaml", contest_yaml(now, args.paper).encode()),
+                ("bench-contest.yaml", contest_yaml(now, args.paper, args.eligibility).encode()),
             ],
             Actor(unit_code=PROVINCE, is_admin=True),
             now,
@@ -255,6 +267,9 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
                 "unit_code": COMMUNE,
                 "auth_nonce": secrets.token_hex(16),
                 "created_at": now,
+                **(
+                    {"birth_year": 1990, "verified_phone": f"08{i:08d}"} if args.eligibility else {}
+                ),
             }
             for i in range(total)
         ]
@@ -685,9 +700,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     clock = time.monotonic()
     started = datetime.now(UTC)
-    settings = set_environment(DB_NAME, secrets.token_urlsafe(48))
-    log(f"resetting database {DB_NAME}")
-    reset_database(DB_NAME)
+    settings = set_environment(args.database, secrets.token_urlsafe(48))
+    log(f"resetting database {args.database}")
+    reset_database(args.database)
     app, fixture = prepare(args)
     files = write_request_files(args, fixture)
     log(f"setup took {time.monotonic() - clock:.0f} s")

@@ -293,3 +293,27 @@ def test_the_winners_list_marks_verified_phones(app, client, make_user) -> None:
     assert marks == [False, True]
     page = client.get(f"/contests/rounds/{round_id}/ranking").get_data(as_text=True)
     assert page.count("SĐT đã xác minh") == 1
+
+
+def test_the_check_costs_no_query_on_the_start_path(app, make_user, round_id) -> None:
+    """The start loads the round, its contest (for the audience) and the account anyway; the
+    eligibility check reads only those (w-perf's hot path stays as it is)."""
+    from sqlalchemy import event
+
+    user = make_user(phone="0912345678")
+    set_user(app, user.id, birth_year=1980, verified_phone="0912345678")
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        account = db.session.get(User, user.id)
+        assert round_ is not None and account is not None
+        _loaded = (round_.contest.audience, account.unit.code)  # as service.start reads them
+        statements: list[str] = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            assert eligibility.refusal(account, round_, START) is None
+            account.birth_year = None
+            assert eligibility.refusal(account, round_, START) is not None
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        assert statements == []
