@@ -45,12 +45,9 @@ def main() -> int:
         check.append(per_call(refusal))
     load = os.getloadavg()[0]
     print(f"load (1 min) {load:.2f}; {CALLS:,} calls per run, three interleaved runs")
-    print(
-        f"empty call:        median {statistics.median(empty):.2f} µs  ({', '.join(f'{v:.2f}' for v in empty)})"
-    )
-    print(
-        f"eligibility check: median {statistics.median(check):.2f} µs  ({', '.join(f'{v:.2f}' for v in check)})"
-    )
+    for label, times in (("empty call", empty), ("eligibility check", check)):
+        runs = ", ".join(f"{v:.2f}" for v in times)
+        print(f"{label:<18} median {statistics.median(times):.2f} µs ({runs})")
     return 0
 
 
