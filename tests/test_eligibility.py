@@ -120,7 +120,13 @@ def test_api_refuses_each_missing_condition_with_its_reason(app, client, make_us
     assert error["code"] == "conflict" and error["details"][0]["field"] == "birth_year"
     assert "năm sinh" in error["message"]
 
-    set_user(app, user.id, birth_year=2012)  # 14 in 2026
+    # The fix over the API: the year of birth given with PATCH /me.
+    for bad in (1899, 2101, None, "١٩٨٠", 1980.5, True):
+        assert (
+            client.patch("/api/v1/me", json={"birth_year": bad}, headers=headers).status_code == 422
+        )
+    patched = client.patch("/api/v1/me", json={"birth_year": 2012}, headers=headers)  # 14 in 2026
+    assert patched.status_code == 200 and patched.get_json()["birth_year"] == 2012
     young = client.post(url, headers=headers).get_json()["error"]
     assert young["details"][0]["field"] == "eligibility" and "2011" in young["message"]
 

@@ -9,6 +9,7 @@ from app import challenge, clock
 from app.api.schemas import (
     ChallengeOut,
     ErrorOut,
+    MeIn,
     MeOut,
     RegisterIn,
     RegisterOut,
@@ -31,6 +32,7 @@ from app.services.accounts import (
     authenticate,
     create_account,
     delete_account,
+    set_birth_year,
 )
 from app.services.phone_codes import CodeError
 from app.services.tokens import issue_token
@@ -120,6 +122,20 @@ def _me() -> MeOut:
     tag="auth",
 )
 def me() -> Response:
+    return jsonify(_me().model_dump(mode="json"))
+
+
+@endpoint(
+    "PATCH",
+    "/me",
+    summary="Give or correct the caller's year of birth (contests with min_age need it)",
+    body=MeIn,
+    responses={200: MeOut},
+    auth=True,
+    tag="auth",
+)
+def patch_me(body: MeIn) -> Response:
+    set_birth_year(db.session, g.api_user, body.birth_year)
     return jsonify(_me().model_dump(mode="json"))
 
 

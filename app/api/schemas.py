@@ -100,6 +100,10 @@ class MeOut(BaseModel):
     consents: list[ConsentOut]
 
 
+class MeIn(Request):
+    birth_year: BirthYear = Field(description="The year of birth, which some contests need")
+
+
 class ChallengeOut(BaseModel):
     active: bool = Field(description="Whether register and attempt start require it now")
     challenge: dict[str, Any] = Field(description="ALTCHA v2: {parameters, signature}")
