@@ -11,13 +11,13 @@ network; tests/test_challenge.py checks them against these sums.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when a test loads this file
+from npm_vendor import unpack_checked
 
 PACKAGE = "altcha"
 VERSION = "3.2.2"
@@ -44,36 +44,15 @@ FILES = {
 VENDOR = Path(__file__).resolve().parent.parent / "app" / "static" / "vendor" / "altcha"
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> int:
-    npm = shutil.which("npm")
-    if npm is None:
-        print("vendor_altcha: npm is not installed", file=sys.stderr)
-        return 1
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(  # noqa: S603 (fixed arguments: a pinned package)
-            [npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", tmp, "--silent"],
-            check=True,
-            cwd=tmp,
-        )
-        tarball = Path(tmp) / f"{PACKAGE}-{VERSION}.tgz"
-        if sha256(tarball) != TARBALL_SHA256:
-            print(f"vendor_altcha: {tarball.name} has sha256 {sha256(tarball)}", file=sys.stderr)
+        pins = {name: digest for name, (_target, digest) in FILES.items()}
+        folder = unpack_checked(PACKAGE, VERSION, TARBALL_SHA256, pins, tmp)
+        if folder is None:
             return 1
-        with tarfile.open(tarball) as archive:
-            for name in FILES:
-                archive.extract(f"package/{name}", tmp, filter="data")
-        for name, (_target, digest) in FILES.items():
-            got = Path(tmp) / "package" / name
-            if sha256(got) != digest:
-                print(f"vendor_altcha: {name} has sha256 {sha256(got)}", file=sys.stderr)
-                return 1
         VENDOR.mkdir(parents=True, exist_ok=True)
         for name, (target, _digest) in FILES.items():
-            shutil.copyfile(Path(tmp) / "package" / name, VENDOR / target)
+            shutil.copyfile(folder / name, VENDOR / target)
     print(f"{VENDOR.name}: {PACKAGE}@{VERSION}, {len(FILES)} files checked")
     return 0
 

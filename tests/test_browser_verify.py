@@ -5,10 +5,8 @@ solved by the ALTCHA widget with JavaScript and by the sum in words without it."
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -26,6 +24,7 @@ from tests.conftest import (
     sign_in,
 )
 from tests.test_attempts import bank_yaml
+from tests.test_browser_account import shots
 from tests.test_challenge import text_answer
 from tests.test_eligibility import CONTEST
 
@@ -33,12 +32,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize("width", [360, 1280])
