@@ -388,3 +388,35 @@ def test_a_gateway_failure_is_a_clear_503_not_a_500(app, client, make_user, gate
     assert gateway.received[0]["json"]["to"] == "0912345678"
     with app.app_context():  # no code left in force that nobody received
         assert db.session.scalar(select(PhoneCode)) is None
+
+
+def test_erasure_leaves_no_number_behind(app, client, make_user, outbox) -> None:
+    """A code in force names the number it went to (a new one, when moving): erased with the
+    account, as is the verified number."""
+    user = make_user(phone="0912345678")
+    set_clock(app, NOW)
+    headers = bearer(client, user.phone)
+    verify(client, headers)
+    (code,) = codes(outbox, user.phone)
+    assert verify(client, headers, code=code).status_code == 200
+    verify_again = client.post(  # a code in force for the account at erasure
+        "/api/v1/auth/verify", json={}, headers=headers
+    )
+    assert verify_again.status_code == 409  # verified: no new code for the same number
+    with app.app_context():
+        db.session.add(
+            PhoneCode(
+                user_id=user.id,
+                phone="0987654321",
+                code_hash="0" * 64,
+                tries=0,
+                created_at=NOW,
+                expires_at=NOW + timedelta(minutes=10),
+            )
+        )
+        db.session.commit()
+    assert client.delete("/api/v1/me", headers=headers).status_code == 204
+    with app.app_context():
+        row = db.session.get(User, user.id)
+        assert (row.phone, row.verified_phone) == (None, None)
+        assert db.session.scalar(select(PhoneCode)) is None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.consent import CONSENT_VERSION
-from app.models import Consent, Role, SurveyDraft, Unit, UnitLevel, User
+from app.models import Consent, PhoneCode, Role, SurveyDraft, Unit, UnitLevel, User
 from app.services import passwords
 from app.text import clean_line, has_hidden_characters
 
@@ -210,10 +210,12 @@ def delete_account(session: Session, user: User, now: datetime) -> None:
 
     What the person took part in (attempts, survey responses, the ledger of anonymous surveys
     answered) stays linked to the placeholder, so participation counts per commune, results and
-    the one-entry-per-person rules keep holding. Survey drafts, counted nowhere, are deleted.
+    the one-entry-per-person rules keep holding. Survey drafts, counted nowhere, are deleted,
+    and so is a verification code in force (it names the number it was sent to).
     Every session and token dies.
     """
     session.execute(delete(SurveyDraft).where(SurveyDraft.user_id == user.id))
+    session.execute(delete(PhoneCode).where(PhoneCode.user_id == user.id))  # a number, pending
     user.name = None
     user.phone = None
     user.verified_phone = None
