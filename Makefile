@@ -7,7 +7,7 @@ export FLASK_APP := wsgi.py
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/civic_test
 
 # test-production: deploy/nginx.conf in front of two gunicorn nodes (scripts/production_smoke.py).
-.PHONY: test-production test-restore pg-client-deps nginx-deps run test lint translations messages css vendor-plotly test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
+.PHONY: test-production test-restore pg-client-deps nginx-deps run test lint translations messages css vendor-plotly vendor-altcha test-sqlite test-postgres run-sqlite run-postgres browser-deps pdf-deps axe-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -154,6 +154,9 @@ css: $(VENV)/.runtime scripts/css/node_modules/.package-lock.json
 # script; commit app/static/vendor/ afterwards.
 vendor-plotly: $(VENV)/.runtime
 	$(BIN)/python scripts/vendor_plotly.py
+
+vendor-altcha: $(VENV)/.runtime
+	$(BIN)/python scripts/vendor_altcha.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .pytest-tmp .cache

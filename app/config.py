@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,26 @@ class Config:
     JOB_FILES_HOURS = int(os.environ.get("JOB_FILES_HOURS", "24"))
     JOBS_TIMEOUT_SECONDS = int(os.environ.get("JOBS_TIMEOUT_SECONDS", "1800"))
     JOBS_SCHEDULER = os.environ.get("JOBS_SCHEDULER") or ("external" if REDIS_URL else "app")
+    # Phone verification codes (app/sms.py): Zalo ZNS when its access token is set, else an
+    # SMS gateway over HTTP when its URL is set, else the outbox file (development).
+    SMS_OUTBOX = os.environ.get("SMS_OUTBOX") or str(INSTANCE_DIR / "sms-outbox.jsonl")
+    SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL") or None
+    SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN") or None
+    SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+    ZALO_ZNS_ACCESS_TOKEN = os.environ.get("ZALO_ZNS_ACCESS_TOKEN") or None
+    ZALO_ZNS_TEMPLATE_ID = os.environ.get("ZALO_ZNS_TEMPLATE_ID") or None
+    ZALO_ZNS_URL = (
+        os.environ.get("ZALO_ZNS_URL") or "https://business.openapi.zalo.me/message/template"
+    )
+
+    # The proof-of-work challenge on sign-up and attempt start (app/challenge.py): off, on, or
+    # auto (asked while this many sign-ups or more arrive within a minute).
+    CHALLENGE = os.environ.get("CHALLENGE", "off").strip().lower()
+    CHALLENGE_AUTO_SIGNUPS_PER_MINUTE = int(
+        os.environ.get("CHALLENGE_AUTO_SIGNUPS_PER_MINUTE", "30")
+    )
+    # PBKDF2 iterations per try; about 256 tries are needed on average.
+    CHALLENGE_COST = int(os.environ.get("CHALLENGE_COST", "5000"))
 
     BOOTSTRAP_SERVE_LOCAL = True
     # Pages and JSON compressed by Flask-Compress: brotli when the client asks, else gzip.
@@ -167,7 +188,9 @@ class Config:
 
     @classmethod
     def check(cls) -> None:
-        """Refuse configurations that must not run; overridden where it matters."""
+        """Refuse configurations that must not run."""
+        if cls.CHALLENGE not in ("off", "on", "auto"):
+            raise RuntimeError(f"CHALLENGE must be off, on or auto, not {cls.CHALLENGE!r}.")
 
 
 class DevelopmentConfig(Config):
@@ -192,6 +215,8 @@ class TestingConfig(Config):
     SURVEY_MIX_BATCH = 1
     REDIS_URL = None  # tests that want Redis say so (tests/test_jobs.py)
     JOBS_SCHEDULER = "external"  # no thread of periodic work behind the tests' backs
+    # Tests point it at their own file (tmp_path); never the developer's instance/ outbox.
+    SMS_OUTBOX = str(Path(tempfile.gettempdir()) / "civic-test-sms-outbox.jsonl")
 
 
 class ProductionConfig(Config):
@@ -204,6 +229,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
+        super().check()
         if len(cls.SECRET_KEY) < 32:
             raise RuntimeError(
                 "APP_ENV=production needs SECRET_KEY of at least 32 characters "

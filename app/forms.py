@@ -96,3 +96,18 @@ def new_password_fields(label: Any, repeat: Any) -> tuple[PasswordField, Passwor
         render_kw={"autocomplete": "new-password"},
     )
     return password, confirm
+
+
+def phone_input(label: Any) -> NFCStringField:
+    """A mobile number typed by its owner (sign-up, sign-in, a new number), stored form."""
+    return NFCStringField(
+        label,
+        validators=[DataRequired(_l("Please enter your phone number.")), phone_number],
+        render_kw={"autocomplete": "tel", "inputmode": "tel", "placeholder": "0912345678"},
+    )
+
+
+def current_password_input(label: Any, message: Any) -> PasswordField:
+    return PasswordField(
+        label, validators=[DataRequired(message)], render_kw={"autocomplete": "current-password"}
+    )

@@ -119,9 +119,15 @@ def _counters(phone: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]
 
 def signin_try(phone: str, ip: str) -> int | None:
     """Count a sign-in try; None when the password may be checked, else the seconds to wait."""
+    return _first_refusal(_counters(phone, ip))
+
+
+def _first_refusal(counters: list[tuple[RateLimitItem, tuple[str, ...]]]) -> int | None:
+    """Hit each counter in turn; None when all allow, else the seconds until the first one
+    that refused allows again (the counters after it are not hit)."""
     if not limiter.enabled:
         return None
-    for item, keys in _counters(phone, ip):
+    for item, keys in counters:
         if not limiter.limiter.hit(item, *keys):
             reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
             return max(1, int(reset_at - time.time()) + 1)
@@ -154,3 +160,50 @@ def account_key() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return f"ip:{request.remote_addr}"
+
+
+# Verification codes cost money per message: counted before each send (app/services/phone_codes.py).
+CODE_SENDS_PHONE = parse("3 per hour")
+CODE_SENDS_ADDRESS = parse("10 per day")
+
+
+def code_send_try(phone: str, ip: str) -> int | None:
+    """Count a code about to be sent to `phone` for a client at `ip`; None when it may go,
+    else the seconds to wait. The phone's counter is taken first: a refused phone does not use
+    up its sender's address."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    return _first_refusal(
+        [
+            (CODE_SENDS_PHONE, (prefix, "code-phone", phone)),
+            (CODE_SENDS_ADDRESS, (prefix, "code-ip", ip)),
+        ]
+    )
+
+
+# Counters that are not limits: first use of a one-time token, events per minute (app/challenge.py).
+# In the limiter's storage (Redis shared by the nodes, per-process fallback); in this process's
+# memory when the limiter is switched off (RATELIMIT_ENABLED=false, benchmarks).
+_LOCAL = MemoryStorage()
+
+
+def _storage() -> Storage:
+    return limiter.storage if limiter.enabled else _LOCAL
+
+
+def _key(*parts: str) -> str:
+    return "/".join([current_app.config.get("RATELIMIT_KEY_PREFIX", ""), *parts])
+
+
+def first_use(kind: str, token: str, seconds: int) -> bool:
+    """True the first time `token` is presented within `seconds`, False on every replay: one
+    atomic increment, so two concurrent uses cannot both be first."""
+    return _storage().incr(_key("once", kind, token), seconds) == 1
+
+
+def count_event(kind: str, seconds: int = 60) -> int:
+    """Count one event in the current window of `seconds`; returns the count so far."""
+    return _storage().incr(_key("events", kind), seconds)
+
+
+def events(kind: str) -> int:
+    return _storage().get(_key("events", kind))

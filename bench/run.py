@@ -111,7 +111,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--database",
         default=DB_NAME,
-        help=f"the database to DROP, CREATE and fill (default {DB_NAME}; lower-case letters and _)",
+        help=f"the throwaway database to reset (default {DB_NAME}; helpers use their own)",
+    )
+    parser.add_argument(
+        "--eligibility",
+        action="store_true",
+        help="the contest asks min_age 15 and a verified phone; every account qualifies",
     )
     parser.add_argument("--docs", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--no-docs", action="store_true", help="print only, write no docs")
@@ -170,8 +175,9 @@ def bank_yaml(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def contest_yaml(now: datetime, paper: int) -> str:
-    """One round, open since yesterday until next week (Vietnam time), an hour per attempt."""
+def contest_yaml(now: datetime, paper: int, eligibility: bool = False) -> str:
+    """One round, open since yesterday until next week (Vietnam time), an hour per attempt;
+    with `eligibility`, the conditions every start then checks (issue 19)."""
     local = now.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
     opens = (local - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     closes = (local + timedelta(days=7)).strftime("%Y-%m-%d %H:%M")
@@ -180,6 +186,7 @@ contest: bench-contest
 title: Cuộc thi đo hiệu năng
 audience: all
 timezone: Asia/Ho_Chi_Minh
+{"eligibility: {min_age: 15, verified_phone: true}" if eligibility else ""}
 rounds:
   - id: {ROUND_KEY}
     title: Vòng đo hiệu năng
@@ -235,7 +242,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
             db.session,
             [
                 ("bench-bank.yaml", bank_yaml(args.questions).encode()),
-                ("bench-contest.yaml", contest_yaml(now, args.paper).encode()),
+                ("bench-contest.yaml", contest_yaml(now, args.paper, args.eligibility).encode()),
             ],
             Actor(unit_code=PROVINCE, is_admin=True),
             now,
@@ -265,6 +272,9 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Fixture]:
                 "unit_code": COMMUNE,
                 "auth_nonce": secrets.token_hex(16),
                 "created_at": now,
+                **(
+                    {"birth_year": 1990, "verified_phone": f"08{i:08d}"} if args.eligibility else {}
+                ),
             }
             for i in range(total)
         ]

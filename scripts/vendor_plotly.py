@@ -9,13 +9,13 @@ pinned sum, and app/plotly_assets.py serves it.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when a test loads this file
+from npm_vendor import unpack_checked
 
 PACKAGE = "plotly.js-cartesian-dist-min"
 VERSION = "3.7.0"
@@ -26,37 +26,17 @@ VENDOR = Path(__file__).resolve().parent.parent / "app" / "static" / "vendor"
 TARGET = VENDOR / f"plotly-cartesian-{VERSION}.min.js"
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> int:
-    npm = shutil.which("npm")
-    if npm is None:
-        print("vendor_plotly: npm is not installed", file=sys.stderr)
-        return 1
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(  # noqa: S603 (fixed arguments: a pinned package)
-            [npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", tmp, "--silent"],
-            check=True,
-            cwd=tmp,
-        )
-        tarball = Path(tmp) / f"{PACKAGE}-{VERSION}.tgz"
-        if sha256(tarball) != TARBALL_SHA256:
-            print(f"vendor_plotly: {tarball.name} has sha256 {sha256(tarball)}", file=sys.stderr)
-            return 1
-        with tarfile.open(tarball) as archive:
-            archive.extract(f"package/{FILE}", tmp, filter="data")
-            archive.extract("package/LICENSE", tmp, filter="data")
-        got = Path(tmp) / "package" / FILE
-        if sha256(got) != FILE_SHA256:
-            print(f"vendor_plotly: {FILE} has sha256 {sha256(got)}", file=sys.stderr)
+        files = {FILE: FILE_SHA256, "LICENSE": ""}
+        folder = unpack_checked(PACKAGE, VERSION, TARBALL_SHA256, files, tmp)
+        if folder is None:
             return 1
         VENDOR.mkdir(parents=True, exist_ok=True)
         for old in VENDOR.glob("plotly-cartesian-*.min.js"):
             old.unlink()
-        shutil.copyfile(got, TARGET)
-        shutil.copyfile(Path(tmp) / "package" / "LICENSE", VENDOR / "plotly-LICENSE.txt")
+        shutil.copyfile(folder / FILE, TARGET)
+        shutil.copyfile(folder / "LICENSE", VENDOR / "plotly-LICENSE.txt")
     print(f"{TARGET.name}: {PACKAGE}@{VERSION}, sha256 {FILE_SHA256}")
     return 0
 

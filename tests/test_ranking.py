@@ -415,6 +415,7 @@ def test_the_leaderboard_api(app, client, crowd, rounds):
         "name": "Lê V. B.",
         "unit": VI_THANH,
         "unit_name": "Phường Vị Thanh",
+        "phone_verified": False,
         "score": 5,
         "max_score": 5,
         "prediction": None,

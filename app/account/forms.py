@@ -1,8 +1,17 @@
-from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SubmitField
-from wtforms.validators import DataRequired
+from datetime import date
 
-from app.forms import Form, new_password_fields
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, HiddenField, SubmitField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from app.forms import (
+    Form,
+    NFCStringField,
+    WholeNumberField,
+    current_password_input,
+    new_password_fields,
+    phone_input,
+)
 
 
 class DeleteAccountForm(Form):
@@ -14,12 +23,44 @@ class DeleteAccountForm(Form):
 
 
 class PasswordForm(Form):
-    current = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(_l("Please enter your current password."))],
-        render_kw={"autocomplete": "current-password"},
+    current = current_password_input(
+        _l("Current password"), _l("Please enter your current password.")
     )
     password, confirm = new_password_fields(
         _l("New password (at least 10 characters)"), _l("Repeat the new password")
     )
     submit = SubmitField(_l("Change the password"))
+
+
+class SendCodeForm(Form):
+    send = SubmitField(_l("Send me a code"))
+
+
+class CodeForm(Form):
+    code = NFCStringField(
+        _l("The 6-digit code"),
+        validators=[DataRequired(_l("Enter the 6 digits of the code.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6},
+    )
+    confirm = SubmitField(_l("Verify"))
+
+
+class PhoneChangeForm(Form):
+    phone = phone_input(_l("New mobile phone number"))
+    current = current_password_input(
+        _l("Current password"), _l("Please enter your current password.")
+    )
+    submit = SubmitField(_l("Send a code to the new number"))
+
+
+class BirthYearForm(Form):
+    birth_year = WholeNumberField(
+        _l("Year of birth"),
+        validators=[
+            DataRequired(_l("Please enter a year such as 1985.")),
+            NumberRange(1900, date.today().year, _l("Please enter a year such as 1985.")),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Save"))

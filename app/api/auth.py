@@ -5,13 +5,26 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from app import devices
-from app.api.schemas import ErrorOut, MeOut, RegisterIn, RegisterOut, TokenIn, TokenOut
+from app import challenge, clock, devices
+from app.api.schemas import (
+    ChallengeOut,
+    ErrorOut,
+    MeIn,
+    MeOut,
+    RegisterIn,
+    RegisterOut,
+    TokenIn,
+    TokenOut,
+    VerifiedOut,
+    VerifyIn,
+    VerifySentOut,
+)
 from app.api.spec import endpoint
 from app.api.units import unit_out
 from app.errors import api_error
 from app.extensions import db
 from app.models import utcnow
+from app.phones import mask_phone
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.services.accounts import (
     AccountError,
@@ -19,8 +32,11 @@ from app.services.accounts import (
     authenticate,
     create_account,
     delete_account,
+    set_birth_year,
 )
+from app.services.phone_codes import CodeError
 from app.services.tokens import issue_token
+from app.verify_request import confirm_code, send_code
 
 
 @endpoint(
@@ -28,11 +44,14 @@ from app.services.tokens import issue_token
     "/auth/register",
     summary="Create a resident account",
     body=RegisterIn,
-    responses={201: RegisterOut, 409: ErrorOut, 429: ErrorOut},
+    responses={201: RegisterOut, 403: ErrorOut, 409: ErrorOut, 429: ErrorOut},
     limit=REGISTRATIONS,
     tag="auth",
 )
 def register(body: RegisterIn) -> Response | tuple[Response, int]:
+    stopped = challenge.refusal(header=request.headers.get(challenge.HEADER))
+    if stopped is not None:
+        return api_error(403, stopped, [{"field": "challenge", "message": stopped}])
     new = NewAccount(
         name=body.name,
         phone=body.phone,
@@ -48,6 +67,7 @@ def register(body: RegisterIn) -> Response | tuple[Response, int]:
         return api_error(status, error.message, [{"field": error.field, "message": error.message}])
     devices.remember_signup(db.session, user.id, utcnow())  # prize audit: bursts
     db.session.commit()
+    challenge.note_signup()
     return jsonify(RegisterOut(id=user.id).model_dump()), 201
 
 
@@ -85,6 +105,8 @@ def _me() -> MeOut:
         id=user.id,
         name=user.name,
         phone=user.phone,
+        phone_masked=mask_phone(user.phone) if user.phone else None,
+        phone_verified=user.phone_verified,
         role=user.role,
         unit=unit_out(user.unit),
         birth_year=user.birth_year,
@@ -106,6 +128,20 @@ def me() -> Response:
 
 
 @endpoint(
+    "PATCH",
+    "/me",
+    summary="Give or correct the caller's year of birth (contests with min_age need it)",
+    body=MeIn,
+    responses={200: MeOut},
+    auth=True,
+    tag="auth",
+)
+def patch_me(body: MeIn) -> Response:
+    set_birth_year(db.session, g.api_user, body.birth_year)
+    return jsonify(_me().model_dump(mode="json"))
+
+
+@endpoint(
     "DELETE",
     "/me",
     summary="Delete the caller's account (name, phone, details erased)",
@@ -116,3 +152,54 @@ def me() -> Response:
 def delete_me() -> tuple[str, int]:
     delete_account(db.session, g.api_user, utcnow())
     return "", 204
+
+
+@endpoint(
+    "POST",
+    "/auth/verify",
+    summary="Verify the account's phone: {} sends a 6-digit code, {code} checks it",
+    body=VerifyIn,
+    responses={
+        200: VerifiedOut,
+        202: VerifySentOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
+    auth=True,
+    tag="auth",
+)
+def verify(body: VerifyIn) -> Response | tuple[Response, int]:
+    user = g.api_user
+    try:
+        if body.code is None:
+            sent = send_code(user)
+            out = VerifySentOut(
+                sent=True, phone_masked=mask_phone(sent.phone), expires_at=sent.expires_at
+            )
+            return jsonify(out.model_dump(mode="json")), 202
+        confirm_code(user, body.code)
+    except CodeError as error:
+        details = [{"field": "code", "message": error.message}] if error.status == 422 else None
+        response = api_error(error.status, error.message, details)
+        if error.wait is not None:
+            response.headers["Retry-After"] = str(error.wait)
+        return response
+    return jsonify(VerifiedOut(verified=True).model_dump())
+
+
+@endpoint(
+    "GET",
+    "/challenge",
+    summary="The proof-of-work challenge: solve it and send the payload in X-Altcha",
+    responses={200: ChallengeOut},
+    tag="auth",
+)
+def get_challenge() -> Response:
+    """Whether sign-up and attempt start ask for it now, and a fresh ALTCHA challenge (v2
+    parameters, signed, 10 minutes): solve it, send base64(JSON {challenge, solution})."""
+    out = ChallengeOut(active=challenge.active(), challenge=challenge.new_pow(clock.now()))
+    response = jsonify(out.model_dump())
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -8,7 +8,7 @@ from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import admission, clock, devices
+from app import admission, challenge, clock, devices
 from app.api.schemas import (
     AnswerIn,
     AnswerOut,
@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import Attempt, Contest, Role, Round
 from app.ratelimits import ATTEMPT_STARTS
 from app.services import attempts as service
-from app.services import certificates
+from app.services import certificates, eligibility
 
 STARTERS = (Role.RESIDENT.value,)  # who may start an attempt
 
@@ -182,12 +182,9 @@ def _refusal(error: service.AttemptError) -> Response:
     tag="contests",
 )
 def start_attempt(round_id: int) -> Response | tuple[Response, int]:
-    claim = caller_claim()
-    if claim is not None and admission.settings().capacity <= 0:
-        fast = _begin(round_id, claim)  # no line at all: the one-query fast path alone
-        if fast is not None:
-            return fast[0]
-    return _start_in_turn(round_id, claim)
+    # Every start passes the challenge (when on), the contest's eligibility and its turn in
+    # line (app/admission.py) before the one-query fast path, then the full path.
+    return _start_in_turn(round_id, caller_claim())
 
 
 def _begin(
@@ -210,8 +207,9 @@ def _begin(
 def _start_in_turn(
     round_id: int, claim: tuple[int, str | None] | None
 ) -> Response | tuple[Response, int]:
-    """Admission control first (app/admission.py: a person in an attempt passes, one who cannot
-    start is refused before taking a place), then the fast path, then the full one: a forged
+    """The challenge and eligibility (403, 409), admission control (app/admission.py: a person
+    in an attempt passes, one who cannot start is refused before taking a place), then the
+    fast path, then the full one: a forged
     or stale token (401), not a resident (403), no such round (404), the attempt in progress
     (200), the refusals of the rules (403, 409)."""
     refusal = authenticate(STARTERS)
@@ -220,6 +218,15 @@ def _start_in_turn(
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         return api_error(404)
+    stopped = challenge.refusal(header=request.headers.get(challenge.HEADER))
+    if stopped is not None:
+        return api_error(403, stopped, [{"field": "challenge", "message": stopped}])
+    refused = eligibility.refusal(g.api_user, round_, clock.now())
+    if refused is not None:
+        message = _(refused.message, **refused.params)
+        return api_error(
+            409, message, [{"field": refused.fix or "eligibility", "message": message}]
+        )
     ticket = request.headers.get(TICKET_HEADER)
     try:
         with admission.turn(db.session, round_, g.api_user, ticket) as decision:

@@ -53,6 +53,7 @@ def leaderboard(round_id: int, query: LeaderboardQuery) -> Response:
                 name=row.name,
                 unit=row.unit_code,
                 unit_name=row.unit_name,
+                phone_verified=row.phone_verified,
                 score=row.standing.score,
                 max_score=row.standing.max_score,
                 prediction=row.standing.prediction,

@@ -26,6 +26,9 @@ class LeaderEntryOut(BaseModel):
     name: str | None = Field(description='Shortened ("Nguyễn V. A."); null for a deleted account')
     unit: int = Field(description="Code of the person's commune/ward")
     unit_name: str
+    phone_verified: bool = Field(
+        default=False, description="The person's phone was proved by a code (api.md, auth/verify)"
+    )
     score: int
     max_score: int
     prediction: int | None

@@ -91,11 +91,40 @@ class MeOut(BaseModel):
     id: int
     name: str | None
     phone: str | None
+    phone_masked: str | None
+    phone_verified: bool
     role: Role
     unit: UnitOut
     birth_year: int | None
     gender: Gender | None
     consents: list[ConsentOut]
+
+
+class MeIn(Request):
+    birth_year: BirthYear = Field(description="The year of birth, which some contests need")
+
+
+class ChallengeOut(BaseModel):
+    active: bool = Field(description="Whether register and attempt start require it now")
+    challenge: dict[str, Any] = Field(description="ALTCHA v2: {parameters, signature}")
+
+
+class VerifyIn(Request):
+    code: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Absent: send a code to the account's phone. The 6 digits received: check it.",
+    )
+
+
+class VerifySentOut(BaseModel):
+    sent: bool
+    phone_masked: str
+    expires_at: datetime
+
+
+class VerifiedOut(BaseModel):
+    verified: bool
 
 
 class ErrorDetail(BaseModel):

@@ -3,16 +3,17 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SubmitField
+from wtforms import BooleanField, HiddenField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.forms import (
     Form,
     NFCStringField,
     WholeNumberField,
+    current_password_input,
     new_password_fields,
     optional_int,
-    phone_number,
+    phone_input,
 )
 from app.services.accounts import NAME_MAX
 
@@ -32,11 +33,7 @@ class RegisterForm(Form):
         validators=[DataRequired(_l("Please enter your full name.")), Length(max=NAME_MAX)],
         render_kw={"autocomplete": "name"},
     )
-    phone = NFCStringField(
-        _l("Mobile phone number"),
-        validators=[DataRequired(_l("Please enter your phone number.")), phone_number],
-        render_kw={"autocomplete": "tel", "inputmode": "tel", "placeholder": "0912345678"},
-    )
+    phone = phone_input(_l("Mobile phone number"))
     unit = SelectField(
         _l("Commune / ward where you live"),
         coerce=optional_int,
@@ -65,16 +62,8 @@ class RegisterForm(Form):
 
 
 class LoginForm(Form):
-    phone = NFCStringField(
-        _l("Mobile phone number"),
-        validators=[DataRequired(_l("Please enter your phone number.")), phone_number],
-        render_kw={"autocomplete": "tel", "inputmode": "tel", "placeholder": "0912345678"},
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(_l("Please enter your password."))],
-        render_kw={"autocomplete": "current-password"},
-    )
+    phone = phone_input(_l("Mobile phone number"))
+    password = current_password_input(_l("Password"), _l("Please enter your password."))
     next = HiddenField()
     submit = SubmitField(_l("Sign in"))
 

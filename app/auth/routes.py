@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from app import devices
+from app import challenge, clock, devices
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
@@ -15,7 +15,7 @@ from app.extensions import db, limiter
 from app.models import Unit, utcnow
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.security import safe_next
-from app.services import units
+from app.services import eligibility, units
 from app.services.accounts import (
     AccountError,
     NewAccount,
@@ -33,7 +33,9 @@ def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
     session.permanent = True
 
 
-def _register_page(form: RegisterForm, communes: list[Unit]) -> str:
+def _register_page(
+    form: RegisterForm, communes: list[Unit], challenge_error: str | None = None
+) -> str:
     picker = unit_picker(
         communes,
         str(form.unit.label.text),
@@ -42,8 +44,13 @@ def _register_page(form: RegisterForm, communes: list[Unit]) -> str:
         required=True,
         errors=form.unit.errors,
     )
+    check = challenge.for_page(clock.now(), challenge_error) if challenge.active() else None
     return render_template(
-        "auth/register.html", form=form, consent_text=CONSENT_TEXT, unit_picker=picker
+        "auth/register.html",
+        form=form,
+        consent_text=CONSENT_TEXT,
+        unit_picker=picker,
+        challenge=check,
     )
 
 
@@ -64,7 +71,16 @@ def register() -> Response | str | tuple[str, int]:
         page = make_response(_register_page(form, communes))
         page.headers["Cache-Control"] = "no-store"
         return page
+    needs_birth_year, needs_phone = eligibility.signup_needs(db.session, clock.now())
+    if needs_birth_year:
+        form.birth_year.label.text = _("Year of birth (some contests are open from an age)")
     if form.validate_on_submit():
+        if needs_birth_year and form.birth_year.data is None:
+            form.birth_year.errors.append(_("Please enter a year such as 1985."))
+            return _register_page(form, communes), 422
+        refused = challenge.refusal(request.form)
+        if refused is not None:
+            return _register_page(form, communes, refused), 422
         new = NewAccount(
             name=form.name.data or "",
             phone=form.phone.data or "",
@@ -80,8 +96,11 @@ def register() -> Response | str | tuple[str, int]:
             return _register_page(form, communes), 409 if error.conflict else 422
         devices.remember_signup(db.session, user.id, utcnow())  # prize audit: bursts
         db.session.commit()
+        challenge.note_signup()
         _sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
+        if needs_phone:  # a contest takes verified phones only: offer it at once
+            return redirect(url_for("account.verify", next=url_for("main.index")))
         return redirect(url_for("main.index"))
     status = 422 if form.is_submitted() else 200
     return _register_page(form, communes), status

@@ -179,6 +179,13 @@ class Round(Strict):
 Audience = Annotated[Literal["all"] | list[int], BeforeValidator(_audience)]
 
 
+class Eligibility(Strict):
+    """Who may enter, checked by the server at each start (app/services/eligibility.py)."""
+
+    min_age: Annotated[int, Field(ge=1, le=120)] | None = None
+    verified_phone: bool = False
+
+
 class Contest(Strict):
     contest: Slug
     title: ShortText
@@ -188,6 +195,7 @@ class Contest(Strict):
     issuer: ShortText | None = None  # the body that issues the certificates
     audience: Audience = "all"
     timezone: ShortText = "Asia/Ho_Chi_Minh"
+    eligibility: Eligibility = Eligibility()
     rounds: Annotated[list[Round], Field(min_length=1, max_length=200)]
 
 

@@ -443,6 +443,8 @@ def _store_contest(
         "issuer": doc.issuer,
         "audience": None if doc.audience == "all" else list(doc.audience),
         "timezone": doc.timezone,
+        "min_age": doc.eligibility.min_age,
+        "verified_phone": doc.eligibility.verified_phone,
     }
     meta_changed = _apply(contest, meta)
     existing = {r.key: r for r in contest.rounds}
@@ -496,6 +498,12 @@ def export_contest(contest: Contest) -> dict[str, Any]:
         document["audience"] = contest.audience
     if contest.timezone != "Asia/Ho_Chi_Minh":
         document["timezone"] = contest.timezone
+    eligibility: dict[str, Any] = {}
+    _put(eligibility, "min_age", contest.min_age)
+    if contest.verified_phone:
+        eligibility["verified_phone"] = True
+    if eligibility:
+        document["eligibility"] = eligibility
     document["rounds"] = []
     for row in contest.rounds:
         item: dict[str, Any] = {"id": row.key}

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import admission, clock, devices
+from app import admission, challenge, clock, devices
 from app.content.messages import N_
 from app.contests import bp
 from app.contests.texts import prediction_question, review_policy, state_label
@@ -20,6 +20,7 @@ from app.models import Attempt, Contest, Role, Round
 from app.parse import PREDICTION_MAX, SEQ_MAX, bounded_int, optional_int
 from app.ratelimits import ATTEMPT_STARTS, account_key
 from app.services import attempts as service
+from app.services import eligibility
 
 
 @bp.app_context_processor
@@ -51,14 +52,20 @@ def round_page(round_id: int) -> str:
     mine = []
     if current_user.is_authenticated:
         mine = service.attempts_of(db.session, round_.id, current_user.id)
+    now = clock.now()
+    state = service.round_state(round_, now)
+    check = None
+    if state == "open" and current_user.is_authenticated and challenge.active():
+        check = challenge.for_page(now)
     return render_template(
         "contests/round.html",
         round=round_,
         contest=round_.contest,
         mine=mine,
-        state=service.round_state(round_, clock.now()),
+        state=state,
         form=FlaskForm(),
         prediction=prediction_question(round_.prediction),
+        challenge=check,
     )
 
 
@@ -72,6 +79,10 @@ def start(round_id: int) -> Response | tuple[str, int] | tuple[str, int, dict[st
         abort(400)
     if current_user.role != Role.RESIDENT:
         abort(403)
+    stopped = challenge.refusal(request.form)
+    if stopped is not None:
+        flash(stopped, "danger")
+        return redirect(url_for(".round_page", round_id=round_.id))
     return _start_or_wait(round_)
 
 
@@ -97,6 +108,9 @@ def _start_or_wait(
     page, the ticket kept in the session so that each refresh keeps the person's place."""
     tickets = dict(session.get(QUEUE, {}))
     key = str(round_.id)
+    refused = eligibility.refusal(current_user, round_, clock.now())
+    if refused is not None:
+        return render_template("contests/ineligible.html", round=round_, refusal=refused), 409
     try:
         with admission.turn(db.session, round_, current_user, tickets.get(key)) as decision:
             if not decision.admitted:

@@ -13,7 +13,16 @@ from app.models.content import (
 from app.models.contests import Attempt, AttemptQuestion, BestAttempt
 from app.models.integrity import AccountOrigin, AttemptDevice, Certificate, Disqualification
 from app.models.jobs import Job
-from app.models.people import AuditEvent, Consent, Gender, Role, Unit, UnitLevel, User
+from app.models.people import (
+    AuditEvent,
+    Consent,
+    Gender,
+    PhoneCode,
+    Role,
+    Unit,
+    UnitLevel,
+    User,
+)
 from app.models.surveys import (
     SurveyAnswer,
     SurveyDraft,
@@ -38,6 +47,7 @@ __all__ = [
     "Disqualification",
     "Gender",
     "Job",
+    "PhoneCode",
     "Question",
     "QuestionVersion",
     "Role",

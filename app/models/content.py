@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -129,6 +130,10 @@ class Contest(db.Model):
     # none | participants | winners: who gets a PDF certificate (app.services.certificates)
     certificates: Mapped[str] = mapped_column(String(12), default="none", server_default="none")
     issuer: Mapped[str | None] = mapped_column(String(500))  # the body named on certificates
+    # Eligibility (question-bank.md), checked at each start (app/services/eligibility.py): the
+    # age reached in the round's year, from the account's birth year; a phone proved by a code.
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    verified_phone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
     owner_unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -81,6 +81,9 @@ class User(UserMixin, db.Model):
     )
     # A disabled account cannot sign in; its sessions and tokens ended when it was disabled.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The phone number its owner proved to hold with a code (app/services/phone_codes.py). The
+    # phone is verified while it equals `phone`: any path that changes `phone` unverifies it.
+    verified_phone: Mapped[str | None] = mapped_column(String(10))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     consents: Mapped[list[Consent]] = relationship(
@@ -104,6 +107,10 @@ class User(UserMixin, db.Model):
         return self.deleted_at is None and self.disabled_at is None
 
     @property
+    def phone_verified(self) -> bool:
+        return self.phone is not None and self.verified_phone == self.phone
+
+    @property
     def is_staff(self) -> bool:
         return self.role in (Role.OFFICER, Role.LEADER, Role.ADMIN)
 
@@ -122,6 +129,25 @@ class Consent(db.Model):
     given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="consents")
+
+
+class PhoneCode(db.Model):
+    """The one code in force for an account: sent to `phone` (its own, or the number it is
+    moving to), kept as an HMAC only, void after `expires_at` or MAX_TRIES tries."""
+
+    __tablename__ = "phone_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    phone: Mapped[str] = mapped_column(String(10))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("tries >= 0", name="tries"),)
 
 
 class AuditEvent(db.Model):

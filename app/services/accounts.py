@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.consent import CONSENT_VERSION
-from app.models import Consent, Role, SurveyDraft, Unit, UnitLevel, User
+from app.models import Consent, PhoneCode, Role, SurveyDraft, Unit, UnitLevel, User
 from app.services import passwords
 from app.text import clean_line, has_hidden_characters
 
@@ -121,12 +121,24 @@ def end_sessions(user: User) -> None:
     user.auth_nonce = secrets.token_hex(16)
 
 
+def password_matches(user: User, password: str) -> bool:
+    return user.password_hash is not None and check_password_hash(
+        user.password_hash, _password_text(password)
+    )
+
+
+def set_birth_year(session: Session, user: User, year: int) -> None:
+    """The person gives (or corrects) their year of birth, which some contests need. Commits."""
+    if not 1900 <= year <= 2100:
+        raise AccountError("birth_year", _("Please enter a year such as 1985."))
+    user.birth_year = year
+    session.commit()
+
+
 def change_password(session: Session, user: User, current: str, new: str, now: datetime) -> None:
     """Check the current password, set the new one, end every session and token. Commits;
     AccountError on a bad field."""
-    if user.password_hash is None or not check_password_hash(
-        user.password_hash, _password_text(current)
-    ):
+    if not password_matches(user, current):
         raise AccountError("current", _("The current password is not right."))
     weak = passwords.problem(new, user.phone)
     if weak:
@@ -166,6 +178,7 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             "id": user.id,
             "name": user.name,
             "phone": user.phone,
+            "phone_verified": user.phone_verified,
             "role": user.role,
             "unit": {"code": user.unit.code, "name": user.unit.name},
             "birth_year": user.birth_year,
@@ -197,12 +210,15 @@ def delete_account(session: Session, user: User, now: datetime) -> None:
 
     What the person took part in (attempts, survey responses, the ledger of anonymous surveys
     answered) stays linked to the placeholder, so participation counts per commune, results and
-    the one-entry-per-person rules keep holding. Survey drafts, counted nowhere, are deleted.
+    the one-entry-per-person rules keep holding. Survey drafts, counted nowhere, are deleted,
+    and so is a verification code in force (it names the number it was sent to).
     Every session and token dies.
     """
     session.execute(delete(SurveyDraft).where(SurveyDraft.user_id == user.id))
+    session.execute(delete(PhoneCode).where(PhoneCode.user_id == user.id))  # a number, pending
     user.name = None
     user.phone = None
+    user.verified_phone = None
     user.password_hash = None
     user.birth_year = None
     user.gender = None

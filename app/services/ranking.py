@@ -302,6 +302,7 @@ class Row:
     name: str | None
     unit_code: int
     unit_name: str
+    phone_verified: bool = False  # the winners list marks phones proved by a code
 
     @property
     def duration_s(self) -> float:
@@ -333,28 +334,36 @@ class Board:
 
 def _people(
     session: Session, round_id: int, user_ids: Iterable[int]
-) -> dict[int, tuple[str | None, int, str]]:
-    """user id -> (shortened name or None when deleted, unit code, unit name): one query. The
+) -> dict[int, tuple[str | None, int, str, bool]]:
+    """user id -> (shortened name or None when deleted, unit code, unit name, phone verified):
+    one query. The
     unit is the commune the person's attempts at the round count in (BestAttempt.unit_code),
     the one the ranking by unit files them under, not their account's today."""
     wanted = set(user_ids)
     if not wanted:
         return {}
     rows = session.execute(
-        select(User.id, User.name, User.deleted_at, BestAttempt.unit_code, Unit.name)
+        select(
+            User.id,
+            User.name,
+            User.deleted_at,
+            BestAttempt.unit_code,
+            Unit.name,
+            (User.verified_phone.is_not(None) & (User.verified_phone == User.phone)).label("v"),
+        )
         .join(BestAttempt, (BestAttempt.user_id == User.id) & (BestAttempt.round_id == round_id))
         .join(Unit, Unit.code == BestAttempt.unit_code)
         .where(User.id.in_(wanted))
     ).all()
     return {
-        uid: (None if deleted else short_name(name), code, unit)
-        for uid, name, deleted, code, unit in rows
+        uid: (None if deleted else short_name(name), code, unit, bool(verified))
+        for uid, name, deleted, code, unit, verified in rows
     }
 
 
 def _rows(session: Session, round_id: int, standings_: Sequence[Standing]) -> list[Row]:
     people = _people(session, round_id, (s.user_id for s in standings_))
-    return [Row(s, *people.get(s.user_id, (None, 0, ""))) for s in standings_]
+    return [Row(s, *people.get(s.user_id, (None, 0, "", False))) for s in standings_]
 
 
 def _ranked(round_id: int, unit: int | None) -> Any:
