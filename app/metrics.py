@@ -27,11 +27,12 @@ Only addresses in `METRICS_ALLOW` read them; anyone else gets the site's 404 pag
 from __future__ import annotations
 
 import fcntl
+import glob
 import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, request
@@ -234,11 +235,28 @@ def exposition() -> bytes:
         for metric in (*OWN, *POOLS):
             registry.register(metric)
         return generate_latest(registry)
-    from prometheus_client import multiprocess
-
-    multiprocess.MultiProcessCollector(registry)
+    registry.register(_Workers(folder))
     with _folder_lock(folder, exclusive=False):
         return generate_latest(registry)
+
+
+class _Workers(Collector):
+    """prometheus_client's multiprocess merge over the folder's files, less those a worker
+    gunicorn has just started is still creating (empty until the header is written: reading
+    one raised struct.error, a 500 for the scrape)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def collect(self) -> Any:
+        from prometheus_client import multiprocess
+
+        ready = []
+        for path in glob.glob(os.path.join(self.folder, "*.db")):
+            with suppress(OSError):  # retired between the listing and here
+                if os.path.getsize(path) >= 8:
+                    ready.append(path)
+        return multiprocess.MultiProcessCollector.merge(ready, accumulate=True)
 
 
 def _method() -> str:

@@ -35,6 +35,7 @@ def test_production_marks_cookies_secure(tmp_path):
     class Prod(ProductionConfig):
         SECRET_KEY = "x" * 40
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/prod.db"
+        JOBS_SCHEDULER = "external"  # no loop of periodic work left running after the test
 
     app = create_app(Prod)
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]

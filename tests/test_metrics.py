@@ -388,3 +388,22 @@ def test_under_gunicorn_the_workers_figures_add_up(tmp_path: Path) -> None:
         for left in folder.glob("*.db"):
             owner = left.stem.rsplit("_", 1)[1]
             assert owner == "archive" or int(owner) in alive, left.name
+
+
+def test_a_worker_file_still_being_created_does_not_break_the_scrape(app, tmp_path, monkeypatch):
+    """A worker gunicorn has just started creates its file (empty for an instant) while a
+    scrape lists the folder: the scrape answers with the others' figures, never a 500 (seen
+    under load in test_under_gunicorn_the_workers_figures_add_up: struct.error)."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    kept = MmapedDict(str(folder / "counter_111.db"))
+    key = '["civic_attempts_started", "civic_attempts_started_total", {}, "help"]'
+    kept.write_value(key, 3.0, 0.0)
+    kept.close()
+    (folder / "counter_222.db").write_bytes(b"")  # the new worker's, not yet initialised
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    status, text = scrape(app)
+    assert status == 200
+    assert value(text, "civic_attempts_started_total") == 3
