@@ -24,6 +24,7 @@ from app.models.people import (
     User,
 )
 from app.models.surveys import (
+    CHANNELS,
     SurveyAnswer,
     SurveyDraft,
     SurveyLedger,
@@ -33,6 +34,7 @@ from app.models.surveys import (
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
+    "CHANNELS",
     "AccountOrigin",
     "Attempt",
     "AttemptDevice",

@@ -17,6 +17,7 @@ from app.models.types import UTCDateTime, utcnow
 class UnitLevel(StrEnum):
     PROVINCE = "province"
     COMMUNE = "commune"
+    HAMLET = "hamlet"  # ấp, khu vực, tổ dân phố: defined by the commune's officers (issue 20)
 
 
 class Role(StrEnum):
@@ -33,7 +34,8 @@ class Gender(StrEnum):
 
 
 class Unit(db.Model):
-    """A province or a commune/ward, from the official list (`vietnam-provinces`)."""
+    """A province or a commune/ward, from the official list (`vietnam-provinces`), or a hamlet
+    (ấp, khu vực, tổ dân phố) below a commune, defined by that commune's officers."""
 
     __tablename__ = "units"
 
@@ -47,7 +49,7 @@ class Unit(db.Model):
     population: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        CheckConstraint("level IN ('province', 'commune')", name="level"),
+        CheckConstraint("level IN ('province', 'commune', 'hamlet')", name="level"),
         CheckConstraint("population IS NULL OR population >= 0", name="population"),
     )
 
@@ -66,6 +68,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.RESIDENT, index=True)
     unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"), index=True)
+    # A resident's hamlet within `unit_code` (their commune), when they named one (issue 20).
+    hamlet_code: Mapped[int | None] = mapped_column(ForeignKey("units.code"), index=True)
     birth_year: Mapped[int | None] = mapped_column(Integer)
     gender: Mapped[str | None] = mapped_column(String(10))
     # Rotated on account deletion: every session and API token issued before stops working.
@@ -85,7 +89,7 @@ class User(UserMixin, db.Model):
     # phone is verified while it equals `phone`: any path that changes `phone` unverifies it.
     verified_phone: Mapped[str | None] = mapped_column(String(10))
 
-    unit: Mapped[Unit] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined", foreign_keys=[unit_code])
     consents: Mapped[list[Consent]] = relationship(
         back_populates="user", order_by="Consent.given_at", cascade="all, delete-orphan"
     )

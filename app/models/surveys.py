@@ -26,12 +26,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    String,
     Text,
     Uuid,
 )
@@ -41,6 +43,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime
 
 WITHOUT_ROWID = {"sqlite_with_rowid": False}
+CHANNELS = ("online", "assisted", "kiosk", "paper")
 
 
 class SurveyResponse(db.Model):
@@ -48,7 +51,12 @@ class SurveyResponse(db.Model):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
-    unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"))
+    unit_code: Mapped[int] = mapped_column(ForeignKey("units.code"))  # the commune, always
+    # The hamlet within that commune, when the respondent named one (issue 20).
+    hamlet_code: Mapped[int | None] = mapped_column(ForeignKey("units.code"))
+    # How it came in (CHANNELS): the resident's own device, entered by an officer for an
+    # identified resident, the one-stop office's shared device, or a paper form keyed in.
+    channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
     submitted_on: Mapped[date] = mapped_column(Date)  # the day only, never the time
     signed_in: Mapped[bool] = mapped_column(Boolean)  # False: answered without an account
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # identified surveys only
@@ -75,6 +83,7 @@ class SurveyResponse(db.Model):
             sqlite_where=db.text("user_id IS NOT NULL"),
             postgresql_where=db.text("user_id IS NOT NULL"),
         ),
+        CheckConstraint("channel IN ('online', 'assisted', 'kiosk', 'paper')", name="channel"),
         WITHOUT_ROWID,
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.orm import object_session
 
-from app.models import Role, Unit, User
+from app.models import Role, Unit, UnitLevel, User
 
 STAFF: tuple[Role, ...] = (Role.OFFICER, Role.LEADER, Role.ADMIN)
 MANAGERS: tuple[Role, ...] = (Role.OFFICER, Role.ADMIN)
@@ -103,6 +103,15 @@ def in_scope(column: Any, scope: Unit | None) -> Any:
         return true()
     below = select(Unit.code).where(Unit.parent_code == scope.code)
     return (column == scope.code) | column.in_(below)
+
+
+def place_in_scope(unit_column: Any, hamlet_column: Any, scope: Unit | None) -> Any:
+    """The SQL condition that a place recorded as a commune (`unit_column`) and, optionally,
+    a hamlet of it (`hamlet_column`) lies within `scope`: a hamlet officer reads only what
+    names their hamlet; everyone else by the commune (`in_scope`)."""
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        return hamlet_column == scope.code
+    return in_scope(unit_column, scope)
 
 
 def audience_outside(session: Any, audience: list[int] | None, owner: Unit) -> list[int]:

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from app import metrics
 from app.content.messages import N_
 from app.models import (
+    CHANNELS,
     Survey,
     SurveyAnswer,
     SurveyDraft,
     SurveyLedger,
     SurveyResponse,
     Unit,
+    UnitLevel,
     User,
 )
 from app.services import mixer, policy
@@ -389,6 +391,8 @@ def submit(
     user: User | None,
     unit: Unit,
     mixing: mixer.Mixing | None = None,
+    channel: str = "online",
+    hamlet: Unit | None = None,
 ) -> SurveyResponse | None:
     """Store one response (already checked with clean_answers). For a signed-in person the
     ledger entry is written in the same transaction; a second response is AlreadyAnswered.
@@ -396,13 +400,21 @@ def submit(
     An identified survey's response is stored and returned. An anonymous survey's response is
     sealed and queued for the mixer in the ledger entry's transaction, then moved with others
     by `settle` (at once when a batch is due): None is returned, since nothing may tie the
-    stored response to this call."""
+    stored response to this call.
+
+    `channel` says how the response came in (CHANNELS: the callers that enter responses for
+    others pass theirs); `hamlet`, a hamlet of `unit`, places it below its commune."""
     survey = defn.survey
     survey_id = survey.id  # read before the commit expires the row
     if not is_open(survey, now):
         raise SurveyClosed(N_("This survey is not open."))
     if not in_audience(survey, unit):
         raise NotInAudience(N_("This survey is not open to your commune or ward."))
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if hamlet is not None and (hamlet.level != UnitLevel.HAMLET or hamlet.parent_code != unit.code):
+        raise SurveyError(N_("This hamlet is not part of your commune or ward."))
+    hamlet_code = hamlet.code if hamlet is not None else None
     index = index_figures(defn, answers)
     by_key = defn.by_key
     # The flag as it is now (FOR SHARE): the definition was read earlier in the request, and a
@@ -419,6 +431,8 @@ def submit(
             id=uuid.uuid4(),
             survey_id=survey_id,
             unit_code=unit.code,
+            hamlet_code=hamlet_code,
+            channel=channel,
             submitted_on=local_day(now, survey),
             signed_in=user is not None,
             user_id=user.id if user is not None else None,
@@ -446,6 +460,8 @@ def submit(
                 survey_id,
                 {
                     "unit": unit.code,
+                    "hamlet": hamlet_code,
+                    "channel": channel,
                     "day": local_day(now, survey).isoformat(),
                     "signed_in": user is not None,
                     "version": defn.version,
@@ -519,6 +535,9 @@ def settle(
                     "id": key,
                     "survey_id": pending_survey,
                     "unit_code": payload["unit"],
+                    # Payloads sealed before issue 20 carry neither: online, no hamlet.
+                    "hamlet_code": payload.get("hamlet"),
+                    "channel": payload.get("channel", "online"),
                     "submitted_on": date.fromisoformat(payload["day"]),
                     "signed_in": payload["signed_in"],
                     "user_id": None,
