@@ -9,9 +9,10 @@ at once (a waiting page that refreshes itself, or a 503 with `Retry-After` in th
 of waiting in gunicorn's backlog until a timeout. Nobody loses their start: a waiting person
 keeps their place by coming back.
 
-Before anyone takes a place, the start's cheap refusals run (`services.start_check`: the
-audience, the round open, attempts left): a person who cannot start never waits, nor holds up
-those behind them. A resident whose attempt is in progress passes straight through.
+Before anyone takes a place, the start's cheap refusals run (`services.attempts.check_start`:
+the audience, the round open, attempts left — the rules `attempts.start` applies): a person
+who cannot start never waits, nor holds up those behind them. A resident whose attempt is in
+progress passes straight through.
 
 The rule, decided in one atomic step (a Lua script in Redis, so every app node shares one line;
 a lock in memory without Redis):
@@ -69,7 +70,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Round, User
-from app.services import start_check
+from app.services import attempts
 
 log = logging.getLogger(__name__)
 
@@ -460,11 +461,12 @@ def counted() -> bool:
 
 def enter(session: Session, round_: Round, user: User, ticket: str | None) -> Decision:
     """May this person's start run now? A resident in an attempt always may; a person whose
-    start would be refused is refused before taking a place (`start_check`'s AttemptError)."""
+    start would be refused is refused before taking a place (`attempts.check_start`'s
+    AttemptError)."""
     config = settings()
     if config.capacity <= 0:
         return Decision(admitted=True)
-    if start_check.check(session, round_, user, clock.now(), clock.grace()) is not None:
+    if attempts.check_start(session, round_, user, clock.now(), clock.grace()) is not None:
         return Decision(admitted=True)  # in an attempt: never held back
     gate = _gate()
     person = f"{user.id}:{round_.id}"

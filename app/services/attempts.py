@@ -279,6 +279,42 @@ def competing_commune(session: Session, round_id: int, user: User) -> int:
     return int(earlier) if earlier is not None else user.unit_code
 
 
+def in_progress(attempt: Attempt | None, now: datetime, grace: timedelta) -> bool:
+    """An attempt in progress: open and not late. Its owner is never held back (admission
+    control), and a start answers with it instead of making another."""
+    return attempt is not None and attempt.state == "open" and not is_late(attempt, now, grace)
+
+
+def _start_state(
+    session: Session, round_: Round, user: User, now: datetime, grace: timedelta
+) -> tuple[Attempt | None, list[Attempt]]:
+    """The one home of a start's refusals, in their order: the contest's audience, then the
+    attempt in progress (answered with, whatever else holds), the round open, attempts left
+    (a late attempt counts: the start finishes it first). (attempt in progress, attempts made)
+    from one query of the person's attempts at the round."""
+    if not in_audience(round_.contest, user.unit):
+        raise NotInAudience(N_("This contest is not open to your commune or ward."))
+    made = attempts_of(session, round_.id, user.id)
+    current = next((a for a in made if in_progress(a, now, grace)), None)
+    if current is not None:
+        return current, made
+    if round_state(round_, now) != "open":
+        raise RoundNotOpen(N_("This round is not open."))
+    if len(made) >= round_.attempts:
+        raise NoAttemptsLeft(N_("You have used all your attempts at this round."))
+    return None, made
+
+
+def check_start(
+    session: Session, round_: Round, user: User, now: datetime, grace: timedelta
+) -> Attempt | None:
+    """Whether `start` may run, decided before anything costly (admission control runs it
+    before a person takes a place in line): the person's attempt in progress (a start only
+    answers with it), or None when a new attempt may be made; raises the refusal `start`
+    would meet (NotInAudience, RoundNotOpen, NoAttemptsLeft)."""
+    return _start_state(session, round_, user, now, grace)[0]
+
+
 def start(
     session: Session,
     round_: Round,
@@ -288,42 +324,29 @@ def start(
     rng: random.Random | None = None,
 ) -> tuple[Attempt, bool]:
     """The attempt in progress, or a new one with its paper drawn. (attempt, created)."""
-    if not in_audience(round_.contest, user.unit):
-        raise NotInAudience(N_("This contest is not open to your commune or ward."))
-    current = open_attempt(session, round_.id, user.id)
+    current, made = _start_state(session, round_, user, now, grace)
     if current is not None:
-        if not is_late(current, now, grace):
-            return current, False
-        finish(session, current, now, grace)
-    if round_state(round_, now) != "open":
-        raise RoundNotOpen(N_("This round is not open."))
-    done = (
-        session.scalar(
-            select(func.count(Attempt.id)).where(
-                Attempt.round_id == round_.id, Attempt.user_id == user.id
-            )
-        )
-        or 0
-    )
-    if done >= round_.attempts:
-        raise NoAttemptsLeft(N_("You have used all your attempts at this round."))
-    made = _new_attempt(
+        return current, False
+    for late in made:
+        if late.state == "open":
+            finish(session, late, now, grace)
+    new = _new_attempt(
         session,
         round_,
         user.id,
-        done + 1,
+        len(made) + 1,
         competing_commune(session, round_.id, user),
         draw_pools(session, round_),
         now,
         rng,
     )
-    if made is None:
+    if new is None:
         # Another start of the same person won the race: theirs is the attempt in progress.
         current = open_attempt(session, round_.id, user.id)
         if current is None:
             raise NoAttemptsLeft(N_("You have used all your attempts at this round."))
         return current, False
-    attempt = session.get(Attempt, made.attempt_id)
+    attempt = session.get(Attempt, new.attempt_id)
     assert attempt is not None
     return attempt, True
 

@@ -4,7 +4,8 @@ front of two gunicorn nodes of two workers, PostgreSQL, Redis) on its own databa
 one fault injected a third of the way in:
 
   terminate    (a) pg_terminate_backend on every backend of the drill's database (only it)
-  kill-worker  (d) kill -9 of one gunicorn worker of node 1, mid-request
+  kill-worker  (d) kill -9 of one gunicorn worker of node 1, caught mid-request (it holds
+                   an accepted connection from nginx: /proc/PID/fd and /proc/net/tcp)
   pg-restart   (b) `pg_ctlcluster 15 main restart`            — needs --i-am-alone
   redis-stop   (c) `redis-cli shutdown`, 15 s down, redis-server started again with the
                    options it ran with (CONFIG GET)           — needs --i-am-alone
@@ -286,16 +287,60 @@ def inject(fault: str, deploy: dict[str, Any]) -> str:
             ).fetchall()
         return f"{sum(1 for (done,) in rows if done)} backends of {deploy['database']} terminated"
     if fault == "kill-worker":
-        master = deploy["nodes"][0].pid
-        victim = workers_of(master)[0]
-        os.kill(victim, signal.SIGKILL)
-        return f"gunicorn worker {victim} of node 1 (master {master}) killed with SIGKILL"
+        return kill_a_busy_worker(deploy["nodes"][0].pid, deploy["ports"][0])
     if fault == "pg-restart":
         subprocess.run(["pg_ctlcluster", "15", "main", "restart"], check=True, timeout=120)
         return "PostgreSQL restarted (pg_ctlcluster 15 main restart)"
     if fault == "redis-stop":
         return redis_outage(15.0)
     raise ValueError(fault)
+
+
+def _address(hex_address: str) -> str:
+    """'0100007F:1F90' (/proc/net/tcp) → '127.0.0.1:8080'."""
+    host, port = hex_address.split(":")
+    if len(host) == 8:
+        host = ".".join(str(int(host[i : i + 2], 16)) for i in (6, 4, 2, 0))
+    return f"{host}:{int(port, 16)}"
+
+
+def request_connection(pid: int, port: int) -> str | None:
+    """The connection a gunicorn sync worker is serving, or None when it is idle: an
+    ESTABLISHED socket of the process whose local port is the node's (a sync worker holds an
+    accepted connection only while it reads a request and answers it — no keep-alive)."""
+    inodes = set()
+    with suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                local, remote, state, inode = parts[1], parts[2], parts[3], parts[9]
+                if state == "01" and inode in inodes and int(local.rsplit(":", 1)[1], 16) == port:
+                    return f"{_address(local)} <- {_address(remote)}"
+    return None
+
+
+def kill_a_busy_worker(master: int, port: int, within_s: float = 10.0) -> str:
+    """(d) SIGKILL a worker of the node caught serving a request (see request_connection):
+    the drill proves the death mid-request rather than hoping for it. Raises when no worker
+    was seen busy within `within_s`."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        for victim in workers_of(master):
+            connection = request_connection(victim, port)
+            if connection is not None:
+                os.kill(victim, signal.SIGKILL)
+                return (
+                    f"gunicorn worker {victim} of node 1 (master {master}) killed with SIGKILL "
+                    f"mid-request: it held the connection {connection}"
+                )
+        time.sleep(0.0005)
+    raise RuntimeError(f"no worker of node 1 was seen serving a request within {within_s:g} s")
 
 
 REDIS_OPTIONS = ("port", "bind", "dir", "dbfilename", "logfile", "pidfile", "save", "appendonly")
