@@ -70,7 +70,7 @@ class Outcome:
     ended: float
     what: str
     status: int  # 0: no answer (connection reset, timeout)
-    body: str  # "ok", "503 json", "vietnamese page", "nginx page", "other"
+    body: str  # "ok", "queue", "503 json", "vietnamese page", "nginx page", "other"
     traceback: bool
 
 
@@ -96,6 +96,8 @@ def kind_of(response: requests.Response | None) -> tuple[str, bool]:
             code = response.json()["error"]["code"]
         except (ValueError, KeyError, TypeError):
             code = "?"
+        if code == "unavailable" and response.headers.get("X-Queue-Ticket") is not None:
+            return "queue", traceback  # admission control's "wait your turn", with Retry-After
         return ("503 json" if code == "unavailable" else f"json {code}"), traceback
     if "Tạm gián đoạn" in text or "Hệ thống đang tạm gián đoạn" in text:
         return "vietnamese page", traceback
@@ -421,7 +423,9 @@ def database_check(database: str) -> dict[str, Any]:
 
 def summary(log: Log, fault_at: float, note: str, checked: dict[str, Any]) -> dict[str, Any]:
     outcomes = sorted(log.outcomes, key=lambda o: o.started)
-    bad = [o for o in outcomes if o.status == 0 or o.status >= 500]
+    # A start told to wait its turn (admission control) is an answer, not a failure.
+    bad = [o for o in outcomes if (o.status == 0 or o.status >= 500) and o.body != "queue"]
+    waits = [o for o in outcomes if o.body == "queue"]
     after = [o for o in outcomes if o.started >= fault_at and o.body == "ok"]
     recovery = (after[0].ended - fault_at) if after else None
     return {
@@ -431,6 +435,13 @@ def summary(log: Log, fault_at: float, note: str, checked: dict[str, Any]) -> di
         "failed by kind": dict(Counter(f"{o.status} {o.body}" for o in bad)),
         "failed requests": dict(Counter(o.what for o in bad)),
         "sent": dict(Counter(o.what for o in outcomes)),
+        "told to wait (admission)": dict(Counter(o.what for o in waits)),
+        "failed by 5 s after the fault": {
+            f"{start:+d} s": n
+            for start, n in sorted(
+                Counter(int((o.started - fault_at) // 5) * 5 for o in bad).items()
+            )
+        },
         "4xx": dict(Counter(f"{o.status} {o.what}" for o in outcomes if 400 <= o.status < 500)),
         "tracebacks in responses": sum(o.traceback for o in outcomes),
         "last failure after the fault (s)": round(max(o.ended for o in bad) - fault_at, 2)
