@@ -495,6 +495,14 @@ def run(fault: str, seconds: float, threads: int, database: str) -> int:
             logs = "".join(p.read_text(errors="replace") for p in work.glob("node*") if p.is_file())
             report = summary(log, fault_at, note, checked)
             report["tracebacks in the nodes' logs"] = logs.count("Traceback")
+            if fault == "kill-worker":
+                # What nginx did with the request the worker died serving: its error log
+                # names the upstream (the victim's node) and the request line.
+                port = f"127.0.0.1:{deploy['ports'][0]}"
+                errors = (work / "error.log").read_text(errors="replace").splitlines()
+                report["nginx on the killed request"] = [
+                    line.split("] ", 1)[-1][:300] for line in errors if port in line
+                ][:5]
             report["load before"] = [round(x, 2) for x in load]
             report["load after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, ensure_ascii=False, indent=2))
