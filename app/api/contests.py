@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import admission, challenge, clock, devices
 from app.api.schemas import (
@@ -215,7 +216,8 @@ def _start_in_turn(
     refusal = authenticate(STARTERS)
     if refusal is not None:
         return refusal  # type: ignore[no-any-return]
-    round_ = db.session.get(Round, round_id)
+    # With its contest (audience, eligibility, timezone): one read, not two.
+    round_ = db.session.get(Round, round_id, options=[joinedload(Round.contest)])
     if round_ is None:
         return api_error(404)
     stopped = challenge.refusal(header=request.headers.get(challenge.HEADER))
