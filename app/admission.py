@@ -9,10 +9,12 @@ at once (a waiting page that refreshes itself, or a 503 with `Retry-After` in th
 of waiting in gunicorn's backlog until a timeout. Nobody loses their start: a waiting person
 keeps their place by coming back.
 
-Before anyone takes a place, the start's cheap refusals run (`services.attempts.check_start`:
-the audience, the round open, attempts left — the rules `attempts.start` applies): a person
-who cannot start never waits, nor holds up those behind them. A resident whose attempt is in
-progress passes straight through.
+A person the line would make wait first meets the start's cheap refusals
+(`services.attempts.check_start`: the audience, the round open, attempts left — the rules
+`attempts.start` applies) and leaves the line at once if refused: a person who cannot start
+never waits, nor holds up those behind them; a resident whose attempt is in progress passes
+straight through. When the line lets a person in at once, that check is skipped (the start
+applies the same rules itself): the common case pays no query for admission control.
 
 The rule, decided in one atomic step (a Lua script in Redis, so every app node shares one line;
 a lock in memory without Redis):
@@ -140,6 +142,8 @@ class Line(Protocol):
 
     def release(self, slot: str, duration_ms: float | None, drop: list[str]) -> None: ...
 
+    def leave(self, person: str) -> None: ...
+
 
 # ------------------------------------------------------------------------------ the rule
 
@@ -266,6 +270,12 @@ class RedisLine:
         duration = "" if duration_ms is None else round(duration_ms, 3)
         self._release(keys=[self.keys[0], self.keys[4]], args=[slot, duration, *drop])
 
+    def leave(self, person: str) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zrem(self.keys[1], person)
+        pipe.zrem(self.keys[2], person)
+        pipe.execute()
+
 
 class LocalLine:
     """The same line in this process's memory, under a lock."""
@@ -305,6 +315,10 @@ class LocalLine:
                 bisect.insort(self.numbers, held)
             self.seen[person] = now + retry_s * 1000 + PATIENCE_MS
             return Answer(False, kept, held, ahead + 1, wait_s, retry_s)
+
+    def leave(self, person: str) -> None:
+        with self.lock:
+            self._leave(person)
 
     def _leave(self, person: str) -> None:
         self.seen.pop(person, None)
@@ -376,6 +390,14 @@ class Gate:
                 self.failed(error)
         line = self.local
         return line, slot, line.enter(person, _number(ticket, line), slot, settings, [])
+
+    def leave(self, line: Line, person: str) -> None:
+        """Take a person out of the line they were just put in (they are never to wait: in an
+        attempt, or refused). A failure only leaves their entry to expire unvisited."""
+        try:
+            line.leave(person)
+        except redis.RedisError as error:
+            self.failed(error)
 
     def release(self, held: Held) -> None:
         duration_ms = (time.monotonic() - held.started) * 1000 if held.made_attempt else None
@@ -466,13 +488,20 @@ def enter(session: Session, round_: Round, user: User, ticket: str | None) -> De
     config = settings()
     if config.capacity <= 0:
         return Decision(admitted=True)
-    if attempts.check_start(session, round_, user, clock.now(), clock.grace()) is not None:
-        return Decision(admitted=True)  # in an attempt: never held back
     gate = _gate()
     person = f"{user.id}:{round_.id}"
     line, slot, answer = gate.enter(person, ticket_data(ticket, user.id, round_.id), config)
-    if answer.admitted:
+    if answer.admitted:  # the start's own rules refuse what they refuse; no query before
         return Decision(admitted=True, held=Held(line, slot, time.monotonic()))
+    # Asked to wait: only now the start's cheap refusals, so that nobody waits for nothing.
+    try:
+        in_attempt = attempts.check_start(session, round_, user, clock.now(), clock.grace())
+    except attempts.AttemptError:
+        gate.leave(line, person)
+        raise
+    if in_attempt is not None:
+        gate.leave(line, person)
+        return Decision(admitted=True)  # in an attempt: never held back
     setattr(g, KEPT, answer.kept)
     return Decision(
         admitted=False,

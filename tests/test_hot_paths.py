@@ -66,13 +66,13 @@ def test_statements_per_request_stay_few(app, client, rounds, people):  # noqa: 
     with app.app_context():
         dialect = db.engine.dialect.name
     paper = 1 if dialect == "postgresql" else 2  # the attempt and its questions: one trip on PG
-    # With admission control on (the default), a start first passes the line's own check
-    # (app/admission.py: the person's attempts at the round) — the cost measured here; the
-    # line's check before the Redis gate is issue 17's open follow-up.
+    # With admission control on (the default) and room in the line, the line asks nothing of
+    # the database (app/admission.py: the start's refusals are checked before only for a
+    # person who would wait).
     with statements(app) as sent:
         started = start(client, people[2], rounds["tuan-1"])
     assert started.status_code == 201
-    assert len(sent) <= 5 + paper, sent
+    assert len(sent) <= 4 + paper, sent
     # With the line off: the account, and the round with its contest in one read, for the
     # eligibility rules (issue 19), the fast path's one read and the paper, the device mark
     # (issue 19's prize audit).
