@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from app.extensions import db
-from app.models import Attempt, AttemptQuestion, QuestionVersion, User
+from app.models import Attempt, AttemptDevice, AttemptQuestion, QuestionVersion, User
 from tests.conftest import PROVINCE, load_content
 from tests.test_attempts import (  # noqa: F401 (fixtures)
     START,
@@ -65,22 +65,23 @@ def test_statements_per_request_stay_few(app, client, rounds, people):  # noqa: 
     assert warm.status_code == 201
     with app.app_context():
         dialect = db.engine.dialect.name
-    paper = 1 if dialect == "postgresql" else 2  # the attempt and its questions: one trip on PG
+    # The attempt, its questions and its device marks: one statement on PostgreSQL.
+    paper = 1 if dialect == "postgresql" else 3
     # With admission control on (the default) and room in the line, the line asks nothing of
     # the database (app/admission.py: the start's refusals are checked before only for a
     # person who would wait).
     with statements(app) as sent:
         started = start(client, people[2], rounds["tuan-1"])
     assert started.status_code == 201
-    assert len(sent) <= 4 + paper, sent
+    assert len(sent) <= 3 + paper, sent
     # With the line off: the account, and the round with its contest in one read, for the
-    # eligibility rules (issue 19), the fast path's one read and the paper, the device mark
-    # (issue 19's prize audit).
+    # eligibility rules (issue 19), the fast path's one read, and the paper with the device
+    # marks of issue 19's prize audit (one statement on PostgreSQL).
     app.config["ADMISSION_MAX_STARTS"] = 0
     with statements(app) as sent:
         started = start(client, people[1], rounds["tuan-1"])
     assert started.status_code == 201
-    assert len(sent) <= 4 + paper, sent
+    assert len(sent) <= 3 + paper, sent
     attempt = started.get_json()["id"]
     with statements(app) as sent:
         saved = client.put(
@@ -305,3 +306,20 @@ def test_a_survey_definition_is_read_once_per_version(app, client, make_user):
     shown = client.get(url, headers=people[2]).get_json()
     texts = [q["text"] for page in shown["pages"] for q in page["questions"]]
     assert "Giới tính của ông/bà" in texts
+
+
+def test_a_fast_start_stores_its_device_marks_with_the_attempt(app, client, rounds, people):  # noqa: F811
+    """The prize audit's marks (app/devices.py) are written by the start's one write: one row
+    for the attempt, with the browser's device id (the cookie sent back) and the client mark."""
+    started = client.post(
+        f"/api/v1/rounds/{rounds['tuan-1']}/attempts",
+        headers=people[0] | {"User-Agent": "Nokia 105"},
+    )
+    assert started.status_code == 201
+    cookie = client.get_cookie("device")
+    assert cookie is not None
+    with app.app_context():
+        marks = db.session.scalars(select(AttemptDevice)).all()
+        assert [(m.attempt_id, len(m.device or ""), len(m.client or "")) for m in marks] == [
+            (started.get_json()["id"], 32, 32)
+        ]

@@ -191,17 +191,19 @@ def start_attempt(round_id: int) -> Response | tuple[Response, int]:
 def _begin(
     round_id: int, claim: tuple[int, str | None]
 ) -> tuple[Response | tuple[Response, int], bool] | None:
-    """The one-query fast path (services.attempts.begin) and the device mark: (the answer,
-    whether it made an attempt), or None for what it cannot settle (the full path's)."""
+    """The one-query fast path (services.attempts.begin, which stores the device marks with
+    the attempt): (the answer, whether it made an attempt), or None for what it cannot settle
+    (the full path's)."""
     now = clock.now()
+    marks = service.Marks(devices.device_id(), devices.client_mark(round_id))  # prize audit
     try:
-        started = service.begin(db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1])
+        started = service.begin(
+            db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1], marks=marks
+        )
     except service.AttemptError as error:
         return _refusal(error), False
     if started is None:
         return None
-    devices.remember_start(db.session, started.attempt_id, round_id)  # prize audit
-    db.session.commit()
     return (jsonify(started_body(started, now)), 201), True
 
 

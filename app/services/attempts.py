@@ -40,6 +40,7 @@ from app import metrics
 from app.content.messages import N_
 from app.models import (
     Attempt,
+    AttemptDevice,
     AttemptQuestion,
     Bank,
     Contest,
@@ -405,8 +406,10 @@ def begin(
     owner_id: int,
     owner_nonce: str | None = None,
     rng: random.Random | None = None,
+    marks: Marks | None = None,
 ) -> Started | None:
-    """A resident's new attempt in one read and one write (the hot path of a contest's start):
+    """A resident's new attempt in one read and one write (the hot path of a contest's start),
+    with the start's device `marks` stored in that write:
     the same rules as `start`, decided from one query. None for everything else — no such
     account or round, a token no longer valid (`owner_nonce`), not a resident, outside the
     audience, an attempt in progress, the round not open, no attempts left, a concurrent
@@ -437,7 +440,9 @@ def begin(
         versions = _bank_versions(session, slugs[round_id])
     pools = _pools(session, round_id, row.draw, versions)
     first_unit = row.first_unit if row.first_unit is not None else row.unit_code
-    made = _new_attempt(session, row, owner_id, row.done + 1, int(first_unit), pools, now, rng)
+    made = _new_attempt(
+        session, row, owner_id, row.done + 1, int(first_unit), pools, now, rng, marks
+    )
     if made is None:
         return None
     return Started(made.attempt_id, made.deadline, row.prediction, made.paper)
@@ -479,6 +484,28 @@ _INSERT_PAPER_PG = text(
 ).bindparams(
     bindparam("started_at", type_=UTCDateTime()), bindparam("deadline", type_=UTCDateTime())
 )
+# The same, with the start's device marks for the prize audit (app/devices.py) in the same
+# statement: one round trip and one commit for the whole start.
+_INSERT_PAPER_MARKED_PG = text(
+    str(_INSERT_PAPER_PG.text).replace(
+        "    SELECT id FROM new",
+        """    , marked AS (
+        INSERT INTO attempt_devices (attempt_id, device, client)
+        SELECT new.id, :device, :client FROM new
+    )
+    SELECT id FROM new""",
+    )
+).bindparams(
+    bindparam("started_at", type_=UTCDateTime()), bindparam("deadline", type_=UTCDateTime())
+)
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Where a start came from (app/devices.py): stored with the attempt it made."""
+
+    device: str
+    client: str
 
 
 def _new_attempt(
@@ -490,9 +517,11 @@ def _new_attempt(
     pools: list[list[Candidate]],
     now: datetime,
     rng: random.Random | None,
+    marks: Marks | None = None,
 ) -> _Made | None:
-    """Draw a paper and store the attempt with it, committed. None when the database refused
-    it: another start of the same person won the race (one open attempt, one `number`)."""
+    """Draw a paper and store the attempt with it (and the start's `marks`), committed. None
+    when the database refused it: another start of the same person won the race (one open
+    attempt, one `number`)."""
     # Each paper from its own generator seeded with 128 bits from the OS: as unpredictable as
     # drawing from the OS for every number (no state is shared between papers to learn from),
     # without a system call for each of its ~150 random numbers.
@@ -516,9 +545,11 @@ def _new_attempt(
     }
     try:
         if session.get_bind().dialect.name == "postgresql":
+            marked = {} if marks is None else {"device": marks.device, "client": marks.client}
             attempt_id = session.execute(
-                _INSERT_PAPER_PG,
+                _INSERT_PAPER_PG if marks is None else _INSERT_PAPER_MARKED_PG,
                 values
+                | marked
                 | {
                     "versions": [item.version_id for item in drawn],
                     "orders": json.dumps([order for _item, order in paper]),
@@ -539,6 +570,11 @@ def _new_attempt(
                     for position, (item, order) in enumerate(paper, start=1)
                 ],
             )
+            if marks is not None:
+                session.execute(
+                    insert(AttemptDevice.__table__),
+                    {"attempt_id": attempt_id, "device": marks.device, "client": marks.client},
+                )
         session.commit()
     except IntegrityError:
         session.rollback()
