@@ -72,12 +72,15 @@ class TokenOut(BaseModel):
 class UnitsQuery(Request):
     q: str | None = Field(default=None, max_length=100, description="Search; diacritics ignored")
     level: Literal["province", "commune"] | None = None
+    parent: Id | None = Field(
+        default=None, description="A commune's code: its hamlets (ấp, khu vực, tổ dân phố)"
+    )
 
 
 class UnitOut(BaseModel):
     code: int
     name: str
-    level: Literal["province", "commune"]
+    level: Literal["province", "commune", "hamlet"]
     parent: int | None
     population: int | None = None
 

@@ -7,7 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -51,6 +61,15 @@ class Unit(db.Model):
     __table_args__ = (
         CheckConstraint("level IN ('province', 'commune', 'hamlet')", name="level"),
         CheckConstraint("population IS NULL OR population >= 0", name="population"),
+        # One hamlet of a (folded) name per commune, whoever adds it (migration 0019).
+        Index(
+            "uq_units_hamlet_name",
+            "parent_code",
+            "search_name",
+            unique=True,
+            sqlite_where=text("level = 'hamlet'"),
+            postgresql_where=text("level = 'hamlet'"),
+        ),
     )
 
     def __repr__(self) -> str:

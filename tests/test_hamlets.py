@@ -1,0 +1,236 @@
+"""Hamlets (issue 20, point 5): officers of a commune define its hamlets (page and CSV), residents
+name theirs, audiences and hamlet officers' scope work at hamlet level, progress breaks down by
+hamlet with small groups hidden, and the units API lists a commune's hamlets."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, Role, Unit, UnitLevel, User, utcnow
+from app.services import hamlets
+from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
+
+
+def _csv(lines: list[str], *, bom: bool = True) -> bytes:
+    return (("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n").encode()
+
+
+def _me(user: User | None) -> User | None:
+    return db.session.get(User, user.id) if user is not None else None
+
+
+def add(
+    name: str, kind: str = "Khu vực", commune: int = VI_THANH, population: object = None
+) -> Unit:
+    """A hamlet added through the service, as the command line (inside an app context)."""
+    return hamlets.create(db.session, None, commune, name, kind, population, utcnow())
+
+
+# ------------------------------------------------------------------------------ the service
+
+
+def test_an_officer_of_the_commune_or_above_adds_hamlets_with_codes_of_the_scheme(app, make_user):
+    commune_officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
+    province_officer = make_user(role=Role.OFFICER, phone="0911000002", unit=PROVINCE)
+    neighbour = make_user(role=Role.OFFICER, phone="0911000003", unit=NINH_KIEU)
+    leader = make_user(role=Role.LEADER, phone="0911000004", unit=VI_THANH)
+    now = utcnow()
+    with app.app_context():
+        first = hamlets.create(
+            db.session, _me(commune_officer), VI_THANH, "  Khu  vực 1 ", "khu vuc", "1.250", now
+        )
+        second = hamlets.create(
+            db.session, _me(province_officer), VI_THANH, "Ấp Thạnh Lợi", "Ấp", "", now
+        )
+        assert (first.code, first.name, first.division_type, first.population) == (
+            VI_THANH * 1000 + 1,
+            "Khu vực 1",
+            "Khu vực",
+            1250,
+        )
+        assert (second.code, second.search_name, second.population) == (
+            VI_THANH * 1000 + 2,
+            "ap thanh loi",
+            None,
+        )
+        assert (second.level, second.parent_code) == (UnitLevel.HAMLET, VI_THANH)
+        for actor in (neighbour, leader):
+            with pytest.raises(hamlets.NotAllowed):
+                hamlets.create(db.session, _me(actor), VI_THANH, "Khu vực 2", "Khu vực", None, now)
+        with pytest.raises(hamlets.NotAllowed):  # a commune's hamlet is never a hamlet's parent
+            hamlets.create(db.session, None, first.code, "Tổ 1", "Tổ dân phố", None, now)
+        with pytest.raises(hamlets.NotAllowed):  # nor the province
+            hamlets.create(db.session, None, PROVINCE, "Tổ 1", "Tổ dân phố", None, now)
+        actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert actions == ["hamlet.create", "hamlet.create"]
+        assert [u.name for u in hamlets.hamlets_of(db.session, VI_THANH)] == [
+            "Ấp Thạnh Lợi",
+            "Khu vực 1",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "population", "field"),
+    [
+        ("", "Ấp", None, "name"),
+        ("A" * 101, "Ấp", None, "name"),
+        ("Ấp\u200bMột", "Ấp", None, "name"),
+        ("Ấp Một", "làng", None, "kind"),
+        ("Ấp Một", "Ấp", "-3", "population"),
+        ("Ấp Một", "Ấp", "1e3", "population"),
+        ("Ấp Một", "Ấp", "١٢", "population"),
+    ],
+)
+def test_bad_fields_are_refused_with_the_field_named(app, name, kind, population, field):
+    with app.app_context():
+        with pytest.raises(hamlets.HamletError) as refused:
+            add(name, kind, population=population)
+        assert refused.value.field == field
+        assert hamlets.hamlets_of(db.session, VI_THANH) == []
+
+
+def test_the_same_name_folded_twice_in_a_commune_is_refused_but_not_in_another(app):
+    with app.app_context():
+        add("Ấp Thạnh Lợi", "Ấp")
+        for twin in ("ap thanh loi", "ẤP  THẠNH LỢI", "A\u0302\u0301p Thạnh Lợi"):
+            with pytest.raises(hamlets.HamletError) as refused:
+                add(twin, "Ấp")
+            assert refused.value.conflict
+        other = add("Ấp Thạnh Lợi", "Ấp", commune=NINH_KIEU)
+        assert other.code == NINH_KIEU * 1000 + 1
+        renamed = add("Khu vực 2")
+        with pytest.raises(hamlets.HamletError):
+            hamlets.update(db.session, None, renamed.code, "Ap Thanh Loi", "Ấp", None, utcnow())
+        hamlets.update(db.session, None, renamed.code, "Khu vực 3", "khu vực", "900", utcnow())
+        assert (db.session.get(Unit, renamed.code).name, renamed.population) == ("Khu vực 3", 900)
+
+
+def test_the_database_refuses_a_second_hamlet_of_the_same_name(app):
+    """Two officers at once: whatever the check above sees, the unique index decides."""
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        add("Khu vực 1")
+        with pytest.raises(IntegrityError):
+            db.session.execute(
+                Unit.__table__.insert(),
+                {
+                    "code": VI_THANH * 1000 + 9,
+                    "name": "KHU VỰC 1",
+                    "level": "hamlet",
+                    "division_type": "Khu vực",
+                    "parent_code": VI_THANH,
+                    "search_name": "khu vuc 1",
+                },
+            )
+        db.session.rollback()
+
+
+def test_a_hamlet_is_deleted_only_while_nothing_names_it(app, make_user):
+    resident = make_user(phone="0912000001")
+    with app.app_context():
+        free, used = add("Khu vực 1"), add("Khu vực 2")
+        used_code, free_code = used.code, free.code
+        db.session.get(User, resident.id).hamlet_code = used_code
+        db.session.commit()
+        with pytest.raises(hamlets.HamletError) as refused:
+            hamlets.delete(db.session, None, used_code, utcnow())
+        assert "1 accounts" in refused.value.message or "1 tài khoản" in refused.value.message
+        hamlets.delete(db.session, None, free_code, utcnow())
+        assert db.session.get(Unit, free_code) is None
+        assert db.session.get(Unit, used_code) is not None
+        # The next hamlet takes the next number, never the deleted one while a higher is used.
+        assert add("Khu vực 3").code == VI_THANH * 1000 + 3
+
+
+def test_csv_import_reports_every_line_and_adds_the_good_ones(app, make_user):
+    officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
+    data = _csv(
+        [
+            "Tên,Loại,Dân số",
+            "Khu vực 1,khu vực,1.250",
+            "Khu vực 2,Khu vực,",
+            ",Ấp,100",
+            "Ấp Thạnh Lợi,làng,300",
+            "khu vuc 1,Khu vực,5",
+            "Tổ dân phố 7,TDP,mười",
+            "Ấp Phú Hưng,Ấp,2 400",
+            "Khu vực 9",
+            '=HYPERLINK("http://x"),Ấp,',
+        ]
+    )
+    with app.app_context():
+        add("Ấp Phú Hưng", "Ấp")  # already there
+        report = hamlets.import_csv(db.session, _me(officer), VI_THANH, data, utcnow())
+        assert report.error is None
+        by_line = {line.line: (line.ok, line.message) for line in report.lines}
+        assert [n for n, (ok, _m) in sorted(by_line.items()) if ok] == [2, 3, 10]
+        assert "name" in by_line[4][1] or "tên" in by_line[4][1]
+        assert "làng" in by_line[5][1]
+        assert "line 2" in by_line[6][1] or "dòng 2" in by_line[6][1]
+        assert "mười" not in by_line[7][1] and not by_line[7][0]
+        assert "Ấp Phú Hưng" in by_line[8][1]
+        assert not by_line[9][0]
+        names = {
+            u.name: (u.division_type, u.population)
+            for u in hamlets.hamlets_of(db.session, VI_THANH)
+        }
+        assert names == {
+            "Ấp Phú Hưng": ("Ấp", None),
+            "Khu vực 1": ("Khu vực", 1250),
+            "Khu vực 2": ("Khu vực", None),
+            '=HYPERLINK("http://x")': ("Ấp", None),  # stored as the characters it holds
+        }
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "hamlet.import")
+        ).one()
+        assert (event.actor_id, event.unit_code) == (officer.id, VI_THANH)
+        assert event.detail["created"] == 3 and event.detail["refused"] == 6
+
+
+def test_csv_import_refuses_an_unreadable_file_and_a_commune_out_of_reach(app, make_user):
+    officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
+    with app.app_context():
+        report = hamlets.import_csv(db.session, None, VI_THANH, b"\xc1p 1,\xc1p\n", utcnow())
+        assert report.error and "UTF-8" in report.error
+        assert hamlets.import_csv(db.session, None, VI_THANH, b"\n\n", utcnow()).error
+        with pytest.raises(hamlets.NotAllowed):
+            hamlets.import_csv(db.session, _me(officer), NINH_KIEU, _csv(["Ấp 1,Ấp"]), utcnow())
+        assert hamlets.hamlets_of(db.session, NINH_KIEU) == []
+
+
+# ------------------------------------------------------------------------------ units API
+
+
+def test_units_api_lists_a_communes_hamlets_under_it_and_not_in_the_province_list(app, client):
+    with app.app_context():
+        add("Khu vực 2", population="800")
+        add("Khu vực 1")
+        add("Ấp Mỹ Hòa", "Ấp", commune=NINH_KIEU)
+    listed = client.get("/api/v1/units", query_string={"parent": VI_THANH})
+    assert listed.status_code == 200
+    assert listed.get_json() == [
+        {
+            "code": VI_THANH * 1000 + 2,
+            "name": "Khu vực 1",
+            "level": "hamlet",
+            "parent": VI_THANH,
+            "population": None,
+        },
+        {
+            "code": VI_THANH * 1000 + 1,
+            "name": "Khu vực 2",
+            "level": "hamlet",
+            "parent": VI_THANH,
+            "population": 800,
+        },
+    ]
+    searched = client.get("/api/v1/units", query_string={"parent": VI_THANH, "q": "khu vuc 2"})
+    assert [u["name"] for u in searched.get_json()] == ["Khu vực 2"]
+    everything = client.get("/api/v1/units").get_json()
+    assert {u["level"] for u in everything} == {"province", "commune"}
+    assert client.get("/api/v1/units", query_string={"q": "khu vuc"}).get_json() == []
+    assert client.get("/api/v1/units", query_string={"parent": 99999}).get_json() == []
+    assert client.get("/api/v1/units", query_string={"parent": "x"}).status_code == 400
