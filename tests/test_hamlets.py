@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, Role, Unit, UnitLevel, User, utcnow
 from app.services import hamlets
-from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH
+from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, csrf_token
 
 
 def _csv(lines: list[str], *, bom: bool = True) -> bytes:
@@ -234,3 +234,85 @@ def test_units_api_lists_a_communes_hamlets_under_it_and_not_in_the_province_lis
     assert client.get("/api/v1/units", query_string={"q": "khu vuc"}).get_json() == []
     assert client.get("/api/v1/units", query_string={"parent": 99999}).get_json() == []
     assert client.get("/api/v1/units", query_string={"parent": "x"}).status_code == 400
+
+
+# ------------------------------------------------------------------------------ the pages
+
+
+def test_the_officer_page_adds_edits_imports_and_deletes_within_scope_only(app, client, auth, make_user):
+    officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
+    make_user(role=Role.OFFICER, phone="0911000002", unit=NINH_KIEU)
+    auth.login(officer.phone)
+    page = client.get("/officer/hamlets")
+    assert page.status_code == 200 and "Vị Thanh" in page.get_data(as_text=True)
+    token = csrf_token(client, "/officer/hamlets")
+    added = client.post(
+        f"/officer/hamlets/{VI_THANH}/new",
+        data={"csrf_token": token, "name": "Khu vực 1", "kind": "Khu vực", "population": "1.250"},
+    )
+    assert added.status_code == 302
+    twin = client.post(
+        f"/officer/hamlets/{VI_THANH}/new",
+        data={"csrf_token": token, "name": "khu vuc 1", "kind": "Khu vực", "population": ""},
+    )
+    assert twin.status_code == 409 and "Khu vực 1" in twin.get_data(as_text=True)
+    bad = client.post(
+        f"/officer/hamlets/{VI_THANH}/new",
+        data={"csrf_token": token, "name": "Khu vực 2", "kind": "Khu vực", "population": "nhiều"},
+    )
+    assert bad.status_code == 422
+    forged = client.post(
+        f"/officer/hamlets/{VI_THANH}/new",
+        data={"csrf_token": token, "name": "Khu vực 2", "kind": "Làng", "population": ""},
+    )
+    assert forged.status_code == 422
+    elsewhere = client.post(
+        f"/officer/hamlets/{NINH_KIEU}/new",
+        data={"csrf_token": token, "name": "Khu vực 1", "kind": "Khu vực", "population": ""},
+    )
+    assert elsewhere.status_code == 403
+    assert client.get(f"/officer/hamlets?unit={NINH_KIEU}").status_code == 403
+    code = VI_THANH * 1000 + 1
+    edited = client.post(
+        f"/officer/hamlets/edit/{code}",
+        data={"csrf_token": token, "name": "Khu vực Một", "kind": "Khu vực", "population": ""},
+    )
+    assert edited.status_code == 302
+    imported = client.post(
+        f"/officer/hamlets/{VI_THANH}/import",
+        data={
+            "csrf_token": token,
+            "file": (__import__("io").BytesIO(_csv(["Ấp Thạnh Lợi,ấp,300", "Ấp X,làng,"])), "h.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    text = imported.get_data(as_text=True)
+    assert imported.status_code == 200 and "Ấp Thạnh Lợi" in text and "làng" in text
+    deleted = client.post(f"/officer/hamlets/delete/{code}", data={"csrf_token": token})
+    assert deleted.status_code == 302
+    with app.app_context():
+        assert [u.name for u in hamlets.hamlets_of(db.session, VI_THANH)] == ["Ấp Thạnh Lợi"]
+        assert db.session.get(Unit, code) is None
+
+
+def test_residents_leaders_and_hamlet_officers_cannot_manage_hamlets(app, client, auth, make_user):
+    with app.app_context():
+        hamlet = add("Khu vực 1").code
+    resident = make_user(phone="0912000001")
+    leader = make_user(role=Role.LEADER, phone="0911000003", unit=VI_THANH)
+    hamlet_officer = make_user(role=Role.OFFICER, phone="0911000004", unit=hamlet)
+    for person in (resident, leader, hamlet_officer):
+        auth.login(person.phone)
+        token = csrf_token(client, "/account/")
+        posted = client.post(
+            f"/officer/hamlets/{VI_THANH}/new",
+            data={"csrf_token": token, "name": "Khu vực 9", "kind": "Khu vực"},
+        )
+        assert posted.status_code == 403, person.role
+        assert client.post(
+            f"/officer/hamlets/delete/{hamlet}", data={"csrf_token": token}
+        ).status_code == 403
+        assert client.get(f"/officer/hamlets?unit={VI_THANH}").status_code == 403
+        auth.logout()
+    with app.app_context():
+        assert [u.code for u in hamlets.hamlets_of(db.session, VI_THANH)] == [hamlet]
