@@ -239,7 +239,9 @@ def test_units_api_lists_a_communes_hamlets_under_it_and_not_in_the_province_lis
 # ------------------------------------------------------------------------------ the pages
 
 
-def test_the_officer_page_adds_edits_imports_and_deletes_within_scope_only(app, client, auth, make_user):
+def test_the_officer_page_adds_edits_imports_and_deletes_within_scope_only(
+    app, client, auth, make_user
+):
     officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
     make_user(role=Role.OFFICER, phone="0911000002", unit=NINH_KIEU)
     auth.login(officer.phone)
@@ -282,7 +284,10 @@ def test_the_officer_page_adds_edits_imports_and_deletes_within_scope_only(app, 
         f"/officer/hamlets/{VI_THANH}/import",
         data={
             "csrf_token": token,
-            "file": (__import__("io").BytesIO(_csv(["Ấp Thạnh Lợi,ấp,300", "Ấp X,làng,"])), "h.csv"),
+            "file": (
+                __import__("io").BytesIO(_csv(["Ấp Thạnh Lợi,ấp,300", "Ấp X,làng,"])),
+                "h.csv",
+            ),
         },
         content_type="multipart/form-data",
     )
@@ -309,10 +314,120 @@ def test_residents_leaders_and_hamlet_officers_cannot_manage_hamlets(app, client
             data={"csrf_token": token, "name": "Khu vực 9", "kind": "Khu vực"},
         )
         assert posted.status_code == 403, person.role
-        assert client.post(
-            f"/officer/hamlets/delete/{hamlet}", data={"csrf_token": token}
-        ).status_code == 403
+        assert (
+            client.post(f"/officer/hamlets/delete/{hamlet}", data={"csrf_token": token}).status_code
+            == 403
+        )
         assert client.get(f"/officer/hamlets?unit={VI_THANH}").status_code == 403
         auth.logout()
     with app.app_context():
         assert [u.code for u in hamlets.hamlets_of(db.session, VI_THANH)] == [hamlet]
+
+
+# ------------------------------------------------------------------------------ progress
+
+
+def _answer(app, slug: str, commune: int, hamlet: int | None, n: int) -> None:  # type: ignore[no-untyped-def]
+    """`n` anonymous responses of `commune` naming `hamlet`, moved by the mixer."""
+    from app.models import Survey
+    from app.services import survey_definition
+    from app.services import surveys as survey_service
+    from tests.test_surveys import GOOD, NOW
+
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+        defn = survey_definition.definition(db.session, survey)
+        unit = db.session.get(Unit, commune)
+        place = db.session.get(Unit, hamlet) if hamlet else None
+        for _i in range(n):
+            survey_service.submit(db.session, defn, GOOD, NOW, user=None, unit=unit, hamlet=place)
+        survey_service.settle(db.session, NOW, force=True)
+
+
+@pytest.fixture
+def full_survey(app):  # type: ignore[no-untyped-def]
+    from tests.conftest import load_content, set_clock
+    from tests.test_surveys import FULL, NOW
+
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL)], NOW)
+    return "hai-long-chinh-quyen-2026"
+
+
+def _hamlet_rows(html: str) -> dict[str, str]:
+    import re
+
+    table = html.split('id="by-hamlet"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<tr><td>(.*?)</td><td class=\"text-end\">(.*?)</td>", table)
+    return {re.sub(r"<[^>]+>", "", name): re.sub(r"<[^>]+>", "", n) for name, n in cells}
+
+
+def test_progress_by_hamlet_hides_a_small_hamlet_so_that_the_commune_total_does_not_give_it(
+    app, client, auth, make_user, full_survey
+):
+    with app.app_context():
+        a, b, c = (add(name).code for name in ("Khu vực 1", "Khu vực 2", "Khu vực 3"))
+    for hamlet, n in ((a, 6), (b, 2), (c, 7), (None, 5)):
+        _answer(app, full_survey, VI_THANH, hamlet, n)
+    _answer(app, full_survey, NINH_KIEU, None, 9)
+    commune_officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
+    auth.login(commune_officer.phone)
+    page = client.get(f"/surveys/{full_survey}/progress")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    rows = _hamlet_rows(html)
+    hidden = {name for name, n in rows.items() if not n.strip().isdigit()}
+    assert rows["Khu vực 1"] == "6" and rows["Khu vực 3"] == "7"
+    assert "Khu vực 2" in hidden  # 2 people: below the threshold of 5
+    # The attacker's sum: the commune's total (20, shown) less the hamlets shown leaves the
+    # hidden ones together, never the small one alone.
+    assert len(hidden) >= 2
+    assert ">20<" in html  # the commune's own figure is shown
+    auth.logout()
+    # A hamlet officer reads their own hamlet's row, hidden or not, and nothing else.
+    for hamlet, phone, expected in ((a, "0911000002", "6"), (b, "0911000003", None)):
+        officer = make_user(role=Role.OFFICER, phone=phone, unit=hamlet)
+        auth.login(officer.phone)
+        html = client.get(f"/surveys/{full_survey}/progress").get_data(as_text=True)
+        rows = _hamlet_rows(html)
+        assert len(rows) == 1
+        (shown,) = rows.values()
+        assert (shown if shown.isdigit() else None) == expected
+        assert ">20<" not in html and ">9<" not in html
+        assert client.get(f"/surveys/{full_survey}/progress?unit={VI_THANH}").status_code == 200
+        auth.logout()
+    # An officer above chooses the commune to break down; a neighbour may not.
+    neighbour = make_user(role=Role.OFFICER, phone="0911000004", unit=NINH_KIEU)
+    auth.login(neighbour.phone)
+    other = client.get(f"/surveys/{full_survey}/progress?unit={VI_THANH}").get_data(as_text=True)
+    assert 'id="by-hamlet"' not in other and "Khu vực 1" not in other
+    province = make_user(role=Role.OFFICER, phone="0911000005", unit=PROVINCE)
+    auth.logout()
+    auth.login(province.phone)
+    listed = client.get(f"/surveys/{full_survey}/progress").get_data(as_text=True)
+    assert f"unit={VI_THANH}" in listed and 'id="by-hamlet"' not in listed
+    chosen = client.get(f"/surveys/{full_survey}/progress?unit={VI_THANH}").get_data(as_text=True)
+    assert _hamlet_rows(chosen)["Khu vực 1"] == "6"
+    assert client.get(f"/surveys/{full_survey}/progress?unit={a}").status_code == 403
+
+
+def test_the_hamlet_decision_never_leaves_one_hidden_figure_alone():
+    """Every shape of a commune's hamlets: the hidden rows are never one alone (it would be the
+    commune's total less the shown ones), and every row under the threshold is hidden."""
+    import itertools
+
+    from app.services.suppression import NOT_STATED, decide_hamlets
+
+    for sizes in itertools.product((0, 1, 2, 4, 5, 9), repeat=4):
+        counts = dict(zip((1, 2, 3, NOT_STATED), sizes, strict=True))
+        decision = decide_hamlets(counts, [1, 2, 3], 5, commune_hidden=False)
+        total = sum(sizes)
+        if decision.everything:
+            assert 0 < total < 5
+            continue
+        hidden = [row for row in counts if decision.hides(row)]
+        assert all(decision.hides(row) for row, n in counts.items() if 0 < n < 5)
+        assert len(hidden) != 1, (sizes, hidden)
+        if hidden:  # the hidden ones together: not one of them is worked out
+            assert sum(counts[row] for row in hidden) > 0 or len(hidden) > 1
+    assert decide_hamlets({1: 9, 2: 9}, [1, 2], 5, commune_hidden=True).hides(1)

@@ -101,8 +101,8 @@ def round_state(round_: Round | Any, now: datetime) -> str:
     return "open" if now < round_.closes_at else "closed"
 
 
-def in_audience(contest: Contest, unit: Unit) -> bool:
-    return policy.in_audience(contest.audience, unit)
+def in_audience(contest: Contest, unit: Unit, hamlet_code: int | None = None) -> bool:
+    return policy.in_audience(contest.audience, unit, hamlet_code)
 
 
 def remaining_s(attempt: Attempt, now: datetime) -> float:
@@ -288,7 +288,7 @@ def start(
     rng: random.Random | None = None,
 ) -> tuple[Attempt, bool]:
     """The attempt in progress, or a new one with its paper drawn. (attempt, created)."""
-    if not in_audience(round_.contest, user.unit):
+    if not in_audience(round_.contest, user.unit, user.hamlet_code):
         raise NotInAudience(N_("This contest is not open to your commune or ward."))
     current = open_attempt(session, round_.id, user.id)
     if current is not None:
@@ -346,6 +346,7 @@ _GATE = (
     select(
         User.role,
         User.unit_code,
+        User.hamlet_code,
         Unit.parent_code,
         Contest.audience,
         Round.id,
@@ -402,7 +403,7 @@ def begin(
         row is None
         or row.role != Role.RESIDENT
         or row.open is not None
-        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code)
+        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code, row.hamlet_code)
         or round_state(row, now) != "open"
         or row.done >= row.attempts
     ):

@@ -37,7 +37,7 @@ def check(
     """The person's attempt in progress at the round (a start only answers with it), or None
     when a new attempt may be made; raises the refusal the start would meet otherwise
     (`attempts.NotInAudience`, `RoundNotOpen`, `NoAttemptsLeft`), in `attempts.start`'s order."""
-    if not attempts.in_audience(round_.contest, user.unit):
+    if not attempts.in_audience(round_.contest, user.unit, user.hamlet_code):
         raise attempts.NotInAudience(N_("This contest is not open to your commune or ward."))
     made = session.scalars(
         select(Attempt).where(Attempt.round_id == round_.id, Attempt.user_id == user.id)

@@ -18,7 +18,7 @@ from app.content.messages import render
 from app.content.preview import condition_words
 from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
-from app.parse import ID_MAX, int_or_none
+from app.parse import ID_MAX, int_or_none, optional_int
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
 from app.services import analytics, policy, survey_definition, survey_progress
 from app.services import surveys as service
@@ -284,10 +284,18 @@ def progress(slug: str) -> Response | str:
         survey_progress.completion(db.session, survey, reader) if not survey.anonymous else None
     )
     owner = db.session.get(Unit, survey.owner_unit_code)
+    asked = optional_int(request.args.get("unit"), 1, ID_MAX, "unit")
+    commune = survey_progress.hamlet_commune(db.session, reader, asked)
     return render_template(
         "surveys/progress.html",
         survey=survey,
         rows=rows,
+        commune=commune,
+        hamlet_rows=(
+            survey_progress.responses_per_hamlet(db.session, survey, commune, reader)
+            if commune is not None
+            else []
+        ),
         completion=completion,
         threshold=survey.min_group or analytics.DEFAULT_THRESHOLD,
         form=form,
