@@ -431,3 +431,133 @@ def test_the_hamlet_decision_never_leaves_one_hidden_figure_alone():
         if hidden:  # the hidden ones together: not one of them is worked out
             assert sum(counts[row] for row in hidden) > 0 or len(hidden) > 1
     assert decide_hamlets({1: 9, 2: 9}, [1, 2], 5, commune_hidden=True).hides(1)
+
+
+# ------------------------------------------------------------------------------ audiences
+
+
+def test_an_audience_listing_a_hamlet_takes_in_its_people_only(app):
+    from app.services import policy
+
+    with app.app_context():
+        h1, h2 = add("Khu vực 1").code, add("Khu vực 2").code
+        commune = db.session.get(Unit, VI_THANH)
+        assert policy.in_audience([h1], commune, h1)
+        assert not policy.in_audience([h1], commune, h2)
+        assert not policy.in_audience([h1], commune, None)
+        assert policy.in_audience([VI_THANH], commune, h2)  # a commune takes in its hamlets
+        assert policy.in_audience([PROVINCE], commune, None)
+        assert policy.audience_reaches(db.session, [h1], commune)
+        assert not policy.audience_reaches(db.session, [h1], db.session.get(Unit, NINH_KIEU))
+
+
+def test_a_contest_open_to_a_hamlet_starts_for_its_residents_only(app, client, make_user):
+    from tests.conftest import load_content, set_clock
+    from tests.test_attempts import CONTEST, START, bank_yaml, bearer
+
+    set_clock(app, START)
+    with app.app_context():
+        h1, h2 = add("Khu vực 1").code, add("Khu vực 2").code
+    load_content(
+        app,
+        [
+            ("b.yaml", bank_yaml()),
+            ("c.yaml", CONTEST.replace("rounds:", f"audience: [{h1}]\nrounds:")),
+        ],
+        START,
+    )
+    inside, other, none = (make_user(phone=p) for p in ("0987000001", "0987000002", "0987000003"))
+    with app.app_context():
+        db.session.get(User, inside.id).hamlet_code = h1
+        db.session.get(User, other.id).hamlet_code = h2
+        db.session.commit()
+        from app.models import Round
+
+        round_id = db.session.scalars(select(Round.id).order_by(Round.id)).first()
+    started = {
+        person.phone: client.post(
+            f"/api/v1/rounds/{round_id}/attempts", headers=bearer(client, person.phone)
+        ).status_code
+        for person in (inside, other, none)
+    }
+    assert started == {"0987000001": 201, "0987000002": 403, "0987000003": 403}
+
+
+def test_content_may_name_a_hamlet_in_its_audience_but_not_a_made_up_one(app):
+    from app.content.store import Actor
+    from tests.test_surveys import IDENTIFIED, NOW
+
+    with app.app_context():
+        real = add("Khu vực 1").code
+    from app.content.pipeline import load_files
+
+    def load(audience: str) -> list[str]:
+        text = IDENTIFIED.replace("min_group: 3", f"min_group: 3\naudience: {audience}")
+        with app.app_context():
+            (outcome,) = load_files(
+                db.session,
+                [("id.yaml", text.encode())],
+                Actor(unit_code=VI_THANH, is_admin=False),
+                NOW,
+            )
+            if outcome.refused is not None:
+                return [p.message % p.params for p in outcome.refused.problems]
+            return outcome.result.messages("en")
+
+    assert load(f"[{real}]") == []
+    assert any("31321009" in m and "Hamlets page" in m for m in load("[31321009]")), load(
+        "[31321009]"
+    )
+    assert any("neither" in m for m in load("[99999001]")), load("[99999001]")
+    assert any("outside" in m for m in load(f"[{NINH_KIEU}]"))
+
+
+# ------------------------------------------------------------------------------ answering
+
+
+def test_the_survey_form_asks_the_hamlet_and_stores_it_preselecting_the_residents_own(
+    app, client, auth, make_user
+):
+    from app.models import SurveyResponse
+    from tests.conftest import load_content, set_clock
+    from tests.test_surveys import IDENTIFIED, NOW
+
+    set_clock(app, NOW)
+    load_content(app, [("id.yaml", IDENTIFIED)], NOW)
+    with app.app_context():
+        h1, h2 = add("Khu vực 1").code, add("Khu vực 2").code
+        elsewhere = add("Khu vực 1", commune=NINH_KIEU).code
+    resident, other, forger = (
+        make_user(phone=p) for p in ("0987000001", "0987000002", "0987000003")
+    )
+    with app.app_context():
+        db.session.get(User, resident.id).hamlet_code = h2
+        db.session.commit()
+
+    def answer(person: User, hamlet: str | None) -> str:
+        auth.login(person.phone)
+        first = client.get("/surveys/kenh-thong-tin/page/0").get_data(as_text=True)
+        token = csrf_token(client, "/surveys/kenh-thong-tin/page/0")
+        data = {"csrf_token": token, "action": "next", "a-hop": "2"}
+        if hamlet is not None:
+            data["hamlet"] = hamlet
+        second = client.post("/surveys/kenh-thong-tin/page/0", data=data)
+        assert second.status_code == 200, second.get_data(as_text=True)[-3000:]
+        carried = __import__("re").search(
+            r'name="hamlet" value="(\d*)"', second.get_data(as_text=True)
+        )
+        posted = {"csrf_token": token, "action": "submit", "a-hop": "2", "a-kenh": "1"}
+        posted["hamlet"] = carried.group(1) if carried else ""
+        assert client.post("/surveys/kenh-thong-tin/page/1", data=posted).status_code == 302
+        auth.logout()
+        return first
+
+    first = answer(resident, None)  # the page's own choice: the resident's hamlet
+    assert f'<option value="{h2}" selected>' in first and 'id="hamlet-choice"' in first
+    answer(other, str(h1))
+    answer(forger, str(elsewhere))  # another commune's hamlet: names none
+    with app.app_context():
+        stored = dict(
+            db.session.execute(select(SurveyResponse.user_id, SurveyResponse.hamlet_code)).all()
+        )
+    assert stored == {resident.id: h2, other.id: h1, forger.id: None}

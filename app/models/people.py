@@ -30,6 +30,16 @@ class UnitLevel(StrEnum):
     HAMLET = "hamlet"  # ấp, khu vực, tổ dân phố: defined by the commune's officers (issue 20)
 
 
+# A hamlet's code (agreed for issue 20): its commune's code × HAMLET_CODE_BASE + n, n = 1..999.
+HAMLET_CODE_BASE = 1000
+
+
+def hamlet_code_parts(code: int) -> tuple[int, int] | None:
+    """(commune code, n) of a code of the hamlet scheme, or None when it is not one."""
+    commune, number = divmod(code, HAMLET_CODE_BASE)
+    return (commune, number) if commune > 0 and 1 <= number < HAMLET_CODE_BASE else None
+
+
 class Role(StrEnum):
     RESIDENT = "resident"
     OFFICER = "officer"

@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from app.csvread import CsvError, Row, read_rows
 from app.models import Contest, Survey, SurveyResponse, Unit, UnitLevel, User
+from app.models.people import HAMLET_CODE_BASE
 from app.parse import ID_MAX, int_or_none
 from app.services import audit, policy
 from app.text import clean_line, fold, has_hidden_characters, vietnamese_key
 
 NAME_MAX = 100  # units.name
-PER_COMMUNE = 999  # codes commune × 1000 + 1..999
+PER_COMMUNE = HAMLET_CODE_BASE - 1  # codes commune × 1000 + 1..999 (models.people)
 IMPORT_MAX = PER_COMMUNE
 # The kinds, as stored (units.division_type), found by their folded spellings.
 KINDS = ("Ấp", "Khu vực", "Tổ dân phố")
@@ -194,7 +195,7 @@ def _duplicate(name: str) -> HamletError:
 
 
 def _next_code(session: Session, commune: Unit) -> int:
-    base = commune.code * 1000
+    base = commune.code * HAMLET_CODE_BASE
     used = set(
         session.scalars(
             select(Unit.code).where(

@@ -85,6 +85,23 @@ def in_audience_of(
     )
 
 
+def audience_reaches(session: Any, audience: list[int] | None, unit: Unit) -> bool:
+    """Whether some people of `unit` (a commune) may be in the audience: the whole commune
+    (`in_audience`), or one of its hamlets that the audience lists (the hamlet, chosen later,
+    decides: `in_audience` with it)."""
+    if in_audience(audience, unit):
+        return True
+    listed = [code for code in audience or [] if code != unit.code]
+    return bool(listed) and (
+        session.scalar(
+            select(Unit.code)
+            .where(Unit.code.in_(listed), Unit.parent_code == unit.code, Unit.level == "hamlet")
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def within(unit: Unit | None, scope: Unit | None) -> bool:
     """Whether `unit` is `scope` or lies anywhere below it; no scope (admin) sees everything."""
     if scope is None:
