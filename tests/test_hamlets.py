@@ -561,3 +561,61 @@ def test_the_survey_form_asks_the_hamlet_and_stores_it_preselecting_the_resident
             db.session.execute(select(SurveyResponse.user_id, SurveyResponse.hamlet_code)).all()
         )
     assert stored == {resident.id: h2, other.id: h1, forger.id: None}
+
+
+# ------------------------------------------------------------------------------ signing up
+
+
+def test_sign_up_with_a_hamlet_of_another_commune_is_refused_naming_the_field(app, client):
+    from tests.test_api import REGISTRATION
+    from tests.test_auth import register_form
+
+    with app.app_context():
+        mine, theirs = add("Khu vực 1").code, add("Ấp Mỹ Hòa", "Ấp", commune=NINH_KIEU).code
+    for bad in (theirs, VI_THANH, 99_999_999):
+        refused = client.post("/api/v1/auth/register", json={**REGISTRATION, "hamlet": bad})
+        assert refused.status_code == 422
+        assert [d["field"] for d in refused.get_json()["error"]["details"]] == ["hamlet"]
+    page = register_form(client, hamlet=str(theirs))
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert 'id="hamlet-field"' in html and f'<option value="{mine}">Khu vực 1</option>' in html
+    assert "Ấp Mỹ Hòa" not in html  # the chosen commune's hamlets only
+    with app.app_context():
+        assert db.session.scalar(select(User.id)) is None
+    created = client.post("/api/v1/auth/register", json={**REGISTRATION, "hamlet": mine})
+    assert created.status_code == 201
+    assert register_form(client, phone="0912000009", hamlet="").status_code == 302
+    with app.app_context():
+        stored = db.session.execute(select(User.phone, User.hamlet_code)).all()
+    assert sorted(stored) == [("0912000009", None), ("0912345678", mine)]
+
+
+def test_a_resident_names_or_changes_their_hamlet_on_the_account_page(app, client, auth, make_user):
+    resident = make_user(phone="0912000001")
+    with app.app_context():
+        mine, theirs = add("Khu vực 1").code, add("Ấp Mỹ Hòa", "Ấp", commune=NINH_KIEU).code
+    auth.login(resident.phone)
+    assert "Khu vực 1" in client.get("/account/hamlet").get_data(as_text=True)
+    token = csrf_token(client, "/account/hamlet")
+    assert (
+        client.post("/account/hamlet", data={"csrf_token": token, "hamlet": theirs}).status_code
+        == 422
+    )
+    assert (
+        client.post("/account/hamlet", data={"csrf_token": token, "hamlet": "x"}).status_code == 422
+    )
+    assert (
+        client.post("/account/hamlet", data={"csrf_token": token, "hamlet": mine}).status_code
+        == 302
+    )
+    assert "Khu vực 1" in client.get("/account/").get_data(as_text=True)
+    me = client.get("/api/v1/me").get_json()
+    assert me["hamlet"]["code"] == mine and me["hamlet"]["level"] == "hamlet"
+    download = client.get("/account/data.json").get_json()
+    assert download["account"]["hamlet"] == {"code": mine, "name": "Khu vực 1"}
+    assert (
+        client.post("/account/hamlet", data={"csrf_token": token, "hamlet": ""}).status_code == 302
+    )
+    with app.app_context():
+        assert db.session.get(User, resident.id).hamlet_code is None
