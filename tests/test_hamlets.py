@@ -619,3 +619,31 @@ def test_a_resident_names_or_changes_their_hamlet_on_the_account_page(app, clien
     )
     with app.app_context():
         assert db.session.get(User, resident.id).hamlet_code is None
+
+
+# ------------------------------------------------------------------------------ hamlet officers
+
+
+def test_a_commune_officer_creates_an_officer_of_one_of_its_hamlets_only(
+    app, client, auth, make_user
+):
+    from app.services import staff
+
+    commune_officer = make_user(role=Role.OFFICER, phone="0911000001", unit=VI_THANH)
+    neighbour = make_user(role=Role.OFFICER, phone="0911000002", unit=NINH_KIEU)
+    with app.app_context():
+        mine = add("Khu vực 1").code
+    now = utcnow()
+    with app.app_context():
+        made = staff.create(
+            db.session, _me(commune_officer), "Lê Thị Hoa", "0912000001", mine, "officer", now
+        )
+        assert db.session.get(User, made.user_id).unit_code == mine
+        with pytest.raises(staff.NotAllowed):
+            staff.create(db.session, _me(neighbour), "Ai Đó", "0912000002", mine, "officer", now)
+        with pytest.raises(staff.NotAllowed):  # a hamlet officer creates nobody
+            hamlet_officer = db.session.get(User, made.user_id)
+            staff.create(db.session, hamlet_officer, "Ai Đó", "0912000003", mine, "officer", now)
+    auth.login(commune_officer.phone)
+    page = client.get("/officer/staff/new").get_data(as_text=True)
+    assert f'<option value="{mine}">Khu vực 1 – Phường Vị Thanh</option>' in page
