@@ -4,6 +4,9 @@ hamlet with small groups hidden, and the units API lists a commune's hamlets."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -285,7 +288,7 @@ def test_the_officer_page_adds_edits_imports_and_deletes_within_scope_only(
         data={
             "csrf_token": token,
             "file": (
-                __import__("io").BytesIO(_csv(["Ấp Thạnh Lợi,ấp,300", "Ấp X,làng,"])),
+                io.BytesIO(_csv(["Ấp Thạnh Lợi,ấp,300", "Ấp X,làng,"])),
                 "h.csv",
             ),
         },
@@ -543,9 +546,7 @@ def test_the_survey_form_asks_the_hamlet_and_stores_it_preselecting_the_resident
             data["hamlet"] = hamlet
         second = client.post("/surveys/kenh-thong-tin/page/0", data=data)
         assert second.status_code == 200, second.get_data(as_text=True)[-3000:]
-        carried = __import__("re").search(
-            r'name="hamlet" value="(\d*)"', second.get_data(as_text=True)
-        )
+        carried = re.search(r'name="hamlet" value="(\d*)"', second.get_data(as_text=True))
         posted = {"csrf_token": token, "action": "submit", "a-hop": "2", "a-kenh": "1"}
         posted["hamlet"] = carried.group(1) if carried else ""
         assert client.post("/surveys/kenh-thong-tin/page/1", data=posted).status_code == 302
@@ -647,3 +648,88 @@ def test_a_commune_officer_creates_an_officer_of_one_of_its_hamlets_only(
     auth.login(commune_officer.phone)
     page = client.get("/officer/staff/new").get_data(as_text=True)
     assert f'<option value="{mine}">Khu vực 1 – Phường Vị Thanh</option>' in page
+
+
+def _normal(body: bytes) -> str:
+    """A page as read, without what changes on every request (CSRF tokens, nonces, ids)."""
+    text = body.decode("utf-8", "replace")
+    text = re.sub(r'(csrf_token"? (?:type="hidden" )?value=")[^"]+', r"\1", text)
+    text = re.sub(r'nonce="[^"]+"', "", text)
+    text = re.sub(r"\b[0-9a-f]{32}\b", "", text)  # the request's id, on error pages
+    return re.sub(r'"csrf_token": "[^"]+"', "", text)
+
+
+def test_a_hamlet_officer_reads_nothing_of_their_commune_outside_their_hamlet(
+    app, client, auth, make_user, full_survey
+):
+    """The attacker is an officer of one hamlet. Every page and API answer that takes a unit
+    or a scope is read twice: before and after the rest of the commune (another hamlet, the
+    residents who named none) and a neighbouring commune receive more responses and sign-ups.
+    Nothing they read may change; asked for the commune itself, they are refused."""
+    with app.app_context():
+        mine, other = add("Khu vực 1").code, add("Khu vực 2").code
+    for hamlet, n in ((mine, 6), (other, 7), (None, 8)):
+        _answer(app, full_survey, VI_THANH, hamlet, n)
+    _answer(app, full_survey, NINH_KIEU, None, 9)
+    officer = make_user(role=Role.OFFICER, phone="0911000001", unit=mine)
+    slug = full_survey
+    paths = [
+        "/officer/",
+        "/overview",
+        "/surveys/",
+        f"/surveys/{slug}/progress",
+        f"/surveys/{slug}/progress?unit={VI_THANH}",
+        f"/surveys/{slug}/progress?unit={NINH_KIEU}",
+        "/results/",
+        f"/results/{slug}",
+        f"/results/{slug}?by=unit",
+        f"/results/{slug}?by=hamlet",
+        f"/results/{slug}?by=channel",
+        f"/results/{slug}?by=gioi-tinh",
+        f"/results/{slug}?unit={VI_THANH}",
+        f"/results/{slug}?unit={mine}",
+        f"/results/{slug}/results.csv",
+        f"/results/{slug}/results.csv?unit={VI_THANH}",
+        f"/results/{slug}/responses.csv",
+        f"/api/v1/surveys/{slug}/results",
+        f"/api/v1/surveys/{slug}/results?by=unit",
+        f"/api/v1/surveys/{slug}/results?by=hamlet",
+        f"/api/v1/surveys/{slug}/results?unit={VI_THANH}",
+        f"/api/v1/surveys/{slug}/results?unit={mine}",
+        "/briefs/",
+        f"/briefs/{VI_THANH}.pdf",
+        "/results/contests",
+        "/officer/staff",
+        f"/officer/staff?unit={VI_THANH}",
+        f"/officer/hamlets?unit={VI_THANH}",
+        "/officer/content/",
+    ]
+    auth.login(officer.phone)
+
+    def read() -> dict[str, tuple[int, str]]:
+        return {p: (r.status_code, _normal(r.data)) for p in paths for r in [client.get(p)]}
+
+    before = read()
+    assert before[f"/surveys/{slug}/progress"][0] == 200
+    assert _hamlet_rows(before[f"/surveys/{slug}/progress"][1]) == {"Khu vực 1": "6"}
+    for path in (
+        f"/results/{slug}?unit={VI_THANH}",
+        f"/api/v1/surveys/{slug}/results?unit={VI_THANH}",
+        f"/results/{slug}/results.csv?unit={VI_THANH}",
+        f"/briefs/{VI_THANH}.pdf",
+        f"/officer/hamlets?unit={VI_THANH}",
+    ):
+        assert before[path][0] in (403, 404), path
+    # The rest of the commune and a neighbour grow; the officer's hamlet does not.
+    _answer(app, full_survey, VI_THANH, None, 10)
+    _answer(app, full_survey, VI_THANH, other, 10)
+    _answer(app, full_survey, NINH_KIEU, None, 10)
+    for n in range(3):
+        resident = make_user(phone=f"098700000{n}")
+        with app.app_context():
+            db.session.get(User, resident.id).hamlet_code = other if n else None
+            db.session.commit()
+    make_user(phone="0987000009", unit=NINH_KIEU)
+    after = read()
+    changed = [p for p in paths if before[p] != after[p]]
+    assert changed == [], changed
