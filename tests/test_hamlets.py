@@ -733,3 +733,29 @@ def test_a_hamlet_officer_reads_nothing_of_their_commune_outside_their_hamlet(
     after = read()
     changed = [p for p in paths if before[p] != after[p]]
     assert changed == [], changed
+
+
+def test_the_demo_gives_two_communes_their_hamlets_once_and_its_responses_name_them(
+    app, runner, full_survey
+):
+    from app.models import Survey, SurveyResponse
+
+    for _time in range(2):
+        assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        assert [u.name for u in hamlets.hamlets_of(db.session, 31441)] == [
+            "Ấp Phú Hưng",
+            "Ấp Thạnh Lợi",
+            "Ấp Thạnh Phú",
+        ]
+        assert len(hamlets.hamlets_of(db.session, VI_THANH)) == 4
+    made = runner.invoke(args=["demo", "responses", "--survey", full_survey, "--count", "400"])
+    assert made.exit_code == 0, made.output
+    with app.app_context():
+        named = db.session.execute(
+            select(SurveyResponse.unit_code, SurveyResponse.hamlet_code)
+            .join(Survey)
+            .where(SurveyResponse.hamlet_code.is_not(None))
+        ).all()
+        parents = {u.code: u.parent_code for u in db.session.scalars(select(Unit))}
+    assert named and all(parents[hamlet] == commune for commune, hamlet in named)
