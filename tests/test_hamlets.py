@@ -759,3 +759,23 @@ def test_the_demo_gives_two_communes_their_hamlets_once_and_its_responses_name_t
         ).all()
         parents = {u.code: u.parent_code for u in db.session.scalars(select(Unit))}
     assert named and all(parents[hamlet] == commune for commune, hamlet in named)
+
+
+def test_the_survey_api_takes_a_hamlet_of_the_commune_and_refuses_another(
+    app, client, make_user, full_survey
+):
+    from app.models import SurveyResponse
+    from app.services import surveys as survey_service
+    from tests.test_surveys import GOOD, NOW
+
+    with app.app_context():
+        mine, theirs = add("Khu vực 1").code, add("Ấp Mỹ Hòa", "Ấp", commune=NINH_KIEU).code
+    url = f"/api/v1/surveys/{full_survey}/responses"
+    refused = client.post(url, json={"unit": VI_THANH, "hamlet": theirs, "answers": GOOD})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["details"][0]["field"] == "hamlet"
+    taken = client.post(url, json={"unit": VI_THANH, "hamlet": mine, "answers": GOOD})
+    assert taken.status_code == 201
+    with app.app_context():
+        survey_service.settle(db.session, NOW, force=True)
+        assert db.session.scalars(select(SurveyResponse.hamlet_code)).all() == [mine]
