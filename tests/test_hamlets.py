@@ -779,3 +779,35 @@ def test_the_survey_api_takes_a_hamlet_of_the_commune_and_refuses_another(
     with app.app_context():
         survey_service.settle(db.session, NOW, force=True)
         assert db.session.scalars(select(SurveyResponse.hamlet_code)).all() == [mine]
+
+
+def test_a_hamlet_officer_follows_what_reaches_their_hamlet_and_counts_its_residents_only(
+    app, client, auth, make_user
+):
+    from tests.conftest import load_content, set_clock
+    from tests.test_surveys import FULL, IDENTIFIED, NOW
+
+    set_clock(app, NOW)
+    with app.app_context():
+        mine, other = add("Khu vực 1").code, add("Khu vực 2").code
+    elsewhere = IDENTIFIED.replace("kenh-thong-tin", "chi-ninh-kieu").replace(
+        "min_group: 3", f"min_group: 3\naudience: [{NINH_KIEU}]"
+    )
+    only_other = IDENTIFIED.replace("kenh-thong-tin", "chi-khu-vuc-2").replace(
+        "min_group: 3", f"min_group: 3\naudience: [{other}]"
+    )
+    load_content(app, [("full.yaml", FULL), ("a.yaml", elsewhere), ("b.yaml", only_other)], NOW)
+    for phone, hamlet in (("0987000001", mine), ("0987000002", other), ("0987000003", None)):
+        person = make_user(phone=phone)
+        with app.app_context():
+            db.session.get(User, person.id).hamlet_code = hamlet
+            db.session.commit()
+    officer = make_user(role=Role.OFFICER, phone="0911000001", unit=mine)
+    auth.login(officer.phone)
+    html = client.get("/officer/").get_data(as_text=True)
+    assert "hai-long-chinh-quyen-2026/progress" in html  # the province's survey, for everyone
+    assert "chi-ninh-kieu" not in html and "chi-khu-vuc-2" not in html
+    table = html.split('id="residents-by-hamlet"', 1)[1].split("</table>", 1)[0]
+    assert "Khu vực 1" in table and "Khu vực 2" not in table
+    assert re.search(r"Khu vực 1</td><td class=\"text-end\">1<", table)
+    assert "Registered residents per commune" not in html and "theo xã/phường" not in html
