@@ -9,11 +9,12 @@ from flask.cli import AppGroup, with_appcontext
 from app.content.cli import content_cli
 from app.contests.cli import contests_cli, demo_attempts
 from app.extensions import db
-from app.models import Role, User, utcnow
+from app.models import Role, Unit, User, utcnow
 from app.phones import PhoneError, normalize_phone
 from app.services.accounts import AccountError, NewAccount, create_account
 from app.services.units import UnitsError, load_units, shipped_population_csv
 from app.surveys.cli import demo_responses, surveys_cli
+from app.text import fold
 
 units_cli = AppGroup("units", help="Administrative units.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -134,10 +135,40 @@ def demo(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     province = current_app.config["PROVINCE_CODE"]
+    _demo_hamlets()
     for role, phone, name, unit in DEMO_ACCOUNTS:
         if db.session.scalar(db.select(User).where(User.phone == phone)) is None:
             _create(role, unit or province, phone, name, DEMO_PASSWORD)
         click.echo(f"  {role.value:<9} phone {phone}  password {DEMO_PASSWORD}")
+
+
+# Hamlets of two demo communes (issue 20), added through the officers' service when missing.
+DEMO_HAMLETS = {
+    31321: [  # Phường Vị Thanh: khu vực
+        ("Khu vực 1", "Khu vực", 2150),
+        ("Khu vực 2", "Khu vực", 1870),
+        ("Khu vực 3", "Khu vực", 2420),
+        ("Khu vực 4", "Khu vực", None),
+    ],
+    31441: [  # Xã Vị Thủy: ấp
+        ("Ấp Thạnh Lợi", "Ấp", 1640),
+        ("Ấp Thạnh Phú", "Ấp", 1320),
+        ("Ấp Phú Hưng", "Ấp", None),
+    ],
+}
+
+
+def _demo_hamlets() -> None:
+    from app.services import hamlets
+
+    for commune, listed in DEMO_HAMLETS.items():
+        if db.session.get(Unit, commune) is None:
+            continue  # another province's deployment
+        known = {u.search_name for u in hamlets.hamlets_of(db.session, commune)}
+        for name, kind, population in listed:
+            if fold(name) not in known:
+                hamlets.create(db.session, None, commune, name, kind, population, utcnow())
+    click.echo(f"  hamlets of the demo communes {', '.join(map(str, DEMO_HAMLETS))}")
 
 
 @demo.command("content")

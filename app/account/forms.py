@@ -1,7 +1,7 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, SubmitField
+from wtforms import BooleanField, HiddenField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from app.forms import (
@@ -10,6 +10,7 @@ from app.forms import (
     WholeNumberField,
     current_password_input,
     new_password_fields,
+    optional_int,
     phone_input,
 )
 
@@ -63,4 +64,12 @@ class BirthYearForm(Form):
         render_kw={"inputmode": "numeric"},
     )
     next = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class HamletForm(Form):
+    # Choices: the hamlets of the person's commune (app/account/routes.py).
+    hamlet = SelectField(
+        _l("Hamlet: ấp, khu vực or tổ dân phố"), coerce=optional_int, validate_choice=False
+    )
     submit = SubmitField(_l("Save"))

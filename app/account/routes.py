@@ -14,6 +14,7 @@ from app.account.forms import (
     BirthYearForm,
     CodeForm,
     DeleteAccountForm,
+    HamletForm,
     PasswordForm,
     PhoneChangeForm,
     SendCodeForm,
@@ -24,7 +25,7 @@ from app.models import utcnow
 from app.phones import mask_phone
 from app.ratelimits import signin_succeeded, signin_try
 from app.security import safe_next
-from app.services import phone_codes
+from app.services import hamlets, phone_codes
 from app.services.accounts import (
     AccountError,
     change_password,
@@ -32,6 +33,7 @@ from app.services.accounts import (
     password_matches,
     personal_data,
     set_birth_year,
+    set_hamlet,
 )
 from app.verify_request import confirm_code, send_code
 
@@ -40,7 +42,32 @@ from app.verify_request import confirm_code, send_code
 @login_required
 def profile() -> str:
     pending = phone_codes.pending_phone(db.session, current_user, clock.now())
-    return render_template("account/profile.html", user=current_user, pending=pending)
+    listed = hamlets.hamlets_of(db.session, current_user.unit_code)
+    hamlet = next((h for h in listed if h.code == current_user.hamlet_code), None)
+    return render_template(
+        "account/profile.html", user=current_user, pending=pending, hamlets=listed, hamlet=hamlet
+    )
+
+
+@bp.route("/hamlet", methods=["GET", "POST"])
+@login_required
+def hamlet() -> Response | tuple[str, int]:
+    """The person names their hamlet (ấp, khu vực, tổ dân phố) within their commune, or none."""
+    form = HamletForm()
+    listed = hamlets.hamlets_of(db.session, current_user.unit_code)
+    form.hamlet.choices = [("", _("— Not stated —"))] + [(h.code, h.name) for h in listed]
+    if request.method == "GET":
+        form.hamlet.data = current_user.hamlet_code
+    if form.validate_on_submit():
+        try:
+            set_hamlet(db.session, current_user._get_current_object(), form.hamlet.data)
+        except AccountError as error:
+            form.hamlet.errors = [error.message]
+            return render_template("account/hamlet.html", form=form, hamlets=listed), 422
+        flash(_("Your hamlet is saved."), "success")
+        return redirect(url_for("account.profile"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("account/hamlet.html", form=form, hamlets=listed), status
 
 
 def _too_many_tries(wait: int) -> str:

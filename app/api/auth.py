@@ -23,7 +23,7 @@ from app.api.spec import endpoint
 from app.api.units import unit_out
 from app.errors import api_error
 from app.extensions import db
-from app.models import utcnow
+from app.models import Unit, utcnow
 from app.phones import mask_phone
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.services.accounts import (
@@ -57,6 +57,7 @@ def register(body: RegisterIn) -> Response | tuple[Response, int]:
         phone=body.phone,
         password=body.password,
         unit_code=body.unit,
+        hamlet_code=body.hamlet,
         birth_year=body.birth_year,
         gender=body.gender.value if body.gender else None,
     )
@@ -109,6 +110,7 @@ def _me() -> MeOut:
         phone_verified=user.phone_verified,
         role=user.role,
         unit=unit_out(user.unit),
+        hamlet=unit_out(db.session.get(Unit, user.hamlet_code)) if user.hamlet_code else None,
         birth_year=user.birth_year,
         gender=user.gender,
         consents=[{"version": c.version, "given_at": c.given_at} for c in user.consents],

@@ -28,6 +28,10 @@ class RegisterIn(Request):
     phone: str = Field(description="0912345678, +84912345678 or with spaces; stored as 0912345678")
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     unit: Id = Field(description="Code of the commune/ward (GET /api/v1/units)")
+    hamlet: Id | None = Field(
+        default=None,
+        description="Optional: code of a hamlet of that commune (GET /api/v1/units?parent=)",
+    )
     consent: bool = Field(description="Must be true: agreement to the stated purpose")
     birth_year: BirthYear | None = None
     gender: Gender | None = None
@@ -72,12 +76,15 @@ class TokenOut(BaseModel):
 class UnitsQuery(Request):
     q: str | None = Field(default=None, max_length=100, description="Search; diacritics ignored")
     level: Literal["province", "commune"] | None = None
+    parent: Id | None = Field(
+        default=None, description="A commune's code: its hamlets (ấp, khu vực, tổ dân phố)"
+    )
 
 
 class UnitOut(BaseModel):
     code: int
     name: str
-    level: Literal["province", "commune"]
+    level: Literal["province", "commune", "hamlet"]
     parent: int | None
     population: int | None = None
 
@@ -95,6 +102,7 @@ class MeOut(BaseModel):
     phone_verified: bool
     role: Role
     unit: UnitOut
+    hamlet: UnitOut | None = None
     birth_year: int | None
     gender: Gender | None
     consents: list[ConsentOut]

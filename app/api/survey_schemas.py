@@ -52,6 +52,11 @@ class SurveyOut(SurveySummaryOut):
 
 class ResponseIn(Request):
     unit: Id | None = Field(default=None, description="Commune/ward code; for people not signed in")
+    hamlet: Id | None = Field(
+        default=None,
+        description="Optional: a hamlet of that commune (GET /api/v1/units?parent=); a signed-in "
+        "resident's own when left out",
+    )
     answers: dict[str, Any] = Field(description="question id -> value (api.md)")
 
 

@@ -15,7 +15,7 @@ from app.errors import api_error
 from app.extensions import db
 from app.models import Survey, Unit, UnitLevel
 from app.ratelimits import SURVEY_SUBMISSIONS
-from app.services import survey_definition
+from app.services import hamlets, survey_definition
 from app.services import surveys as service
 
 
@@ -125,6 +125,11 @@ def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
         if unit is None or unit.level != UnitLevel.COMMUNE:
             message = render(N_("Please choose your commune or ward first."), {}, lang)
             return api_error(422, message, [{"field": "unit", "message": message}])
+    code = body.hamlet if "hamlet" in body.model_fields_set or user is None else user.hamlet_code
+    hamlet = hamlets.hamlet_of(db.session, unit, code)
+    if code is not None and hamlet is None:
+        message = render(N_("This hamlet is not part of your commune or ward."), {}, lang)
+        return api_error(422, message, [{"field": "hamlet", "message": message}])
     defn = survey_definition.definition(db.session, survey)
     answers, problems = service.clean_answers(defn, body.answers, hidden="refuse")
     if problems:
@@ -133,7 +138,7 @@ def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
         ]
         return api_error(422, details[0]["message"], details)
     try:
-        service.submit(db.session, defn, answers, clock.now(), user=user, unit=unit)
+        service.submit(db.session, defn, answers, clock.now(), user=user, unit=unit, hamlet=hamlet)
     except service.SurveyError as error:
         return api_error(error.status, render(error.message, {}, lang))
     return jsonify({"status": "received"}), 201

@@ -25,13 +25,13 @@ def unit_out(unit: Unit) -> UnitOut:
 @endpoint(
     "GET",
     "/units",
-    summary="The province and its communes/wards, in Vietnamese order",
+    summary="The province and its communes/wards, or with ?parent= a commune's hamlets",
     query=UnitsQuery,
     responses={200: list[UnitOut]},
     tag="units",
 )
 def units(query: UnitsQuery) -> Response:
-    found = search_units(db.session, query.q, query.level)
+    found = search_units(db.session, query.q, query.level, query.parent)
     return jsonify([unit_out(u).model_dump() for u in found])
 
 

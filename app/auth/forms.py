@@ -40,6 +40,12 @@ class RegisterForm(Form):
         validators=[DataRequired(_l("Please choose your commune or ward from the list."))],
         validate_choice=True,
     )
+    # Choices: the chosen commune's hamlets (app/auth/routes.py); checked by the service.
+    hamlet = SelectField(
+        _l("Hamlet: ấp, khu vực or tổ dân phố (optional)"),
+        coerce=optional_int,
+        validate_choice=False,
+    )
     password, confirm = new_password_fields(
         _l("Password (at least 10 characters)"), _l("Repeat the password")
     )

@@ -13,9 +13,10 @@ from app.auth.forms import LoginForm, RegisterForm
 from app.consent import CONSENT_TEXT
 from app.extensions import db, limiter
 from app.models import Unit, utcnow
+from app.parse import ID_MAX, int_or_none
 from app.ratelimits import REGISTRATIONS, signin_succeeded, signin_try
 from app.security import safe_next
-from app.services import eligibility, units
+from app.services import eligibility, hamlets, units
 from app.services.accounts import (
     AccountError,
     NewAccount,
@@ -45,8 +46,12 @@ def _register_page(
         errors=form.unit.errors,
     )
     check = challenge.for_page(clock.now(), challenge_error) if challenge.active() else None
+    commune = int_or_none(form.unit.raw_data[0] if form.unit.raw_data else None, 1, ID_MAX)
+    listed = hamlets.hamlets_of(db.session, commune) if commune is not None else []
+    form.hamlet.choices = [("", _("— Not stated —"))] + [(h.code, h.name) for h in listed]
     return render_template(
         "auth/register.html",
+        hamlets=listed,
         form=form,
         consent_text=CONSENT_TEXT,
         unit_picker=picker,
@@ -86,6 +91,7 @@ def register() -> Response | str | tuple[str, int]:
             phone=form.phone.data or "",
             password=form.password.data or "",
             unit_code=form.unit.data or 0,
+            hamlet_code=form.hamlet.data,
             birth_year=form.birth_year.data,
             gender=form.gender.data or None,
         )

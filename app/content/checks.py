@@ -14,6 +14,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 from app.content.messages import N_, Problem
 from app.content.reader import Located
 from app.content.schemas import DATETIME, Bank
+from app.models.people import hamlet_code_parts
 from app.parse import ID_MAX, int_or_none
 from app.text import clean_line
 
@@ -260,12 +261,20 @@ def unit_exists(code: int) -> bool:
 
 
 def _check_audience(report: _Report, data: dict[str, Any]) -> None:
+    """Codes of the official list, or of a hamlet (its commune's code × 1000 + n: whether that
+    hamlet exists is the store's check, made against the database)."""
     for index, code in _items(data.get("audience")):
         number = int_or_none(code, 1, ID_MAX) if isinstance(code, str) else None
-        if number is not None and not unit_exists(number):
+        if number is None or unit_exists(number):
+            continue
+        parts = hamlet_code_parts(number)
+        if parts is None or not unit_exists(parts[0]):
             report.at(
                 ("audience", index),
-                N_("Unit code %(value)s is not in the official list of provinces and communes."),
+                N_(
+                    "Unit code %(value)s is neither in the official list of provinces and "
+                    "communes nor the code of a hamlet (its commune's code × 1000 + its number)."
+                ),
                 value=code,
             )
 

@@ -211,6 +211,19 @@ def _reach_problems(
     problems: list[Problem] = []
     where = located.at(("audience",)) if located is not None else (1, 1)
     outside = audience_outside(session, audience, owner)
+    unknown = [code for code in outside if code and session.get(Unit, code) is None]
+    if unknown:  # a hamlet's code that no hamlet has (yet): the officers' hamlets page
+        problems.append(
+            Problem(
+                *where,
+                N_(
+                    "No unit has the code %(codes)s: a hamlet must first be added on the "
+                    "Hamlets page of its commune."
+                ),
+                {"codes": ", ".join(str(c) for c in unknown)},
+            )
+        )
+        outside = [code for code in outside if code not in unknown]
     if outside == [0]:
         problems.append(
             Problem(

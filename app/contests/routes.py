@@ -35,7 +35,8 @@ def index() -> str:
     visible = [
         c
         for c in contests
-        if not current_user.is_authenticated or service.in_audience(c, current_user.unit)
+        if not current_user.is_authenticated
+        or service.in_audience(c, current_user.unit, current_user.hamlet_code)
     ]
     return render_template(
         "contests/index.html", contests=visible, now=now, state=service.round_state

@@ -7,7 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -18,6 +28,16 @@ class UnitLevel(StrEnum):
     PROVINCE = "province"
     COMMUNE = "commune"
     HAMLET = "hamlet"  # ấp, khu vực, tổ dân phố: defined by the commune's officers (issue 20)
+
+
+# A hamlet's code (agreed for issue 20): its commune's code × HAMLET_CODE_BASE + n, n = 1..999.
+HAMLET_CODE_BASE = 1000
+
+
+def hamlet_code_parts(code: int) -> tuple[int, int] | None:
+    """(commune code, n) of a code of the hamlet scheme, or None when it is not one."""
+    commune, number = divmod(code, HAMLET_CODE_BASE)
+    return (commune, number) if commune > 0 and 1 <= number < HAMLET_CODE_BASE else None
 
 
 class Role(StrEnum):
@@ -51,6 +71,15 @@ class Unit(db.Model):
     __table_args__ = (
         CheckConstraint("level IN ('province', 'commune', 'hamlet')", name="level"),
         CheckConstraint("population IS NULL OR population >= 0", name="population"),
+        # One hamlet of a (folded) name per commune, whoever adds it (migration 0019).
+        Index(
+            "uq_units_hamlet_name",
+            "parent_code",
+            "search_name",
+            unique=True,
+            sqlite_where=text("level = 'hamlet'"),
+            postgresql_where=text("level = 'hamlet'"),
+        ),
     )
 
     def __repr__(self) -> str:

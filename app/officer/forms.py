@@ -28,3 +28,27 @@ class StaffForm(Form):
 class ImportForm(Form):
     file = FileField(_l("CSV file (name, phone, unit, role)"))
     submit = SubmitField(_l("Import"))
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """The kinds of hamlet, as stored (Vietnamese names: the official words)."""
+    from app.services.hamlets import KINDS
+
+    return [(kind, kind) for kind in KINDS]
+
+
+class HamletForm(Form):
+    name = NFCStringField(
+        _l("Name (for example Khu vực 1, Ấp Thạnh Lợi)"),
+        validators=[DataRequired(_l("Please enter the name of the hamlet.")), Length(max=100)],
+    )
+    kind = SelectField(_l("Kind"), choices=kind_choices, validate_choice=True)
+    population = NFCStringField(
+        _l("Population (optional)"), render_kw={"inputmode": "numeric", "autocomplete": "off"}
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class HamletImportForm(Form):
+    file = FileField(_l("CSV file (name, kind, population)"))
+    submit = SubmitField(_l("Import"))

@@ -43,6 +43,14 @@ def _units_for(user: User) -> list[Unit]:
     )
 
 
+def _unit_label(unit: Unit) -> str:
+    """A hamlet with its commune ("Khu vực 1 – Phường Vị Thanh"): many share a name."""
+    if unit.level != "hamlet":
+        return unit.name
+    commune = db.session.get(Unit, unit.parent_code)
+    return f"{unit.name} – {commune.name}" if commune else unit.name
+
+
 def _roles_for(user: User) -> list[tuple[str, str]]:
     roles = [(Role.OFFICER.value, _("officer"))]
     if policy.is_admin(user):
@@ -86,7 +94,7 @@ def staff_new() -> str | tuple[str, int]:
     me = _me()
     form = StaffForm()
     form.unit.choices = [("", _("— Choose the unit —"))] + [
-        (u.code, u.name) for u in _units_for(me)
+        (u.code, _unit_label(u)) for u in _units_for(me)
     ]
     form.role.choices = _roles_for(me)
     if form.validate_on_submit():

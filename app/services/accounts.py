@@ -47,6 +47,7 @@ class NewAccount:
     birth_year: int | None = None
     gender: str | None = None
     role: str = Role.RESIDENT
+    hamlet_code: int | None = None  # optional: a hamlet of `unit_code` (issue 20)
 
 
 def _password_text(password: str) -> str:
@@ -75,6 +76,7 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
         raise AccountError("unit", _("Please choose your commune or ward from the list."))
     if new.role == Role.RESIDENT and unit.level != UnitLevel.COMMUNE:
         raise AccountError("unit", _("Please choose your commune or ward from the list."))
+    hamlet_code = check_hamlet(session, unit, new.hamlet_code)
     if new.role == Role.RESIDENT and not consent:
         raise AccountError("consent", _("You must agree to the purpose of data use to sign up."))
     if session.scalar(select(User.id).where(User.phone == new.phone)) is not None:
@@ -85,6 +87,7 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
         password_hash=hash_password(new.password),
         role=str(new.role),
         unit_code=unit.code,
+        hamlet_code=hamlet_code,
         birth_year=new.birth_year,
         gender=new.gender,
         created_at=now,
@@ -127,6 +130,26 @@ def password_matches(user: User, password: str) -> bool:
     )
 
 
+def check_hamlet(session: Session, commune: Unit, code: int | None) -> int | None:
+    """`code` when it is a hamlet of `commune` (None: none named); AccountError naming the
+    field `hamlet` otherwise."""
+    if code is None:
+        return None
+    hamlet = session.get(Unit, code)
+    if hamlet is None or hamlet.level != UnitLevel.HAMLET or hamlet.parent_code != commune.code:
+        raise AccountError(
+            "hamlet",
+            _("Please choose a hamlet of your commune or ward from the list, or none."),
+        )
+    return code
+
+
+def set_hamlet(session: Session, user: User, code: int | None) -> None:
+    """The resident names their hamlet within their commune, or none. Commits."""
+    user.hamlet_code = check_hamlet(session, user.unit, code)
+    session.commit()
+
+
 def set_birth_year(session: Session, user: User, year: int) -> None:
     """The person gives (or corrects) their year of birth, which some contests need. Commits."""
     if not 1900 <= year <= 2100:
@@ -162,6 +185,11 @@ def load_session_user(session: Session, session_id: str) -> User | None:
     return user
 
 
+def _hamlet_data(session: Session, user: User) -> dict[str, Any] | None:
+    hamlet = session.get(Unit, user.hamlet_code) if user.hamlet_code else None
+    return {"code": hamlet.code, "name": hamlet.name} if hamlet else None
+
+
 def personal_data(session: Session, user: User) -> dict[str, Any]:
     """Everything the app holds about a person, as they may download it."""
     from app.models import Attempt, Round
@@ -181,6 +209,7 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             "phone_verified": user.phone_verified,
             "role": user.role,
             "unit": {"code": user.unit.code, "name": user.unit.name},
+            "hamlet": _hamlet_data(session, user),
             "birth_year": user.birth_year,
             "gender": user.gender,
             "created_at": user.created_at.isoformat(),

@@ -102,8 +102,8 @@ def round_state(round_: Round | Any, now: datetime) -> str:
     return "open" if now < round_.closes_at else "closed"
 
 
-def in_audience(contest: Contest, unit: Unit) -> bool:
-    return policy.in_audience(contest.audience, unit)
+def in_audience(contest: Contest, unit: Unit, hamlet_code: int | None = None) -> bool:
+    return policy.in_audience(contest.audience, unit, hamlet_code)
 
 
 def remaining_s(attempt: Attempt, now: datetime) -> float:
@@ -293,7 +293,7 @@ def _start_state(
     attempt in progress (answered with, whatever else holds), the round open, attempts left
     (a late attempt counts: the start finishes it first). (attempt in progress, attempts made)
     from one query of the person's attempts at the round."""
-    if not in_audience(round_.contest, user.unit):
+    if not in_audience(round_.contest, user.unit, user.hamlet_code):
         raise NotInAudience(N_("This contest is not open to your commune or ward."))
     made = attempts_of(session, round_.id, user.id)
     current = next((a for a in made if in_progress(a, now, grace)), None)
@@ -309,8 +309,8 @@ def _start_state(
 def check_start(
     session: Session, round_: Round, user: User, now: datetime, grace: timedelta
 ) -> Attempt | None:
-    """Whether `start` may run, decided before anything costly (admission control runs it
-    before a person takes a place in line): the person's attempt in progress (a start only
+    """Whether `start` may run, decided before anything costly (admission control runs it for
+    a person the line would make wait): the person's attempt in progress (a start only
     answers with it), or None when a new attempt may be made; raises the refusal `start`
     would meet (NotInAudience, RoundNotOpen, NoAttemptsLeft)."""
     return _start_state(session, round_, user, now, grace)[0]
@@ -370,6 +370,7 @@ _GATE = (
     select(
         User.role,
         User.unit_code,
+        User.hamlet_code,
         Unit.parent_code,
         Contest.audience,
         Round.id,
@@ -428,7 +429,7 @@ def begin(
         row is None
         or row.role != Role.RESIDENT
         or row.open is not None
-        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code)
+        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code, row.hamlet_code)
         or round_state(row, now) != "open"
         or row.done >= row.attempts
     ):

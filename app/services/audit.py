@@ -41,6 +41,10 @@ ACTIONS: dict[str, Any] = {
     "staff.reset": _l("One-time password issued again"),
     "entry.disqualify": _l("Contest entry disqualified"),
     "certificate.revoke": _l("Certificate revoked"),
+    "hamlet.create": _l("Hamlet added"),
+    "hamlet.update": _l("Hamlet changed"),
+    "hamlet.delete": _l("Hamlet deleted"),
+    "hamlet.import": _l("Hamlets imported"),
 }
 # Keys a detail may never carry: the trail holds no personal data of residents.
 PERSONAL_KEYS = frozenset({"name", "phone", "password", "answers", "birth_year", "gender"})

@@ -53,6 +53,14 @@ def generate(
     units = session.scalars(select(Unit.code).where(Unit.level == UnitLevel.COMMUNE)).all()
     if survey.audience:
         units = [u for u in units if u in survey.audience] or units
+    # The hamlet each response names (issue 20): its own random stream, so that the figures
+    # drawn above stay those of the same seed; some name none.
+    places = random.Random(seed + 1)
+    hamlets: dict[int, list[int | None]] = {}
+    for code, commune in session.execute(
+        select(Unit.code, Unit.parent_code).where(Unit.level == UnitLevel.HAMLET)
+    ):
+        hamlets.setdefault(commune, [None]).append(code)
     mood = {u: rng.uniform(0.35, 0.85) for u in units}
     weights = [rng.uniform(0.2, 3.0) for _u in units]
     days = max(
@@ -77,6 +85,7 @@ def generate(
                     "id": rid,
                     "survey_id": survey.id,
                     "unit_code": unit,
+                    "hamlet_code": places.choice(hamlets[unit]) if unit in hamlets else None,
                     "signed_in": True,
                     "user_id": None,
                     "submitted_on": (survey.opens_at + timedelta(days=rng.randrange(days))).date(),

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Contest, Role, Round, Survey, Unit, UnitLevel, User
-from app.services.policy import in_scope
+from app.services.policy import in_audience_of, in_scope
 from app.text import vietnamese_key
 
 
@@ -40,10 +40,31 @@ def residents_per_unit(session: Session, scope: Unit) -> list[UnitCount]:
         .outerjoin(counts, counts.c.unit_code == Unit.code)
         .where(Unit.level == UnitLevel.COMMUNE)
     )
+    if scope.level == UnitLevel.HAMLET:  # a hamlet officer: their hamlet's residents only
+        return [r for r in residents_per_hamlet(session, scope) if r.code == scope.code]
     if scope.level == UnitLevel.COMMUNE:
         stmt = stmt.where(Unit.code == scope.code)
     else:
         stmt = stmt.where(Unit.parent_code == scope.code)
+    rows = [UnitCount(*row) for row in session.execute(stmt)]
+    return sorted(rows, key=lambda r: vietnamese_key(r.name))
+
+
+def residents_per_hamlet(session: Session, place: Unit) -> list[UnitCount]:
+    """Registered residents per hamlet of a commune (`place`, or the commune of the hamlet
+    `place`), hamlets with nobody included; empty when the commune has no hamlets."""
+    commune = place.parent_code if place.level == UnitLevel.HAMLET else place.code
+    counts = (
+        select(User.hamlet_code, func.count(User.id).label("people"))
+        .where(User.role == Role.RESIDENT, User.deleted_at.is_(None), User.unit_code == commune)
+        .group_by(User.hamlet_code)
+        .subquery()
+    )
+    stmt = (
+        select(Unit.code, Unit.name, Unit.population, func.coalesce(counts.c.people, 0))
+        .outerjoin(counts, counts.c.hamlet_code == Unit.code)
+        .where(Unit.level == UnitLevel.HAMLET, Unit.parent_code == commune)
+    )
     rows = [UnitCount(*row) for row in session.execute(stmt)]
     return sorted(rows, key=lambda r: vietnamese_key(r.name))
 
@@ -69,6 +90,8 @@ def followed(session: Session, scope: Unit | None, now: datetime) -> list[Follow
     """The surveys and contest rounds owned by `scope` or a unit below it (all, for None: an
     admin): what an officer there manages, each to be linked to its progress page. Open first,
     then upcoming, then closed; the latest closing first within each."""
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        return _followed_in_hamlet(session, scope, now)
     surveys = session.execute(
         select(Survey.slug, Survey.title, Survey.opens_at, Survey.closes_at, Survey.timezone).where(
             in_scope(Survey.owner_unit_code, scope)
@@ -92,6 +115,54 @@ def followed(session: Session, scope: Unit | None, now: datetime) -> list[Follow
         Followed("round", rid, f"{contest} – {title or key}", opens, closes, tz)
         for rid, contest, title, key, opens, closes, tz in rounds
     ]
+    return _in_order(items, now)
+
+
+def _followed_in_hamlet(session: Session, hamlet: Unit, now: datetime) -> list[Followed]:
+    """A hamlet officer follows what reaches their hamlet: the surveys and rounds of their
+    hamlet, its commune or the province whose audience takes the hamlet in."""
+    commune = session.get(Unit, hamlet.parent_code)
+    owners = [hamlet.code, *([commune.code, commune.parent_code] if commune else [])]
+
+    def reaches(audience: list[int] | None) -> bool:
+        if commune is None:
+            return False
+        return in_audience_of(audience, commune.code, commune.parent_code, hamlet.code)
+
+    surveys = session.execute(
+        select(
+            Survey.slug,
+            Survey.title,
+            Survey.opens_at,
+            Survey.closes_at,
+            Survey.timezone,
+            Survey.audience,
+        ).where(Survey.owner_unit_code.in_([o for o in owners if o is not None]))
+    )
+    rounds = session.execute(
+        select(
+            Round.id,
+            Contest.title,
+            Round.title,
+            Round.key,
+            Round.opens_at,
+            Round.closes_at,
+            Contest.timezone,
+            Contest.audience,
+        )
+        .join(Contest, Contest.id == Round.contest_id)
+        .where(Contest.owner_unit_code.in_([o for o in owners if o is not None]))
+    )
+    items = [Followed("survey", *row[:5]) for row in surveys if reaches(row[5])]
+    items += [
+        Followed("round", rid, f"{contest} – {title or key}", opens, closes, tz)
+        for rid, contest, title, key, opens, closes, tz, audience in rounds
+        if reaches(audience)
+    ]
+    return _in_order(items, now)
+
+
+def _in_order(items: list[Followed], now: datetime) -> list[Followed]:
     order = {"open": 0, "upcoming": 1, "closed": 2}
     return sorted(
         items,

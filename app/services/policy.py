@@ -64,17 +64,42 @@ def may_manage_account(user: User | None, role: str, unit: Unit | None) -> bool:
     )
 
 
-def in_audience(audience: list[int] | None, unit: Unit) -> bool:
-    """Whether a person of `unit` may take part: no audience is everyone; a listed unit takes
-    in the units below it."""
-    return in_audience_of(audience, unit.code, unit.parent_code)
+def in_audience(audience: list[int] | None, unit: Unit, hamlet_code: int | None = None) -> bool:
+    """Whether a person of `unit` (their commune) and, when they named one, of the hamlet
+    `hamlet_code` may take part: no audience is everyone; a listed unit takes in the units
+    below it (the province its communes, a commune its hamlets); a listed hamlet only the
+    people who named it."""
+    return in_audience_of(audience, unit.code, unit.parent_code, hamlet_code)
 
 
-def in_audience_of(audience: list[int] | None, code: int, parent_code: int | None) -> bool:
+def in_audience_of(
+    audience: list[int] | None, code: int, parent_code: int | None, hamlet_code: int | None = None
+) -> bool:
     """`in_audience` for a unit read as its code and its parent's (a hot path's own query)."""
     if audience is None:  # "all"
         return True
-    return code in audience or parent_code in audience
+    return (
+        code in audience
+        or parent_code in audience
+        or (hamlet_code is not None and hamlet_code in audience)
+    )
+
+
+def audience_reaches(session: Any, audience: list[int] | None, unit: Unit) -> bool:
+    """Whether some people of `unit` (a commune) may be in the audience: the whole commune
+    (`in_audience`), or one of its hamlets that the audience lists (the hamlet, chosen later,
+    decides: `in_audience` with it)."""
+    if in_audience(audience, unit):
+        return True
+    listed = [code for code in audience or [] if code != unit.code]
+    return bool(listed) and (
+        session.scalar(
+            select(Unit.code)
+            .where(Unit.code.in_(listed), Unit.parent_code == unit.code, Unit.level == "hamlet")
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def within(unit: Unit | None, scope: Unit | None) -> bool:

@@ -216,3 +216,19 @@ def _first_bridge(
         if i in bridges:
             return label
     return None
+
+
+NOT_STATED = 0  # the row of a commune's responses that name no hamlet
+
+
+def decide_hamlets(
+    counts: dict[int, int], hamlets: Iterable[int], threshold: int, commune_hidden: bool
+) -> TableDecision:
+    """What a commune's hamlet breakdown hides (issue 20): the commune's responses as one
+    column over its hamlets plus the row of those that name none (`NOT_STATED`), decided by
+    `decide_table` — a hamlet of 1 to threshold − 1 people is hidden, and so is the next
+    smallest while the hidden ones could be worked out from the commune's total (which is
+    their sum). A commune that the commune breakdown hides (`commune_hidden`) hides all."""
+    rows = sorted({*hamlets, NOT_STATED})
+    start = TableDecision(True, frozenset(rows), frozenset([0])) if commune_hidden else None
+    return decide_table({(row, 0): counts.get(row, 0) for row in rows}, rows, [0], threshold, start)

@@ -24,7 +24,8 @@ from app.models import (
 )
 from app.parse import bounded_int
 from app.services import analytics, audit
-from app.services.policy import in_scope
+from app.services.policy import in_scope, place_in_scope, within
+from app.services.suppression import NOT_STATED, TableDecision, decide_hamlets
 from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
 
@@ -36,6 +37,7 @@ class UnitProgress:
     responses: int | None  # None: hidden (small groups: a commune the results hide)
     residents: int  # registered residents: the audience the app can reach
     population: int | None
+    hamlets: int = 0  # the commune's hamlets: a breakdown by hamlet may be asked
 
 
 def responses_per_unit(session: Session, survey: Survey, scope: Unit | None) -> list[UnitProgress]:
@@ -67,8 +69,22 @@ def responses_per_unit(session: Session, survey: Survey, scope: Unit | None) -> 
     )
     decision = analytics.hidden_groups(session, survey)
     hidden, everything = decision.units(), decision.everything()
+    hamlets = dict(
+        session.execute(
+            select(Unit.parent_code, func.count())
+            .where(Unit.level == UnitLevel.HAMLET)
+            .group_by(Unit.parent_code)
+        ).all()
+    )
     rows = [
-        UnitProgress(code, name, None if everything or code in hidden else n, residents, population)
+        UnitProgress(
+            code,
+            name,
+            None if everything or code in hidden else n,
+            residents,
+            population,
+            hamlets.get(code, 0),
+        )
         for code, name, n, residents, population in session.execute(stmt)
     ]
     if survey.audience:
@@ -77,16 +93,124 @@ def responses_per_unit(session: Session, survey: Survey, scope: Unit | None) -> 
     return sorted(rows, key=lambda r: vietnamese_key(r.name))
 
 
+@dataclass(frozen=True)
+class HamletProgress:
+    code: int  # NOT_STATED (0): the commune's responses that name no hamlet
+    name: str
+    kind: str
+    responses: int | None  # None: hidden (suppression.decide_hamlets)
+    residents: int  # registered residents who named this hamlet (or none)
+    population: int | None
+
+
+def _hamlet_counts(session: Session, survey: Survey, commune: Unit) -> dict[int, int]:
+    hamlet = func.coalesce(SurveyResponse.hamlet_code, NOT_STATED)
+    stmt = (
+        select(hamlet, func.count())
+        .where(SurveyResponse.survey_id == survey.id, SurveyResponse.unit_code == commune.code)
+        .group_by(hamlet)
+    )
+    return {code: n for code, n in session.execute(stmt).all()}
+
+
+def hamlet_commune(session: Session, reader: Unit | None, asked: int | None) -> Unit | None:
+    """The commune whose hamlet breakdown a progress page shows: a hamlet officer's commune
+    (their row only), a commune officer's own, or the commune asked for (`?unit=`) within
+    the reader's scope (DomainError 403 outside it); None: no breakdown asked."""
+    if reader is not None and reader.level == UnitLevel.HAMLET:
+        return session.get(Unit, reader.parent_code)
+    if reader is not None and reader.level == UnitLevel.COMMUNE:
+        return reader
+    if asked is None:
+        return None
+    unit = session.get(Unit, asked)
+    if unit is None or unit.level != UnitLevel.COMMUNE or not within(unit, reader):
+        raise DomainError(N_("This commune or ward is outside your unit."), status=403)
+    return unit
+
+
+def hamlet_decision(session: Session, survey: Survey, commune: Unit) -> TableDecision:
+    """What the hamlet breakdown of `commune` hides for `survey` (suppression.decide_hamlets
+    over the commune's responses, the commune itself hidden when its breakdown hides it)."""
+    counts = _hamlet_counts(session, survey, commune)
+    hamlets = session.scalars(
+        select(Unit.code).where(Unit.parent_code == commune.code, Unit.level == UnitLevel.HAMLET)
+    ).all()
+    decision = analytics.hidden_groups(session, survey)
+    commune_hidden = decision.everything() or commune.code in decision.units()
+    return decide_hamlets(
+        counts, hamlets, survey.min_group or analytics.DEFAULT_THRESHOLD, commune_hidden
+    )
+
+
+def responses_per_hamlet(
+    session: Session, survey: Survey, commune: Unit, scope: Unit | None
+) -> list[HamletProgress]:
+    """Responses per hamlet of `commune` (and those naming none, `NOT_STATED`), with the
+    residents registered there; each hidden as `hamlet_decision` says. A hamlet officer
+    (`scope` a hamlet) reads their hamlet's row only."""
+    hamlets = session.scalars(
+        select(Unit).where(Unit.parent_code == commune.code, Unit.level == UnitLevel.HAMLET)
+    ).all()
+    if not hamlets:
+        return []
+    decision = hamlet_decision(session, survey, commune)
+    counts = _hamlet_counts(session, survey, commune)
+    residents = dict(
+        session.execute(
+            select(func.coalesce(User.hamlet_code, NOT_STATED), func.count())
+            .where(
+                User.role == Role.RESIDENT,
+                User.deleted_at.is_(None),
+                User.unit_code == commune.code,
+            )
+            .group_by(func.coalesce(User.hamlet_code, NOT_STATED))
+        ).all()
+    )
+    rows = [
+        HamletProgress(
+            h.code,
+            h.name,
+            h.division_type,
+            None if decision.hides(h.code) else counts.get(h.code, 0),
+            residents.get(h.code, 0),
+            h.population,
+        )
+        for h in sorted(hamlets, key=lambda u: vietnamese_key(u.name))
+    ]
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        return [r for r in rows if r.code == scope.code]
+    rows.append(
+        HamletProgress(
+            NOT_STATED,
+            gettext("No hamlet named"),
+            "",
+            None if decision.hides(NOT_STATED) else counts.get(NOT_STATED, 0),
+            residents.get(NOT_STATED, 0),
+            None,
+        )
+    )
+    return rows
+
+
 def completion(session: Session, survey: Survey, scope: Unit | None) -> dict[str, int] | None:
     """Identified surveys: people within `scope` who started (a draft) and who submitted;
-    None when the scope is a commune whose figures the results withhold."""
+    None when the scope is a commune whose figures the results withhold, or a hamlet that its
+    commune's hamlet breakdown hides."""
     if analytics.withheld(session, survey, scope):
         return None
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        commune = session.get(Unit, scope.parent_code)
+        if commune is None or hamlet_decision(session, survey, commune).hides(scope.code):
+            return None
     submitted = (
         session.scalar(
             select(func.count())
             .select_from(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey.id, in_scope(SurveyResponse.unit_code, scope))
+            .where(
+                SurveyResponse.survey_id == survey.id,
+                place_in_scope(SurveyResponse.unit_code, SurveyResponse.hamlet_code, scope),
+            )
         )
         or 0
     )
@@ -95,7 +219,10 @@ def completion(session: Session, survey: Survey, scope: Unit | None) -> dict[str
             select(func.count())
             .select_from(SurveyDraft)
             .join(User, User.id == SurveyDraft.user_id)
-            .where(SurveyDraft.survey_id == survey.id, in_scope(User.unit_code, scope))
+            .where(
+                SurveyDraft.survey_id == survey.id,
+                place_in_scope(User.unit_code, User.hamlet_code, scope),
+            )
         )
         or 0
     )

@@ -86,17 +86,19 @@ def is_open(survey: Survey, now: datetime) -> bool:
     return survey.opens_at <= now < survey.closes_at
 
 
-def in_audience(survey: Survey, unit: Unit) -> bool:
-    return policy.in_audience(survey.audience, unit)
+def in_audience(survey: Survey, unit: Unit, hamlet_code: int | None = None) -> bool:
+    return policy.in_audience(survey.audience, unit, hamlet_code)
 
 
-def open_surveys(session: Session, now: datetime, unit: Unit | None) -> list[Survey]:
+def open_surveys(
+    session: Session, now: datetime, unit: Unit | None, hamlet_code: int | None = None
+) -> list[Survey]:
     surveys = session.scalars(
         select(Survey)
         .where(Survey.opens_at <= now, Survey.closes_at > now)
         .order_by(Survey.closes_at)
     ).all()
-    return [s for s in surveys if unit is None or in_audience(s, unit)]
+    return [s for s in surveys if unit is None or in_audience(s, unit, hamlet_code)]
 
 
 def local_day(now: datetime, survey: Survey) -> Any:
@@ -408,13 +410,13 @@ def submit(
     survey_id = survey.id  # read before the commit expires the row
     if not is_open(survey, now):
         raise SurveyClosed(N_("This survey is not open."))
-    if not in_audience(survey, unit):
-        raise NotInAudience(N_("This survey is not open to your commune or ward."))
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if hamlet is not None and (hamlet.level != UnitLevel.HAMLET or hamlet.parent_code != unit.code):
         raise SurveyError(N_("This hamlet is not part of your commune or ward."))
     hamlet_code = hamlet.code if hamlet is not None else None
+    if not in_audience(survey, unit, hamlet_code):
+        raise NotInAudience(N_("This survey is not open to your commune or ward."))
     index = index_figures(defn, answers)
     by_key = defn.by_key
     # The flag as it is now (FOR SHARE): the definition was read earlier in the request, and a

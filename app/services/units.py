@@ -147,12 +147,23 @@ def apply_populations(session: Session, populations: dict[int, int]) -> int:
 
 
 def search_units(
-    session: Session, query: str | None = None, level: str | None = None
+    session: Session,
+    query: str | None = None,
+    level: str | None = None,
+    parent: int | None = None,
+    *,
+    any_level: bool = False,
 ) -> list[Unit]:
-    """Units whose name has every word of `query`, diacritics ignored; in Vietnamese order."""
+    """Units whose name has every word of `query`, diacritics ignored; in Vietnamese order.
+    The province and its communes (of `level` when given), or the units whose parent is
+    `parent` (a commune's hamlets); `any_level`: hamlets too (a search among given choices)."""
     stmt = select(Unit)
-    if level:
+    if parent is not None:
+        stmt = stmt.where(Unit.parent_code == parent)
+    elif level:
         stmt = stmt.where(Unit.level == level)
+    elif not any_level:  # hamlets are listed under their commune only
+        stmt = stmt.where(Unit.level != UnitLevel.HAMLET)
     # Every word typed must be a word of the name, the last one possibly unfinished:
     # "vi thanh" finds "Phường Vị Thanh" and "Xã Vị Thanh 1", not "Xã Vĩnh Thạnh".
     padded = literal(" ") + Unit.search_name + literal(" ")
@@ -162,7 +173,7 @@ def search_units(
         ending = "%" if position == len(words) - 1 else " %"
         stmt = stmt.where(padded.like(f"% {escaped}{ending}", escape="\\"))
     units = list(session.scalars(stmt))
-    # Province first, then communes/wards in Vietnamese alphabetical order.
+    # Province first, then communes/wards (or hamlets) in Vietnamese alphabetical order.
     return sorted(units, key=lambda u: (u.level != UnitLevel.PROVINCE, vietnamese_key(u.name)))
 
 
@@ -170,7 +181,7 @@ def search_within(session: Session, query: str, choices: Iterable[Unit]) -> list
     """The units among `choices` that `search_units` finds for `query`, in its order: the
     commune picker's search step (the same rule as `GET /api/v1/units?q=`)."""
     allowed = {unit.code for unit in choices}
-    return [unit for unit in search_units(session, query) if unit.code in allowed]
+    return [unit for unit in search_units(session, query, any_level=True) if unit.code in allowed]
 
 
 def communes(session: Session) -> list[Unit]:

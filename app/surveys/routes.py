@@ -18,9 +18,9 @@ from app.content.messages import render
 from app.content.preview import condition_words
 from app.extensions import db, limiter
 from app.models import Survey, Unit, UnitLevel
-from app.parse import ID_MAX, int_or_none
+from app.parse import ID_MAX, int_or_none, optional_int
 from app.ratelimits import SURVEY_SUBMISSIONS, account_key
-from app.services import analytics, policy, survey_definition, survey_progress
+from app.services import analytics, hamlets, policy, survey_definition, survey_progress
 from app.services import surveys as service
 from app.services.units import communes
 from app.surveys import bp
@@ -45,7 +45,8 @@ def index() -> str:
     unit = current_user.unit if current_user.is_authenticated else None
     now = clock.now()
     listed = []
-    for survey in service.open_surveys(db.session, now, unit):
+    hamlet = current_user.hamlet_code if current_user.is_authenticated else None
+    for survey in service.open_surveys(db.session, now, unit, hamlet):
         defn = survey_definition.definition(db.session, survey)
         answered = current_user.is_authenticated and service.has_answered(
             db.session, survey, current_user
@@ -69,7 +70,7 @@ def _refusal(survey: Survey) -> str | None:
     if current_user.is_authenticated:
         if service.has_answered(db.session, survey, current_user):
             return _("You have already answered this survey. Thank you!")
-        if not service.in_audience(survey, current_user.unit):
+        if not service.in_audience(survey, current_user.unit, current_user.hamlet_code):
             return _("This survey is not open to your commune or ward.")
     elif survey.sign_in == "required":
         return None  # the page offers to sign in
@@ -88,7 +89,7 @@ def intro(slug: str) -> str:
         else []
     )
     if survey.audience:
-        units = [u for u in units if service.in_audience(survey, u)]
+        units = [u for u in units if policy.audience_reaches(db.session, survey.audience, u)]
     picker = unit_picker(
         units,
         _("Commune / ward where you live"),
@@ -119,9 +120,12 @@ def _page_view(
     shown = {q.key for q in questions}
     pages = _pages_with_questions(defn, answers)
     errors = {p.key: render(p.message, p.params, _lang()) for p in problems}
+    listed, hamlet = _hamlet_choice(unit)
     page = render_template(
         "surveys/page.html",
         survey=defn.survey,
+        hamlets=listed,
+        hamlet=hamlet,
         defn=defn,
         page=page,
         questions=questions,
@@ -137,6 +141,21 @@ def _page_view(
         conditions=_conditions(defn, questions),
     )
     return page, status
+
+
+def _hamlet_choice(unit: Unit) -> tuple[list[Unit], Unit | None]:
+    """The hamlets of the respondent's commune (none: not asked) and the one chosen: as sent
+    (`hamlet`, empty: none named), else a signed-in resident's own. A code that is not one of
+    the commune's hamlets names none."""
+    listed = hamlets.hamlets_of(db.session, unit.code)
+    if not listed:
+        return [], None
+    sent = request.values.get("hamlet")
+    if sent is None and current_user.is_authenticated:
+        code = current_user.hamlet_code
+    else:
+        code = int_or_none(sent, 1, ID_MAX)
+    return listed, hamlets.hamlet_of(db.session, unit, code)
 
 
 def _pages_with_questions(defn: survey_definition.SurveyDef, answers: dict[str, Any]) -> list[int]:
@@ -177,7 +196,7 @@ def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
         flash(refusal, "info")
         return redirect(url_for(".intro", slug=slug))
     unit = _respondent_unit(survey)
-    if unit is None or not service.in_audience(survey, unit):
+    if unit is None or not policy.audience_reaches(db.session, survey.audience, unit):
         flash(_("Please choose your commune or ward first."), "danger")
         return redirect(url_for(".intro", slug=slug))
     defn = survey_definition.definition(db.session, survey)
@@ -220,6 +239,7 @@ def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
             now,
             user=current_user if current_user.is_authenticated else None,
             unit=unit,
+            hamlet=_hamlet_choice(unit)[1],
         )
     except service.SurveyError as error:
         flash(render(error.message, {}, _lang()), "info")
@@ -284,10 +304,18 @@ def progress(slug: str) -> Response | str:
         survey_progress.completion(db.session, survey, reader) if not survey.anonymous else None
     )
     owner = db.session.get(Unit, survey.owner_unit_code)
+    asked = optional_int(request.args.get("unit"), 1, ID_MAX, "unit")
+    commune = survey_progress.hamlet_commune(db.session, reader, asked)
     return render_template(
         "surveys/progress.html",
         survey=survey,
         rows=rows,
+        commune=commune,
+        hamlet_rows=(
+            survey_progress.responses_per_hamlet(db.session, survey, commune, reader)
+            if commune is not None
+            else []
+        ),
         completion=completion,
         threshold=survey.min_group or analytics.DEFAULT_THRESHOLD,
         form=form,
