@@ -41,6 +41,8 @@ ACTIONS: dict[str, Any] = {
     "staff.reset": _l("One-time password issued again"),
     "entry.disqualify": _l("Contest entry disqualified"),
     "certificate.revoke": _l("Certificate revoked"),
+    "survey.tally": _l("Hand-counted paper forms imported"),
+    "survey.tally_withdraw": _l("Hand-counted paper forms withdrawn"),
 }
 # Keys a detail may never carry: the trail holds no personal data of residents.
 PERSONAL_KEYS = frozenset({"name", "phone", "password", "answers", "birth_year", "gender"})
