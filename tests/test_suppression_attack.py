@@ -57,12 +57,15 @@ PLAN: list[list[tuple[int, int]]] = [
 ]
 
 
-def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]) -> None:
-    """Stored rows as the app stores them (demo_responses does the same), one per response."""
+def add_responses(session: Any, survey: Survey, rows: list[tuple[Any, ...]]) -> None:
+    """Stored rows as the app stores them (demo_responses does the same), one per response:
+    (commune, gender, answer), optionally followed by the channel and the hamlet."""
     defn = survey_definition.definition(session, survey)
     gender, level = defn.by_key["gioi-tinh"], defn.by_key["hai-long"]
     responses, answers = [], []
-    for unit, g, value in rows:
+    for unit, g, value, *more in rows:
+        channel = more[0] if more else "online"
+        hamlet = more[1] if len(more) > 1 else None
         rid = uuid.uuid4()
         values: dict[str, Any] = ({"hai-long": value} if value else {}) | (
             {"gioi-tinh": g} if g else {}
@@ -73,6 +76,8 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]
                 "id": rid,
                 "survey_id": survey.id,
                 "unit_code": unit,
+                "channel": channel,
+                "hamlet_code": hamlet,
                 "signed_in": True,
                 "user_id": None,
                 "submitted_on": date(2026, 12, 5),
