@@ -84,7 +84,7 @@ def groups(body: dict[str, Any], question: str = "hai-long") -> dict[Any, dict[s
 def test_by_channel_figures_and_a_small_channel_hidden_with_its_complement(
     channels, client, make_user
 ):
-    app, a, b = channels
+    _app, a, _b = channels
     make_user(role="leader", phone="0911111111")
     headers = bearer(client, "0911111111")
     body = read(client, headers, by="channel")
@@ -107,7 +107,7 @@ def test_by_channel_figures_and_a_small_channel_hidden_with_its_complement(
 
 
 def test_every_results_answer_says_whom_its_figures_represent(channels, client, make_user):
-    app, a, b = channels
+    _app, _a, b = channels
     make_user(role="leader", phone="0911111111")
     headers = bearer(client, "0911111111")
     for query in ({}, {"by": "unit"}, {"by": "gioi-tinh"}):
@@ -132,7 +132,7 @@ def test_every_results_answer_says_whom_its_figures_represent(channels, client, 
 
 
 def test_by_hamlet_hides_a_small_hamlet_and_its_complement(channels, client, make_user):
-    app, a, b = channels
+    _app, a, b = channels
     make_user(role="leader", phone="0911111111")
     headers = bearer(client, "0911111111")
     body = read(client, headers, by="hamlet", unit=a)
@@ -153,7 +153,7 @@ def test_by_hamlet_hides_a_small_hamlet_and_its_complement(channels, client, mak
 
 
 def test_a_hamlet_officer_sees_only_their_hamlet_hidden_alike(channels, client, make_user):
-    app, a, b = channels
+    _app, a, _b = channels
     make_user(role="leader", unit=a * 1000 + 1, phone="0911111113")
     make_user(role="leader", unit=a * 1000 + 2, phone="0911111114")
     own = read(client, bearer(client, "0911111113"))
@@ -175,7 +175,7 @@ def test_a_hamlet_officer_sees_only_their_hamlet_hidden_alike(channels, client, 
 
 
 def test_the_results_page_and_export_break_down_by_channel(channels, client, auth, make_user):
-    app, a, b = channels
+    _app, _a, _b = channels
     make_user(role="leader", phone="0911111111")
     auth.login("0911111111")
     page = client.get(f"/results/{SLUG}", query_string={"by": "channel"})

@@ -187,9 +187,10 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
             (q, u, CHANNEL_GROUPS["online"], *rest) for q, u, _g, *rest in found[NONE]
         ]
         persons[CHANNEL] = {
-            (u, CHANNEL_GROUPS["online"]): v for (u, _g), v in persons[NONE].items()
+            (u, CHANNEL_GROUPS["online"]): list(v) for (u, _g), v in persons[NONE].items()
         }
-        found[HAMLET], persons[HAMLET] = list(found[NONE]), dict(persons[NONE])
+        found[HAMLET] = list(found[NONE])
+        persons[HAMLET] = {key: list(v) for key, v in persons[NONE].items()}
     _add_tallies(session, survey, found, persons)
     return Cube({key: _part(persons[key], found[key], kinds) for key in found})
 
