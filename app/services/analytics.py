@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services import cube, stamped
+from app.services import cube, stamped, tallies
 from app.services.cube import CHANNEL, CHANNEL_GROUPS, HAMLET, TALLY, UNKNOWN
 from app.services.policy import place_in_scope
 from app.services.result_models import checked
@@ -253,7 +253,15 @@ def responses_in_scope(
         ).all()
     )
     surveys = session.scalars(select(Survey).order_by(Survey.closes_at.desc())).all()
-    return [(s, None if withheld(session, s, scope, now) else counts.get(s.id, 0)) for s in surveys]
+    return [
+        (
+            s,
+            None
+            if withheld(session, s, scope, now)
+            else counts.get(s.id, 0) + tallies.forms_in(session, s, scope),  # as the results
+        )
+        for s in surveys
+    ]
 
 
 def results(
@@ -906,6 +914,18 @@ def trends(
         return []
     scope_filter = _scope_filter(session, scope)
     commune = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        return []  # a hamlet's figures are its own view only (its waves are not decided apart)
+
+    def _plus(
+        points: dict[int, tuple[int, int]], wave: Survey, q: QuestionDef
+    ) -> dict[int, tuple[int, int]]:
+        """The wave's tallied forms added, as the results add them (same n for the decision)."""
+        for item, (hits, n) in tallies.top_two(session, wave, q, scope).items():
+            before = points.get(item, (0, 0))
+            points[item] = (before[0] + hits, before[1] + n)
+        return points
+
     decisions: dict[int, SurveyDecision] = {}
     definitions = {wave.id: definition(session, wave) for wave in waves}
 
@@ -947,7 +967,10 @@ def trends(
             continue
         latest = items[-1][1]
         rows = [(0, None)] if latest.type != "grid" else list(enumerate(latest.rows, start=1))
-        counts = [(wave, q, _top_two_points(session, wave, q, scope_filter)) for wave, q in items]
+        counts = [
+            (wave, q, _plus(_top_two_points(session, wave, q, scope_filter), wave, q))
+            for wave, q in items
+        ]
         for item, row_label in rows:
             points = []
             for wave, q, per_item in counts:

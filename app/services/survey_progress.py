@@ -23,7 +23,7 @@ from app.models import (
     User,
 )
 from app.parse import bounded_int
-from app.services import analytics, audit
+from app.services import analytics, audit, tallies
 from app.services.policy import in_scope
 from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
@@ -67,8 +67,15 @@ def responses_per_unit(session: Session, survey: Survey, scope: Unit | None) -> 
     )
     decision = analytics.hidden_groups(session, survey)
     hidden, everything = decision.units(), decision.everything()
+    tallied = tallies.forms_per_unit(session, survey)  # counted as the results count them
     rows = [
-        UnitProgress(code, name, None if everything or code in hidden else n, residents, population)
+        UnitProgress(
+            code,
+            name,
+            None if everything or code in hidden else n + tallied.get(code, 0),
+            residents,
+            population,
+        )
         for code, name, n, residents, population in session.execute(stmt)
     ]
     if survey.audience:
@@ -99,6 +106,7 @@ def completion(session: Session, survey: Survey, scope: Unit | None) -> dict[str
         )
         or 0
     )
+    submitted += tallies.forms_in(session, survey, scope)  # as the results count them
     return {"started": submitted + drafts, "submitted": submitted}
 
 

@@ -126,6 +126,15 @@ def forms_per_unit(session: Session, survey: Survey) -> dict[int, int]:
     }
 
 
+def forms_in(session: Session, survey: Survey, scope: Unit | None) -> int:
+    """Forms tallied within `scope` (tallies in force)."""
+    return sum(
+        tally.forms
+        for tally, _counts in in_force(session, survey)
+        if scope is None or _within(session, tally, scope)
+    )
+
+
 def top_two(
     session: Session, survey: Survey, q: QuestionDef, scope: Unit | None
 ) -> dict[int, tuple[int, int]]:
