@@ -70,12 +70,20 @@ def _places(user: User) -> list[Unit]:
 
 def _page(survey: Survey, form: TallyForm, report: Any = None, status: int = 200) -> Any:
     rows = tallies.listed(db.session, survey, policy.scope_of(_me()))
-    return (
-        render_template(
-            "dashboards/tallies.html", survey=survey, form=form, report=report, tallies=rows
-        ),
-        status,
+    countable = [
+        q
+        for q in definition(db.session, survey).questions
+        if q.type in tallies.COUNTABLE and not q.demographic
+    ]
+    page = render_template(
+        "dashboards/tallies.html",
+        survey=survey,
+        form=form,
+        report=report,
+        tallies=rows,
+        countable=countable,
     )
+    return page, status
 
 
 @bp.route("/<slug>/tallies", methods=["GET", "POST"])
