@@ -178,6 +178,8 @@ def decide_hamlets(
         if commune in communes.rows:
             continue
         hidden = {slot for (c, slot) in start.cells if c == commune}
+        if len(slots) == 1 and not hidden:
+            continue  # one slot: the commune's own figure, which the commune table decides
         one = decide_table(
             slots,
             [slot for slot, _c in slots],

@@ -8,6 +8,7 @@ Issue 20: an officer imports the counts of paper forms counted by hand (per ques
 for a commune or one of its hamlets; they are stored as aggregates (`survey_tallies`, one per
 import, and `survey_tally_counts`, its counts) and added to the survey's results as channel
 "paper". A withdrawn tally keeps its rows with `withdrawn_at` set and counts no more.
+A partial index finds a survey's responses that are not online ones without a hamlet.
 """
 
 import sqlalchemy as sa
@@ -21,7 +22,19 @@ branch_labels = None
 depends_on = None
 
 
+SPREAD = "channel <> 'online' OR hamlet_code IS NOT NULL"
+
+
 def upgrade():
+    # Whether a survey has a response that is not an online one without a hamlet, looked up
+    # rather than scanned (app/services/cube.py: _spread).
+    op.create_index(
+        "ix_survey_responses_spread",
+        "survey_responses",
+        ["survey_id"],
+        sqlite_where=sa.text(SPREAD),
+        postgresql_where=sa.text(SPREAD),
+    )
     op.create_table(
         "survey_tallies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -78,3 +91,4 @@ def downgrade():
     op.drop_table("survey_tally_counts")
     op.drop_index("ix_survey_tallies_survey", table_name="survey_tallies")
     op.drop_table("survey_tallies")
+    op.drop_index("ix_survey_responses_spread", table_name="survey_responses")
