@@ -66,8 +66,17 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
     except analytics.UnknownBreakdown:
         return api_error(
             422,
-            _("Break down by unit or by a demographic question."),
-            [{"field": "by", "message": _("Break down by unit or by a demographic question.")}],
+            _(
+                "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not broken down."
+            ),
+            [
+                {
+                    "field": "by",
+                    "message": _(
+                        "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not broken down."
+                    ),
+                }
+            ],
         )
     if body.get("suppressed"):
         body["message"] = _(
