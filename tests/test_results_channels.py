@@ -66,8 +66,8 @@ def channels(app):  # type: ignore[no-untyped-def]
     return app, a, b
 
 
-def read(client: Any, headers: dict[str, str], **query: Any) -> dict[str, Any]:
-    answer = client.get(f"/api/v1/surveys/{SLUG}/results", query_string=query, headers=headers)
+def read(client: Any, headers: dict[str, str], slug: str = SLUG, **query: Any) -> dict[str, Any]:
+    answer = client.get(f"/api/v1/surveys/{slug}/results", query_string=query, headers=headers)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return answer.get_json()  # type: ignore[no-any-return]
 
@@ -186,3 +186,16 @@ def test_the_results_page_and_export_break_down_by_channel(channels, client, aut
     assert csv.status_code == 200
     body = csv.get_data(as_text=True)
     assert "Trực tuyến" in body and "Máy tại bộ phận một cửa" in body
+
+
+def test_a_hamlet_officers_results_page_shows_their_hamlet_only(channels, client, auth, make_user):
+    _app, a, _b = channels
+    make_user(role="officer", unit=a * 1000 + 1, phone="0911111113")
+    auth.login("0911111113")
+    page = client.get(f"/results/{SLUG}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "7 phiếu trả lời tại Ấp Một" in text
+    assert 'name="by"' not in text  # no breakdown of a hamlet's figures
+    assert client.get(f"/results/{SLUG}", query_string={"by": "channel"}).status_code == 400
+    assert client.get(f"/results/{SLUG}", query_string={"unit": a}).status_code == 403

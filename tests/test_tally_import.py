@@ -212,3 +212,59 @@ def test_officers_import_and_withdraw_within_their_scope_only(tallied, client, a
     assert client.get(f"/results/{SLUG}/tallies").status_code == 403
     with app.app_context():
         assert db.session.scalar(select(SurveyTally.withdrawn_at)) is None
+
+
+def test_a_multiple_choice_tally_on_an_identified_survey(app, client, auth, make_user):
+    from tests.conftest import VI_THANH, load_content
+    from tests.test_surveys import IDENTIFIED
+
+    load_content(app, [("id.yaml", IDENTIFIED)], NOW)
+    make_user(role="officer", phone="0911111112", unit=VI_THANH)
+    make_user(role="leader", phone="0911111111")
+    auth.login("0911111112")
+    path = "/results/kenh-thong-tin/tallies"
+
+    def send(data: str) -> Any:
+        token = csrf_token(client, path)
+        answer = client.post(
+            path,
+            data={
+                "csrf_token": token,
+                "unit": str(VI_THANH),
+                "forms": "12",
+                "file": (io.BytesIO(data.encode()), "t.csv"),
+            },
+            content_type="multipart/form-data",
+        )
+        with app.app_context():
+            cache.clear()
+        return answer
+
+    # The choices' labels work as well as their numbers; the answered line is required.
+    missing = send("câu hỏi;giá trị;số lượng\nkenh;Loa;6\n")
+    assert missing.status_code == 422
+    assert "thêm một dòng để trống giá trị" in missing.get_data(as_text=True)
+    too_many = send("question,value,count\nkenh,,4\nkenh,Loa,6\n")
+    assert too_many.status_code == 422 and "nhiều phiếu hơn" in too_many.get_data(as_text=True)
+    assert send("question,value,count\nly-do,,1\n").status_code == 422  # written answers
+    good = "question,value,count\nhop,1,7\nhop,Không,5\nkenh,,10\nkenh,Loa,6\nkenh,2,5\nkenh,3,2\n"
+    assert send(good).status_code == 302
+    body = read(client, bearer(client, "0911111111"), "kenh-thong-tin", unit=VI_THANH)
+    assert body["n"] == 12
+    hop, kenh = groups(body, "hop")["all"], groups(body, "kenh")["all"]
+    assert hop["n"] == 12 and hop["counts"] == {"1": 7, "2": 5}
+    assert kenh["n"] == 10 and kenh["counts"] == {"1": 6, "2": 5, "3": 2}
+    assert kenh["proportions"] == {"1": 0.6, "2": 0.5, "3": 0.2}
+
+
+def test_a_tally_from_outside_the_surveys_audience_is_refused(tallied, client, auth, make_user):
+    app, a, b = tallied
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        survey.audience = [b]
+        db.session.commit()
+    make_user(role="officer", phone="0911111112", unit=a)
+    auth.login("0911111112")
+    answer = upload(client, a, 10, TALLY)
+    assert answer.status_code == 422
+    assert "không dành cho xã" in answer.get_data(as_text=True)

@@ -191,7 +191,7 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
         }
         found[HAMLET] = list(found[NONE])
         persons[HAMLET] = {key: list(v) for key, v in persons[NONE].items()}
-    _add_tallies(session, survey, found, persons)
+    _add_tallies(session, survey, found, persons, kinds)
     return Cube({key: _part(persons[key], found[key], kinds) for key in found})
 
 
@@ -224,6 +224,7 @@ def _add_tallies(
     survey: Survey,
     found: dict[str, list[tuple[Any, ...]]],
     persons: dict[str, dict[tuple[int, int], list[Any]]],
+    kinds: dict[int, str],
 ) -> None:
     """The survey's tallies in force, added to every breakdown: the forms as people (with no
     index score), their counts as answer rows; in the group TALLY of the channel, their hamlet
@@ -244,6 +245,8 @@ def _add_tallies(
             entry = persons[key].setdefault((tally.unit_code, g), [0, 0, 0.0, 0.0, 0, 0])
             entry[0] += tally.forms
             for question, item, value, n in counts:
+                if kinds.get(question) not in ("single", "scale", "rating", "multiple"):
+                    continue  # a question since retired or changed: its counts no longer apply
                 found[key].append((question, tally.unit_code, g, item, value, n, 0, 0.0, 0.0))
 
 

@@ -331,11 +331,13 @@ def import_tally(
         raise NotAllowed
     if not 1 <= forms <= FORMS_MAX:
         raise TallyError(_("The number of forms counted must be from 1 to %(n)d.", n=FORMS_MAX))
+    commune = unit if unit.level == UnitLevel.COMMUNE else session.get(Unit, unit.parent_code)
+    assert commune is not None
+    if not policy.in_audience(survey.audience, commune):
+        raise TallyError(_("This survey is not open to that commune or ward."))
     counts, report = check(defn, data, forms)
     if not counts:
         return report
-    commune = unit if unit.level == UnitLevel.COMMUNE else session.get(Unit, unit.parent_code)
-    assert commune is not None
     tally = SurveyTally(
         survey_id=survey.id,
         unit_code=commune.code,
