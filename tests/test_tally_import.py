@@ -268,3 +268,55 @@ def test_a_tally_from_outside_the_surveys_audience_is_refused(tallied, client, a
     answer = upload(client, a, 10, TALLY)
     assert answer.status_code == 422
     assert "không dành cho xã" in answer.get_data(as_text=True)
+
+
+def test_the_trends_count_a_waves_tally_as_its_results_do(app):
+    """Wave 2025: 4 of 10 responses in the top two, and a tally of 10 forms, 8 in the top two:
+    its point is 12 of 20, as its results count them (20 answered)."""
+    from app.models import User
+    from app.services import analytics, tallies
+    from app.services import surveys as service
+    from app.services.survey_definition import definition
+    from tests.conftest import VI_THANH
+    from tests.test_analytics import WAVE
+
+    with app.app_context():
+        files = [(f"{w}.yaml", WAVE.replace("WAVE", str(w)).encode()) for w in (2025, 2026)]
+        assert all(
+            o.ok
+            for o in load_files(db.session, files, Actor(unit_code=PROVINCE, is_admin=True), NOW)
+        )
+        unit = db.session.get(Unit, VI_THANH)
+        for wave in (2025, 2026):
+            row = db.session.scalar(select(Survey).where(Survey.wave == wave))
+            for i in range(10):
+                service.submit(
+                    db.session,
+                    definition(db.session, row),
+                    {"hai-long": 5 if i < 4 else 2},
+                    NOW,
+                    user=None,
+                    unit=unit,
+                )
+        first = db.session.scalar(select(Survey).where(Survey.wave == 2025))
+        officer = User(
+            name="Cán bộ", phone="0911111119", role="officer", unit_code=VI_THANH, created_at=NOW
+        )
+        db.session.add(officer)
+        db.session.commit()
+        report = tallies.import_tally(
+            db.session,
+            definition(db.session, first),
+            officer,
+            unit,
+            b"question,value,count\nhai-long,5,5\nhai-long,4,3\nhai-long,1,2\n",
+            10,
+            NOW,
+        )
+        assert report.ok
+        latest = db.session.scalar(select(Survey).where(Survey.wave == 2026))
+        (trend,) = analytics.trends(db.session, latest, scope=unit)
+        result = analytics.results(db.session, first, scope=unit)
+    assert [w["n"] for w in trend["waves"]] == [20, 10]
+    assert [w["proportion"] for w in trend["waves"]] == [0.6, 0.4]
+    assert groups(result)["all"]["n"] == 20
