@@ -66,15 +66,11 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
     except analytics.UnknownBreakdown:
         return api_error(
             422,
-            _(
-                "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not broken down."
-            ),
+            _(analytics.BREAKDOWNS),
             [
                 {
                     "field": "by",
-                    "message": _(
-                        "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not broken down."
-                    ),
+                    "message": _(analytics.BREAKDOWNS),
                 }
             ],
         )

@@ -70,9 +70,7 @@ def _results(survey: Survey, scope: Unit, overall: bool = False) -> dict[str, An
     except analytics.UnknownBreakdown:
         abort(
             400,
-            _(
-                "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not broken down."
-            ),
+            _(analytics.BREAKDOWNS),
         )
 
 
@@ -148,9 +146,7 @@ def export(slug: str, fmt: str) -> Response:
     except analytics.UnknownBreakdown:
         abort(
             400,
-            _(
-                "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not broken down."
-            ),
+            _(analytics.BREAKDOWNS),
         )
     return _send(table, f"{slug}-ket-qua", fmt)
 

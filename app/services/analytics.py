@@ -22,6 +22,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
+from app.content.messages import N_
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
 from app.services import cube, stamped, tallies
 from app.services.cube import CHANNEL, CHANNEL_GROUPS, HAMLET, TALLY, UNKNOWN
@@ -44,6 +45,12 @@ CHOICE_LIKE = {"single", "multiple", "scale", "rating", "grid"}
 
 class UnknownBreakdown(ValueError):
     pass
+
+
+BREAKDOWNS = N_(
+    "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not "
+    "broken down."
+)
 
 
 @dataclass(frozen=True)

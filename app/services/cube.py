@@ -25,6 +25,14 @@ per batch). On PostgreSQL the pass runs without JIT compilation and with room fo
 table (PASS_SETTINGS). Only aggregates leave the database. `analytics` keeps the cube under the
 stamp of the responses (app/services/stamped.py) and derives the decision and every view from
 it in pandas.
+
+Two breakdowns are the response's own columns (issue 20): its channel (CHANNEL_GROUPS) and its
+hamlet (0: none named). They are read in a pass of their own only when the survey has a
+response that is not an online one without a hamlet (a partial index answers that at once);
+otherwise they are the whole survey's counts relabelled, with no pass. The survey's tallies of
+hand-counted paper forms (app/services/tallies.py) are then added to every breakdown: as people
+without an index score, in the channel's TALLY group, their hamlet's, and each demographic
+question's UNKNOWN group.
 """
 
 from __future__ import annotations
