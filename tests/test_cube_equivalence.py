@@ -63,11 +63,16 @@ def every_view(module: Any, session: Any, row: Survey) -> list[Any]:
 def same_everywhere(session: Any, row: Survey) -> int:
     """Compares the decision and every view of `row`; returns how many groups the views hide
     (so that the test sees suppression)."""
-    assert analytics.hidden_groups(session, row) == before.hidden_groups(session, row)
+    mine_decision = analytics.hidden_groups(session, row)
+    known = {k: t for k, t in mine_decision.tables.items() if not str(k[0]).startswith("*")}
+    # Issue 20 added the channel and hamlet tables (keys "*channel", "*hamlet") and the
+    # channels' shares: the reference, older, has neither; everything else is the same.
+    assert known == before.hidden_groups(session, row).tables
     new, old = every_view(analytics, session, row), every_view(before, session, row)
     assert len(new) == len(old)
     hidden = 0
     for (view, mine), (_view, theirs) in zip(new, old, strict=True):
+        mine = {k: v for k, v in mine.items() if k != "channels"}
         assert mine == theirs, view
         hidden += sum(
             1 for q in mine.get("questions", []) for g in q["groups"] if g.get("suppressed")

@@ -419,21 +419,20 @@ def test_the_hamlet_decision_never_leaves_one_hidden_figure_alone():
     commune's total less the shown ones), and every row under the threshold is hidden."""
     import itertools
 
-    from app.services.suppression import NOT_STATED, decide_hamlets
+    from app.services.suppression import NOT_STATED, TableDecision, decide_hamlets
 
+    commune = 31321
     for sizes in itertools.product((0, 1, 2, 4, 5, 9), repeat=4):
-        counts = dict(zip((1, 2, 3, NOT_STATED), sizes, strict=True))
-        decision = decide_hamlets(counts, [1, 2, 3], 5, commune_hidden=False)
-        total = sum(sizes)
-        if decision.everything:
-            assert 0 < total < 5
+        counts = {(commune, slot): n for slot, n in zip((1, 2, 3, NOT_STATED), sizes, strict=True)}
+        decision = decide_hamlets(counts, TableDecision(), 5)
+        hidden = [slot for (_c, slot) in counts if decision.hides(commune, slot)]
+        if 0 < sum(sizes) < 5:  # the commune itself is small: all its hamlets go with it
+            assert len(hidden) == 4, (sizes, hidden)
             continue
-        hidden = [row for row in counts if decision.hides(row)]
-        assert all(decision.hides(row) for row, n in counts.items() if 0 < n < 5)
+        assert all(decision.hides(commune, slot) for (_c, slot), n in counts.items() if 0 < n < 5)
         assert len(hidden) != 1, (sizes, hidden)
-        if hidden:  # the hidden ones together: not one of them is worked out
-            assert sum(counts[row] for row in hidden) > 0 or len(hidden) > 1
-    assert decide_hamlets({1: 9, 2: 9}, [1, 2], 5, commune_hidden=True).hides(1)
+    hidden_commune = TableDecision(rows=frozenset([commune]))
+    assert decide_hamlets({(commune, 1): 9, (commune, 2): 9}, hidden_commune, 5).hides(commune, 1)
 
 
 # ------------------------------------------------------------------------------ audiences

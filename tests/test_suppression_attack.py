@@ -57,12 +57,15 @@ PLAN: list[list[tuple[int, int]]] = [
 ]
 
 
-def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]) -> None:
-    """Stored rows as the app stores them (demo_responses does the same), one per response."""
+def add_responses(session: Any, survey: Survey, rows: list[tuple[Any, ...]]) -> None:
+    """Stored rows as the app stores them (demo_responses does the same), one per response:
+    (commune, gender, answer), optionally followed by the channel and the hamlet."""
     defn = survey_definition.definition(session, survey)
     gender, level = defn.by_key["gioi-tinh"], defn.by_key["hai-long"]
     responses, answers = [], []
-    for unit, g, value in rows:
+    for unit, g, value, *more in rows:
+        channel = more[0] if more else "online"
+        hamlet = more[1] if len(more) > 1 else None
         rid = uuid.uuid4()
         values: dict[str, Any] = ({"hai-long": value} if value else {}) | (
             {"gioi-tinh": g} if g else {}
@@ -73,6 +76,8 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[int, int, int]]
                 "id": rid,
                 "survey_id": survey.id,
                 "unit_code": unit,
+                "channel": channel,
+                "hamlet_code": hamlet,
                 "signed_in": True,
                 "user_id": None,
                 "submitted_on": date(2026, 12, 5),
@@ -342,3 +347,244 @@ def test_no_hidden_group_can_be_worked_out_with_the_raw_export_too(
     eq, hidden = everything_a_reader_sees(app, client, auth, communes, names, "0911111112")
     observe_raw_export(eq, client, communes, names, hidden)
     assert leaks(eq, targets(communes, rows, hidden)) == []
+
+
+# ----------------------------------------------------------------- hamlets and channels (issue 20)
+# Unknowns x[commune, place, channel, gender, answer]: place the hamlet's code or 0 (none named);
+# channel one of CHANNELS_SEEN, "tally" for forms counted by hand (gender UNKNOWN: nobody asked).
+CHANNELS_SEEN = ["online", "assisted", "kiosk", "paper", "tally"]
+UNKNOWN = -1
+PARTS = {"paper": {"paper", "tally"}}  # the paper channel's figures include the tallied forms
+
+
+class Cells:
+    """Observed figures as rows over every (commune, place, channel, gender, answer)."""
+
+    def __init__(self, communes: list[int], places: dict[int, list[int]]) -> None:
+        self.keys = [
+            (r, p, c, g, a)
+            for r in communes
+            for p in [0, *places.get(r, [])]
+            for c in CHANNELS_SEEN
+            for g in [*GENDERS, UNKNOWN]
+            for a in ALL
+        ]
+        self.eq = Equations([])
+        self.eq.keys = self.keys  # type: ignore[assignment]
+        self.eq.at = {k: i for i, k in enumerate(self.keys)}
+
+    def vector(self, where: Any, weight: Any = None) -> np.ndarray:
+        v = np.zeros(len(self.keys))
+        for i, key in enumerate(self.keys):
+            if where(*key):
+                v[i] = 1 if weight is None else weight(key[4])
+        return v
+
+    def add(self, where: Any, weight: Any = None) -> None:
+        self.eq.rows.append(self.vector(where, weight))
+
+    def determined(self, where: Any) -> bool:
+        return self.eq.determined(self.vector(where))
+
+
+def _group_where(by: str, g: Any, scope: Any) -> Any:
+    """The people of group `g` of a `by` breakdown within `scope` (a predicate)."""
+    if by == "all":
+        return scope
+    if by == "unit":
+        return lambda r, p, c, ge, a: r == g
+    if by == "gioi-tinh":
+        return lambda r, p, c, ge, a: scope(r, p, c, ge, a) and ge == g
+    if by == "channel":
+        names = PARTS.get(g, {g})
+        return lambda r, p, c, ge, a: scope(r, p, c, ge, a) and c in names
+    # by hamlet: a hamlet's code, or a commune's code for its people who named none
+    return lambda r, p, c, ge, a: scope(r, p, c, ge, a) and (p == g or (p == 0 and r == g))
+
+
+def observe_everything(cells: Cells, body: dict[str, Any], scope: Any, by: str) -> list[Any]:
+    """The equations of one results answer; the groups it hides (predicates)."""
+    if body.get("suppressed"):
+        return [scope]
+    hidden = []
+    cells.add(scope)
+    for c in body.get("channels", []):
+        names = PARTS.get(c["channel"], {c["channel"]})
+
+        def where(*k: Any, names: set[str] = names) -> bool:
+            return bool(scope(*k)) and k[2] in names
+
+        if c.get("suppressed"):
+            hidden.append(where)
+            continue
+        cells.add(where)
+        if "tallied" in c:
+            cells.add(lambda r, p, ch, ge, a: scope(r, p, ch, ge, a) and ch == "tally")
+    for question in body["questions"]:
+        for group in question["groups"]:
+            where = _group_where(by, group["group"], scope)
+            if group.get("suppressed"):
+                if question["id"] == "hai-long":
+                    hidden.append(where)
+                continue
+            if question["id"] == "hai-long":
+                cells.add(lambda *k, w=where: w(*k) and k[4] != 0)
+                for v in VALUES:
+                    cells.add(lambda *k, w=where, v=v: w(*k) and k[4] == v)
+                cells.add(lambda *k, w=where: w(*k) and k[4] != 0, weight=lambda a: a)
+            else:
+                cells.add(lambda *k, w=where: w(*k) and k[3] in (1, 2, 3))
+                for x in (1, 2, 3):
+                    cells.add(lambda *k, w=where, x=x: w(*k) and k[3] == x)
+    for group in body["index"]:
+        where = _group_where(by, group["group"], scope)
+        if group.get("suppressed"):
+            continue
+        scored = (lambda w: lambda *k: w(*k) and k[4] != 0 and k[2] != "tally")(where)
+        cells.add(scored)
+        cells.add(scored, weight=lambda a: (a - 1) * 25)
+        cells.add(lambda *k, s=scored: s(*k) and k[4] in (4, 5))
+    return hidden
+
+
+# Commune 0: 20 people — hamlet 1 (9), hamlet 2 (3: small), none named (8); 6 assisted, 2 at
+# the kiosk (small). Commune 1: 8 online, no hamlet, and a tally of 3 forms (small). Commune 2:
+# 12, all of hamlet 3. Commune 3: 6 paper forms keyed in. Commune 4: none.
+def _issue20_rows(communes: list[int]) -> tuple[list[tuple[Any, ...]], dict[int, list[int]]]:
+    c0, c1, c2, c3 = communes[:4]
+    h1, h2, h3 = c0 * 1000 + 1, c0 * 1000 + 2, c2 * 1000 + 1
+    rows: list[tuple[Any, ...]] = []
+    plan0 = [(h1, "online")] * 5 + [(h1, "assisted")] * 4 + [(h2, "online")] * 2
+    plan0 += [(h2, "kiosk")] + [(0, "online")] * 5 + [(0, "assisted")] * 2 + [(0, "kiosk")]
+    for i, (place, channel) in enumerate(plan0):
+        rows.append((c0, 1 + i % 2, 1 + i % 5, channel, place or None))
+    rows += [(c1, 1 + i % 3, 1 + (i * 3) % 5, "online", None) for i in range(8)]
+    rows += [(c2, 1 + i % 2, 1 + (i * 2) % 5, "online", h3) for i in range(12)]
+    rows += [(c3, 2, 1 + i % 5, "paper", None) for i in range(6)]
+    return rows, {c0: [h1, h2], c2: [h3]}
+
+
+@pytest.fixture
+def attacked_places(app):  # type: ignore[no-untyped-def]
+    from app.models import SurveyTally, SurveyTallyCount, UnitLevel
+
+    with app.app_context():
+        outcome = load_files(
+            db.session, [("s.yaml", SURVEY.encode())], Actor(unit_code=PROVINCE, is_admin=True), NOW
+        )[0]
+        assert outcome.ok
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        communes = db.session.scalars(
+            select(Unit.code).where(Unit.parent_code == PROVINCE).order_by(Unit.code).limit(5)
+        ).all()
+        rows, places = _issue20_rows(list(communes))
+        for commune, codes in places.items():
+            for code in codes:
+                db.session.add(
+                    Unit(
+                        code=code,
+                        name=f"Ấp {code % 1000}",
+                        level=UnitLevel.HAMLET,
+                        division_type="Ấp",
+                        parent_code=commune,
+                        search_name=f"ap {code % 1000}",
+                    )
+                )
+        db.session.commit()
+        add_responses(db.session, survey, rows)
+        # 3 forms counted by hand in commune 1: hai-long 5 twice, one left blank.
+        level = survey_definition.definition(db.session, survey).by_key["hai-long"]
+        tally = SurveyTally(
+            survey_id=survey.id, unit_code=communes[1], forms=3, created_at=NOW, withdrawn_at=None
+        )
+        db.session.add(tally)
+        db.session.flush()
+        db.session.add(
+            SurveyTallyCount(tally_id=tally.id, question_id=level.id, item=0, value=5, n=2)
+        )
+        db.session.commit()
+        people = (
+            [(r, p or 0, c, g, v) for r, g, v, c, p in rows]
+            + [(communes[1], 0, "tally", UNKNOWN, 5)] * 2
+            + [(communes[1], 0, "tally", UNKNOWN, 0)]
+        )
+    return app, list(communes), places, people
+
+
+def test_no_hidden_hamlet_or_channel_can_be_worked_out_from_every_view(
+    attacked_places, client, auth, make_user
+):
+    """A leader, the officer of the commune with hamlets, and the officer of each hamlet: every
+    results answer they can obtain (each scope × every breakdown, the channels' shares, a
+    hamlet's own figures), the exports, the progress page and the thanks page."""
+    app, communes, places, people = attacked_places
+    cells = Cells(communes, places)
+    hidden: list[Any] = []
+    url = f"/api/v1/surveys/{SLUG}/results"
+    c0 = communes[0]
+    readers = [("0911111111", "leader", PROVINCE), ("0911111112", "officer", c0)]
+    readers += [(f"09111112{i:02d}", "officer", h) for i, h in enumerate(places[c0])]
+    everywhere = lambda *k: True  # noqa: E731
+    for phone, role, unit in readers:
+        make_user(role=role, phone=phone, unit=unit)
+        headers = bearer(client, phone)
+        is_hamlet = unit > 10**6
+        scopes: list[tuple[int | None, Any]] = (
+            [(None, lambda *k, h=unit: k[1] == h)]
+            if is_hamlet
+            else [(None, everywhere if unit == PROVINCE else (lambda *k: k[0] == c0))]
+            + [(c, (lambda *k, c=c: k[0] == c)) for c in communes if unit == PROVINCE or c == c0]
+        )
+        for code, scope in scopes:
+            for by in ["all"] if is_hamlet else ["all", "unit", "gioi-tinh", "channel", "hamlet"]:
+                query = {"by": by} | ({"unit": code} if code else {})
+                answer = client.get(url, query_string=query, headers=headers)
+                assert answer.status_code == 200, answer.get_data(as_text=True)
+                hidden += observe_everything(cells, answer.get_json(), scope, by)
+    auth.login("0911111111")
+    page = client.get(f"/surveys/{SLUG}/progress").get_data(as_text=True)
+    with app.app_context():
+        names = dict(db.session.execute(select(Unit.code, Unit.name)).all())
+    for code in communes:
+        found = re.search(
+            rf"<td>{re.escape(names[code])}</td><td class=\"text-end\">(\d+)</td>", page
+        )
+        if found:  # what the figure counts: the commune's people, or only its responses
+            options = [
+                lambda *k, c=code: k[0] == c,
+                lambda *k, c=code: k[0] == c and k[2] != "tally",
+            ]
+            shown = int(found.group(1))
+            cells.add(next(w for w in options if sum(1 for k in people if w(*k)) == shown))
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        overall = survey_progress.overall_results(
+            db.session, survey_definition.definition(db.session, survey)
+        )
+    if not overall["suppressed"]:
+        for q in overall["questions"]:
+            for i, _row in enumerate(q["rows"], start=1):
+                if q["key"] == "hai-long":
+                    cells.add(lambda *k, i=i: k[4] == i)
+    # What must stay hidden: the small groups (hamlet 2, the kiosk, the tally, in the whole
+    # survey and in their commune) and every group any view hid.
+    h2 = places[c0][1]
+    small = [
+        lambda *k: k[1] == h2,
+        lambda *k: k[2] == "kiosk",
+        lambda *k: k[2] == "kiosk" and k[0] == c0,
+        lambda *k: k[2] == "tally",
+    ]
+    assert sum(1 for k in people if k[1] == h2) == 3
+    small += [lambda *k, w=w, c=c: w(*k) and k[0] == c for w in small for c in communes]
+    wanted = [w for w in small + hidden if any(w(*k) for k in people)]
+    leaked = []
+    for where in wanted:
+        if cells.determined(where):
+            leaked.append(("n", where))
+        for a in ALL:
+            if cells.determined(lambda *k, w=where, a=a: w(*k) and k[4] == a):
+                leaked.append((a, where))
+    assert leaked == []
+    # and the views did hide them
+    assert any(all(h(*k) == (k[1] == h2) for k in people) for h in hidden)

@@ -66,8 +66,13 @@ def survey_results(slug: str, query: ResultsQuery) -> Response:
     except analytics.UnknownBreakdown:
         return api_error(
             422,
-            _("Break down by unit or by a demographic question."),
-            [{"field": "by", "message": _("Break down by unit or by a demographic question.")}],
+            _(analytics.BREAKDOWNS),
+            [
+                {
+                    "field": "by",
+                    "message": _(analytics.BREAKDOWNS),
+                }
+            ],
         )
     if body.get("suppressed"):
         body["message"] = _(

@@ -66,6 +66,8 @@ class ResponseOut(BaseModel):
 
 class ResultsQuery(Request):
     by: str | None = Field(
-        default=None, max_length=32, description='"unit" or a demographic question id'
+        default=None,
+        max_length=32,
+        description='"unit", "hamlet", "channel" or a demographic question id',
     )
     unit: Id | None = Field(default=None, description="Narrow to this unit and those below it")

@@ -68,7 +68,10 @@ def _results(survey: Survey, scope: Unit, overall: bool = False) -> dict[str, An
             overall=overall,
         )
     except analytics.UnknownBreakdown:
-        abort(400, _("Break down by unit or by a demographic question."))
+        abort(
+            400,
+            _(analytics.BREAKDOWNS),
+        )
 
 
 @bp.get("/")
@@ -141,7 +144,10 @@ def export(slug: str, fmt: str) -> Response:
             read_session(), survey, _scope(), by=request.args.get("by") or None
         )
     except analytics.UnknownBreakdown:
-        abort(400, _("Break down by unit or by a demographic question."))
+        abort(
+            400,
+            _(analytics.BREAKDOWNS),
+        )
     return _send(table, f"{slug}-ket-qua", fmt)
 
 

@@ -31,6 +31,7 @@ from app.models.surveys import (
     SurveyPending,
     SurveyResponse,
 )
+from app.models.tallies import SurveyTally, SurveyTallyCount
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -61,6 +62,8 @@ __all__ = [
     "SurveyPending",
     "SurveyQuestion",
     "SurveyResponse",
+    "SurveyTally",
+    "SurveyTallyCount",
     "UTCDateTime",
     "Unit",
     "UnitLevel",

@@ -84,6 +84,14 @@ class SurveyResponse(db.Model):
             postgresql_where=db.text("user_id IS NOT NULL"),
         ),
         CheckConstraint("channel IN ('online', 'assisted', 'kiosk', 'paper')", name="channel"),
+        # The results' cube asks whether a survey has any response that is not an online one
+        # without a hamlet (app/services/cube.py: _spread): one look-up here, not a scan.
+        Index(
+            "ix_survey_responses_spread",
+            "survey_id",
+            sqlite_where=db.text("channel <> 'online' OR hamlet_code IS NOT NULL"),
+            postgresql_where=db.text("channel <> 'online' OR hamlet_code IS NOT NULL"),
+        ),
         WITHOUT_ROWID,
     )
 

@@ -22,15 +22,18 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from statsmodels.stats.proportion import proportion_confint
 
+from app.content.messages import N_
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services import cube, stamped
-from app.services.policy import in_scope
+from app.services import cube, stamped, tallies
+from app.services.cube import CHANNEL, CHANNEL_GROUPS, HAMLET, TALLY, UNKNOWN
+from app.services.policy import place_in_scope
 from app.services.result_models import checked
 from app.services.suppression import (
     INDEX,
     RESPONSES,
     SurveyDecision,
     TableDecision,
+    decide_hamlets,
     decide_table,
 )
 from app.services.survey_definition import ANSWERED, QuestionDef, SurveyDef, definition, index_items
@@ -44,10 +47,26 @@ class UnknownBreakdown(ValueError):
     pass
 
 
+BREAKDOWNS = N_(
+    "Break down by unit, hamlet, channel or a demographic question; a hamlet's figures are not "
+    "broken down."
+)
+
+
 @dataclass(frozen=True)
 class Grouping:
-    kind: str  # all | unit | question
+    kind: str  # all | unit | question | channel | hamlet
     question: QuestionDef | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The cube's breakdown (and the decision's table) this grouping reads."""
+        if self.kind == "question":
+            return self.question.key  # type: ignore[union-attr]
+        return {"channel": CHANNEL, "hamlet": HAMLET}.get(self.kind)
+
+
+CHANNEL_NAMES = {g: name for name, g in CHANNEL_GROUPS.items()}
 
 
 def wilson(count: Any, n: Any) -> tuple[Any, Any]:
@@ -55,14 +74,16 @@ def wilson(count: Any, n: Any) -> tuple[Any, Any]:
 
 
 def _scope_filter(session: Session, scope: Unit | None) -> Any:
-    return in_scope(SurveyResponse.unit_code, scope)
+    return place_in_scope(SurveyResponse.unit_code, SurveyResponse.hamlet_code, scope)
 
 
-def _grouping(defn: SurveyDef, by: str | None) -> Grouping:
+def _grouping(defn: SurveyDef, by: str | None, scope: Unit | None = None) -> Grouping:
     if by in (None, "", "all"):
         return Grouping("all")
-    if by == "unit":
-        return Grouping("unit")
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        raise UnknownBreakdown(by)  # a hamlet's figures are never broken down further
+    if by in ("unit", "channel", "hamlet"):
+        return Grouping(by)
     q = defn.by_key.get(by or "")
     if q is None or not q.demographic:
         raise UnknownBreakdown(by)
@@ -101,11 +122,11 @@ def _sums(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> dict[Any,
 
 
 def _tables(
-    survey: Survey, defn: SurveyDef, counts: cube.Cube, demographic: QuestionDef | None
+    survey: Survey, defn: SurveyDef, counts: cube.Cube, breakdown: str | None
 ) -> dict[str, dict[tuple[int, int], int]]:
-    """Counts per (commune, group of `demographic`, 0 without one) of every measure: the
+    """Counts per (commune, group of the `breakdown`, 0 without one) of every measure: the
     responses, the respondents of each question (by key) and those with an index score."""
-    part = counts.part(demographic.key if demographic is not None else None)
+    part = counts.part(breakdown)
     out: dict[str, dict[tuple[int, int], int]] = {RESPONSES: {}, INDEX: {}}
     for (unit, g), (n, scored) in _sums(part.people, ["unit", "group"], ["n", "scored"]).items():
         out[RESPONSES][unit, g] = int(n)
@@ -170,25 +191,47 @@ def _decide(survey: Survey, defn: SurveyDef, counts: cube.Cube) -> SurveyDecisio
             if measure == RESPONSES
             else decide_table(communes.get(measure, {}), rows, [0], threshold, base)
         )
-    for q in defn.questions:
-        if not q.demographic:
-            continue
-        cross = _tables(survey, defn, counts, q)
-        cols = range(0, len(q.choices) + 1)
+    # Commune × group tables: each demographic question's groups (with the tallied forms'
+    # "unknown" group when there are tallies), and the channels (the tallies a column apart).
+    tallied = _tallied(counts)
+    crossed: list[tuple[str, list[int]]] = [
+        (q.key, _demographic_groups(q, tallied)) for q in defn.questions if q.demographic
+    ]
+    crossed.append((CHANNEL, [*CHANNEL_GROUPS.values(), TALLY]))
+    for key, cols in crossed:
+        cross = _tables(survey, defn, counts, key)
         first = tables[None, RESPONSES]
-        tables[q.key, RESPONSES] = decide_table(
+        tables[key, RESPONSES] = decide_table(
             cross[RESPONSES], rows, cols, threshold, first, rows_fixed=True
         )
         for measure in measures[1:]:
-            start = tables[q.key, RESPONSES]
+            start = tables[key, RESPONSES]
             own = tables[None, measure]
             start = TableDecision(
                 start.everything or own.everything, start.rows | own.rows, start.cols, start.cells
             )
-            tables[q.key, measure] = decide_table(
+            tables[key, measure] = decide_table(
                 cross.get(measure, {}), rows, cols, threshold, start, rows_fixed=True
             )
+    hamlets = _tables(survey, defn, counts, HAMLET)
+    for measure in measures:
+        start = tables[HAMLET, RESPONSES] if measure != RESPONSES else None
+        tables[HAMLET, measure] = decide_hamlets(
+            hamlets.get(measure, {}), tables[None, measure], threshold, start
+        )
     return SurveyDecision(threshold, tables)
+
+
+def _tallied(counts: cube.Cube) -> bool:
+    """Whether the cube holds tallied forms (the channel's TALLY group)."""
+    people = counts.part(CHANNEL).people
+    return bool((people["group"] == TALLY).any()) if not people.empty else False
+
+
+def _demographic_groups(q: QuestionDef, tallied: bool) -> list[int]:
+    """A demographic question's groups: 0 (did not answer it), its choices, and UNKNOWN (the
+    tallied forms, which nobody asked) when the survey has tallies."""
+    return [*range(0, len(q.choices) + 1), *([UNKNOWN] if tallied else [])]
 
 
 def withheld(
@@ -196,6 +239,9 @@ def withheld(
 ) -> bool:
     """Whether every figure of `scope` is withheld: a commune that the commune breakdown hides
     (the whole survey never is: its groups are hidden when it is small, not its total)."""
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        decision = hidden_groups(session, survey, now)
+        return decision.hidden(RESPONSES, scope.parent_code, HAMLET, scope.code)
     if scope is None or scope.level != UnitLevel.COMMUNE:
         return False
     return hidden_groups(session, survey, now).hidden(RESPONSES, scope.code)
@@ -214,7 +260,15 @@ def responses_in_scope(
         ).all()
     )
     surveys = session.scalars(select(Survey).order_by(Survey.closes_at.desc())).all()
-    return [(s, None if withheld(session, s, scope, now) else counts.get(s.id, 0)) for s in surveys]
+    return [
+        (
+            s,
+            None
+            if withheld(session, s, scope, now)
+            else counts.get(s.id, 0) + tallies.forms_in(session, s, scope),  # as the results
+        )
+        for s in surveys
+    ]
 
 
 def results(
@@ -233,7 +287,7 @@ def results(
     Given `now`, kept under the stamp of the survey's responses, at most a minute behind them
     (app/services/stamped.py); the answer is then shared: the caller must not change it."""
     defn = definition(session, survey)
-    grouping = _grouping(defn, by)  # an unknown breakdown is refused before any cache
+    grouping = _grouping(defn, by, scope)  # an unknown breakdown is refused before any cache
     return _view(  # type: ignore[no-any-return]
         session,
         survey,
@@ -277,9 +331,11 @@ def _results(
     threshold = survey.min_group or DEFAULT_THRESHOLD
     counts = _cube(session, survey, defn, at)
     decision = _decision(session, survey, defn, counts, at)
-    unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
-    if unit is not None and decision.hidden(RESPONSES, unit):
-        # A hidden commune is hidden in every view: `?unit=` withholds its figures altogether.
+    unit, hamlet = _place(scope)
+    if (unit is not None and decision.hidden(RESPONSES, unit)) or (
+        hamlet is not None and decision.hidden(RESPONSES, unit, HAMLET, hamlet)
+    ):
+        # A hidden commune (hamlet) is hidden in every view: `?unit=` withholds its figures.
         return {
             "survey": survey.slug,
             "threshold": threshold,
@@ -288,7 +344,7 @@ def _results(
             "questions": [],
             "index": [],
         }
-    view = _View(counts, survey, grouping, _units_in(session, scope))
+    view = _View(counts, survey, grouping, _units_in(session, scope), hamlet)
     sizes = view.sizes()
     total = sum(sizes.values())
     shown = [q for q in defn.questions if q.type != "text"]
@@ -303,7 +359,7 @@ def _results(
         for g in _ordered_groups(grouping, sizes, survey):
             n = respondents.get((q.id, g), 0)
             entry: dict[str, Any] = {
-                "group": "all" if grouping.kind == "all" else g,
+                "group": _key(grouping, g),
                 "label": names.get(g, str(g)),
                 "n": n,
             }
@@ -314,7 +370,7 @@ def _results(
                 numbers.get((q.id, g)),
             )
             groups.append(entry)
-        hides = _hides(decision, defn, grouping, unit, q)
+        hides = _hides(decision, defn, grouping, unit, q, hamlet, view.places)
         questions.append(
             {"id": q.key, "type": q.type, "text": q.text, "groups": _suppressed(groups, hides)}
         )
@@ -325,15 +381,68 @@ def _results(
         "threshold": threshold,
         "by": by or "all",
         "questions": questions,
-        "index": _index_groups(view, defn, names, decision, unit) if has_index else [],
+        "index": _index_groups(view, defn, names, decision, unit, hamlet) if has_index else [],
     }
+    if hamlet is None:
+        out["channels"] = _channels(counts, survey, view.units, decision, unit, total, labels)
     if overall and has_index:
         if grouping.kind == "all":
             out["overall"] = out["index"][0]
         else:
             everyone = {survey.id: (labels or {}).get("all", "Tất cả")}
-            whole = _View(counts, survey, Grouping("all"), view.units)
-            out["overall"] = _index_groups(whole, defn, everyone, decision, unit)[0]
+            whole = _View(counts, survey, Grouping("all"), view.units, hamlet)
+            out["overall"] = _index_groups(whole, defn, everyone, decision, unit, hamlet)[0]
+    return out
+
+
+def _place(scope: Unit | None) -> tuple[int | None, int | None]:
+    """The commune a scope is (or lies in, for a hamlet) and the hamlet it is, if any."""
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        return scope.parent_code, scope.code
+    return (scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None), None
+
+
+CHANNEL_LABELS = {
+    "online": "Trực tuyến",
+    "assisted": "Nhập hộ",
+    "kiosk": "Máy tại bộ phận một cửa",
+    "paper": "Phiếu giấy",
+}
+
+
+def _channels(
+    counts: cube.Cube,
+    survey: Survey,
+    units: set[int] | None,
+    decision: SurveyDecision,
+    unit: int | None,
+    total: int,
+    labels: dict[str, str] | None,
+) -> list[dict[str, Any]]:
+    """Whom the figures of the scope represent: the responses of each channel and their share of
+    all, hidden as the decision hides the channel (within `unit`, or over the whole survey);
+    the paper channel also says how many of its forms were counted by hand (`tallied`)."""
+    people = counts.part(CHANNEL).people
+    if units is not None:
+        people = people[people["unit"].isin(units)]
+    sizes = {int(g): int(n) for g, (n,) in _sums(people, ["group"], ["n"]).items()}
+    out = []
+    for name, g in CHANNEL_GROUPS.items():
+        label = (labels or {}).get(f"channel:{name}", CHANNEL_LABELS[name])
+        parts = [g, TALLY] if name == "paper" else [g]
+        if any(decision.hidden(RESPONSES, unit, CHANNEL, p) for p in parts):
+            out.append({"channel": name, "label": label, "suppressed": True})
+            continue
+        n = sum(sizes.get(p, 0) for p in parts)
+        entry: dict[str, Any] = {
+            "channel": name,
+            "label": label,
+            "n": n,
+            "share": _rounded(n / total) if total else 0.0,
+        }
+        if name == "paper" and sizes.get(TALLY):
+            entry["tallied"] = sizes[TALLY]
+        out.append(entry)
     return out
 
 
@@ -342,18 +451,42 @@ class _View:
     row's group (the survey's id for everyone, the commune, or the demographic group)."""
 
     def __init__(
-        self, counts: cube.Cube, survey: Survey, grouping: Grouping, units: set[int] | None
+        self,
+        counts: cube.Cube,
+        survey: Survey,
+        grouping: Grouping,
+        units: set[int] | None,
+        hamlet: int | None = None,
     ) -> None:
-        self.survey, self.grouping, self.units = survey, grouping, units
-        self.part = counts.part(grouping.question.key if grouping.kind == "question" else None)
+        self.survey, self.grouping, self.units, self.hamlet = survey, grouping, units, hamlet
+        # A hamlet's view reads the hamlet breakdown, narrowed to that hamlet (never crossed).
+        self.part = counts.part(HAMLET if hamlet is not None else grouping.key)
+        self.places: dict[Any, tuple[int, int]] = {}  # by hamlet: group → (commune, hamlet)
+        if grouping.kind == "hamlet":
+            people = self._narrowed(self.part.people)
+            self.places = {
+                (int(h) or int(u)): (int(u), int(h))
+                for u, h in zip(people["unit"], people["group"], strict=True)
+            }
+
+    def _narrowed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.hamlet is not None:
+            return frame[frame["group"] == self.hamlet]
+        if self.units is not None:
+            return frame[frame["unit"].isin(self.units)]
+        return frame
 
     def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if self.units is not None:
-            frame = frame[frame["unit"].isin(self.units)]
-        if self.grouping.kind == "all":
+        frame = self._narrowed(frame)
+        kind = self.grouping.kind
+        if kind == "all":
             return frame.assign(group=self.survey.id)
-        if self.grouping.kind == "unit":
+        if kind == "unit":
             return frame.assign(group=frame["unit"])
+        if kind == "channel":  # the tallied forms are paper forms to readers
+            return frame.assign(group=frame["group"].replace(TALLY, CHANNEL_GROUPS["paper"]))
+        if kind == "hamlet":  # "no hamlet named": a group per commune, keyed by its code
+            return frame.assign(group=frame["group"].where(frame["group"] != 0, frame["unit"]))
         return frame
 
     def sizes(self) -> dict[Any, int]:
@@ -401,10 +534,12 @@ def _index_groups(
     names: dict[Any, str],
     decision: SurveyDecision,
     unit: int | None,
+    hamlet: int | None = None,
 ) -> list[dict[str, Any]]:
     """The satisfaction index of each group of this view, the groups the decision hides hidden."""
     index = satisfaction_index(view, defn, names)
-    return _suppressed(index, _hides(decision, defn, view.grouping, unit, None))
+    hides = _hides(decision, defn, view.grouping, unit, None, hamlet, view.places)
+    return _suppressed(index, hides)
 
 
 def _hides(
@@ -413,24 +548,37 @@ def _hides(
     grouping: Grouping,
     unit: int | None,
     q: QuestionDef | None,
+    hamlet: int | None = None,
+    places: dict[Any, tuple[int, int]] | None = None,
 ) -> Any:
     """Which groups of this view the survey's decision hides for question `q` (None: the
-    index), as a function of the group's key."""
+    index), as a function of the group's key. `hamlet`: the view is that hamlet's (of the
+    commune `unit`); `places`: by hamlet, each group's (commune, hamlet or 0)."""
     measure = INDEX if q is None else q.key
-    by = grouping.question.key if grouping.kind == "question" else None
+    by = grouping.key
 
     def hidden(g: Any) -> bool:
         at = g if grouping.kind == "unit" else unit
         if q is not None and q.demographic and by != q.key:
             # A demographic question's own counts are the sizes of its groups: shown only where
-            # none of its groups is hidden, and never crossed with another breakdown.
-            if by is not None:
+            # none of its groups is hidden, and never crossed with another breakdown (nor
+            # within a hamlet: the hamlets are not crossed with demographic questions).
+            if by is not None or hamlet is not None:
                 return True
             return any(
                 decision.hidden(RESPONSES, at, q.key, value)
                 or decision.hidden(measure, at, q.key, value)
-                for value in range(0, len(q.choices) + 1)
+                for value in [*range(0, len(q.choices) + 1), UNKNOWN]
             )
+        if hamlet is not None:
+            return decision.hidden(measure, unit, HAMLET, hamlet)
+        if grouping.kind == "channel":
+            g = CHANNEL_GROUPS[g]
+            parts = [g, TALLY] if g == CHANNEL_GROUPS["paper"] else [g]
+            return any(decision.hidden(measure, at, by, p) for p in parts)
+        if grouping.kind == "hamlet":
+            commune, slot = (places or {}).get(g, (g, 0))
+            return decision.hidden(measure, commune, by, slot)
         if grouping.kind == "question":
             return decision.hidden(measure, at, by, g)
         return decision.hidden(measure, at)
@@ -447,11 +595,21 @@ def _suppressed(groups: list[dict[str, Any]], hides: Any) -> list[dict[str, Any]
     ]
 
 
+def _key(grouping: Grouping, g: Any) -> Any:
+    """A group's key in the answer: "all", a unit's code, a choice number, a channel's name."""
+    if grouping.kind == "all":
+        return "all"
+    return CHANNEL_NAMES[g] if grouping.kind == "channel" else g
+
+
 def _ordered_groups(grouping: Grouping, sizes: dict[Any, int], survey: Survey) -> list[Any]:
     if grouping.kind == "all":
         return [survey.id]
     if grouping.kind == "question":
-        return list(range(0, len(grouping.question.choices) + 1))  # 0: no answer
+        groups = list(range(0, len(grouping.question.choices) + 1))  # 0: no answer
+        return [*groups, UNKNOWN] if sizes.get(UNKNOWN) else groups
+    if grouping.kind == "channel":
+        return list(CHANNEL_GROUPS.values())
     return sorted(sizes)
 
 
@@ -468,8 +626,26 @@ def _group_labels(
         return dict(
             session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(list(sizes)))).all()
         )
+    if grouping.kind == "channel":
+        return {
+            g: labels.get(f"channel:{name}", CHANNEL_LABELS[name])
+            for name, g in CHANNEL_GROUPS.items()
+        }
+    if grouping.kind == "hamlet":
+        none = labels.get("no_hamlet", "Không nêu ấp/khu vực")
+        found = session.execute(
+            select(Unit.code, Unit.name, Unit.level).where(Unit.code.in_(list(sizes)))
+        )
+        return {
+            code: f"{none} ({name})" if level == UnitLevel.COMMUNE else name
+            for code, name, level in found
+        }
     choices = grouping.question.choices
-    return {0: labels.get("none", "Không trả lời")} | {i + 1: c for i, c in enumerate(choices)}
+    return (
+        {0: labels.get("none", "Không trả lời")}
+        | {i + 1: c for i, c in enumerate(choices)}
+        | {UNKNOWN: labels.get("unknown", "Không rõ (phiếu kiểm đếm tay)")}
+    )
 
 
 def index_results(
@@ -485,7 +661,7 @@ def index_results(
     the figures of every question: for the leaders' overview and the commune briefs. Given
     `now`, kept under the stamp of the responses as `results` is."""
     defn = definition(session, survey)
-    grouping = _grouping(defn, by)
+    grouping = _grouping(defn, by, scope)
     return _view(  # type: ignore[no-any-return]
         session,
         survey,
@@ -508,20 +684,22 @@ def _index_results(
     at: stamped.Stamp | None,
 ) -> dict[str, Any]:
     threshold = survey.min_group or DEFAULT_THRESHOLD
-    unit = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
+    unit, hamlet = _place(scope)
     out: dict[str, Any] = {"survey": survey.slug, "threshold": threshold, "by": by or "all"}
     if unit is None and not index_items(defn):
         return out | {"index": []}  # no decision needed: nothing to show or hide
     counts = _cube(session, survey, defn, at)
     decision = _decision(session, survey, defn, counts, at)
-    if unit is not None and decision.hidden(RESPONSES, unit):
+    if (unit is not None and decision.hidden(RESPONSES, unit)) or (
+        hamlet is not None and decision.hidden(RESPONSES, unit, HAMLET, hamlet)
+    ):
         return out | {"suppressed": True, "index": []}
     if not index_items(defn):
         return out | {"index": []}
-    view = _View(counts, survey, grouping, _units_in(session, scope))
-    sizes = view.sizes() if grouping.kind == "unit" else {}
+    view = _View(counts, survey, grouping, _units_in(session, scope), hamlet)
+    sizes = view.sizes() if grouping.kind in ("unit", "hamlet") else {}
     names = _group_labels(session, defn, grouping, sizes, labels or {})
-    return out | {"index": _index_groups(view, defn, names, decision, unit)}
+    return out | {"index": _index_groups(view, defn, names, decision, unit, hamlet)}
 
 
 def _rounded(value: float) -> float:
@@ -600,7 +778,7 @@ def satisfaction_index(view: _View, defn: SurveyDef, names: dict[Any, str]) -> l
     for g in _ordered_groups(grouping, {g: 1 for g in by_group}, view.survey):
         n, s, s2, top, answered = by_group.get(g, (0, 0.0, 0.0, 0, 0))
         entry: dict[str, Any] = {
-            "group": "all" if grouping.kind == "all" else g,
+            "group": _key(grouping, g),
             "label": names.get(g, str(g)),
             "n": n,
         }
@@ -743,6 +921,18 @@ def trends(
         return []
     scope_filter = _scope_filter(session, scope)
     commune = scope.code if scope is not None and scope.level == UnitLevel.COMMUNE else None
+    if scope is not None and scope.level == UnitLevel.HAMLET:
+        return []  # a hamlet's figures are its own view only (its waves are not decided apart)
+
+    def _plus(
+        points: dict[int, tuple[int, int]], wave: Survey, q: QuestionDef
+    ) -> dict[int, tuple[int, int]]:
+        """The wave's tallied forms added, as the results add them (same n for the decision)."""
+        for item, (hits, n) in tallies.top_two(session, wave, q, scope).items():
+            before = points.get(item, (0, 0))
+            points[item] = (before[0] + hits, before[1] + n)
+        return points
+
     decisions: dict[int, SurveyDecision] = {}
     definitions = {wave.id: definition(session, wave) for wave in waves}
 
@@ -784,7 +974,10 @@ def trends(
             continue
         latest = items[-1][1]
         rows = [(0, None)] if latest.type != "grid" else list(enumerate(latest.rows, start=1))
-        counts = [(wave, q, _top_two_points(session, wave, q, scope_filter)) for wave, q in items]
+        counts = [
+            (wave, q, _plus(_top_two_points(session, wave, q, scope_filter), wave, q))
+            for wave, q in items
+        ]
         for item, row_label in rows:
             points = []
             for wave, q, per_item in counts:

@@ -45,6 +45,8 @@ ACTIONS: dict[str, Any] = {
     "hamlet.update": _l("Hamlet changed"),
     "hamlet.delete": _l("Hamlet deleted"),
     "hamlet.import": _l("Hamlets imported"),
+    "survey.tally": _l("Hand-counted paper forms imported"),
+    "survey.tally_withdraw": _l("Hand-counted paper forms withdrawn"),
 }
 # Keys a detail may never carry: the trail holds no personal data of residents.
 PERSONAL_KEYS = frozenset({"name", "phone", "password", "answers", "birth_year", "gender"})

@@ -65,6 +65,8 @@ class Brief:
     change: Change | None = None
     least: list[Item] = field(default_factory=list)
     contest: ContestPart | None = None
+    # Whom the figures represent: each channel's responses and share (analytics.results)
+    channels: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hidden(self) -> bool:
@@ -180,6 +182,7 @@ def brief(
         change=overview.change_since_last_wave(session, survey, unit, index, now),
         least=least_satisfied(result, survey, session),
         contest=contest,
+        channels=result.get("channels", []),
     )
 
 

@@ -25,6 +25,14 @@ per batch). On PostgreSQL the pass runs without JIT compilation and with room fo
 table (PASS_SETTINGS). Only aggregates leave the database. `analytics` keeps the cube under the
 stamp of the responses (app/services/stamped.py) and derives the decision and every view from
 it in pandas.
+
+Two breakdowns are the response's own columns (issue 20): its channel (CHANNEL_GROUPS) and its
+hamlet (0: none named). They are read in a pass of their own only when the survey has a
+response that is not an online one without a hamlet (a partial index answers that at once);
+otherwise they are the whole survey's counts relabelled, with no pass. The survey's tallies of
+hand-counted paper forms (app/services/tallies.py) are then added to every breakdown: as people
+without an index score, in the channel's TALLY group, their hamlet's, and each demographic
+question's UNKNOWN group.
 """
 
 from __future__ import annotations
@@ -63,23 +71,32 @@ class Cube:
 
 
 def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
-    """The cube of `survey`'s responses as they are now (the module's docstring)."""
+    """The cube of `survey`'s responses as they are now (the module's docstring), with its
+    tallies of hand-counted paper forms added (app/services/tallies.py)."""
     demographics = [q for q in defn.questions if q.demographic]
-    keys = [NONE, *[q.key for q in demographics]]
-    groups, joins = [], []
+    # The breakdowns: each demographic question (joined to its answer), then the response's own
+    # channel and hamlet (its columns), read only when some response is not an online one
+    # without a hamlet; otherwise every response is online (CHANNEL group 1) with no hamlet.
+    spread = _spread(session, survey)
+    dims: list[tuple[str, Any, Any, int]] = []
     for q in demographics:
         demo = SurveyAnswer.__table__.alias(f"demo_{q.id}")
-        joins.append(
-            (
-                demo,
-                and_(
-                    demo.c.response_id == SurveyResponse.id,
-                    demo.c.question_id == q.id,
-                    demo.c.item == 0,
-                ),
-            )
+        join = (
+            demo,
+            and_(
+                demo.c.response_id == SurveyResponse.id,
+                demo.c.question_id == q.id,
+                demo.c.item == 0,
+            ),
         )
-        groups.append(func.coalesce(demo.c.value, 0))
+        dims.append((q.key, func.coalesce(demo.c.value, 0), join, len(q.choices) + 1))
+    if spread:
+        channel = case(
+            *[(SurveyResponse.channel == name, g) for name, g in CHANNEL_GROUPS.items()], else_=0
+        )
+        dims.append((CHANNEL, channel, None, CROSSED))  # a pass of their own: hamlets are many
+        dims.append((HAMLET, func.coalesce(SurveyResponse.hamlet_code, 0), None, 1))
+    keys = [NONE, *[d[0] for d in dims]]
     shown = [q for q in defn.questions if q.type != "text"]
     kinds = {q.id: q.type for q in shown}
     unit = SurveyResponse.unit_code
@@ -128,12 +145,12 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
             stmt = stmt.outerjoin(*join)
         return stmt.where(SurveyResponse.survey_id == survey.id).group_by(unit, *columns)
 
-    # Demographic questions counted together in one pass while their groups crossed stay few
-    # (at most CROSSED, so at most communes × CROSSED × values rows); usually all in one.
-    batches: list[list[int]] = [[]] if not demographics else []
-    for i, q in enumerate(demographics):
-        size = len(q.choices) + 1
-        if batches and _crossed(demographics, batches[-1]) * size <= CROSSED:
+    # Breakdowns counted together in one pass while their groups crossed stay few (at most
+    # CROSSED, so at most communes × CROSSED × values rows); usually all demographic questions
+    # in one, the channel and the hamlet (a commune's hamlets only: nested in it) in another.
+    batches: list[list[int]] = [[]] if not dims else []
+    for i, dim in enumerate(dims):
+        if batches and _crossed(dims, batches[-1]) * dim[3] <= CROSSED:
             batches[-1].append(i)
         else:
             batches.append([i])
@@ -145,7 +162,8 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
         return _with_settings(session, stmt) if postgresql else session.execute(stmt)
 
     for b, batch in enumerate(batches):
-        columns, used = [groups[i] for i in batch], [joins[i] for i in batch]
+        columns = [dims[i][1] for i in batch]
+        used = [dims[i][2] for i in batch if dims[i][2] is not None]
 
         def targets(gs: Any, batch: list[int] = batch, first: bool = b == 0) -> list[Any]:
             out = [(keys[1 + i], int(g)) for i, g in zip(batch, gs, strict=True)]
@@ -172,16 +190,81 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
                 entry = persons[key].setdefault((unit_code, g), [0, 0, 0.0, 0.0, 0, 0])
                 for k, v in enumerate(values):
                     entry[k] += v or 0
-    return Cube({key: _part(persons[key], found[key], kinds) for key in keys})
+    if not spread:  # every response online, none with a hamlet: the whole survey's counts
+        found[CHANNEL] = [
+            (q, u, CHANNEL_GROUPS["online"], *rest) for q, u, _g, *rest in found[NONE]
+        ]
+        persons[CHANNEL] = {
+            (u, CHANNEL_GROUPS["online"]): list(v) for (u, _g), v in persons[NONE].items()
+        }
+        found[HAMLET] = list(found[NONE])
+        persons[HAMLET] = {key: list(v) for key, v in persons[NONE].items()}
+    _add_tallies(session, survey, found, persons, kinds)
+    return Cube({key: _part(persons[key], found[key], kinds) for key in found})
+
+
+CHANNEL = "*channel"  # the breakdown by channel (groups CHANNEL_GROUPS)
+HAMLET = "*hamlet"  # the breakdown by hamlet (groups: the hamlet's code, 0 for none named)
+# A channel's group number; TALLY: the hand-counted paper forms (channel "paper" to readers,
+# a column of its own to the suppression decision: its figure is shown apart).
+CHANNEL_GROUPS = {"online": 1, "assisted": 2, "kiosk": 3, "paper": 4}
+TALLY = 5
+UNKNOWN = -1  # a demographic question's group of the tallied forms: nobody asked them
+
+
+def _spread(session: Session, survey: Survey) -> bool:
+    """Whether some response of `survey` is not an online one without a hamlet."""
+    return (
+        session.scalar(
+            select(SurveyResponse.id)
+            .where(
+                SurveyResponse.survey_id == survey.id,
+                (SurveyResponse.channel != "online") | SurveyResponse.hamlet_code.is_not(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _add_tallies(
+    session: Session,
+    survey: Survey,
+    found: dict[str, list[tuple[Any, ...]]],
+    persons: dict[str, dict[tuple[int, int], list[Any]]],
+    kinds: dict[int, str],
+) -> None:
+    """The survey's tallies in force, added to every breakdown: the forms as people (with no
+    index score), their counts as answer rows; in the group TALLY of the channel, their hamlet
+    (or 0) in the hamlet's, UNKNOWN in each demographic question's, 0 in no breakdown's."""
+    from app.services import tallies  # the tallies' rule reads nothing of the cube
+
+    for tally, counts in tallies.in_force(session, survey):
+        for key in list(found):
+            g = (
+                0
+                if key == NONE
+                else TALLY
+                if key == CHANNEL
+                else tally.hamlet_code or 0
+                if key == HAMLET
+                else UNKNOWN
+            )
+            entry = persons[key].setdefault((tally.unit_code, g), [0, 0, 0.0, 0.0, 0, 0])
+            entry[0] += tally.forms
+            for question, item, value, n in counts:
+                if kinds.get(question) not in ("single", "scale", "rating", "multiple"):
+                    continue  # a question since retired or changed: its counts no longer apply
+                found[key].append((question, tally.unit_code, g, item, value, n, 0, 0.0, 0.0))
 
 
 CROSSED = 64  # groups of the demographic questions of one pass, crossed
 
 
-def _crossed(demographics: list[Any], batch: list[int]) -> int:
+def _crossed(dims: list[Any], batch: list[int]) -> int:
     size = 1
     for i in batch:
-        size *= len(demographics[i].choices) + 1
+        size *= dims[i][3]
     return size
 
 

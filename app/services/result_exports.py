@@ -57,6 +57,15 @@ def table(session: Session, survey: Survey, scope: Unit, *, by: str | None = Non
     hidden = _("hidden: fewer than %(n)d", n=result["threshold"])
     if result.get("suppressed"):
         out.rows.append(["", "", scope.name, *blank, hidden])
+    for channel in result.get("channels", []):  # whom the figures represent, as on the page
+        head = [_("How the responses came in"), "channel", channel["label"]]
+        if channel.get("suppressed"):
+            out.rows.append([*head, *blank, hidden])
+            continue
+        tallied = channel.get("tallied")
+        note = _("including %(n)s paper forms counted by hand", n=tallied) if tallied else ""
+        share = channel["share"]
+        out.rows.append([*head, None, None, result["n"], channel["n"], share, *[None] * 5, note])
     for q, item in defn.known(result["questions"]):
         head = [q.text or q.key, q.key]
         for group in item["groups"]:

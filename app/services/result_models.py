@@ -105,6 +105,25 @@ class Trend(BaseModel):
     waves: list[WavePoint]
 
 
+class ChannelShare(_Strict):
+    """Whom the figures represent: the responses that came in by one channel (online, assisted,
+    kiosk, paper) and their share of all; the paper channel's forms counted by hand
+    (`tallied`, included in `n`). A hidden channel carries neither."""
+
+    channel: str
+    label: str
+    suppressed: bool | None = None
+    n: int | None = None
+    share: float | None = None
+    tallied: int | None = None
+
+    @model_validator(mode="after")
+    def _hidden_means_empty(self) -> ChannelShare:
+        if self.suppressed and any(v is not None for v in (self.n, self.share, self.tallied)):
+            raise ValueError("a suppressed channel carries no figure")
+        return self
+
+
 class SurveyResults(_Strict):
     survey: str
     n: int | None = None
@@ -114,6 +133,7 @@ class SurveyResults(_Strict):
     questions: list[QuestionResult] = []
     index: list[IndexGroup] = []
     overall: IndexGroup | None = None
+    channels: list[ChannelShare] | None = None
     # Added by the API: why a scope is withheld, and the trends across waves.
     message: str | None = None
     trends: list[Trend] | None = None

@@ -43,7 +43,7 @@ STALE_SECONDS = 60
 KEEP_SECONDS = 24 * 3600  # an entry nobody reads for a day goes
 
 
-Stamp = tuple[int, int, int]
+Stamp = tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Entry:
 def stamp(session: Session, survey: Survey) -> Stamp:
     """What the figures depend on: the survey's version and how many responses it has, stored
     and pending (both counted on an index: ix_survey_responses_survey_unit, the pending
-    table's survey_id)."""
+    table's survey_id), and its tallies imported and withdrawn (app/services/tallies.py)."""
     stored = session.scalar(
         select(func.count())
         .select_from(SurveyResponse)
@@ -66,7 +66,9 @@ def stamp(session: Session, survey: Survey) -> Stamp:
         select(func.count()).select_from(SurveyPending).where(SurveyPending.survey_id == survey.id)
     )
     version = session.scalar(select(Survey.version).where(Survey.id == survey.id))
-    return int(version or 0), int(stored or 0), int(pending or 0)
+    from app.services import tallies  # the hand-counted forms are figures too (issue 20)
+
+    return int(version or 0), int(stored or 0), int(pending or 0), *tallies.stamp(session, survey)
 
 
 def _key(kind: str, survey: Survey, parts: dict[str, Any]) -> str:

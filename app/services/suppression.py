@@ -17,6 +17,13 @@ The rule, made once per survey over all its responses and applied by every view:
    some edge is a bridge, the next smallest figure beside it is hidden too: another commune
    for a commune, another group for a group, another cell of the same commune (or group) for
    a cell.
+3. Hamlets (issue 20): a commune's figure is the sum of its hamlets' and of "no hamlet named";
+   those are a commune's own one-column table, decided as the commune table is (a hamlet of 1
+   to threshold − 1 hidden, and never alone: the next smallest beside it too), and a hidden
+   commune hides all its hamlets. The channels (online, assisted, kiosk, paper, and the
+   tallied paper forms apart) are a commune × group table like a demographic question's.
+   No view crosses a hamlet or a channel with a demographic question, or a hamlet with a
+   channel, so these tables are the only ones their figures come from.
 """
 
 from __future__ import annotations
@@ -150,6 +157,43 @@ def decide_table(
     return everything
 
 
+def decide_hamlets(
+    counts: dict[Cell, int],
+    communes: TableDecision,
+    threshold: int,
+    start: TableDecision | None = None,
+) -> TableDecision:
+    """The hidden hamlets of one measure: a table of (commune, hamlet code, 0 for "no hamlet
+    named") whose rows add up to the commune's figure (rule 3 of the module's docstring).
+    `communes`: the commune table's decision for the measure (a hidden commune hides all its
+    hamlets); `start`: what is hidden already (the responses' hamlets, for a question)."""
+    if communes.everything:
+        return TableDecision(True, communes.rows)
+    start = start or TableDecision()
+    cells: set[Cell] = set()
+    by_commune: dict[int, dict[Cell, int]] = {}
+    for (commune, slot), n in counts.items():
+        by_commune.setdefault(commune, {})[slot, 0] = int(n)
+    for commune, slots in by_commune.items():
+        if commune in communes.rows:
+            continue
+        hidden = {slot for (c, slot) in start.cells if c == commune}
+        if len(slots) == 1 and not hidden:
+            continue  # one slot: the commune's own figure, which the commune table decides
+        one = decide_table(
+            slots,
+            [slot for slot, _c in slots],
+            [0],
+            threshold,
+            TableDecision(rows=frozenset(hidden)),
+        )
+        if one.everything:  # the commune itself is small (then the commune table hides it)
+            cells |= {(commune, slot) for slot, _c in slots}
+        else:
+            cells |= {(commune, slot) for slot in one.rows}
+    return TableDecision(False, communes.rows, frozenset(), frozenset(cells))
+
+
 def _smallest(keys: list, size: dict) -> object | None:  # type: ignore[type-arg]
     """The key of the smallest figure, people before empty ones (an empty group hides little)."""
     if not keys:
@@ -219,16 +263,3 @@ def _first_bridge(
 
 
 NOT_STATED = 0  # the row of a commune's responses that name no hamlet
-
-
-def decide_hamlets(
-    counts: dict[int, int], hamlets: Iterable[int], threshold: int, commune_hidden: bool
-) -> TableDecision:
-    """What a commune's hamlet breakdown hides (issue 20): the commune's responses as one
-    column over its hamlets plus the row of those that name none (`NOT_STATED`), decided by
-    `decide_table` — a hamlet of 1 to threshold − 1 people is hidden, and so is the next
-    smallest while the hidden ones could be worked out from the commune's total (which is
-    their sum). A commune that the commune breakdown hides (`commune_hidden`) hides all."""
-    rows = sorted({*hamlets, NOT_STATED})
-    start = TableDecision(True, frozenset(rows), frozenset([0])) if commune_hidden else None
-    return decide_table({(row, 0): counts.get(row, 0) for row in rows}, rows, [0], threshold, start)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from app.content.messages import N_
@@ -23,9 +23,10 @@ from app.models import (
     User,
 )
 from app.parse import bounded_int
-from app.services import analytics, audit
+from app.services import analytics, audit, tallies
+from app.services.cube import HAMLET
 from app.services.policy import in_scope, place_in_scope, within
-from app.services.suppression import NOT_STATED, TableDecision, decide_hamlets
+from app.services.suppression import NOT_STATED, RESPONSES, TableDecision
 from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
 
@@ -76,11 +77,12 @@ def responses_per_unit(session: Session, survey: Survey, scope: Unit | None) -> 
             .group_by(Unit.parent_code)
         ).all()
     )
+    tallied = tallies.forms_per_unit(session, survey)  # counted as the results count them
     rows = [
         UnitProgress(
             code,
             name,
-            None if everything or code in hidden else n,
+            None if everything or code in hidden else n + tallied.get(code, 0),
             residents,
             population,
             hamlets.get(code, 0),
@@ -98,13 +100,15 @@ class HamletProgress:
     code: int  # NOT_STATED (0): the commune's responses that name no hamlet
     name: str
     kind: str
-    responses: int | None  # None: hidden (suppression.decide_hamlets)
+    responses: int | None  # None: hidden (hamlet_decision)
     residents: int  # registered residents who named this hamlet (or none)
     population: int | None
 
 
 def _hamlet_counts(session: Session, survey: Survey, commune: Unit) -> dict[int, int]:
-    hamlet = func.coalesce(SurveyResponse.hamlet_code, NOT_STATED)
+    # A literal, not a parameter: PostgreSQL groups by the select's expression only when the
+    # GROUP BY is the same text (two parameters are two expressions: GroupingError).
+    hamlet = func.coalesce(SurveyResponse.hamlet_code, literal_column(str(NOT_STATED)))
     stmt = (
         select(hamlet, func.count())
         .where(SurveyResponse.survey_id == survey.id, SurveyResponse.unit_code == commune.code)
@@ -130,17 +134,18 @@ def hamlet_commune(session: Session, reader: Unit | None, asked: int | None) -> 
 
 
 def hamlet_decision(session: Session, survey: Survey, commune: Unit) -> TableDecision:
-    """What the hamlet breakdown of `commune` hides for `survey` (suppression.decide_hamlets
-    over the commune's responses, the commune itself hidden when its breakdown hides it)."""
-    counts = _hamlet_counts(session, survey, commune)
-    hamlets = session.scalars(
-        select(Unit.code).where(Unit.parent_code == commune.code, Unit.level == UnitLevel.HAMLET)
-    ).all()
+    """What the hamlet breakdown of `commune` hides for `survey`, keyed by hamlet code
+    (`NOT_STATED` for the responses naming none): the survey's one suppression decision
+    (analytics.hidden_groups, its hamlet table: suppression.decide_hamlets), the same as the
+    results' `?by=hamlet` — two decisions over the same people would let the figures one
+    shows work out what the other hides. A hidden commune hides every hamlet."""
     decision = analytics.hidden_groups(session, survey)
-    commune_hidden = decision.everything() or commune.code in decision.units()
-    return decide_hamlets(
-        counts, hamlets, survey.min_group or analytics.DEFAULT_THRESHOLD, commune_hidden
-    )
+    if decision.everything() or commune.code in decision.units():
+        return TableDecision(everything=True)
+    table = decision.tables.get((HAMLET, RESPONSES), TableDecision())
+    if table.everything:
+        return TableDecision(everything=True)
+    return TableDecision(rows=frozenset(slot for c, slot in table.cells if c == commune.code))
 
 
 def responses_per_hamlet(
@@ -156,15 +161,16 @@ def responses_per_hamlet(
         return []
     decision = hamlet_decision(session, survey, commune)
     counts = _hamlet_counts(session, survey, commune)
+    named = func.coalesce(User.hamlet_code, literal_column(str(NOT_STATED)))
     residents = dict(
         session.execute(
-            select(func.coalesce(User.hamlet_code, NOT_STATED), func.count())
+            select(named, func.count())
             .where(
                 User.role == Role.RESIDENT,
                 User.deleted_at.is_(None),
                 User.unit_code == commune.code,
             )
-            .group_by(func.coalesce(User.hamlet_code, NOT_STATED))
+            .group_by(named)
         ).all()
     )
     rows = [
@@ -226,6 +232,7 @@ def completion(session: Session, survey: Survey, scope: Unit | None) -> dict[str
         )
         or 0
     )
+    submitted += tallies.forms_in(session, survey, scope)  # as the results count them
     return {"started": submitted + drafts, "submitted": submitted}
 
 

@@ -8,12 +8,13 @@ A multiple-choice or grid answer gets a row at item 0 with no value (app.service
 ANSWERED), so that the results count its respondents in their one pass over the answers
 instead of a count(DISTINCT) of responses. Data only: the rows of answers stored before.
 """
+
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

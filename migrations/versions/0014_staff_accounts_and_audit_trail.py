@@ -30,9 +30,7 @@ def upgrade():
                 "must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False
             )
         )
-        batch_op.add_column(
-            sa.Column("disabled_at", app.models.types.UTCDateTime(), nullable=True)
-        )
+        batch_op.add_column(sa.Column("disabled_at", app.models.types.UTCDateTime(), nullable=True))
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,9 +55,7 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_unit_code"), ["unit_code"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_events_unit_code"), ["unit_code"], unique=False)
 
 
 def downgrade():

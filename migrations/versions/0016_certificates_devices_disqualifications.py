@@ -47,7 +47,9 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["round_id"], ["rounds.id"], name=op.f("fk_certificates_round_id_rounds")
         ),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_certificates_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_certificates_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_certificates")),
         sa.UniqueConstraint("attempt_id", "kind", name=op.f("uq_certificates_attempt_id")),
         sa.UniqueConstraint("code", name=op.f("uq_certificates_code")),
@@ -104,9 +106,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_account_origins")),
     )
     with op.batch_alter_table("account_origins", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_account_origins_address", ["address", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_account_origins_address", ["address", "created_at"], unique=False)
 
 
 def downgrade():
