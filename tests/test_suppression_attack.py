@@ -556,6 +556,22 @@ def test_no_hidden_hamlet_or_channel_can_be_worked_out_from_every_view(
             ]
             shown = int(found.group(1))
             cells.add(next(w for w in options if sum(1 for k in people if w(*k)) == shown))
+    # The progress page's own hamlet breakdown of the commune with hamlets (issue 20): it must
+    # hide by the results' decision, or the two views together give a hidden hamlet away.
+    c0 = communes[0]
+    page = client.get(f"/surveys/{SLUG}/progress", query_string={"unit": c0})
+    by_hamlet = page.get_data(as_text=True).split('id="by-hamlet"', 1)[1].split("</table>")[0]
+    for place in [*places[c0], 0]:
+        label = names[place] if place else "Không nêu ấp/khu vực"
+        found = re.search(
+            rf"<td>{re.escape(label)}</td><td class=\"text-end\">(\d+)</td>", by_hamlet
+        )
+        if found:
+            where = lambda *k, c=c0, p=place: k[0] == c and k[1] == p  # noqa: E731
+            assert sum(1 for k in people if where(*k)) == int(found.group(1))
+            cells.add(where)
+        else:
+            assert label in by_hamlet and "ẩn" in by_hamlet
     with app.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
         overall = survey_progress.overall_results(
