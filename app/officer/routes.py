@@ -32,4 +32,4 @@ def dashboard() -> str:
     )
 
 
-from app.officer import staff  # noqa: E402,F401  (the staff and audit pages)
+from app.officer import entry, staff  # noqa: E402,F401  (entry for others; staff and audit pages)

@@ -60,6 +60,30 @@ def hash_password(password: str) -> str:
 
 def create_account(session: Session, new: NewAccount, now: datetime, *, consent: bool) -> User:
     """Store a new account with its consent record. Commits; AccountError on a bad field."""
+    user = add_account(session, new, now, consent=consent)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two sign-ups with the same phone at once: the unique index decides.
+        session.rollback()
+        raise AccountError(
+            "phone", _("This phone number already has an account."), conflict=True
+        ) from None
+    return user
+
+
+def add_account(
+    session: Session,
+    new: NewAccount,
+    now: datetime,
+    *,
+    consent: bool,
+    given_in: str = "online",
+    hamlet_code: int | None = None,
+) -> User:
+    """A new account checked and added to `session`, with its consent record (`given_in`:
+    online, or in_person when an officer read the purpose to the person); the caller commits
+    and handles the unique phone's IntegrityError. AccountError on a bad field."""
     name = clean_line(new.name)
     if not name:
         raise AccountError("name", _("Please enter your full name."))
@@ -87,19 +111,12 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
         unit_code=unit.code,
         birth_year=new.birth_year,
         gender=new.gender,
+        hamlet_code=hamlet_code,
         created_at=now,
     )
     session.add(user)
     if consent:
-        user.consents.append(Consent(version=CONSENT_VERSION, given_at=now))
-    try:
-        session.commit()
-    except IntegrityError:
-        # Two sign-ups with the same phone at once: the unique index decides.
-        session.rollback()
-        raise AccountError(
-            "phone", _("This phone number already has an account."), conflict=True
-        ) from None
+        user.consents.append(Consent(version=CONSENT_VERSION, given_at=now, given_in=given_in))
     return user
 
 

@@ -41,6 +41,11 @@ ACTIONS: dict[str, Any] = {
     "staff.reset": _l("One-time password issued again"),
     "entry.disqualify": _l("Contest entry disqualified"),
     "certificate.revoke": _l("Certificate revoked"),
+    "entry.resident": _l("Resident account created in person"),
+    "entry.assisted": _l("Survey answered on a resident's behalf"),
+    "entry.paper": _l("Paper forms entered"),
+    "kiosk.open": _l("Kiosk mode opened"),
+    "kiosk.end": _l("Kiosk mode ended"),
 }
 # Keys a detail may never carry: the trail holds no personal data of residents.
 PERSONAL_KEYS = frozenset({"name", "phone", "password", "answers", "birth_year", "gender"})
