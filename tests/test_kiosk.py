@@ -5,6 +5,7 @@ cookie does not apply; responses are channel "kiosk", rate-limited per kiosk."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,11 +13,21 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, Role, SurveyResponse
 from app.services import surveys as service
-from tests.conftest import NINH_KIEU, VI_THANH, csrf_token, follow, load_content, set_clock, sign_in
+from tests.conftest import (
+    CHROMIUM,
+    NINH_KIEU,
+    VI_THANH,
+    csrf_token,
+    follow,
+    load_content,
+    set_clock,
+    sign_in,
+)
 from tests.test_paper_entry import FORM
 from tests.test_surveys import FULL, IDENTIFIED, NOW
 
 SLUG = "hai-long-chinh-quyen-2026"
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 KIOSK = f"/surveys/{SLUG}/kiosk"
 
 
@@ -49,7 +60,7 @@ def kiosk_responses(app) -> list[str]:  # type: ignore[no-untyped-def]
         return list(db.session.scalars(select(SurveyResponse.channel)))
 
 
-def test_kiosk_mode_takes_three_responses_from_one_browser_each_on_a_fresh_form(
+def test_kiosk_mode_takes_three_responses_from_one_client_each_on_a_fresh_form(
     surveys, client, auth, officer
 ):
     surveys.config["KIOSK_RESPONSE_LIMIT"] = "100 per minute"
@@ -69,10 +80,9 @@ def test_kiosk_mode_takes_three_responses_from_one_browser_each_on_a_fresh_form(
         assert "no-store" in thanks.headers["Cache-Control"]
         assert f"ý kiến số {n}" not in thanks.get_data(as_text=True)
     assert kiosk_responses(surveys) == ["kiosk"] * 3
-    # The normal page for people not signed in still says one per device, kiosk or not:
-    # its cookie was never set by the kiosk.
+    # The ordinary pages' one-per-device cookie was never set by the kiosk.
     intro = client.get(f"/surveys/{SLUG}").get_data(as_text=True)
-    assert "đã trả lời" not in intro
+    assert "Ông/bà đã trả lời khảo sát này" not in intro
 
 
 def test_a_kiosk_is_rate_limited_and_says_so_in_vietnamese(surveys, client, auth, officer):
@@ -140,9 +150,13 @@ def test_a_kiosk_stops_when_its_officer_is_disabled(surveys, client, auth, offic
     assert client.get(KIOSK).status_code == 403
 
 
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 def test_browser_kiosk_takes_three_responses_and_shows_a_fresh_form(
     surveys, page, make_user, officer
 ):
+    """One browser, three people: each sends, sees the thanks, and the back button shows the
+    next person an empty form (no-store), not the last answers."""
     surveys.config["KIOSK_RESPONSE_LIMIT"] = "100 per minute"
     sign_in(page, officer.phone)
     page.goto(page.base + f"/officer/entry/{SLUG}/kiosk")
@@ -151,18 +165,22 @@ def test_browser_kiosk_takes_three_responses_and_shows_a_fresh_form(
     for n in range(3):
         assert page.url.endswith(KIOSK)
         assert page.locator("input:checked").count() == 0
+        assert page.locator("#s-so-lan-n").input_value() == ""
         page.locator("#s-gioi-tinh-2").check()
         page.locator("#s-tuoi-1").check()
         page.locator("#s-thai-do-4").check()
         page.locator("#s-kenh-2").check()
         page.locator('input[name="a-de-xuat-diem"][value="5"]').check()
-        page.locator("#s-so-lan-n").fill(str(n))
+        page.locator("#s-so-lan-n").fill(str(n + 1))
         for row in (1, 2, 3):
             page.locator(f'input[name="a-danh-gia-chi-tiet-{row}"][value="3"]').check()
-        follow(page, page.get_by_role("button", name="Gửi ý kiến"))
+        if n == 0:
+            page.screenshot(path=f"{SHOTS}/kiosk-form-360.png", full_page=True)
+        follow(page, page.get_by_role("button", name="Gửi câu trả lời"))
         assert page.url.endswith(f"{KIOSK}/thanks")
-        page.screenshot(path=f"docs/screenshots/kiosk-thanks-{n}.png") if n == 0 else None
-        follow(page, page.get_by_role("link", name="Người tiếp theo"))
-        page.go_back()
-        page.go_forward()
+        if n == 0:
+            page.screenshot(path=f"{SHOTS}/kiosk-thanks-360.png")
+        page.go_back()  # the next person presses Back: the form again, empty
+        assert page.url.endswith(KIOSK)
+    assert page.locator("input:checked").count() == 0
     assert kiosk_responses(surveys) == ["kiosk"] * 3

@@ -1,7 +1,8 @@
 // Fast keyboard entry of a whole survey on one page (paper forms, kiosks, assisted entry).
 // On a choice, a number key picks the choice of that number (a mark from 0 to 9 on a 0–10
 // scale), and a single choice then moves on to the next question (or the grid's next line);
-// on a multiple choice it ticks or unticks. Without JavaScript the form works as any form.
+// on a multiple choice it ticks or unticks; Enter goes on to the next question (after the
+// last one, it saves). Without JavaScript the form works as any form.
 // A kiosk page shown again from the browser's history is emptied: nobody sees the last answers.
 (function () {
   "use strict";
@@ -37,10 +38,23 @@
 
   form.addEventListener("keydown", function (event) {
     var input = event.target;
-    if (!/^[0-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) { return; }
+    if (event.ctrlKey || event.altKey || event.metaKey) { return; }
     if (input.type !== "radio" && input.type !== "checkbox") { return; }
     var group = input.closest("fieldset.app-grid-row") || input.closest("fieldset.app-question");
     if (!group) { return; }
+    if (event.key === "Enter") {  // on a choice: the next question; after the last, save
+      event.preventDefault();
+      var all = groups();
+      if (all.indexOf(group) + 1 < all.length) {
+        next(group);
+      } else if (form.requestSubmit) {
+        form.requestSubmit();
+      } else {
+        form.submit();
+      }
+      return;
+    }
+    if (!/^[0-9]$/.test(event.key)) { return; }
     var box = input.closest("fieldset.app-question");
     var digit = parseInt(event.key, 10);
     var options = Array.prototype.filter.call(
