@@ -292,3 +292,30 @@ def test_api_channel_refusals(surveys, client, make_user, officer):
     with surveys.app_context():
         assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
         assert db.session.scalar(select(func.count()).select_from(SurveyLedger)) == 0
+
+
+def test_a_hamlet_officer_enters_for_their_hamlet_only(surveys, client, make_user):
+    """policy.may_enter_for: a hamlet's officer, for the residents who named that hamlet; not
+    for the rest of the commune, nor for another hamlet."""
+    from app.services import entry
+
+    mine = add_hamlet(surveys, VI_THANH * 1000 + 5, VI_THANH, "Khu vực 5")
+    other = add_hamlet(surveys, VI_THANH * 1000 + 6, VI_THANH, "Khu vực 6")
+    hamlet_officer = make_user(role=Role.OFFICER, phone="0912000111", unit=mine)
+    neighbour = make_user(phone="0987000120")
+    inside = make_user(phone="0987000121")
+    elsewhere = make_user(phone="0987000122")
+    with surveys.app_context():
+        db.session.get(User, inside.id).hamlet_code = mine
+        db.session.get(User, elsewhere.id).hamlet_code = other
+        db.session.commit()
+    body = {"answers": {"hop": 2, "kenh": [2]}, "channel": "assisted"}
+    assert api(client, hamlet_officer.phone, body | {"phone": inside.phone}).status_code == 201
+    for person in (neighbour, elsewhere):
+        assert api(client, hamlet_officer.phone, body | {"phone": person.phone}).status_code == 403
+    with surveys.app_context():
+        officer = db.session.get(User, hamlet_officer.id)
+        places = entry.places_for(db.session, officer)
+        assert [p.code for p in places] == [mine]
+        row = db.session.scalar(select(SurveyResponse))
+        assert (row.user_id, row.hamlet_code, row.channel) == (inside.id, mine, "assisted")
