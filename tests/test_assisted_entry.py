@@ -319,3 +319,30 @@ def test_a_hamlet_officer_enters_for_their_hamlet_only(surveys, client, make_use
         assert [p.code for p in places] == [mine]
         row = db.session.scalar(select(SurveyResponse))
         assert (row.user_id, row.hamlet_code, row.channel) == (inside.id, mine, "assisted")
+
+
+def test_two_officers_answering_for_one_resident_at_once_store_one_response(
+    surveys, make_user, officer
+):
+    """The ledger decides: one response, one trail entry; the others are told (409)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    colleague = make_user(role=Role.OFFICER, phone="0912000103", unit=VI_THANH)
+    make_user(phone="0987000130")
+    body = {"answers": {"hop": 2, "kenh": [2]}, "channel": "assisted", "phone": "0987000130"}
+    headers = {who.phone: bearer(surveys.test_client(), who.phone) for who in (officer, colleague)}
+
+    def respond(index: int) -> int:
+        phone = (officer, colleague)[index % 2].phone
+        with surveys.test_client() as other:
+            url = f"/api/v1/surveys/{SLUG}/responses"
+            return other.post(url, headers=headers[phone], json=body).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(respond, range(6)))
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    with surveys.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+        assert db.session.scalar(select(func.count()).select_from(SurveyLedger)) == 1
+        trail = select(func.count()).where(AuditEvent.action == "entry.assisted")
+        assert db.session.scalar(trail) == 1

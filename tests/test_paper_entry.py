@@ -213,3 +213,34 @@ def test_api_paper_forms_count_in_one_batch_per_day(surveys, client, make_user, 
         assert [(e.action, e.actor_id, e.detail["forms"], e.detail["via"]) for e in events] == [
             ("entry.paper", officer.id, 2, "api")
         ]
+
+
+def test_concurrent_forms_of_one_batch_are_all_stored_and_counted(surveys, officer):
+    """Two tabs (or a double click) of one batch: every form stored once, the count exact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.models import Survey, User
+    from app.services import entry, survey_definition
+
+    with surveys.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        place = entry.place_of(db.session, VI_THANH)
+        batch_id = entry.start_batch(
+            db.session, db.session.get(User, officer.id), survey, place, NOW
+        )
+
+    def key_in_form(index: int) -> int:
+        with surveys.app_context():
+            survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+            defn = survey_definition.definition(db.session, survey)
+            me = db.session.get(User, officer.id)
+            answers = GOOD | {"so-lan": index}
+            return entry.paper_form(db.session, me, defn, batch_id, answers, NOW)
+
+    with ThreadPoolExecutor(6) as pool:
+        counts = sorted(pool.map(key_in_form, range(6)))
+    assert counts == [1, 2, 3, 4, 5, 6]
+    with surveys.app_context():
+        service.settle(db.session, NOW, force=True)
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 6
+        assert db.session.get(AuditEvent, batch_id).detail["forms"] == 6

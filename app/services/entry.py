@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -361,6 +361,18 @@ def batch(session: Session, officer: User, batch_id: int | None, survey: Survey)
     )
 
 
+def _locked(session: Session, event_id: int) -> AuditEvent:
+    """The batch's entry, read after a write to it: the write takes SQLite's write lock (a
+    read first would see a count another form is about to raise) or PostgreSQL's row lock, so
+    concurrent forms of one batch (two tabs) wait for each other and count exactly."""
+    session.execute(
+        update(AuditEvent).where(AuditEvent.id == event_id).values(action=AuditEvent.action)
+    )
+    event = session.get(AuditEvent, event_id, populate_existing=True)
+    assert event is not None and event.detail is not None
+    return event
+
+
 def paper_form(
     session: Session,
     officer: User,
@@ -380,8 +392,7 @@ def paper_form(
     if found.ended is not None:
         raise EntryError(_("This batch is finished: start a new one."), 409)
     _may(officer, found.place)
-    event = session.get(AuditEvent, batch_id, with_for_update=True, populate_existing=True)
-    assert event is not None and event.detail is not None
+    event = _locked(session, found.id)
     count = int(event.detail.get("forms") or 0) + 1
     event.detail = {**event.detail, "forms": count, "last": now.isoformat()}
     flag_modified(event, "detail")
@@ -408,8 +419,7 @@ def end_batch(
     found = batch(session, officer, batch_id, survey)
     if found is None:
         raise EntryError(_("This batch of paper forms is not yours: start a new one."), 403)
-    event = session.get(AuditEvent, found.id, with_for_update=True, populate_existing=True)
-    assert event is not None and event.detail is not None
+    event = _locked(session, found.id)
     if not event.detail.get("ended"):
         event.detail = {**event.detail, "ended": now.isoformat()}
         flag_modified(event, "detail")
