@@ -172,6 +172,9 @@ def test_an_officer_creates_a_residents_account_with_consent_given_in_person(
             .all()
         )
         assert [(c["user_id"], c["given_in"]) for c in consents] == [(user.id, "in_person")]
+        from app.services.accounts import personal_data
+
+        assert personal_data(db.session, user)["consents"][0]["given_in"] == "in_person"
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "entry.resident"))
         assert (event.actor_id, event.target, event.unit_code) == (
             officer.id,

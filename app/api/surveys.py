@@ -97,7 +97,7 @@ def get_survey(slug: str) -> Response:
 @endpoint(
     "POST",
     "/surveys/<slug>/responses",
-    summary="Answer a survey (once)",
+    summary="Answer a survey (once); officers: a paper form or a resident's answers (channel)",
     body=ResponseIn,
     responses={
         201: ResponseOut,

@@ -204,7 +204,8 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         },
         "consents": [
-            {"version": c.version, "given_at": c.given_at.isoformat()} for c in user.consents
+            {"version": c.version, "given_at": c.given_at.isoformat(), "given_in": c.given_in}
+            for c in user.consents
         ],
         "attempts": [
             {
