@@ -91,6 +91,7 @@ def test_a_kiosk_is_rate_limited_and_says_so_in_vietnamese(surveys, client, auth
     too_soon = respond(client)
     assert too_soon.status_code == 429
     assert "Vui lòng đợi" in too_soon.get_data(as_text=True)
+    assert 1 <= int(too_soon.headers["Retry-After"]) <= 21
     assert kiosk_responses(surveys) == ["kiosk"]
 
 
@@ -184,3 +185,32 @@ def test_browser_kiosk_takes_three_responses_and_shows_a_fresh_form(
         assert page.url.endswith(KIOSK)
     assert page.locator("input:checked").count() == 0
     assert kiosk_responses(surveys) == ["kiosk"] * 3
+
+
+def test_the_officer_ends_a_kiosk_from_their_own_phone(surveys, client, auth, make_user, officer):
+    """The officer has left the office: from their phone, the hub lists the kiosk and ends it;
+    the shared device stops at once. A colleague cannot end it from there."""
+    from tests.conftest import AuthActions
+
+    colleague = make_user(role=Role.OFFICER, phone="0912000309", unit=VI_THANH)
+    open_kiosk(client, auth, officer)
+    assert client.get(KIOSK).status_code == 200
+    with surveys.app_context():
+        target = select(AuditEvent.target).where(AuditEvent.action == "kiosk.open")
+        end = f"/officer/entry/kiosks/{db.session.scalar(target).removeprefix('kiosk:')}/end"
+
+    elsewhere = surveys.test_client()
+    AuthActions(elsewhere).login(colleague.phone)
+    assert "Kiosk ông/bà đang mở" not in elsewhere.get("/officer/entry/").get_data(as_text=True)
+    token = csrf_token(elsewhere, "/officer/entry/")
+    assert elsewhere.post(end, data={"csrf_token": token}).status_code == 404
+    assert client.get(KIOSK).status_code == 200
+
+    phone = surveys.test_client()
+    AuthActions(phone).login(officer.phone)
+    assert "Kiosk ông/bà đang mở" in phone.get("/officer/entry/").get_data(as_text=True)
+    token = csrf_token(phone, "/officer/entry/")
+    assert phone.post(end, data={"csrf_token": token}).status_code == 302
+    assert client.get(KIOSK).status_code == 403
+    assert "Kiosk ông/bà đang mở" not in phone.get("/officer/entry/").get_data(as_text=True)
+    assert phone.post(end, data={"csrf_token": token}).status_code == 404  # already ended

@@ -74,7 +74,24 @@ def entry_hub() -> str:
     for survey in surveys_service.open_surveys(db.session, clock.now(), None):
         if entry.places_for(db.session, me, survey):
             listed.append(survey)
-    return render_template("officer/entry/hub.html", surveys=listed)
+    kiosks = entry.open_kiosks(db.session, me, clock.now())
+    return render_template(
+        "officer/entry/hub.html", surveys=listed, kiosks=kiosks, form=FlaskForm()
+    )
+
+
+@bp.post("/entry/kiosks/<kiosk_id>/end")
+@roles_required(*policy.MANAGERS)
+def entry_kiosk_end(kiosk_id: str) -> Page:
+    """End a kiosk from elsewhere (the officer's own phone): the shared device stops at once."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        entry.end_kiosk_by_id(db.session, _me(), kiosk_id[:64], clock.now())
+    except entry.EntryError as error:
+        return _refused(error, url_for(".entry_hub"))
+    flash(_("Kiosk mode has ended on that device."), "success")
+    return redirect(url_for(".entry_hub"))
 
 
 # ----------------------------------------------------------------------------- residents

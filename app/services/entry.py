@@ -523,6 +523,59 @@ def kiosk_place(session: Session, kiosk: Kiosk, survey: Survey, now: datetime) -
     return None if ended is not None else place
 
 
+@dataclass(frozen=True)
+class OpenKiosk:
+    id: str
+    survey: str
+    place: Place
+    until: datetime
+
+
+def open_kiosks(session: Session, officer: User, now: datetime) -> list[OpenKiosk]:
+    """The kiosks `officer` opened that are still open (not ended, their day not over)."""
+    since = now - KIOSK_LASTS
+    opened = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "kiosk.open",
+            AuditEvent.actor_id == officer.id,
+            AuditEvent.at > since,
+        )
+        .order_by(AuditEvent.at)
+    ).all()
+    ended = set(
+        session.scalars(
+            select(AuditEvent.target).where(AuditEvent.action == "kiosk.end", AuditEvent.at > since)
+        )
+    )
+    found = []
+    for event in opened:
+        place = place_of(session, event.unit_code)
+        detail = event.detail or {}
+        if event.target in ended or place is None or "until" not in detail:
+            continue
+        until = datetime.fromisoformat(str(detail["until"]))
+        if until > now:
+            found.append(
+                OpenKiosk(event.target.removeprefix("kiosk:"), str(detail["survey"]), place, until)
+            )
+    return found
+
+
+def end_kiosk_by_id(session: Session, officer: User, kiosk_id: str, now: datetime) -> None:
+    """End one of the officer's open kiosks from another device (their own phone, say)."""
+    for kiosk in open_kiosks(session, officer, now):
+        if kiosk.id == kiosk_id:
+            end_kiosk(
+                session,
+                officer,
+                Kiosk(kiosk.id, kiosk.survey, kiosk.place.code, officer.id, kiosk.until),
+                now,
+            )
+            return
+    raise EntryError(_("You may not end this kiosk."), 404)
+
+
 def end_kiosk(session: Session, officer: User, kiosk: Kiosk, now: datetime) -> None:
     """End a kiosk: the officer who opened it, or one whose scope holds its place."""
     place = place_of(session, kiosk.place)

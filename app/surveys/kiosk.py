@@ -136,7 +136,9 @@ def kiosk(slug: str) -> Response:
             "response at a time.",
             seconds=wait,
         )
-        return _form(survey, defn, place, answers, {}, 429, notice)
+        refused = _form(survey, defn, place, answers, {}, 429, notice)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     try:
         entry.kiosk_response(db.session, defn, place, answers, now)
     except surveys_service.SurveyError as error:
