@@ -349,3 +349,15 @@ def test_two_officers_answering_for_one_resident_at_once_store_one_response(
         assert db.session.scalar(select(func.count()).select_from(SurveyLedger)) == 1
         trail = select(func.count()).where(AuditEvent.action == "entry.assisted")
         assert db.session.scalar(trail) == 1
+
+
+def test_a_closed_survey_says_so_before_anything_is_typed(
+    surveys, client, auth, make_user, officer
+):
+    from datetime import timedelta
+
+    resident = make_user(phone="0987000140")
+    surveys.config["CLOCK"].now = NOW + timedelta(days=40)
+    auth.login(officer.phone)
+    page = client.get(f"/officer/entry/{SLUG}/assisted/{resident.id}")
+    assert page.status_code == 409 and "đã kết thúc" in page.get_data(as_text=True)

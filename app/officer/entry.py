@@ -107,7 +107,7 @@ def entry_resident_new() -> Page:
     values = {
         "name": request.values.get("name", ""),
         "phone": request.values.get("phone", ""),
-        "unit": request.values.get("unit") or (str(me.unit_code) if len(places) == 1 else ""),
+        "unit": request.values.get("unit") or str(me.unit_code),
     }
     errors: dict[str, str] = {}
     status = 200
@@ -209,6 +209,8 @@ def entry_assisted(slug: str, user_id: int) -> Page:
         abort(403)
     defn = survey_definition.definition(db.session, survey)
     back = url_for(".entry_assisted_find", slug=slug)
+    if not surveys_service.is_open(survey, clock.now()):
+        return _refused(entry.EntryError(_("This survey is not open."), 409), back)
     if surveys_service.has_answered(db.session, survey, resident):
         message = _("This person has already answered this survey: one response per person.")
         return _refused(entry.EntryError(message, 409), back)
