@@ -180,6 +180,21 @@ def code_send_try(phone: str, ip: str) -> int | None:
     )
 
 
+# A kiosk (a shared device at the one-stop office, app/services/entry.py): one response every
+# 20 s and 120 a day per kiosk, whoever stands at it. KIOSK_RESPONSE_LIMIT overrides it.
+KIOSK_RESPONSES = "1 per 20 seconds;120 per day"
+
+
+def kiosk_try(kiosk_id: str) -> int | None:
+    """Count a response about to be stored from kiosk `kiosk_id`; None when it may be, else
+    the seconds to wait."""
+    from limits import parse_many
+
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    items = parse_many(current_app.config.get("KIOSK_RESPONSE_LIMIT") or KIOSK_RESPONSES)
+    return _first_refusal([(item, (prefix, "kiosk", kiosk_id)) for item in items])
+
+
 # Counters that are not limits: first use of a one-time token, events per minute (app/challenge.py).
 # In the limiter's storage (Redis shared by the nodes, per-process fallback); in this process's
 # memory when the limiter is switched off (RATELIMIT_ENABLED=false, benchmarks).

@@ -189,7 +189,7 @@ def app(database_url: str) -> Iterator[Flask]:
 
 
 def empty_database(app: Flask) -> None:
-    """Back to the migrated schema with its units: every other row deleted."""
+    """Back to the migrated schema with its loaded units: every other row deleted."""
     from app.db_read import replica
 
     with app.app_context():

@@ -59,3 +59,22 @@ def test_no_view_writes_a_role_rule_of_its_own():
         found += [f"{path.name}: {m.group(0)}" for m in literal.finditer(text)]
         found += [f"{path.name}: {m.group(0)}" for m in group.finditer(text)]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "role, home, place, allowed",
+    [
+        (Role.ADMIN, PROVINCE, VI_THANH, True),
+        (Role.OFFICER, PROVINCE, VI_THANH, True),
+        (Role.OFFICER, VI_THANH, VI_THANH, True),
+        (Role.OFFICER, VI_THANH, NINH_KIEU, False),  # not a neighbour's residents
+        (Role.OFFICER, PROVINCE, PROVINCE, False),  # a place is a commune or a hamlet
+        (Role.LEADER, VI_THANH, VI_THANH, False),  # leaders read, they do not enter
+        (Role.RESIDENT, VI_THANH, VI_THANH, False),
+    ],
+)
+def test_who_may_enter_answers_for_others_and_where(app, role, home, place, allowed):
+    with app.app_context():
+        user = person(role, db.session.get(Unit, home))
+        assert policy.may_enter_for(user, db.session.get(Unit, place)) is allowed
+        assert policy.may_enter_for(user, None) is False

@@ -13,9 +13,9 @@ from app.api.survey_schemas import ResponseIn, ResponseOut, SurveyOut, SurveySum
 from app.content.messages import N_, render
 from app.errors import api_error
 from app.extensions import db
-from app.models import Survey, Unit, UnitLevel
+from app.models import CHANNELS, Survey, Unit, UnitLevel, User
 from app.ratelimits import SURVEY_SUBMISSIONS
-from app.services import hamlets, survey_definition
+from app.services import entry, hamlets, policy, survey_definition
 from app.services import surveys as service
 
 
@@ -97,7 +97,7 @@ def get_survey(slug: str) -> Response:
 @endpoint(
     "POST",
     "/surveys/<slug>/responses",
-    summary="Answer a survey (once)",
+    summary="Answer a survey (once); officers: a paper form or a resident's answers (channel)",
     body=ResponseIn,
     responses={
         201: ResponseOut,
@@ -105,6 +105,7 @@ def get_survey(slug: str) -> Response:
         403: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
+        422: ErrorOut,
         429: ErrorOut,
     },
     limit=SURVEY_SUBMISSIONS,
@@ -115,7 +116,13 @@ def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
     if survey is None:
         return api_error(404)
     lang = str(get_locale() or "vi")
+    channel = body.channel or "online"
+    if channel not in CHANNELS:
+        message = render(N_("Unknown channel: online, assisted, kiosk or paper."), {}, lang)
+        return api_error(422, message, [{"field": "channel", "message": message}])
     user = optional_user(csrf=True)
+    if channel != "online":
+        return _on_behalf(survey, body, user, channel, lang)
     if user is None and (survey.sign_in == "required" or request.headers.get("Authorization")):
         return api_error(401)
     if user is not None:
@@ -142,3 +149,72 @@ def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
     except service.SurveyError as error:
         return api_error(error.status, render(error.message, {}, lang))
     return jsonify({"status": "received"}), 201
+
+
+def _on_behalf(
+    survey: Survey, body: ResponseIn, user: User | None, channel: str, lang: str
+) -> Response | tuple[Response, int]:
+    """`channel` paper or assisted: an officer (within scope) entering for someone else
+    (app/services/entry.py). Residents and callers not signed in: 403."""
+    if user is None or user.role not in policy.MANAGERS:
+        return api_error(
+            403, render(N_("Only officers enter answers on someone else's behalf."), {}, lang)
+        )
+    if channel == "kiosk":
+        message = render(N_("Kiosk responses come from a kiosk's page, not the API."), {}, lang)
+        return api_error(422, message, [{"field": "channel", "message": message}])
+    defn = survey_definition.definition(db.session, survey)
+    answers, problems = service.clean_answers(defn, body.answers, hidden="refuse")
+    if problems:
+        details = [
+            {"question": p.key, "message": render(p.message, p.params, lang)} for p in problems
+        ]
+        return api_error(422, details[0]["message"], details)
+    now = clock.now()
+    password = None
+    try:
+        if channel == "paper":
+            place = entry.place_of(db.session, body.unit)
+            if survey.anonymous and place is None:
+                message = render(N_("Please choose the commune, ward or hamlet."), {}, lang)
+                return api_error(422, message, [{"field": "unit", "message": message}])
+            if not survey.anonymous or place is None:
+                raise entry.EntryError(
+                    render(N_("Paper forms are entered for anonymous surveys only."), {}, lang)
+                )
+            batch_id = entry.api_batch(db.session, user, survey, place, now)
+            entry.paper_form(db.session, user, defn, batch_id, answers, now)
+        else:
+            if survey.anonymous:
+                raise entry.EntryError(
+                    render(
+                        N_("This survey is anonymous: nobody may answer it for a named person."),
+                        {},
+                        lang,
+                    )
+                )
+            if not body.phone:
+                message = render(N_("Please give the resident's phone number."), {}, lang)
+                return api_error(422, message, [{"field": "phone", "message": message}])
+            if not service.is_open(survey, now):
+                return api_error(409, render(N_("This survey is not open."), {}, lang))
+            resident = entry.find_resident(db.session, user, body.phone)
+            if resident is None:
+                if not body.name:
+                    message = N_("No resident has this phone number: give a name to create one.")
+                    return api_error(404, render(message, {}, lang))
+                place = entry.place_of(db.session, body.unit or user.unit_code)
+                made = entry.create_resident(
+                    db.session, user, body.name, body.phone, place, now, consent=True
+                )
+                resident, password = made.user, made.password
+            entry.assisted(db.session, user, defn, resident, answers, now)
+    except entry.EntryError as error:
+        details = [{"field": error.field, "message": error.message}] if error.field else None
+        return api_error(error.status, error.message, details)
+    except service.SurveyError as error:
+        return api_error(error.status, render(error.message, {}, lang))
+    out: dict[str, object] = {"status": "received"}
+    if password is not None:
+        out["one_time_password"] = password
+    return jsonify(out), 201

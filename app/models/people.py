@@ -160,8 +160,13 @@ class Consent(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     version: Mapped[str] = mapped_column(String(20))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # online: the person's own sign-up; in_person: read to them by an officer, who created the
+    # account (which officer: the audit trail's `entry.resident`, never this row).
+    given_in: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
 
     user: Mapped[User] = relationship(back_populates="consents")
+
+    __table_args__ = (CheckConstraint("given_in IN ('online', 'in_person')", name="given_in"),)
 
 
 class PhoneCode(db.Model):

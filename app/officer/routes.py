@@ -39,4 +39,8 @@ def dashboard() -> str:
     )
 
 
-from app.officer import hamlets, staff  # noqa: E402,F401  (staff, audit and hamlet pages)
+from app.officer import (  # noqa: E402,F401  (entry for others; staff, audit and hamlet pages)
+    entry,
+    hamlets,
+    staff,
+)

@@ -61,6 +61,31 @@ def hash_password(password: str) -> str:
 
 def create_account(session: Session, new: NewAccount, now: datetime, *, consent: bool) -> User:
     """Store a new account with its consent record. Commits; AccountError on a bad field."""
+    user = add_account(session, new, now, consent=consent)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two sign-ups with the same phone at once: the unique index decides.
+        session.rollback()
+        raise AccountError(
+            "phone", _("This phone number already has an account."), conflict=True
+        ) from None
+    return user
+
+
+def add_account(
+    session: Session,
+    new: NewAccount,
+    now: datetime,
+    *,
+    consent: bool,
+    given_in: str = "online",
+    hamlet_code: int | None = None,
+) -> User:
+    """A new account checked and added to `session`, with its consent record (`given_in`:
+    online, or in_person when an officer read the purpose to the person); the caller commits
+    and handles the unique phone's IntegrityError. AccountError on a bad field (a hamlet not
+    of the commune included)."""
     name = clean_line(new.name)
     if not name:
         raise AccountError("name", _("Please enter your full name."))
@@ -76,7 +101,10 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
         raise AccountError("unit", _("Please choose your commune or ward from the list."))
     if new.role == Role.RESIDENT and unit.level != UnitLevel.COMMUNE:
         raise AccountError("unit", _("Please choose your commune or ward from the list."))
-    hamlet_code = check_hamlet(session, unit, new.hamlet_code)
+    # The hamlet: as the officer placed the person (`hamlet_code`), else as they chose it.
+    hamlet_code = check_hamlet(
+        session, unit, hamlet_code if hamlet_code is not None else new.hamlet_code
+    )
     if new.role == Role.RESIDENT and not consent:
         raise AccountError("consent", _("You must agree to the purpose of data use to sign up."))
     if session.scalar(select(User.id).where(User.phone == new.phone)) is not None:
@@ -94,15 +122,7 @@ def create_account(session: Session, new: NewAccount, now: datetime, *, consent:
     )
     session.add(user)
     if consent:
-        user.consents.append(Consent(version=CONSENT_VERSION, given_at=now))
-    try:
-        session.commit()
-    except IntegrityError:
-        # Two sign-ups with the same phone at once: the unique index decides.
-        session.rollback()
-        raise AccountError(
-            "phone", _("This phone number already has an account."), conflict=True
-        ) from None
+        user.consents.append(Consent(version=CONSENT_VERSION, given_at=now, given_in=given_in))
     return user
 
 
@@ -216,7 +236,8 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         },
         "consents": [
-            {"version": c.version, "given_at": c.given_at.isoformat()} for c in user.consents
+            {"version": c.version, "given_at": c.given_at.isoformat(), "given_in": c.given_in}
+            for c in user.consents
         ],
         "attempts": [
             {

@@ -47,6 +47,11 @@ ACTIONS: dict[str, Any] = {
     "hamlet.import": _l("Hamlets imported"),
     "survey.tally": _l("Hand-counted paper forms imported"),
     "survey.tally_withdraw": _l("Hand-counted paper forms withdrawn"),
+    "entry.resident": _l("Resident account created in person"),
+    "entry.assisted": _l("Survey answered on a resident's behalf"),
+    "entry.paper": _l("Paper forms entered"),
+    "kiosk.open": _l("Kiosk mode opened"),
+    "kiosk.end": _l("Kiosk mode ended"),
 }
 # Keys a detail may never carry: the trail holds no personal data of residents.
 PERSONAL_KEYS = frozenset({"name", "phone", "password", "answers", "birth_year", "gender"})

@@ -8,6 +8,9 @@
 - Management: an officer manages what their unit or a unit below it owns (`may_manage`).
 - Staff accounts: an admin creates, disables and re-enables officer and leader accounts of any
   unit; an officer only officer accounts of the units below their own (`may_manage_account`).
+- Entry on others' behalf (assisted, paper forms, kiosk): officers and admins, for a place
+  (a commune, or a hamlet of it) within their scope; a hamlet officer only their hamlet
+  (`may_enter_for`).
 - Audience: who may take part in a contest or survey (`in_audience`); what an owner may open
   content to and draw a contest from (`audience_outside`, `may_draw_from`).
 """
@@ -62,6 +65,16 @@ def may_manage_account(user: User | None, role: str, unit: Unit | None) -> bool:
         and unit.code != user.unit_code
         and within(unit, user.unit)
     )
+
+
+def may_enter_for(user: User, place: Unit | None) -> bool:
+    """Whether `user` may enter responses or create resident accounts on others' behalf for
+    `place` (a commune, or a hamlet: then only its officers and those above it)."""
+    if place is None or not user.is_active or user.role not in MANAGERS:
+        return False
+    if place.level not in (UnitLevel.COMMUNE, UnitLevel.HAMLET):
+        return False
+    return within(place, scope_of(user))
 
 
 def in_audience(audience: list[int] | None, unit: Unit, hamlet_code: int | None = None) -> bool:
