@@ -1,8 +1,8 @@
 """An officer keys in 5 paper forms of an anonymous survey, from the keyboard, on a 360 px
 phone and a 1280 px screen: a number key picks a choice and moves on, Enter goes to the next
 question, Tab leaves a box; "Lưu và nhập phiếu tiếp" saves and shows a fresh form with the
-running count; a wrong form keeps what was typed beside its error. Screenshots go to
-docs/screenshots/paper-entry-*.png."""
+running count; a wrong form keeps what was typed beside its error; then a leader reads the
+results by channel (the 5 forms, as paper). Screenshots go to docs/screenshots/paper-entry-*.png."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from app.config import Config
-from app.extensions import db
+from app.extensions import cache, db
 from app.models import AuditEvent, Role, SurveyResponse
 from app.services import surveys as service
 from tests.conftest import (
     CHROMIUM,
     VI_THANH,
+    draw_every_chart,
     fits_the_screen,
     follow,
     load_content,
@@ -108,3 +109,18 @@ def test_keying_in_five_paper_forms_from_the_keyboard(app, page, make_user, widt
         assert rows == [("paper", None, VI_THANH)] * 5
         batch = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "entry.paper"))
         assert (batch.actor_id, batch.detail["forms"]) == (officer.id, 5)
+        cache.clear()  # the results may be a minute behind; the test reads them at once
+
+    # Then a leader reads the results by channel: the 5 forms, counted as paper, the whole.
+    page.context.clear_cookies()
+    make_user(role=Role.LEADER, phone="0912000402")
+    sign_in(page, "0912000402")
+    page.goto(f"{page.base}/results/{SLUG}")
+    page.select_option("#by", "channel")
+    follow(page, page.get_by_role("button", name="Xem", exact=True).first)
+    assert "by=channel" in page.url
+    shares = page.locator("#channels").inner_text()
+    assert "Phiếu giấy: 5" in shares and "Trực tuyến: 0" in shares, shares
+    draw_every_chart(page)
+    assert fits_the_screen(page), width
+    page.screenshot(path=str(SHOTS / f"paper-entry-results-{width}.png"), full_page=True)
