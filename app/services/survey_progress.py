@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from app.content.messages import N_
@@ -28,6 +28,10 @@ from app.services.policy import in_scope, place_in_scope, within
 from app.services.suppression import NOT_STATED, TableDecision, decide_hamlets
 from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
+
+# The "no hamlet named" row as SQL text, not a bound parameter: PostgreSQL refuses a GROUP BY
+# whose coalesce(…, $2) differs from the selected coalesce(…, $1).
+NOT_STATED_SQL = literal_column(str(NOT_STATED))
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class HamletProgress:
 
 
 def _hamlet_counts(session: Session, survey: Survey, commune: Unit) -> dict[int, int]:
-    hamlet = func.coalesce(SurveyResponse.hamlet_code, NOT_STATED)
+    hamlet = func.coalesce(SurveyResponse.hamlet_code, NOT_STATED_SQL)
     stmt = (
         select(hamlet, func.count())
         .where(SurveyResponse.survey_id == survey.id, SurveyResponse.unit_code == commune.code)
@@ -158,13 +162,13 @@ def responses_per_hamlet(
     counts = _hamlet_counts(session, survey, commune)
     residents = dict(
         session.execute(
-            select(func.coalesce(User.hamlet_code, NOT_STATED), func.count())
+            select(func.coalesce(User.hamlet_code, NOT_STATED_SQL), func.count())
             .where(
                 User.role == Role.RESIDENT,
                 User.deleted_at.is_(None),
                 User.unit_code == commune.code,
             )
-            .group_by(func.coalesce(User.hamlet_code, NOT_STATED))
+            .group_by(func.coalesce(User.hamlet_code, NOT_STATED_SQL))
         ).all()
     )
     rows = [
