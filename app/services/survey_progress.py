@@ -30,6 +30,10 @@ from app.services.suppression import NOT_STATED, RESPONSES, TableDecision
 from app.services.survey_definition import SurveyDef
 from app.text import vietnamese_key
 
+# The "no hamlet named" row as SQL text, not a bound parameter: PostgreSQL refuses a GROUP BY
+# whose coalesce(…, $2) differs from the selected coalesce(…, $1).
+NOT_STATED_SQL = literal_column(str(NOT_STATED))
+
 
 @dataclass(frozen=True)
 class UnitProgress:
@@ -106,9 +110,7 @@ class HamletProgress:
 
 
 def _hamlet_counts(session: Session, survey: Survey, commune: Unit) -> dict[int, int]:
-    # A literal, not a parameter: PostgreSQL groups by the select's expression only when the
-    # GROUP BY is the same text (two parameters are two expressions: GroupingError).
-    hamlet = func.coalesce(SurveyResponse.hamlet_code, literal_column(str(NOT_STATED)))
+    hamlet = func.coalesce(SurveyResponse.hamlet_code, NOT_STATED_SQL)
     stmt = (
         select(hamlet, func.count())
         .where(SurveyResponse.survey_id == survey.id, SurveyResponse.unit_code == commune.code)
@@ -161,7 +163,7 @@ def responses_per_hamlet(
         return []
     decision = hamlet_decision(session, survey, commune)
     counts = _hamlet_counts(session, survey, commune)
-    named = func.coalesce(User.hamlet_code, literal_column(str(NOT_STATED)))
+    named = func.coalesce(User.hamlet_code, NOT_STATED_SQL)
     residents = dict(
         session.execute(
             select(named, func.count())
