@@ -279,6 +279,9 @@ def test_nothing_links_an_anonymous_response_to_its_ledger_entry(
             "index_score",
             "index_items",
             "index_top",
+            # how it came in and, below its commune, the hamlet named (issue 20, migration 0018)
+            "channel",
+            "hamlet_code",
         }
         assert set(c["name"] for c in inspect(db.engine).get_columns("survey_ledger")) == {
             "survey_id",
