@@ -604,3 +604,56 @@ def test_no_hidden_hamlet_or_channel_can_be_worked_out_from_every_view(
     assert leaked == []
     # and the views did hide them
     assert any(all(h(*k) == (k[1] == h2) for k in people) for h in hidden)
+
+
+def test_progress_by_hamlet_counts_a_hamlets_tally_as_the_results_do(app):  # type: ignore[no-untyped-def]
+    """A tally of 2 hand-counted forms from hamlet 1: the progress page's hamlet rows must
+    count it where the results count it. Counted in the commune's row but not in its hamlet's,
+    the commune's total less the hamlet rows would give the small tally away."""
+    from app.models import SurveyTally, UnitLevel
+
+    with app.app_context():
+        assert load_files(
+            db.session, [("s.yaml", SURVEY.encode())], Actor(unit_code=PROVINCE, is_admin=True), NOW
+        )[0].ok
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        commune = db.session.scalar(
+            select(Unit).where(Unit.parent_code == PROVINCE).order_by(Unit.code).limit(1)
+        )
+        h1, h2 = commune.code * 1000 + 1, commune.code * 1000 + 2
+        for code in (h1, h2):
+            db.session.add(
+                Unit(
+                    code=code,
+                    name=f"Ấp {code % 1000}",
+                    level=UnitLevel.HAMLET,
+                    division_type="Ấp",
+                    parent_code=commune.code,
+                    search_name=f"ap {code % 1000}",
+                )
+            )
+        db.session.commit()
+        rows = [(commune.code, 1, 1 + i % 5, "online", h1) for i in range(9)]
+        rows += [(commune.code, 2, 1 + i % 5, "online", h2) for i in range(6)]
+        add_responses(db.session, survey, rows)
+        db.session.add(
+            SurveyTally(
+                survey_id=survey.id,
+                unit_code=commune.code,
+                hamlet_code=h1,
+                forms=2,
+                created_at=NOW,
+                withdrawn_at=None,
+            )
+        )
+        db.session.commit()
+        shown = {
+            r.code: r.responses
+            for r in survey_progress.responses_per_hamlet(db.session, survey, commune, None)
+        }
+        per_commune = {
+            r.code: r.responses
+            for r in survey_progress.responses_per_unit(db.session, survey, None)
+        }
+    assert per_commune[commune.code] == 17  # 15 responses and the 2 tallied forms
+    assert shown == {h1: 11, h2: 6, 0: 0}  # the tally in its hamlet: the rows add up to 17

@@ -116,7 +116,12 @@ def _hamlet_counts(session: Session, survey: Survey, commune: Unit) -> dict[int,
         .where(SurveyResponse.survey_id == survey.id, SurveyResponse.unit_code == commune.code)
         .group_by(hamlet)
     )
-    return {code: n for code, n in session.execute(stmt).all()}
+    counts = {code: n for code, n in session.execute(stmt).all()}
+    # Hand-counted forms count where the results count them, or a hamlet's row and the
+    # commune's (which includes them) would give a hidden tally away.
+    for code, n in tallies.forms_per_hamlet(session, survey, commune.code).items():
+        counts[code] = counts.get(code, 0) + n
+    return counts
 
 
 def hamlet_commune(session: Session, reader: Unit | None, asked: int | None) -> Unit | None:

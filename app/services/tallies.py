@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from app.csvread import CsvError, read_rows
@@ -122,6 +122,24 @@ def forms_per_unit(session: Session, survey: Survey) -> dict[int, int]:
             select(SurveyTally.unit_code, func.sum(SurveyTally.forms))
             .where(SurveyTally.survey_id == survey.id, SurveyTally.withdrawn_at.is_(None))
             .group_by(SurveyTally.unit_code)
+        )
+    }
+
+
+def forms_per_hamlet(session: Session, survey: Survey, commune: int) -> dict[int, int]:
+    """Forms tallied per hamlet of `commune` (0: tallies naming no hamlet), tallies in force,
+    for a hamlet breakdown that must agree with the results'."""
+    slot = func.coalesce(SurveyTally.hamlet_code, literal_column("0"))
+    return {
+        int(hamlet): int(n)
+        for hamlet, n in session.execute(
+            select(slot, func.sum(SurveyTally.forms))
+            .where(
+                SurveyTally.survey_id == survey.id,
+                SurveyTally.withdrawn_at.is_(None),
+                SurveyTally.unit_code == commune,
+            )
+            .group_by(slot)
         )
     }
 
