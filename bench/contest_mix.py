@@ -132,13 +132,13 @@ def residents_needed(args: argparse.Namespace) -> int:
 
 def prepare(args: argparse.Namespace) -> tuple[Any, People]:
     """bench/run.py's prepare (one run, 18-question papers), then officers and leaders."""
-    shape = argparse.Namespace(
-        questions=200,
-        paper=PAPER,
-        runs=1,
-        start_users=max(100, residents_needed(args)),
-        submit_attempts=100,
-        answer_attempts=10,
+    # bench/run.py's own parser, so every option it adds has its default here too.
+    shape = fixtures.parse_args(
+        [
+            *("--questions", "200", "--paper", str(PAPER), "--runs", "1"),
+            *("--start-users", str(max(100, residents_needed(args)))),
+            *("--submit-attempts", "100", "--answer-attempts", "10", "--database", DB_NAME),
+        ]
     )
     app, fixture = fixtures.prepare(shape)
     from sqlalchemy import insert, select
