@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Job, User
+from app.services.refusals import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,6 @@ ERRORS: dict[str, Any] = {
     "gone": _l("What this file was to be made from no longer exists."),
 }
 FAILED = "failed"
-
-
-class NotAllowed(Exception):
-    """The user may not run this job (or no longer may read it)."""
 
 
 class JobFailed(Exception):

@@ -4,7 +4,9 @@ app/services/entry.py (what is stored, the audit trail) and app/services/policy.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -29,6 +31,7 @@ from app.surveys.kiosk import conditions_of, set_kiosk_cookie
 
 BATCHES = "paper_batches"  # in the officer's signed session: survey slug -> batch (audit id)
 Page = str | tuple[str, int] | Response
+T = TypeVar("T")
 
 
 def _me() -> User:
@@ -64,6 +67,47 @@ def _keep_typed(
 
 def _place_from_form() -> entry.Place | None:
     return entry.place_of(db.session, int_or_none(request.form.get("unit"), 1, ID_MAX))
+
+
+def _open_at_place(open_: Callable[[entry.Place], T]) -> tuple[T | None, str | None, int]:
+    """The place chosen in the form, then `open_(place)` (a paper batch, a kiosk): its result,
+    or the message and status that refused it."""
+    place = _place_from_form()
+    if place is None:
+        return None, _("Please choose the commune, ward or hamlet."), 422
+    try:
+        return open_(place), None, 200
+    except entry.EntryError as refused:
+        return None, refused.message, refused.status
+
+
+@dataclass
+class _Sent:
+    """One survey form sent on someone's behalf: saved (`saved`), sent back with what was typed
+    and the problems (422), or refused (`refusal`, the page to show)."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    refusal: tuple[str, int] | None = None
+    saved: Any = None
+
+
+def _take_answers(
+    defn: survey_definition.SurveyDef, save: Callable[[dict[str, Any]], Any], back: str
+) -> _Sent:
+    """The answers of the form (assisted entry, a paper form), checked, then `save(answers)`."""
+    raw = from_form(defn, request.form)
+    answers, problems = surveys_service.clean_answers(defn, raw, hidden="drop")
+    if problems:
+        return _Sent(_keep_typed(raw, answers, problems), _errors(problems), 422)
+    try:
+        return _Sent(answers, saved=save(answers))
+    except entry.EntryError as error:
+        return _Sent(refusal=_refused(error, back))
+    except surveys_service.SurveyError as error:
+        message = render(error.message, {}, _lang())
+        return _Sent(refusal=_refused(entry.EntryError(message, error.status), back))
 
 
 @bp.get("/entry/")
@@ -214,25 +258,18 @@ def entry_assisted(slug: str, user_id: int) -> Page:
     if surveys_service.has_answered(db.session, survey, resident):
         message = _("This person has already answered this survey: one response per person.")
         return _refused(entry.EntryError(message, 409), back)
-    answers: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    status = 200
+    sent = _Sent()
     if request.method == "POST":
         if not FlaskForm().validate_on_submit():
             abort(400)
-        raw = from_form(defn, request.form)
-        answers, problems = surveys_service.clean_answers(defn, raw, hidden="drop")
-        if problems:
-            answers, errors, status = _keep_typed(raw, answers, problems), _errors(problems), 422
-        else:
-            try:
-                entry.assisted(db.session, me, defn, resident, answers, clock.now())
-            except entry.EntryError as error:
-                return _refused(error, back)
-            except surveys_service.SurveyError as error:
-                return _refused(
-                    entry.EntryError(render(error.message, {}, _lang()), error.status), back
-                )
+        sent = _take_answers(
+            defn,
+            lambda answers: entry.assisted(db.session, me, defn, resident, answers, clock.now()),
+            back,
+        )
+        if sent.refusal:
+            return sent.refusal
+        if sent.status == 200:
             flash(_("Saved: the answers of %(name)s.", name=resident.name or ""), "success")
             return redirect(back)
     return render_template(
@@ -242,11 +279,11 @@ def entry_assisted(slug: str, user_id: int) -> Page:
         resident=resident,
         masked=mask_phone(resident.phone or ""),
         place=place,
-        answers=answers,
-        errors=errors,
+        answers=sent.answers,
+        errors=sent.errors,
         conditions=conditions_of(defn),
         form=FlaskForm(),
-    ), status
+    ), sent.status
 
 
 # --------------------------------------------------------------------------- paper forms
@@ -286,17 +323,12 @@ def entry_paper(slug: str) -> Page:
     if request.method == "POST":
         if not FlaskForm().validate_on_submit():
             abort(400)
-        place = _place_from_form()
-        if place is None:
-            error, status = _("Please choose the commune, ward or hamlet."), 422
-        else:
-            try:
-                batch_id = entry.start_batch(db.session, me, survey, place, clock.now())
-            except entry.EntryError as refused:
-                error, status = refused.message, refused.status
-            else:
-                session[BATCHES] = {**(session.get(BATCHES) or {}), slug: batch_id}
-                return redirect(url_for(".entry_paper_form", slug=slug))
+        batch_id, error, status = _open_at_place(
+            lambda place: entry.start_batch(db.session, me, survey, place, clock.now())
+        )
+        if batch_id is not None:
+            session[BATCHES] = {**(session.get(BATCHES) or {}), slug: batch_id}
+            return redirect(url_for(".entry_paper_form", slug=slug))
     return render_template(
         "officer/entry/paper_start.html",
         survey=survey,
@@ -320,38 +352,32 @@ def entry_paper_form(slug: str) -> Page:
         flash(_("Start a batch first: choose where the forms were filled in."), "info")
         return redirect(url_for(".entry_paper", slug=slug))
     defn = survey_definition.definition(db.session, survey)
-    answers: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    status = 200
+    sent = _Sent()
     if request.method == "POST":
         if not FlaskForm().validate_on_submit():
             abort(400)
-        raw = from_form(defn, request.form)
-        answers, problems = surveys_service.clean_answers(defn, raw, hidden="drop")
-        if problems:
-            answers, errors, status = _keep_typed(raw, answers, problems), _errors(problems), 422
-        else:
-            try:
-                count = entry.paper_form(db.session, _me(), defn, batch.id, answers, clock.now())
-            except entry.EntryError as error:
-                return _refused(error, url_for(".entry_paper", slug=slug))
-            except surveys_service.SurveyError as error:
-                return _refused(
-                    entry.EntryError(render(error.message, {}, _lang()), error.status),
-                    url_for(".entry_paper", slug=slug),
-                )
-            flash(_("Form no. %(n)s saved. Next form:", n=count), "success")
+        sent = _take_answers(
+            defn,
+            lambda answers: entry.paper_form(
+                db.session, _me(), defn, batch.id, answers, clock.now()
+            ),
+            url_for(".entry_paper", slug=slug),
+        )
+        if sent.refusal:
+            return sent.refusal
+        if sent.status == 200:
+            flash(_("Form no. %(n)s saved. Next form:", n=sent.saved), "success")
             return redirect(url_for(".entry_paper_form", slug=slug))
     return render_template(
         "officer/entry/paper_form.html",
         survey=survey,
         defn=defn,
         batch=batch,
-        answers=answers,
-        errors=errors,
+        answers=sent.answers,
+        errors=sent.errors,
         conditions=conditions_of(defn),
         form=FlaskForm(),
-    ), status
+    ), sent.status
 
 
 @bp.post("/entry/<slug>/paper/end")
@@ -385,21 +411,16 @@ def entry_kiosk(slug: str) -> Page:
     if request.method == "POST":
         if not FlaskForm().validate_on_submit():
             abort(400)
-        place = _place_from_form()
-        if place is None:
-            error, status = _("Please choose the commune, ward or hamlet."), 422
-        else:
-            try:
-                kiosk = entry.open_kiosk(db.session, me, survey, place, clock.now())
-            except entry.EntryError as refused:
-                error, status = refused.message, refused.status
-            else:
-                # The shared device must not stay signed in as the officer.
-                logout_user()
-                session.clear()
-                response = make_response(redirect(url_for("surveys.kiosk", slug=slug)))
-                set_kiosk_cookie(response, kiosk)
-                return response
+        kiosk, error, status = _open_at_place(
+            lambda place: entry.open_kiosk(db.session, me, survey, place, clock.now())
+        )
+        if kiosk is not None:
+            # The shared device must not stay signed in as the officer.
+            logout_user()
+            session.clear()
+            response = make_response(redirect(url_for("surveys.kiosk", slug=slug)))
+            set_kiosk_cookie(response, kiosk)
+            return response
     return render_template(
         "officer/entry/kiosk_open.html",
         survey=survey,

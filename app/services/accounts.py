@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.consent import CONSENT_VERSION
 from app.models import Consent, PhoneCode, Role, SurveyDraft, Unit, UnitLevel, User
 from app.services import passwords
+from app.services.refusals import FieldError
 from app.text import clean_line, has_hidden_characters
 
 PASSWORD_MIN = passwords.MIN_LENGTH
@@ -28,14 +29,8 @@ NAME_MAX = 100
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-class AccountError(ValueError):
+class AccountError(FieldError):
     """A problem with one field of a sign-up: `field` names it, the message says what to fix."""
-
-    def __init__(self, field: str, message: str, *, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.conflict = conflict
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from app.models import Contest, Survey, SurveyResponse, Unit, UnitLevel, User
 from app.models.people import HAMLET_CODE_BASE
 from app.parse import ID_MAX, int_or_none
 from app.services import audit, policy
+from app.services.refusals import FieldError, NotAllowed
 from app.text import clean_line, fold, has_hidden_characters, vietnamese_key
 
 NAME_MAX = 100  # units.name
@@ -53,18 +54,8 @@ HEADERS = {
 }
 
 
-class HamletError(ValueError):
+class HamletError(FieldError):
     """A problem with one field (`field`: name, kind, population) the message says how to fix."""
-
-    def __init__(self, field: str, message: str, *, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.conflict = conflict
-
-
-class NotAllowed(Exception):
-    """The actor may not manage this commune's hamlets (policy.may_manage)."""
 
 
 @dataclass(frozen=True)

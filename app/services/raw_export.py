@@ -20,12 +20,9 @@ from sqlalchemy.orm import Session
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
 from app.services.analytics import _scope_filter, hidden_groups, withheld
 from app.services.exports import Column, Table
+from app.services.refusals import NotAllowed
 from app.services.suppression import RESPONSES, SurveyDecision
 from app.services.survey_definition import ANSWERED, QuestionDef, definition
-
-
-class NotAllowed(Exception):
-    pass
 
 
 def _kind(q: QuestionDef) -> str:

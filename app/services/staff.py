@@ -31,6 +31,7 @@ from app.parse import ID_MAX, int_or_none
 from app.phones import PhoneError, normalize_sheet_phone
 from app.services import accounts, audit
 from app.services.policy import STAFF, in_scope, may_manage_account, scope_of
+from app.services.refusals import FieldError, NotAllowed
 from app.text import clean_line, fold, has_hidden_characters
 
 IMPORT_MAX = 2000  # accounts in one file
@@ -54,18 +55,8 @@ ROLE_WORDS = {
 }
 
 
-class StaffError(ValueError):
+class StaffError(FieldError):
     """A problem with one field (`field`) of a staff account; the message says what to fix."""
-
-    def __init__(self, field: str, message: str, *, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.conflict = conflict
-
-
-class NotAllowed(Exception):
-    """The actor may not manage that account (policy.may_manage_account)."""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from app.csvread import CsvError, read_rows
 from app.models import Survey, SurveyTally, SurveyTallyCount, Unit, UnitLevel, User
 from app.parse import int_or_none
 from app.services import audit, policy
+from app.services.refusals import NotAllowed
 from app.services.survey_definition import ANSWERED, QuestionDef, SurveyDef
 from app.text import fold
 
@@ -50,10 +51,6 @@ HEADERS = {
 
 class TallyError(ValueError):
     pass
-
-
-class NotAllowed(Exception):
-    """The place lies outside the officer's scope."""
 
 
 @dataclass(frozen=True)
