@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -61,14 +62,40 @@ def _password_first() -> Response | None:
     return redirect(url_for("account.password"))
 
 
+# Requests a page makes on its own (its files, its scripts' reads of the API): they never set
+# the session cookie. Nothing under these paths writes the session (the API signs in with
+# bearer tokens); Flask-Login's bookkeeping (`_fresh`) and the idle timeout's refresh would.
+QUIET_PREFIXES = ("/static/", "/api/")
+
+
+def _quiet() -> bool:
+    return request.path.startswith(QUIET_PREFIXES)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, set by pages only. A favicon, a script or a fetch carries
+    the cookie the browser had when it was sent; answered with that cookie set again and
+    arriving after the person has signed in or out on another request, it would put the older
+    session back: signed out again, a form's CSRF token gone (tests/test_auth_attacks.py, a
+    late answer)."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if _quiet():
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     app.before_request(_password_first)
 
     @app.before_request
     def _idle_timeout() -> None:
-        # A session expires after PERMANENT_SESSION_LIFETIME without a request (refreshed on
+        # A session expires after PERMANENT_SESSION_LIFETIME without a page (refreshed on
         # each one). Visitors with nothing in their session get no cookie at all.
-        if session:
+        if session and not _quiet():
             session.permanent = True
 
     @app.after_request

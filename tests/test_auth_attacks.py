@@ -159,6 +159,32 @@ def test_sign_out_ends_every_copy_of_the_session_and_every_token(app, make_user,
     )
 
 
+@pytest.mark.parametrize(
+    "late", ["/static/favicon.svg", "/static/js/hamlet_field.js", "/api/v1/units?parent=31321"]
+)
+def test_a_late_answer_to_an_earlier_request_does_not_undo_a_sign_in(
+    app, make_user, auth, client, late
+):
+    """A browser sends the page's favicon, a script or a fetch with the cookie it had, and the
+    person signs in meanwhile. Were the late answer to set the session cookie again (a refresh
+    of the idle timeout), it would put back the cookie from before the sign-in: signed out, and
+    the sign-up form's CSRF token gone (a 400 seen in CI). Only pages refresh the session."""
+    user = make_user(phone="0912345678")
+    client.get("/auth/login")  # the page's session: its CSRF token
+    before = client.get_cookie("session")
+    assert before is not None
+    assert auth.login(user.phone).status_code == 302
+    assert client.get("/account/").status_code == 200
+
+    stale = app.test_client()  # the request sent before the sign-in, with the cookie of then
+    stale.set_cookie("session", before.value)
+    answer = stale.get(late)
+    assert answer.status_code == 200
+    assert not any(
+        header.startswith("session=") for header in answer.headers.getlist("Set-Cookie")
+    ), "the late answer sets the session cookie of before the sign-in"
+
+
 def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app, make_user, auth, client):
     user = make_user(phone="0912345678")
     other = app.test_client()
