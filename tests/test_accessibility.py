@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import accessibility
-from tests.conftest import ARGS, CHROMIUM
+from tests.conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,16 +21,9 @@ BAD = """<!doctype html><html lang="vi"><head><title>Thử</title>
 </html>"""
 
 
-def test_the_audit_finds_low_contrast_and_a_field_without_a_label(server):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
+def test_the_audit_finds_low_contrast_and_a_field_without_a_label(server, chromium):  # type: ignore[no-untyped-def]
     snap = accessibility.Snapshot(f"{server}/thu", 360, 740, BAD)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            found = accessibility.audit(browser, [snap])
-        finally:
-            browser.close()
+    found = accessibility.audit(chromium, [snap])
     rules = {line.split(": ")[1].split(" ")[0] for line in found}
     # The page's script would have darkened the link: the copy is audited as served.
     assert {"color-contrast", "label"} <= rules, found
