@@ -58,7 +58,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -482,19 +482,32 @@ def counted() -> bool:
 
 
 def enter(session: Session, round_: Round, user: User, ticket: str | None) -> Decision:
+    """`enter_for` with the round and the account already loaded."""
+    return enter_for(session, round_.id, user.id, ticket, lambda: (round_, user))
+
+
+def enter_for(
+    session: Session,
+    round_id: int,
+    user_id: int,
+    ticket: str | None,
+    load: Callable[[], tuple[Round, User]],
+) -> Decision:
     """May this person's start run now? A resident in an attempt always may; a person whose
     start would be refused is refused before taking a place (`attempts.check_start`'s
-    AttemptError)."""
+    AttemptError). `load` gives the round and the account, asked for only when the line would
+    make the person wait (a start admitted at once loads nothing here)."""
     config = settings()
     if config.capacity <= 0:
         return Decision(admitted=True)
     gate = _gate()
-    person = f"{user.id}:{round_.id}"
-    line, slot, answer = gate.enter(person, ticket_data(ticket, user.id, round_.id), config)
+    person = f"{user_id}:{round_id}"
+    line, slot, answer = gate.enter(person, ticket_data(ticket, user_id, round_id), config)
     if answer.admitted:  # the start's own rules refuse what they refuse; no query before
         return Decision(admitted=True, held=Held(line, slot, time.monotonic()))
     # Asked to wait: only now the start's cheap refusals, so that nobody waits for nothing.
     try:
+        round_, user = load()
         in_attempt = attempts.check_start(session, round_, user, clock.now(), clock.grace())
     except attempts.AttemptError:
         gate.leave(line, person)
@@ -505,7 +518,7 @@ def enter(session: Session, round_: Round, user: User, ticket: str | None) -> De
     setattr(g, KEPT, answer.kept)
     return Decision(
         admitted=False,
-        ticket=_ticket(user.id, round_.id, answer.number, line.name),
+        ticket=_ticket(user_id, round_id, answer.number, line.name),
         position=answer.place,
         wait_s=answer.wait_s,
         retry_s=answer.retry_s,
@@ -521,10 +534,24 @@ def release(decision: Decision) -> None:
 
 @contextmanager
 def turn(session: Session, round_: Round, user: User, ticket: str | None) -> Iterator[Decision]:
-    """`with turn(...) as decision:` — when admitted, the start runs inside the block (calling
-    `decision.made_attempt()` when it made one) and the slot is given back however the block
-    ends. Raises the start's refusal (services.attempts.AttemptError) before taking a place."""
-    decision = enter(session, round_, user, ticket)
+    """`turn_for` with the round and the account already loaded."""
+    with turn_for(session, round_.id, user.id, ticket, lambda: (round_, user)) as decision:
+        yield decision
+
+
+@contextmanager
+def turn_for(
+    session: Session,
+    round_id: int,
+    user_id: int,
+    ticket: str | None,
+    load: Callable[[], tuple[Round, User]],
+) -> Iterator[Decision]:
+    """`with turn_for(...) as decision:` — when admitted, the start runs inside the block
+    (calling `decision.made_attempt()` when it made one) and the slot is given back however
+    the block ends. Raises the start's refusal (services.attempts.AttemptError) before taking
+    a place. `load`: see `enter_for`."""
+    decision = enter_for(session, round_id, user_id, ticket, load)
     try:
         yield decision
     finally:

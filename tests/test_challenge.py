@@ -167,6 +167,13 @@ def test_api_start_needs_the_challenge_too(challenged, client, make_user) -> Non
     assert client.post(url, headers=headers).status_code == 403
     started = client.post(url, headers={**headers, "X-Altcha": solved(client)})
     assert started.status_code == 201
+    # A start again while that attempt is in progress, with a fresh solved challenge: it is
+    # answered with the attempt (200). Its payload is spent once, whichever way through the
+    # start it went (a payload checked on one path and again on another would be refused the
+    # second time as a replay).
+    again = client.post(url, headers={**headers, "X-Altcha": solved(client)})
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["id"] == started.get_json()["id"]
 
 
 # ------------------------------------------------------------------ pages without script

@@ -24,7 +24,7 @@ from app.certificates.routes import certificate_pdf
 from app.contests.texts import prediction_question
 from app.errors import api_error
 from app.extensions import db
-from app.models import Attempt, Contest, Role, Round
+from app.models import Attempt, Contest, Role, Round, User
 from app.ratelimits import ATTEMPT_STARTS
 from app.services import attempts as service
 from app.services import certificates, eligibility
@@ -207,14 +207,55 @@ def _begin(
     return (jsonify(started_body(started, now)), 201), True
 
 
+def _fast_lane(
+    round_id: int, claim: tuple[int, str | None]
+) -> Response | tuple[Response, int] | None:
+    """A bearer token's new attempt at a contest without eligibility conditions, decided by
+    the start's one read (services.attempts.gate: the token's account, the round, its contest,
+    the attempts made) with no account or round loaded before it: the read, the line (which
+    loads them only for a person it would make wait), the paper. None for everything else —
+    the challenge on, a refusal, an attempt in progress, eligibility conditions, a concurrent
+    start — which the full path then settles and explains."""
+    # With the challenge on, the full path checks it (a payload is spent by its first check).
+    if claim[1] is None or challenge.active():
+        return None
+    now = clock.now()
+    found = service.gate(db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1])
+    if found is None or found.has_conditions:
+        return None
+
+    def load() -> tuple[Round, User]:
+        round_ = db.session.get(Round, round_id, options=[joinedload(Round.contest)])
+        user = db.session.get(User, claim[0])
+        assert round_ is not None and user is not None  # the gate has just read both
+        return round_, user
+
+    marks = service.Marks(devices.device_id(), devices.client_mark(round_id))  # prize audit
+    try:
+        ticket = request.headers.get(TICKET_HEADER)
+        with admission.turn_for(db.session, round_id, claim[0], ticket, load) as decision:
+            if not decision.admitted:
+                return _busy(decision)
+            started = service.make(db.session, found, now, marks=marks)
+            if started is None:
+                return None
+            decision.made_attempt()
+    except service.AttemptError as error:
+        return _refusal(error)
+    return jsonify(started_body(started, now)), 201
+
+
 def _start_in_turn(
     round_id: int, claim: tuple[int, str | None] | None
 ) -> Response | tuple[Response, int]:
-    """The challenge and eligibility (403, 409), admission control (app/admission.py: a person
-    in an attempt passes, one who cannot start is refused before taking a place), then the
-    fast path, then the full one: a forged
+    """The fast lane first (`_fast_lane`). Then: the challenge and eligibility (403, 409),
+    admission control (app/admission.py: a person in an attempt passes, one who cannot start
+    is refused before taking a place), then the fast path, then the full one: a forged
     or stale token (401), not a resident (403), no such round (404), the attempt in progress
     (200), the refusals of the rules (403, 409)."""
+    fast = _fast_lane(round_id, claim) if claim is not None else None
+    if fast is not None:
+        return fast
     refusal = authenticate(STARTERS)
     if refusal is not None:
         return refusal  # type: ignore[no-any-return]

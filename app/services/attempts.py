@@ -373,6 +373,8 @@ _GATE = (
         User.hamlet_code,
         Unit.parent_code,
         Contest.audience,
+        Contest.min_age,
+        Contest.verified_phone,
         Round.id,
         Round.opens_at,
         Round.closes_at,
@@ -399,22 +401,35 @@ _GATE = (
 _GATE_OF_TOKEN = _GATE.where(holds_token(bindparam("owner_nonce")))
 
 
-def begin(
+@dataclass(frozen=True)
+class Gate:
+    """What the start's one read found for a resident who may start now: the row (the
+    account's commune, the round, its contest's audience and conditions, the attempts made)
+    and the pools to draw from."""
+
+    owner_id: int
+    row: Any
+    pools: list[list[Candidate]]
+
+    @property
+    def has_conditions(self) -> bool:
+        """The contest has eligibility conditions (app/services/eligibility.py), which the
+        caller checks with the account before `make`."""
+        return bool(self.row.min_age or self.row.verified_phone)
+
+
+def gate(
     session: Session,
     round_id: int,
     now: datetime,
     *,
     owner_id: int,
     owner_nonce: str | None = None,
-    rng: random.Random | None = None,
-    marks: Marks | None = None,
-) -> Started | None:
-    """A resident's new attempt in one read and one write (the hot path of a contest's start),
-    with the start's device `marks` stored in that write:
-    the same rules as `start`, decided from one query. None for everything else — no such
-    account or round, a token no longer valid (`owner_nonce`), not a resident, outside the
-    audience, an attempt in progress, the round not open, no attempts left, a concurrent
-    start — which the caller then hands to `start`, the full path with its refusals."""
+) -> Gate | None:
+    """The hot path's one read: the same rules as `start`, decided from one query. None for
+    everything else — no such account or round, a token no longer valid (`owner_nonce`), not a
+    resident, outside the audience, an attempt in progress, the round not open, no attempts
+    left — which the caller then hands to `start`, the full path with its refusals."""
     slugs = _SLUGS.setdefault(session.get_bind(), {})
     params: dict[str, Any] = {
         "round_id": round_id,
@@ -443,14 +458,45 @@ def begin(
     else:  # the first start of this round in this process, or its draw changed
         slugs[round_id] = _slugs(row.draw)
         versions = _bank_versions(session, slugs[round_id])
-    pools = _pools(session, round_id, row.draw, versions)
+    return Gate(owner_id, row, _pools(session, round_id, row.draw, versions))
+
+
+def make(
+    session: Session,
+    found: Gate,
+    now: datetime,
+    *,
+    rng: random.Random | None = None,
+    marks: Marks | None = None,
+) -> Started | None:
+    """The hot path's one write: the attempt the `gate` let through, its paper drawn and stored
+    with the start's device `marks`, committed. None when a concurrent start of the same
+    person won (the caller hands it to `start`, which answers with theirs)."""
+    row = found.row
     first_unit = row.first_unit if row.first_unit is not None else row.unit_code
     made = _new_attempt(
-        session, row, owner_id, row.done + 1, int(first_unit), pools, now, rng, marks
+        session, row, found.owner_id, row.done + 1, int(first_unit), found.pools, now, rng, marks
     )
     if made is None:
         return None
     return Started(made.attempt_id, made.deadline, row.prediction, made.paper)
+
+
+def begin(
+    session: Session,
+    round_id: int,
+    now: datetime,
+    *,
+    owner_id: int,
+    owner_nonce: str | None = None,
+    rng: random.Random | None = None,
+    marks: Marks | None = None,
+) -> Started | None:
+    """A resident's new attempt in one read and one write (`gate`, then `make`), for a caller
+    that has checked the contest's eligibility conditions already. None for everything the
+    full path (`start`) settles."""
+    found = gate(session, round_id, now, owner_id=owner_id, owner_nonce=owner_nonce)
+    return None if found is None else make(session, found, now, rng=rng, marks=marks)
 
 
 _ENTROPY = random.SystemRandom()
