@@ -159,6 +159,33 @@ def test_sign_out_ends_every_copy_of_the_session_and_every_token(app, make_user,
     )
 
 
+def test_a_token_checked_once_still_expires_and_a_forged_one_stays_forged(app, make_user):
+    """Token signatures are checked once per token and process (app/services/tokens.py): the
+    expiry and the account must still be checked on every call, and a token altered by one
+    character is another token, refused."""
+    import time
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    from app.services.tokens import issue_token
+
+    user = make_user(phone="0912345678")
+    lifetime = timedelta(days=1)
+    with app.app_context():
+        token, expires = issue_token(
+            app.config["SECRET_KEY"], user, utcnow() - lifetime + timedelta(seconds=2), lifetime
+        )
+    client = app.test_client()
+    me = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=me).status_code == 200
+    assert client.get("/api/v1/me", headers=me).status_code == 200  # the checked signature
+    forged = ("f" if token[0] != "f" else "g") + token[1:]  # the payload's first character
+    refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401
+    time.sleep(max(0.0, (expires - utcnow()).total_seconds()) + 1.1)
+    assert client.get("/api/v1/me", headers=me).status_code == 401  # expired since
+
+
 @pytest.mark.parametrize(
     "late", ["/static/favicon.svg", "/static/js/hamlet_field.js", "/api/v1/units?parent=31321"]
 )
