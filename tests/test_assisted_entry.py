@@ -270,6 +270,36 @@ def test_api_assisted_answers_for_the_resident_with_that_phone(
         assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 2
 
 
+def test_api_assisted_with_a_name_creates_nothing_when_the_answer_is_refused(
+    surveys, client, make_user
+):
+    """All or nothing: a province officer names a new resident of a commune outside the
+    survey's audience. The answer is refused (403) — and no account is left behind for that
+    phone (a retry for the right commune would find the phone taken, and a person would have
+    an account nobody asked for)."""
+    from app.models import Survey
+
+    with surveys.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.slug == SLUG))
+        survey.audience = [VI_THANH]
+        db.session.commit()
+    province = make_user(role=Role.OFFICER, phone="0912000103")  # the province's officer
+    body = {
+        "answers": {"hop": 2, "kenh": [2]},
+        "channel": "assisted",
+        "phone": "0987000011",
+        "name": "Lê Văn Sáu",
+        "unit": NINH_KIEU,
+    }
+    refused = api(client, province.phone, body)
+    assert refused.status_code == 403, refused.get_json()
+    with surveys.app_context():
+        assert db.session.scalar(select(User).where(User.phone == "0987000011")) is None
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
+    done = api(client, province.phone, body | {"unit": VI_THANH})
+    assert done.status_code == 201, done.get_json()
+
+
 def test_api_channel_refusals(surveys, client, make_user, officer):
     resident = make_user(phone="0987000010")
     body = {"answers": {"hop": 2, "kenh": [2]}, "channel": "assisted", "phone": "0987000010"}

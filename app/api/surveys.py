@@ -204,6 +204,12 @@ def _on_behalf(
                     message = N_("No resident has this phone number: give a name to create one.")
                     return api_error(404, render(message, {}, lang))
                 place = entry.place_of(db.session, body.unit or user.unit_code)
+                # All or nothing: an answer the survey would refuse makes no account first.
+                hamlet = place.hamlet.code if place is not None and place.hamlet else None
+                if place is not None and not service.in_audience(survey, place.commune, hamlet):
+                    raise service.NotInAudience(
+                        N_("This survey is not open to your commune or ward.")
+                    )
                 made = entry.create_resident(
                     db.session, user, body.name, body.phone, place, now, consent=True
                 )
