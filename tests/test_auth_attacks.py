@@ -182,6 +182,14 @@ def test_a_token_checked_once_still_expires_and_a_forged_one_stays_forged(app, m
     forged = ("f" if token[0] != "f" else "g") + token[1:]  # the payload's first character
     refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
     assert refused.status_code == 401
+    # Long strings sent as tokens are refused and not remembered (the cache holds short ones).
+    from app.services.tokens import TOKEN_CACHED_MAX, _verified
+
+    cached = _verified.cache_info().currsize
+    sprayed = {"Authorization": f"Bearer {'x' * (TOKEN_CACHED_MAX + 1)}"}
+    assert client.get("/api/v1/me", headers=sprayed).status_code == 401
+    assert _verified.cache_info().currsize == cached
+    assert len(token) <= TOKEN_CACHED_MAX  # the tokens we issue are cached
     time.sleep(max(0.0, (expires - utcnow()).total_seconds()) + 1.1)
     assert client.get("/api/v1/me", headers=me).status_code == 401  # expired since
 

@@ -14,6 +14,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.models import User
 
 _SALT = "api-token-v1"
+# Issued tokens are about 100 characters; longer strings sent as tokens (an attacker's, up to
+# the server's header limit) are checked without being remembered, so the cache stays small.
+TOKEN_CACHED_MAX = 256
 
 
 def issue_token(
@@ -28,7 +31,10 @@ def token_payload(secret_key: str, token: str) -> dict[str, Any] | None:
     """The signed content of a token (not yet checked against the account), or None. A copy:
     the signature is checked once per token and process (`_verified`), the expiry and the
     account's nonce by each caller every time."""
-    payload = _verified(secret_key, token)
+    if len(token) > TOKEN_CACHED_MAX:  # no token we issue is this long: not kept in memory
+        payload = _verified.__wrapped__(secret_key, token)
+    else:
+        payload = _verified(secret_key, token)
     return dict(payload) if payload is not None else None
 
 
