@@ -55,7 +55,7 @@ from app.models.content import CURRENT
 from app.models.contests import paper_digest
 from app.models.types import UTCDateTime
 from app.parse import SEQ_MAX
-from app.services import policy, standings
+from app.services import eligibility, policy, standings
 from app.services.tokens import holds_token
 
 KEYS = ("A", "B", "C", "D", "E", "F", "G", "H")  # a tuple: "AB" or "" is no key
@@ -413,9 +413,9 @@ class Gate:
 
     @property
     def has_conditions(self) -> bool:
-        """The contest has eligibility conditions (app/services/eligibility.py), which the
-        caller checks with the account before `make`."""
-        return bool(self.row.min_age or self.row.verified_phone)
+        """The contest has eligibility conditions, which the caller checks with the account
+        before `make` (app/services/eligibility.py, the one home of what they are)."""
+        return eligibility.has_conditions(self.row.min_age, self.row.verified_phone)
 
 
 def gate(

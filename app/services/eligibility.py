@@ -38,9 +38,17 @@ def round_year(round_: Round, contest: Contest) -> int:
     return round_.opens_at.astimezone(ZoneInfo(contest.timezone)).year
 
 
+def has_conditions(min_age: int | None, verified_phone: bool | None) -> bool:
+    """Whether a contest's eligibility asks anything of the person (`refusal` has something
+    to check): the start's fast lane takes contests that ask nothing (app/api/contests.py)."""
+    return bool(min_age or verified_phone)
+
+
 def refusal(user: User, round_: Round, now: datetime) -> Refusal | None:
     """None when `user` may start at `round_`, else the first reason they may not."""
     contest = round_.contest
+    if not has_conditions(contest.min_age, contest.verified_phone):
+        return None
     if contest.min_age:
         if user.birth_year is None:
             return Refusal(
