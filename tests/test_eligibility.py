@@ -323,3 +323,41 @@ def test_the_check_costs_no_query_on_the_start_path(app, make_user, round_id) ->
         finally:
             event.remove(db.engine, "before_cursor_execute", listen)
         assert statements == []
+
+
+def test_an_eligible_start_costs_what_a_start_without_conditions_costs(
+    app, client, make_user, round_id
+) -> None:
+    """A contest with conditions takes the start's fast lane too (app/api/contests.py): the
+    one read brings the account's birth year and phones with the round, so an eligible person's
+    start is that read and the paper — it read the gate twice and loaded the account and the
+    round on top (5 statements on PostgreSQL). Each refusal still answers with its reason."""
+    from tests.test_hot_paths import statements
+
+    url = f"/api/v1/rounds/{round_id}/attempts"
+    warm = make_user(phone="0912345670")
+    set_user(app, warm.id, birth_year=1980, verified_phone=warm.phone)
+    assert client.post(url, headers=bearer(client, warm.phone)).status_code == 201  # draw pools
+    user = make_user(phone="0912345678")
+    set_user(app, user.id, birth_year=2011, verified_phone=user.phone)
+    headers = bearer(client, user.phone)
+    with app.app_context():
+        paper = 1 if db.engine.dialect.name == "postgresql" else 3
+    with statements(app) as sent:
+        started = client.post(url, headers=headers)
+    assert started.status_code == 201
+    assert len(sent) <= 1 + paper, sent
+    # A refusal found by the fast lane's read is still explained by the full path.
+    for n, (values, field) in enumerate(
+        (
+            ({"birth_year": 2012}, "eligibility"),
+            ({"birth_year": None}, "birth_year"),
+            ({"birth_year": 1980, "verified_phone": "0900000000"}, "phone_verified"),
+        )
+    ):
+        other = make_user(phone=f"091234569{n}")
+        set_user(app, other.id, **({"verified_phone": other.phone} | values))
+        token = bearer(client, other.phone)
+        refused = client.post(url, headers=token)
+        assert refused.status_code == 409, refused.get_json()
+        assert refused.get_json()["error"]["details"][0]["field"] == field

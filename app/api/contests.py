@@ -210,22 +210,22 @@ def _begin(
 def _fast_lane(
     round_id: int, claim: tuple[int, str | None]
 ) -> Response | tuple[Response, int] | None:
-    """A bearer token's new attempt at a contest without eligibility conditions, decided by
-    the start's one read (services.attempts.gate: the token's account, the round, its contest,
-    the attempts made) with no account or round loaded before it: the read, the line (which
-    loads them only for a person it would make wait), the paper. None for everything else —
-    the challenge on, a refusal, an attempt in progress, eligibility conditions, a concurrent
+    """A bearer token's new attempt decided by the start's one read (services.attempts.gate:
+    the token's account with its birth year and phones, the round, its contest's audience and
+    eligibility conditions, the attempts made) with no account or round loaded before it: the
+    read, the line (which loads them only for a person it would make wait), the paper. None
+    for everything else — the challenge on, a refusal, an attempt in progress, a concurrent
     start — which the full path then settles and explains."""
     # With the challenge on, the full path checks it (a payload is spent by its first check).
     if claim[1] is None or challenge.active():
         return None
     now = clock.now()
     found = service.gate(db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1])
-    if found is None or found.has_conditions:
+    if found is None or found.refusal() is not None:
         return None
 
     def load() -> tuple[Round, User]:
-        round_ = db.session.get(Round, round_id, options=[joinedload(Round.contest)])
+        round_ = _round_with_contest(round_id)
         user = db.session.get(User, claim[0])
         assert round_ is not None and user is not None  # the gate has just read both
         return round_, user
@@ -259,8 +259,7 @@ def _start_in_turn(
     refusal = authenticate(STARTERS)
     if refusal is not None:
         return refusal  # type: ignore[no-any-return]
-    # With its contest (audience, eligibility, timezone): one read, not two.
-    round_ = db.session.get(Round, round_id, options=[joinedload(Round.contest)])
+    round_ = _round_with_contest(round_id)
     if round_ is None:
         return api_error(404)
     stopped = challenge.refusal(header=request.headers.get(challenge.HEADER))
@@ -292,6 +291,11 @@ def _start_in_turn(
     devices.remember_start(db.session, attempt.id, round_.id)  # prize audit: where it began
     db.session.commit()
     return jsonify(attempt_body(attempt)), 201 if created else 200
+
+
+def _round_with_contest(round_id: int) -> Round | None:
+    """The round with its contest (audience, eligibility, timezone): one read, not two."""
+    return db.session.get(Round, round_id, options=[joinedload(Round.contest)])
 
 
 TICKET_HEADER = "X-Queue-Ticket"

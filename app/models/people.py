@@ -141,7 +141,7 @@ class User(UserMixin, db.Model):
 
     @property
     def phone_verified(self) -> bool:
-        return self.phone is not None and self.verified_phone == self.phone
+        return phone_is_verified(self.phone, self.verified_phone)
 
     @property
     def is_staff(self) -> bool:
@@ -204,3 +204,9 @@ class AuditEvent(db.Model):
     target: Mapped[str] = mapped_column(String(120))
     unit_code: Mapped[int | None] = mapped_column(ForeignKey("units.code"), index=True)
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+def phone_is_verified(phone: str | None, verified_phone: str | None) -> bool:
+    """A phone counts as verified while it is the number a code was last proved for: a new
+    number is unverified until its own code comes back."""
+    return phone is not None and verified_phone == phone

@@ -53,6 +53,7 @@ from app.models import (
 )
 from app.models.content import CURRENT
 from app.models.contests import paper_digest
+from app.models.people import phone_is_verified
 from app.models.types import UTCDateTime
 from app.parse import SEQ_MAX
 from app.services import eligibility, policy, standings
@@ -375,6 +376,10 @@ _GATE = (
         Contest.audience,
         Contest.min_age,
         Contest.verified_phone,
+        Contest.timezone,
+        User.birth_year,
+        User.phone.label("user_phone"),
+        User.verified_phone.label("user_verified_phone"),
         Round.id,
         Round.opens_at,
         Round.closes_at,
@@ -411,11 +416,19 @@ class Gate:
     row: Any
     pools: list[list[Candidate]]
 
-    @property
-    def has_conditions(self) -> bool:
-        """The contest has eligibility conditions, which the caller checks with the account
-        before `make` (app/services/eligibility.py, the one home of what they are)."""
-        return eligibility.has_conditions(self.row.min_age, self.row.verified_phone)
+    def refusal(self) -> eligibility.Refusal | None:
+        """Why the contest's eligibility conditions refuse this person, from the read's row
+        (app/services/eligibility.py, the one home of what they are); the caller checks it
+        before `make`."""
+        row = self.row
+        return eligibility.check(
+            min_age=row.min_age,
+            verified_phone=row.verified_phone,
+            opens_at=row.opens_at,
+            timezone=row.timezone,
+            birth_year=row.birth_year,
+            phone_verified=phone_is_verified(row.user_phone, row.user_verified_phone),
+        )
 
 
 def gate(

@@ -35,22 +35,48 @@ class Refusal:
 
 def round_year(round_: Round, contest: Contest) -> int:
     """The year of the round, in the contest's timezone: ages are reached in it."""
-    return round_.opens_at.astimezone(ZoneInfo(contest.timezone)).year
+    return _year(round_.opens_at, contest.timezone)
+
+
+def _year(opens_at: datetime, timezone: str) -> int:
+    return opens_at.astimezone(ZoneInfo(timezone)).year
 
 
 def has_conditions(min_age: int | None, verified_phone: bool | None) -> bool:
     """Whether a contest's eligibility asks anything of the person (`refusal` has something
-    to check): the start's fast lane takes contests that ask nothing (app/api/contests.py)."""
+    to check)."""
     return bool(min_age or verified_phone)
 
 
 def refusal(user: User, round_: Round, now: datetime) -> Refusal | None:
     """None when `user` may start at `round_`, else the first reason they may not."""
     contest = round_.contest
-    if not has_conditions(contest.min_age, contest.verified_phone):
+    return check(
+        min_age=contest.min_age,
+        verified_phone=contest.verified_phone,
+        opens_at=round_.opens_at,
+        timezone=contest.timezone,
+        birth_year=user.birth_year,
+        phone_verified=user.phone_verified,
+    )
+
+
+def check(
+    *,
+    min_age: int | None,
+    verified_phone: bool | None,
+    opens_at: datetime,
+    timezone: str,
+    birth_year: int | None,
+    phone_verified: bool,
+) -> Refusal | None:
+    """`refusal` from plain values: the contest's conditions, its round's opening and timezone,
+    the person's birth year and whether their phone is verified (the start's one read brings
+    them all: services.attempts.Gate)."""
+    if not has_conditions(min_age, verified_phone):
         return None
-    if contest.min_age:
-        if user.birth_year is None:
+    if min_age:
+        if birth_year is None:
             return Refusal(
                 "birth_year_missing",
                 N_(
@@ -58,10 +84,10 @@ def refusal(user: User, round_: Round, now: datetime) -> Refusal | None:
                     "birth to your account."
                 ),
                 FIX_BIRTH_YEAR,
-                {"age": contest.min_age},
+                {"age": min_age},
             )
-        year = round_year(round_, contest)
-        if year - user.birth_year < contest.min_age:
+        year = _year(opens_at, timezone)
+        if year - birth_year < min_age:
             return Refusal(
                 "too_young",
                 N_(
@@ -69,9 +95,9 @@ def refusal(user: User, round_: Round, now: datetime) -> Refusal | None:
                     "(born in %(born)d or before)."
                 ),
                 None,
-                {"age": contest.min_age, "year": year, "born": year - contest.min_age},
+                {"age": min_age, "year": year, "born": year - min_age},
             )
-    if contest.verified_phone and not user.phone_verified:
+    if verified_phone and not phone_verified:
         return Refusal(
             "phone_not_verified",
             N_(
