@@ -279,6 +279,8 @@ def test_nothing_links_an_anonymous_response_to_its_ledger_entry(
             "index_score",
             "index_items",
             "index_top",
+            # its demographic answers as one number (issue 14): from its own answers too
+            "groups",
             # issue 20: how it came in and the hamlet named (no time, no person)
             "channel",
             "hamlet_code",

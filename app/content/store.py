@@ -40,10 +40,13 @@ from app.models.content import CURRENT
 from app.services import audit, standings
 from app.services.policy import audience_outside, is_admin, may_draw_from, within
 from app.services.survey_definition import (
+    SurveyDef,
     definition,
+    grouped,
     index_items,
     resolved_choices,
     responses_exist,
+    restamp_groups,
     restamp_index,
 )
 
@@ -625,9 +628,16 @@ def survey_change_problems(survey: Survey, doc: schemas.Survey, located: Located
     return problems
 
 
-def _index_changed(session: Session, survey: Survey, before: dict[int, int]) -> bool:
+def _restamp(session: Session, survey: Survey, before: SurveyDef) -> None:
+    """The stored responses' figures that the survey's new definition computes differently:
+    their index scores (what the index counts changed), their demographic groups (which
+    questions `survey_responses.groups` holds changed), in the load's transaction."""
     session.flush()
-    return index_items(definition(session, survey)) != before
+    after = definition(session, survey)
+    if index_items(after) != index_items(before):
+        restamp_index(session, survey)
+    if [q.id for q in grouped(after)] != [q.id for q in grouped(before)]:
+        restamp_groups(session, survey)
 
 
 def _store_survey(
@@ -637,7 +647,7 @@ def _store_survey(
     # before the check below sees it, or waits and then reads the new flag.
     survey = session.scalar(select(Survey).where(Survey.slug == doc.survey).with_for_update())
     created = survey is None
-    index_before: dict[int, int] | None = None  # what the index counted, if it has responses
+    before: SurveyDef | None = None  # the definition its stored responses were figured by
     if survey is None:
         survey = Survey(slug=doc.survey, owner_unit_code=actor.unit_code, version=0, created_at=now)
         session.add(survey)
@@ -648,7 +658,7 @@ def _store_survey(
             if problems:
                 raise Refused(problems)
             session.flush()
-            index_before = index_items(definition(session, survey))  # what the index counted
+            before = definition(session, survey)
     _check_reach(
         session,
         actor,
@@ -711,8 +721,8 @@ def _store_survey(
     if changed:
         survey.version += 1
         survey.updated_at = now
-        if index_before is not None and _index_changed(session, survey, index_before):
-            restamp_index(session, survey)  # the responses' index scores, by the new rules
+        if before is not None:
+            _restamp(session, survey, before)
     report.version, report.status = survey.version, _version_status(created, changed)
     return report
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -68,6 +69,9 @@ class SurveyResponse(db.Model):
     index_score: Mapped[float | None] = mapped_column(Float)
     index_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     index_top: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The answers to the survey's first demographic questions, 5 bits each
+    # (app/services/survey_definition.py `groups_code`): results break down by them from here.
+    groups: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     answers: Mapped[list[SurveyAnswer]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

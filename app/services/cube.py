@@ -14,11 +14,14 @@ counts. The cube holds them, per commune and per group of each demographic quest
   the number, the row at item 0 of a multiple-choice or grid answer) and the numbers' count,
   sum and sum of squares.
 
-One pass over the answers reads them: the answers joined once to their responses and to each
-demographic answer, counted per (question, commune, group of every demographic question, item,
-value) — a plain GROUP BY, which PostgreSQL runs as a parallel hash aggregate like the raw
-GROUP BY of the same rows — beside one GROUP BY of the responses, joined alike, per (commune,
-groups); each breakdown's part is then summed from those counts in Python. Demographic questions are
+One pass over the answers reads them: the answers joined once to their responses, counted per
+(question, commune, group of every demographic question, item, value) — a plain GROUP BY, which
+PostgreSQL runs as a parallel hash aggregate like the raw GROUP BY of the same rows — beside
+one GROUP BY of the responses per (commune, groups); each breakdown's part is then summed from
+those counts in Python. A response's groups are on its own row (`survey_responses.groups`,
+written with it: app/services/survey_definition.py `groups_code`), so neither pass joins the
+demographic answers again; only a survey with more than GROUPED demographic questions joins
+the answers of the others. Demographic questions are
 counted together while their groups crossed stay few (CROSSED), so the rows read stay bounded
 by communes × CROSSED × values whatever the number of responses (more of them: one more pass
 per batch). On PostgreSQL the pass runs without JIT compilation and with room for its hash
@@ -45,7 +48,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse
-from app.services.survey_definition import SurveyDef
+from app.services.survey_definition import SurveyDef, group_of, grouped
 
 NONE = ""  # the breakdown key of "no breakdown" (communes only, group 0)
 PEOPLE = ["unit", "group", "n", "scored", "s", "s2", "top", "items"]
@@ -79,7 +82,14 @@ def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
     # without a hamlet; otherwise every response is online (CHANNEL group 1) with no hamlet.
     spread = _spread(session, survey)
     dims: list[tuple[str, Any, Any, int]] = []
+    # The first demographic questions from the response's own row (its `groups`), the rest, if
+    # any, from their answers joined.
+    held = {q.id: position for position, q in enumerate(grouped(defn))}
     for q in demographics:
+        if q.id in held:
+            group = group_of(SurveyResponse.groups, held[q.id])
+            dims.append((q.key, group, None, len(q.choices) + 1))
+            continue
         demo = SurveyAnswer.__table__.alias(f"demo_{q.id}")
         join = (
             demo,

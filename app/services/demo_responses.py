@@ -12,7 +12,13 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse, Unit, UnitLevel
-from app.services.survey_definition import QuestionDef, SurveyDef, definition, index_figures
+from app.services.survey_definition import (
+    QuestionDef,
+    SurveyDef,
+    definition,
+    groups_code,
+    index_figures,
+)
 from app.services.surveys import _values, visible_keys
 
 TEXTS = [
@@ -93,6 +99,7 @@ def generate(
                     "index_score": index.score,
                     "index_items": index.items,
                     "index_top": index.top,
+                    "groups": groups_code(defn, values),
                 }
             )
             for key, value in values.items():  # skip logic: a hidden question has no answer

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import BigInteger, case, cast, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyPending, SurveyQuestion, SurveyResponse
@@ -171,11 +171,7 @@ def restamp_index(session: Session, survey: Survey) -> int:
     index question retired. The same figures as index_figures."""
     session.flush()
     items = index_items(definition(session, survey))
-    mine = SurveyResponse.survey_id == survey.id
-    session.execute(
-        update(SurveyResponse).where(mine).values(index_score=None, index_items=0, index_top=0),
-        execution_options={"synchronize_session": False},
-    )
+    _set_all(session, survey, index_score=None, index_items=0, index_top=0)
     if not items:
         return 0
     scale_max = case(*[(SurveyAnswer.question_id == qid, k) for qid, k in items.items()])
@@ -190,16 +186,87 @@ def restamp_index(session: Session, survey: Survey) -> int:
         .group_by(SurveyAnswer.response_id)
         .subquery()
     )
-    return (
-        session.execute(
-            update(SurveyResponse)
-            .where(mine, SurveyResponse.id == per_response.c.rid)
-            .values(
-                index_score=per_response.c.score,
-                index_items=per_response.c.answered,
-                index_top=per_response.c.top,
-            ),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-        or 0
+    return _set_all(
+        session,
+        survey,
+        per_response.c.rid,
+        index_score=per_response.c.score,
+        index_items=per_response.c.answered,
+        index_top=per_response.c.top,
+    )
+
+
+def _set_all(session: Session, survey: Survey, rid: Any = None, **values: Any) -> int:
+    """One UPDATE of the survey's stored responses: all of them, or those of `rid` (the response
+    id column of a subquery, whose columns `values` use). Returns the rows changed."""
+    stmt = update(SurveyResponse).where(SurveyResponse.survey_id == survey.id)
+    if rid is not None:
+        stmt = stmt.where(SurveyResponse.id == rid)
+    result = session.execute(
+        stmt.values(**values), execution_options={"synchronize_session": False}
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+# A response's demographic answers as one number (survey_responses.groups), so that results
+# break down by them without joining 8 answers a response to their demographic answers again
+# (app/services/cube.py): the value of each of the first GROUPED demographic questions of the
+# definition, in its order, in GROUP_BITS bits (1 to 30: a `single` question has at most 30
+# choices; 0: not answered, or answered with "other"). Written with the response, like the
+# index figures; `restamp_groups` recomputes it when a content load changes which questions
+# those are (app/content/store.py), in the load's transaction.
+GROUP_BITS = 5
+GROUP_MASK = (1 << GROUP_BITS) - 1
+GROUPED = 12  # 60 bits of a BIGINT; a survey's further demographic questions are joined
+
+
+def grouped(defn: SurveyDef) -> list[QuestionDef]:
+    """The demographic questions whose answers `survey_responses.groups` holds, in its order."""
+    return [q for q in defn.questions if q.demographic][:GROUPED]
+
+
+def groups_code(defn: SurveyDef, answers: dict[str, Any]) -> int:
+    """A response's `groups` from its answers (as clean_answers returns them)."""
+    code = 0
+    for position, q in enumerate(grouped(defn)):
+        value = answers.get(q.key)
+        if type(value) is int and 1 <= value <= GROUP_MASK:
+            code |= value << (GROUP_BITS * position)
+    return code
+
+
+def group_of(code: Any, position: int) -> Any:
+    """SQL: the answer of the `position`-th question of `grouped` (0: none) from `code`."""
+    # Constants written in the statement (plain integers): PostgreSQL shifts a bigint by an
+    # integer, and the same expression in SELECT and GROUP BY must not differ by parameters.
+    shift = literal_column(str(int(GROUP_BITS * position)))
+    return code.bitwise_rshift(shift).bitwise_and(literal_column(str(GROUP_MASK)))
+
+
+def restamp_groups(session: Session, survey: Survey) -> int:
+    """Compute every stored response's `groups` again from its answers (one UPDATE), for when a
+    content load changes the questions of `grouped`; the same figures as `groups_code`."""
+    session.flush()
+    layout = grouped(definition(session, survey))
+    _set_all(session, survey, groups=0)
+    if not layout:
+        return 0
+    shift = case(
+        *[(SurveyAnswer.question_id == q.id, 1 << (GROUP_BITS * i)) for i, q in enumerate(layout)]
+    )
+    per_response = (
+        select(
+            SurveyAnswer.response_id.label("rid"),
+            func.sum(cast(SurveyAnswer.value, BigInteger) * shift).label("code"),
+        )
+        .where(
+            SurveyAnswer.question_id.in_([q.id for q in layout]),
+            SurveyAnswer.item == 0,
+            SurveyAnswer.value.between(1, GROUP_MASK),
+        )
+        .group_by(SurveyAnswer.response_id)
+        .subquery()
+    )
+    return _set_all(
+        session, survey, per_response.c.rid, groups=cast(per_response.c.code, BigInteger)
     )

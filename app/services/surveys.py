@@ -40,6 +40,7 @@ from app.services.survey_definition import (
     QuestionDef,
     SurveyDef,
     definition,
+    groups_code,
     index_figures,
 )
 
@@ -360,12 +361,14 @@ def _index_by_current_rules(
     if version == defn.version:
         return
     session.expire(defn.survey)
-    index = index_figures(definition(session, defn.survey), answers)
+    current = definition(session, defn.survey)
+    index = index_figures(current, answers)
     response.index_score, response.index_items, response.index_top = (
         index.score,
         index.items,
         index.top,
     )
+    response.groups = groups_code(current, answers)
 
 
 def _rows(defn: SurveyDef, response_id: uuid.UUID, answers: dict[str, Any]) -> list[SurveyAnswer]:
@@ -441,6 +444,7 @@ def submit(
             index_score=index.score,
             index_items=index.items,
             index_top=index.top,
+            groups=groups_code(defn, answers),
         )
         response.answers = _rows(defn, response.id, answers)
         session.add(response)
@@ -474,6 +478,7 @@ def submit(
                         for row in _values(by_key[key], value)
                     ],
                     "index": [index.score, index.items, index.top],
+                    "groups": groups_code(defn, answers),
                 },
                 now,
             )
@@ -525,13 +530,15 @@ def settle(
         for payload in payloads:
             key = uuid.uuid4()
             score, items, top = payload["index"]
-            if payload["version"] != version:
+            groups = payload.get("groups")  # payloads sealed before migration 0022: none
+            if payload["version"] != version or groups is None:
                 if current is None:
                     survey = session.get(Survey, pending_survey, populate_existing=True)
                     assert survey is not None
                     current = definition(session, survey)
                 figures = index_figures(current, payload["answers"])
                 score, items, top = figures.score, figures.items, figures.top
+                groups = groups_code(current, payload["answers"])
             responses.append(
                 {
                     "id": key,
@@ -547,6 +554,7 @@ def settle(
                     "index_score": score,
                     "index_items": items,
                     "index_top": top,
+                    "groups": groups,
                 }
             )
             rows.extend(
