@@ -73,6 +73,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import Round, User
 from app.services import attempts
+from app.signing import app_timed_serializer
 
 log = logging.getLogger(__name__)
 
@@ -443,7 +444,7 @@ def settings() -> Settings:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="admission-ticket")
+    return app_timed_serializer("admission-ticket")
 
 
 def _ticket(user_id: int, round_id: int, number: int, line: str) -> str:

@@ -35,6 +35,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.parse import int_or_none
 from app.ratelimits import count_event, events, first_use
+from app.signing import app_timed_serializer
 
 MODES = ("off", "on", "auto")
 ALGORITHM = "PBKDF2/SHA-256"
@@ -80,7 +81,7 @@ def _answer_digest(nonce: str, answer: int) -> str:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="text-challenge")
+    return app_timed_serializer("text-challenge")
 
 
 @dataclass(frozen=True)

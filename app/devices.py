@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import AccountOrigin, AttemptDevice
+from app.signing import app_serializer
 
 COOKIE = "device"
 COOKIE_MAX_AGE_S = 2 * 365 * 24 * 3600  # two years: a device keeps its id across contests
@@ -34,7 +35,7 @@ HASH_HEX = 32  # 128 bits of the HMAC: no collision among a province's addresses
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key or "", salt=SALT)
+    return app_serializer(SALT)
 
 
 def device_id() -> str:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from app.content.messages import N_
 from app.formats import number
 from app.services.suspicious import Flag
 
+PREDICTION_QUESTIONS = {
+    "full_scores": N_("How many people will answer every question of this round correctly?"),
+    "entries": N_("How many entries (submitted attempts) will this round receive?"),
+    "participants": N_("How many people will take part in this round?"),
+}
+
 
 def prediction_question(target: str) -> str | None:
-    return {
-        "full_scores": _("How many people will answer every question of this round correctly?"),
-        "entries": _("How many entries (submitted attempts) will this round receive?"),
-        "participants": _("How many people will take part in this round?"),
-    }.get(target)
+    """The question a round's prediction asks (translated only when there is one: every start
+    answers with it)."""
+    msgid = PREDICTION_QUESTIONS.get(target)
+    return _(msgid) if msgid is not None else None
 
 
 def review_policy(policy: str) -> str:

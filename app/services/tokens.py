@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import and_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import User
+from app.signing import serializer
 
 _SALT = "api-token-v1"
 # Issued tokens are about 100 characters; longer strings sent as tokens (an attacker's, up to
@@ -24,7 +25,7 @@ def issue_token(
 ) -> tuple[str, datetime]:
     expires_at = (now + lifetime).replace(microsecond=0)
     payload = {"u": user.id, "n": user.auth_nonce, "e": int(expires_at.timestamp())}
-    return URLSafeSerializer(secret_key, salt=_SALT).dumps(payload), expires_at
+    return serializer(secret_key, _SALT).dumps(payload), expires_at
 
 
 def token_payload(secret_key: str, token: str) -> dict[str, Any] | None:
@@ -44,7 +45,7 @@ def _verified(secret_key: str, token: str) -> dict[str, Any] | None:
     says. Answer saves call it twice a request (the rate limit's key, the caller's claim);
     bounded, so tokens sprayed at the API only push others out."""
     try:
-        payload = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+        payload = serializer(secret_key, _SALT).loads(token)
     except BadSignature:
         return None
     return payload if isinstance(payload, dict) else None

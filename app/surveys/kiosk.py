@@ -26,6 +26,7 @@ from app.models import Survey
 from app.ratelimits import kiosk_try
 from app.services import entry, survey_definition
 from app.services import surveys as surveys_service
+from app.signing import app_serializer
 from app.surveys import bp
 from app.surveys.forms import from_form
 
@@ -34,7 +35,7 @@ Page = str | tuple[str, int] | Response
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-kiosk")
+    return app_serializer("survey-kiosk")
 
 
 def set_kiosk_cookie(response: Response, kiosk: entry.Kiosk) -> None:
