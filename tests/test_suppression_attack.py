@@ -85,6 +85,7 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[Any, ...]]) -> 
                 "index_score": index.score,
                 "index_items": index.items,
                 "index_top": index.top,
+                "groups": survey_definition.groups_code(defn, values),
             }
         )
         if g:

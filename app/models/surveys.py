@@ -71,7 +71,8 @@ class SurveyResponse(db.Model):
     index_top: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The answers to the survey's first demographic questions, 5 bits each
     # (app/services/survey_definition.py `groups_code`): results break down by them from here.
-    groups: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # No default: every way of storing a response computes it (migration 0022).
+    groups: Mapped[int] = mapped_column(BigInteger)
 
     answers: Mapped[list[SurveyAnswer]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

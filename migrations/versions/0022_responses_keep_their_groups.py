@@ -32,6 +32,12 @@ def upgrade():
         sa.Column("groups", sa.BigInteger(), server_default="0", nullable=False),
     )
     backfill(op.get_bind())
+    if op.get_bind().dialect.name == "postgresql":
+        # No default from now on: a way of storing responses that forgot the column would give
+        # every one of them group 0 (wrong breakdowns, silently); without a default it fails.
+        # (SQLite cannot drop a default without copying the table, which would drop, ON DELETE
+        # CASCADE, every answer: there the default stays.)
+        op.alter_column("survey_responses", "groups", server_default=None)
 
 
 def backfill(conn):
