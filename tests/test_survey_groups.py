@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app
 from app.config import TestingConfig
 from app.content.pipeline import load_files
 from app.content.store import Actor
 from app.extensions import db
-from app.models import Survey, SurveyResponse, Unit
-from app.services import demo_responses, survey_definition
+from app.models import Survey, SurveyAnswer, SurveyResponse, Unit
+from app.services import cube, demo_responses, survey_definition
 from app.services import surveys as service
 from app.services.units import load_units
 from tests.conftest import NINH_KIEU, PROVINCE, VI_THANH, fresh_database_url, load_content
@@ -143,3 +143,35 @@ def test_the_migration_fills_the_codes_of_responses_stored_before_it(tmp_path):
         assert codes_agree(db.session) == 120
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_definition_read_before_a_change_still_reads_the_right_groups(app):
+    """A request holds the survey and its definition read just before a content load commits
+    (or a replica's older copy of them): the cube must decode each row's groups by the layout
+    the rows were written with, not by the definition it was handed. A question added in front
+    moves every other one a place; read by the old places, the breakdown by age would be the
+    breakdown by gender."""
+    load(app, sample())
+    with app.app_context():
+        demo_responses.generate(db.session, db.session.scalar(select(Survey)), 300, seed=9)
+    with app.app_context():
+        stale = db.session.scalar(select(Survey))
+        old = survey_definition.definition(db.session, stale)
+        load(app, sample(home=True))  # committed by another request meanwhile
+        assert stale.version == old.version  # this request still holds the survey it read
+        counts = cube.build(db.session, stale, old)
+        for q in old.questions:
+            if not q.demographic:
+                continue
+            answered = dict(
+                db.session.execute(
+                    select(SurveyAnswer.value, func.count())
+                    .where(SurveyAnswer.question_id == q.id, SurveyAnswer.item == 0)
+                    .group_by(SurveyAnswer.value)
+                ).all()
+            )
+            truth = {g: n for g, n in answered.items() if n} | {0: 300 - sum(answered.values())}
+            people = counts.part(q.key).people.groupby("group")["n"].sum()
+            assert {int(g): int(n) for g, n in people.items() if n} == {
+                g: n for g, n in truth.items() if n
+            }, q.key

@@ -48,7 +48,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Survey, SurveyAnswer, SurveyResponse
-from app.services.survey_definition import SurveyDef, group_of, grouped
+from app.services.survey_definition import SurveyDef, group_of, stored_layout, stored_version
 
 NONE = ""  # the breakdown key of "no breakdown" (communes only, group 0)
 PEOPLE = ["unit", "group", "n", "scored", "s", "s2", "top", "items"]
@@ -73,18 +73,39 @@ class Cube:
         return self.parts[by or NONE]
 
 
+LAYOUT_TRIES = 3
+
+
 def build(session: Session, survey: Survey, defn: SurveyDef) -> Cube:
     """The cube of `survey`'s responses as they are now (the module's docstring), with its
-    tallies of hand-counted paper forms added (app/services/tallies.py)."""
+    tallies of hand-counted paper forms added (app/services/tallies.py).
+
+    The responses' `groups` are decoded by the layout the database holds (read with the
+    survey's version before the passes), never by `defn`'s: a request's definition may be
+    older than the rows (read just before a content load committed, or from a replica behind
+    the primary), and read by the wrong places the breakdown by one question would be another's.
+    A load that changes the layout restamps every row in its own transaction and moves the
+    version, so when the version read after the passes is the one read before, the passes
+    read rows of that layout; otherwise they are read again, and after LAYOUT_TRIES the
+    demographic answers are joined (right whatever changes)."""
+    for _try in range(LAYOUT_TRIES):
+        version, layout = stored_layout(session, survey.id)
+        made = _build(session, survey, defn, {qid: i for i, qid in enumerate(layout)})
+        if stored_version(session, survey.id) == version:
+            return made
+    return _build(session, survey, defn, {})
+
+
+def _build(session: Session, survey: Survey, defn: SurveyDef, held: dict[int, int]) -> Cube:
+    """`build` with `held`: the place in `groups` of each question it holds, by id."""
     demographics = [q for q in defn.questions if q.demographic]
     # The breakdowns: each demographic question (joined to its answer), then the response's own
     # channel and hamlet (its columns), read only when some response is not an online one
     # without a hamlet; otherwise every response is online (CHANNEL group 1) with no hamlet.
     spread = _spread(session, survey)
     dims: list[tuple[str, Any, Any, int]] = []
-    # The first demographic questions from the response's own row (its `groups`), the rest, if
-    # any, from their answers joined.
-    held = {q.id: position for position, q in enumerate(grouped(defn))}
+    # The demographic questions `groups` holds from the response's own row, any other (beyond
+    # the first GROUPED, or unknown to the stored layout) from its answers joined.
     for q in demographics:
         if q.id in held:
             group = group_of(SurveyResponse.groups, held[q.id])

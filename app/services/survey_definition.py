@@ -92,11 +92,15 @@ def definition(session: Session, survey: Survey) -> SurveyDef:
     return SurveyDef(survey, list(questions), survey.pages, survey.version)
 
 
+# A survey's questions in order (positions are unique in a load; the id settles any tie).
+QUESTION_ORDER = (SurveyQuestion.position, SurveyQuestion.id)
+
+
 def _read_questions(session: Session, survey: Survey) -> list[QuestionDef]:
     rows = session.scalars(
         select(SurveyQuestion)
         .where(SurveyQuestion.survey_id == survey.id, SurveyQuestion.retired_at.is_(None))
-        .order_by(SurveyQuestion.position)
+        .order_by(*QUESTION_ORDER)
     ).all()
     return [
         QuestionDef(
@@ -223,6 +227,27 @@ GROUPED = 12  # 60 bits of a BIGINT; a survey's further demographic questions ar
 def grouped(defn: SurveyDef) -> list[QuestionDef]:
     """The demographic questions whose answers `survey_responses.groups` holds, in its order."""
     return [q for q in defn.questions if q.demographic][:GROUPED]
+
+
+def stored_layout(session: Session, survey_id: int) -> tuple[int | None, list[int]]:
+    """The survey's version and the ids of the questions its stored responses' `groups` hold,
+    as the database has them now: `grouped`'s questions, read from the table (a content load
+    changes both, and restamps the rows, in one transaction)."""
+    layout = session.scalars(
+        select(SurveyQuestion.id)
+        .where(
+            SurveyQuestion.survey_id == survey_id,
+            SurveyQuestion.retired_at.is_(None),
+            SurveyQuestion.demographic.is_(True),
+        )
+        .order_by(*QUESTION_ORDER)
+        .limit(GROUPED)
+    ).all()
+    return stored_version(session, survey_id), list(layout)
+
+
+def stored_version(session: Session, survey_id: int) -> int | None:
+    return session.scalar(select(Survey.version).where(Survey.id == survey_id))
 
 
 def groups_code(defn: SurveyDef, answers: dict[str, Any]) -> int:

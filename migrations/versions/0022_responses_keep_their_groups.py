@@ -63,7 +63,7 @@ def backfill(conn):
     for qid, sid in conn.execute(
         sa.select(questions.c.id, questions.c.survey_id)
         .where(questions.c.retired_at.is_(None), questions.c.demographic.is_(True))
-        .order_by(questions.c.survey_id, questions.c.position)
+        .order_by(questions.c.survey_id, questions.c.position, questions.c.id)
     ):
         layout = layouts.setdefault(sid, [])
         if len(layout) < GROUPED:
