@@ -175,3 +175,41 @@ def test_a_definition_read_before_a_change_still_reads_the_right_groups(app):
             assert {int(g): int(n) for g, n in people.items() if n} == {
                 g: n for g, n in truth.items() if n
             }, q.key
+
+
+def test_a_load_rolled_back_leaves_no_definition_behind(app, monkeypatch):
+    """A content load reads the survey's new definition before it commits (to restamp the
+    responses); if its commit fails, that definition must not be served later for the same
+    version number committed by another load — responses would be coded by questions that were
+    never in force."""
+    load(app, sample())
+    with app.app_context():
+        demo_responses.generate(db.session, db.session.scalar(select(Survey)), 20, seed=3)
+    with app.app_context():
+        first = db.session.scalar(select(Survey)).version
+        session = db.session()
+
+        def fail() -> None:
+            raise OSError("the connection dropped at COMMIT")
+
+        monkeypatch.setattr(session, "commit", fail)
+        admin = Actor(unit_code=PROVINCE, is_admin=True)
+        with pytest.raises(OSError):  # gioi-tinh no longer demographic: restamped, not committed
+            load_files(session, [("s.yaml", sample(gender=False).encode())], admin, NOW)
+        monkeypatch.undo()
+        session.rollback()
+    load(app, sample(home=True))  # another load commits the same version number
+    with app.app_context():
+        survey = db.session.scalar(select(Survey))
+        # PostgreSQL: the same version number as the failed load's. (SQLite's driver commits a
+        # load's outermost savepoint when it is released, before the COMMIT that failed here.)
+        assert survey.version == first + (1 if db.engine.dialect.name == "postgresql" else 2)
+        now = survey_definition.definition(db.session, survey)
+        assert [q.key for q in survey_definition.grouped(now)] == [
+            "noi-o",
+            "gioi-tinh",
+            "do-tuoi",
+            "nghe-nghiep",
+        ]
+        answer(db.session, now, VI_THANH, {"noi-o": 2, "gioi-tinh": 1, "do-tuoi": 3}, seed=1)
+        assert codes_agree(db.session) == 21

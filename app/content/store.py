@@ -48,6 +48,7 @@ from app.services.survey_definition import (
     responses_exist,
     restamp_groups,
     restamp_index,
+    uncommitted,
 )
 
 TRUE_FALSE_CHOICES = ["Đúng", "Sai"]
@@ -633,11 +634,12 @@ def _restamp(session: Session, survey: Survey, before: SurveyDef) -> None:
     their index scores (what the index counts changed), their demographic groups (which
     questions `survey_responses.groups` holds changed), in the load's transaction."""
     session.flush()
-    after = definition(session, survey)
-    if index_items(after) != index_items(before):
-        restamp_index(session, survey)
-    if [q.id for q in grouped(after)] != [q.id for q in grouped(before)]:
-        restamp_groups(session, survey)
+    with uncommitted():  # not kept: this load may yet fail to commit
+        after = definition(session, survey)
+        if index_items(after) != index_items(before):
+            restamp_index(session, survey)
+        if [q.id for q in grouped(after)] != [q.id for q in grouped(before)]:
+            restamp_groups(session, survey)
 
 
 def _store_survey(

@@ -9,6 +9,8 @@ one another.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -81,6 +83,8 @@ _QUESTIONS: WeakKeyDictionary[Any, dict[tuple[int, int], list[QuestionDef]]] = W
 
 
 def definition(session: Session, survey: Survey) -> SurveyDef:
+    if _UNCOMMITTED.get():
+        return SurveyDef(survey, _read_questions(session, survey), survey.pages, survey.version)
     cache = _QUESTIONS.setdefault(session.get_bind(), {})
     key = (survey.id, survey.version)
     questions = cache.get(key)
@@ -90,6 +94,21 @@ def definition(session: Session, survey: Survey) -> SurveyDef:
             cache.clear()
         cache[key] = questions
     return SurveyDef(survey, list(questions), survey.pages, survey.version)
+
+
+_UNCOMMITTED: ContextVar[bool] = ContextVar("uncommitted_definition", default=False)
+
+
+@contextmanager
+def uncommitted() -> Iterator[None]:
+    """Definitions read inside are not kept: a content load reads the survey's new version
+    before it commits, and a commit that fails would leave questions never in force cached
+    under a version number another load may then commit with other questions."""
+    token = _UNCOMMITTED.set(True)
+    try:
+        yield
+    finally:
+        _UNCOMMITTED.reset(token)
 
 
 # A survey's questions in order (positions are unique in a load; the id settles any tie).
