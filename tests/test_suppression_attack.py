@@ -70,7 +70,6 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[Any, ...]]) -> 
         values: dict[str, Any] = ({"hai-long": value} if value else {}) | (
             {"gioi-tinh": g} if g else {}
         )
-        index = survey_definition.index_figures(defn, values)
         responses.append(
             {
                 "id": rid,
@@ -82,10 +81,7 @@ def add_responses(session: Any, survey: Survey, rows: list[tuple[Any, ...]]) -> 
                 "user_id": None,
                 "submitted_on": date(2026, 12, 5),
                 "demo": False,
-                "index_score": index.score,
-                "index_items": index.items,
-                "index_top": index.top,
-                "groups": survey_definition.groups_code(defn, values),
+                **survey_definition.stored_figures(defn, values),
             }
         )
         if g:

@@ -16,8 +16,7 @@ from app.services.survey_definition import (
     QuestionDef,
     SurveyDef,
     definition,
-    groups_code,
-    index_figures,
+    stored_figures,
 )
 from app.services.surveys import _values, visible_keys
 
@@ -84,7 +83,6 @@ def generate(
                     values[q.key] = value
             shown = visible_keys(defn, values)
             values = {key: value for key, value in values.items() if key in shown}
-            index = index_figures(defn, values)
             rid = uuid.uuid4()
             responses.append(
                 {
@@ -96,10 +94,7 @@ def generate(
                     "user_id": None,
                     "submitted_on": (survey.opens_at + timedelta(days=rng.randrange(days))).date(),
                     "demo": True,
-                    "index_score": index.score,
-                    "index_items": index.items,
-                    "index_top": index.top,
-                    "groups": groups_code(defn, values),
+                    **stored_figures(defn, values),
                 }
             )
             for key, value in values.items():  # skip logic: a hidden question has no answer

@@ -248,6 +248,20 @@ def grouped(defn: SurveyDef) -> list[QuestionDef]:
     return [q for q in defn.questions if q.demographic][:GROUPED]
 
 
+def stored_figures(defn: SurveyDef, answers: dict[str, Any]) -> dict[str, Any]:
+    """What a response keeps on its row beside its answers, by the rules of `defn`: its part of
+    the satisfaction index and its demographic groups — the columns of `survey_responses` that
+    `restamp_index` and `restamp_groups` compute again in SQL. Every way of storing a response
+    writes them from here."""
+    index = index_figures(defn, answers)
+    return {
+        "index_score": index.score,
+        "index_items": index.items,
+        "index_top": index.top,
+        "groups": groups_code(defn, answers),
+    }
+
+
 def stored_layout(session: Session, survey_id: int) -> tuple[int | None, list[int]]:
     """The survey's version and the ids of the questions its stored responses' `groups` hold,
     as the database has them now: `grouped`'s questions, read from the table (a content load

@@ -40,8 +40,7 @@ from app.services.survey_definition import (
     QuestionDef,
     SurveyDef,
     definition,
-    groups_code,
-    index_figures,
+    stored_figures,
 )
 
 TEXT_MAX = 2000
@@ -345,13 +344,14 @@ def _values(q: QuestionDef, value: Any) -> list[tuple[int, int | None, float | N
     ]  # grid
 
 
-def _index_by_current_rules(
+def _figures_by_current_rules(
     session: Session, defn: SurveyDef, response: SurveyResponse, answers: dict[str, Any]
 ) -> None:
-    """The response's index figures by the rules of the survey as it stands when the response
+    """The response's stored figures (its index figures and demographic groups:
+    survey_definition.stored_figures) by the rules of the survey as it stands when the response
     is stored. A content load that changes those rules updates the survey's row, then
-    recomputes every stored response (app.services.survey_definition.restamp_index) before it
-    commits. Read with FOR SHARE on PostgreSQL (SQLite writes one at a time anyway), the
+    recomputes every stored response (survey_definition.restamp_index, restamp_groups) before
+    it commits. Read with FOR SHARE on PostgreSQL (SQLite writes one at a time anyway), the
     survey's version either waits for such a load to commit, and then shows a new version
     (the figures are computed again here), or makes the load wait for this response, whose
     figures its recomputation then includes."""
@@ -361,14 +361,8 @@ def _index_by_current_rules(
     if version == defn.version:
         return
     session.expire(defn.survey)
-    current = definition(session, defn.survey)
-    index = index_figures(current, answers)
-    response.index_score, response.index_items, response.index_top = (
-        index.score,
-        index.items,
-        index.top,
-    )
-    response.groups = groups_code(current, answers)
+    for name, value in stored_figures(definition(session, defn.survey), answers).items():
+        setattr(response, name, value)
 
 
 def _rows(defn: SurveyDef, response_id: uuid.UUID, answers: dict[str, Any]) -> list[SurveyAnswer]:
@@ -420,7 +414,7 @@ def submit(
     hamlet_code = hamlet.code if hamlet is not None else None
     if not in_audience(survey, unit, hamlet_code):
         raise NotInAudience(N_("This survey is not open to your commune or ward."))
-    index = index_figures(defn, answers)
+    figures = stored_figures(defn, answers)
     by_key = defn.by_key
     # The flag as it is now (FOR SHARE): the definition was read earlier in the request, and a
     # re-publish as anonymous in between must not get an identified row.
@@ -441,17 +435,14 @@ def submit(
             submitted_on=local_day(now, survey),
             signed_in=user is not None,
             user_id=user.id if user is not None else None,
-            index_score=index.score,
-            index_items=index.items,
-            index_top=index.top,
-            groups=groups_code(defn, answers),
+            **figures,
         )
         response.answers = _rows(defn, response.id, answers)
         session.add(response)
     try:
         session.flush()
         if response is not None:
-            _index_by_current_rules(session, defn, response, answers)
+            _figures_by_current_rules(session, defn, response, answers)
             if user is not None:  # anonymous surveys have no server drafts
                 session.execute(
                     delete(SurveyDraft).where(
@@ -477,8 +468,7 @@ def submit(
                         for key, value in answers.items()
                         for row in _values(by_key[key], value)
                     ],
-                    "index": [index.score, index.items, index.top],
-                    "groups": groups_code(defn, answers),
+                    "figures": figures,
                 },
                 now,
             )
@@ -506,8 +496,8 @@ def settle(
     random keys, written in key order. Returns how many responses were moved.
 
     Called after each anonymous submission, before results are read, and by `flask surveys
-    mix` (scheduled). The index figures follow the survey's rules when the response is moved
-    (read FOR SHARE, as `_index_by_current_rules` explains)."""
+    mix` (scheduled). The stored figures (index, groups) follow the survey's rules when the response is moved
+    (read FOR SHARE, as `_figures_by_current_rules` explains)."""
     mixing = mixing or mixer.current()
     moved = 0
     for pending_survey, (count, oldest) in mixer.waiting(session, survey_id).items():
@@ -529,16 +519,13 @@ def settle(
         rows: list[dict[str, Any]] = []
         for payload in payloads:
             key = uuid.uuid4()
-            score, items, top = payload["index"]
-            groups = payload.get("groups")  # payloads sealed before migration 0022: none
-            if payload["version"] != version or groups is None:
+            figures = payload.get("figures")  # payloads sealed before migration 0022: none
+            if payload["version"] != version or figures is None:
                 if current is None:
                     survey = session.get(Survey, pending_survey, populate_existing=True)
                     assert survey is not None
                     current = definition(session, survey)
-                figures = index_figures(current, payload["answers"])
-                score, items, top = figures.score, figures.items, figures.top
-                groups = groups_code(current, payload["answers"])
+                figures = stored_figures(current, payload["answers"])
             responses.append(
                 {
                     "id": key,
@@ -551,10 +538,7 @@ def settle(
                     "signed_in": payload["signed_in"],
                     "user_id": None,
                     "demo": False,
-                    "index_score": score,
-                    "index_items": items,
-                    "index_top": top,
-                    "groups": groups,
+                    **figures,
                 }
             )
             rows.extend(
