@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Survey, Unit
-from app.services import exports, survey_definition
+from app.services import exports, raw_export, survey_definition
 from app.services import surveys as service
 from tests.conftest import VI_THANH
 from tests.test_surveys import IDENTIFIED, NOW, load_content, set_clock
@@ -136,3 +136,46 @@ def test_the_raw_export_has_question_texts_then_ids_days_and_numbers(app, client
     assert first["day"].number_format == "dd/mm/yyyy"
     assert first["hop"].value == 1 and first["hop"].data_type == "n"  # a number for Excel
     assert first["kenh"].value == "1; 3"
+
+
+def test_an_other_answer_to_a_demographic_question_is_exported(app, make_user):
+    """Identified surveys export "other" texts; an "other" answer to a demographic question is
+    in that question's group 0 (as in the results), not a number to read (it raised
+    ValueError: the export failed for the whole survey)."""
+    text = IDENTIFIED.replace(
+        "choices: [Có, Không]}\n",
+        "choices: [Có, Không]}\n      - {id: nghe, type: single, text: Nghề, "
+        "choices: [Nông, Buôn], other: true, demographic: true}\n",
+        1,
+    )
+    set_clock(app, NOW)
+    load_content(app, [("s.yaml", text)], NOW)
+    jobs_given = [
+        {"other": "Thợ mộc"},
+        {"other": "Thợ may"},
+        {"other": "Thợ xây"},
+        1,
+        1,
+        1,
+        2,
+        2,
+        2,
+    ]
+    people = [make_user() for _ in jobs_given]  # groups of 3: none hidden (min_group 3)
+    with app.app_context():
+        survey = db.session.scalar(select(Survey))
+        defn = survey_definition.definition(db.session, survey)
+        unit = db.session.get(Unit, VI_THANH)
+        for n, job in enumerate(jobs_given):
+            answers = {"hop": 2, "nghe": job, "kenh": [1]}
+            clean, problems = service.clean_answers(defn, answers)
+            assert not problems, problems
+            service.submit(db.session, defn, clean, NOW, user=people[n], unit=unit)
+        table = raw_export.rows(db.session, survey, db.session.get(Unit, unit.parent_code))
+        jobs = [row[table.keys.index("nghe")] for row in table.rows]
+        assert sorted(str(job) for job in jobs if "Thợ" not in str(job)) == ["1"] * 3 + ["2"] * 3
+        assert sorted(str(job).split(": ")[1] for job in jobs if "Thợ" in str(job)) == [
+            "Thợ may",
+            "Thợ mộc",
+            "Thợ xây",
+        ]

@@ -129,6 +129,11 @@ def rows(session: Session, survey: Survey, scope: Unit) -> Table:
     return table
 
 
+def _group(shown: list[Any] | None) -> int:
+    value = shown[0] if shown else None
+    return value if type(value) is int else 0
+
+
 def _generalised(
     decision: SurveyDecision,
     demographics: list[QuestionDef],
@@ -139,7 +144,9 @@ def _generalised(
     """One anonymous response as the suppression decision lets it be shown: whether its
     commune is hidden (the province is written instead), and the answers the results show."""
     commune_hidden = decision.hidden(RESPONSES, unit_code)
-    groups = {d.key: int(answers[d.key][0]) if answers.get(d.key) else 0 for d in demographics}
+    # A demographic answer's group: its choice; 0 without one, and for an "other" text (shown as
+    # such in identified surveys), as the results count it.
+    groups = {d.key: _group(answers.get(d.key)) for d in demographics}
     kept: dict[str, list[Any]] = {}
     for q in columns:
         if q.key not in answers:

@@ -496,8 +496,8 @@ def settle(
     random keys, written in key order. Returns how many responses were moved.
 
     Called after each anonymous submission, before results are read, and by `flask surveys
-    mix` (scheduled). The stored figures (index, groups) follow the survey's rules when the response is moved
-    (read FOR SHARE, as `_figures_by_current_rules` explains)."""
+    mix` (scheduled). The stored figures (index, groups) follow the survey's rules when the
+    response is moved (read FOR SHARE, as `_figures_by_current_rules` explains)."""
     mixing = mixing or mixer.current()
     moved = 0
     for pending_survey, (count, oldest) in mixer.waiting(session, survey_id).items():
