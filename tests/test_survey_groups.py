@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import create_app
 from app.config import TestingConfig
@@ -161,20 +161,8 @@ def test_a_definition_read_before_a_change_still_reads_the_right_groups(app):
         assert stale.version == old.version  # this request still holds the survey it read
         counts = cube.build(db.session, stale, old)
         for q in old.questions:
-            if not q.demographic:
-                continue
-            answered = dict(
-                db.session.execute(
-                    select(SurveyAnswer.value, func.count())
-                    .where(SurveyAnswer.question_id == q.id, SurveyAnswer.item == 0)
-                    .group_by(SurveyAnswer.value)
-                ).all()
-            )
-            truth = {g: n for g, n in answered.items() if n} | {0: 300 - sum(answered.values())}
-            people = counts.part(q.key).people.groupby("group")["n"].sum()
-            assert {int(g): int(n) for g, n in people.items() if n} == {
-                g: n for g, n in truth.items() if n
-            }, q.key
+            if q.demographic:
+                assert groups_of(counts, q) == answered_groups(q, 300), q.key
 
 
 def test_a_load_rolled_back_leaves_no_definition_behind(app, monkeypatch):
@@ -213,3 +201,58 @@ def test_a_load_rolled_back_leaves_no_definition_behind(app, monkeypatch):
         ]
         answer(db.session, now, VI_THANH, {"noi-o": 2, "gioi-tinh": 1, "do-tuoi": 3}, seed=1)
         assert codes_agree(db.session) == 21
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "surveys.version",  # the first statement of the cube's reading
+        "survey_questions.demographic",  # the stored layout
+        "SELECT survey_answers.question_id, survey_responses.unit_code",  # the pass itself
+    ],
+)
+def test_a_load_committed_while_the_cube_reads_its_layout_is_seen(app, before):
+    """A content load that moves every question a place commits at the worst moments of the
+    cube's reading: just before it reads the survey's version, the stored layout, or the
+    answers. Each way the cube decodes the rows by the layout they were written with (the
+    version read first and again after the passes: a load in between makes it read again)."""
+    load(app, sample())
+    with app.app_context():
+        demo_responses.generate(db.session, db.session.scalar(select(Survey)), 300, seed=4)
+    with app.app_context():
+        survey = db.session.scalar(select(Survey))
+        old = survey_definition.definition(db.session, survey)
+        fired: list[str] = []
+
+        def meddle(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+            if not fired and before in statement:
+                fired.append(statement)
+                load(app, sample(home=True))  # another request's load, committed
+
+        event.listen(db.engine, "before_cursor_execute", meddle)
+        try:
+            counts = cube.build(db.session, survey, old)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", meddle)
+        assert fired
+        for q in old.questions:
+            if q.demographic:
+                assert groups_of(counts, q) == answered_groups(q, 300), q.key
+
+
+def answered_groups(q: Any, total: int) -> dict[int, int]:
+    """People per group of `q` from its answers: the truth the cube must give."""
+    answered = dict(
+        db.session.execute(
+            select(SurveyAnswer.value, func.count())
+            .where(SurveyAnswer.question_id == q.id, SurveyAnswer.item == 0)
+            .group_by(SurveyAnswer.value)
+        ).all()
+    )
+    truth = answered | {0: total - sum(answered.values())}
+    return {g: n for g, n in truth.items() if n}
+
+
+def groups_of(counts: Any, q: Any) -> dict[int, int]:
+    people = counts.part(q.key).people.groupby("group")["n"].sum()
+    return {int(g): int(n) for g, n in people.items() if n}

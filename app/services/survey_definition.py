@@ -265,7 +265,10 @@ def stored_figures(defn: SurveyDef, answers: dict[str, Any]) -> dict[str, Any]:
 def stored_layout(session: Session, survey_id: int) -> tuple[int | None, list[int]]:
     """The survey's version and the ids of the questions its stored responses' `groups` hold,
     as the database has them now: `grouped`'s questions, read from the table (a content load
-    changes both, and restamps the rows, in one transaction)."""
+    changes both, and restamps the rows, in one transaction). The version is read first: a
+    load committed between the two reads shows as a version that moved by the time the caller
+    reads it again (cube.build)."""
+    version = stored_version(session, survey_id)
     layout = session.scalars(
         select(SurveyQuestion.id)
         .where(
@@ -276,7 +279,7 @@ def stored_layout(session: Session, survey_id: int) -> tuple[int | None, list[in
         .order_by(*QUESTION_ORDER)
         .limit(GROUPED)
     ).all()
-    return stored_version(session, survey_id), list(layout)
+    return version, list(layout)
 
 
 def stored_version(session: Session, survey_id: int) -> int | None:
