@@ -151,18 +151,14 @@ def test_a_definition_read_before_a_change_still_reads_the_right_groups(app):
     the rows were written with, not by the definition it was handed. A question added in front
     moves every other one a place; read by the old places, the breakdown by age would be the
     breakdown by gender."""
-    load(app, sample())
-    with app.app_context():
-        demo_responses.generate(db.session, db.session.scalar(select(Survey)), 300, seed=9)
+    answered_by_300(app, seed=9)
     with app.app_context():
         stale = db.session.scalar(select(Survey))
         old = survey_definition.definition(db.session, stale)
         load(app, sample(home=True))  # committed by another request meanwhile
         assert stale.version == old.version  # this request still holds the survey it read
         counts = cube.build(db.session, stale, old)
-        for q in old.questions:
-            if q.demographic:
-                assert groups_of(counts, q) == answered_groups(q, 300), q.key
+        assert_right_groups(counts, old, 300)
 
 
 def test_a_load_rolled_back_leaves_no_definition_behind(app, monkeypatch):
@@ -216,9 +212,7 @@ def test_a_load_committed_while_the_cube_reads_its_layout_is_seen(app, before):
     cube's reading: just before it reads the survey's version, the stored layout, or the
     answers. Each way the cube decodes the rows by the layout they were written with (the
     version read first and again after the passes: a load in between makes it read again)."""
-    load(app, sample())
-    with app.app_context():
-        demo_responses.generate(db.session, db.session.scalar(select(Survey)), 300, seed=4)
+    answered_by_300(app, seed=4)
     with app.app_context():
         survey = db.session.scalar(select(Survey))
         old = survey_definition.definition(db.session, survey)
@@ -235,9 +229,21 @@ def test_a_load_committed_while_the_cube_reads_its_layout_is_seen(app, before):
         finally:
             event.remove(db.engine, "before_cursor_execute", meddle)
         assert fired
-        for q in old.questions:
-            if q.demographic:
-                assert groups_of(counts, q) == answered_groups(q, 300), q.key
+        assert_right_groups(counts, old, 300)
+
+
+def answered_by_300(app: Any, seed: int) -> None:
+    """The sample survey loaded and answered by 300 demo respondents."""
+    load(app, sample())
+    with app.app_context():
+        demo_responses.generate(db.session, db.session.scalar(select(Survey)), 300, seed=seed)
+
+
+def assert_right_groups(counts: Any, defn: Any, total: int) -> None:
+    """Each demographic question's groups in the cube `counts` are those its answers give."""
+    for q in defn.questions:
+        if q.demographic:
+            assert groups_of(counts, q) == answered_groups(q, total), q.key
 
 
 def answered_groups(q: Any, total: int) -> dict[int, int]:
