@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, update
 
+from app.api.schemas import AttemptOut
 from app.extensions import db
 from app.models import Attempt, AttemptDevice, AttemptQuestion, QuestionVersion, User
 from tests.conftest import PROVINCE, load_content
@@ -113,6 +114,35 @@ def test_a_fast_start_answers_the_paper_it_stored(app, client, rounds, people): 
         assert (stored.number, stored.state, stored.max_score) == (1, "open", 10)
         assert stored.unit_code == db.session.get(User, stored.user_id).unit_code
         assert len(stored.questions) == 10 and stored.paper
+
+
+def test_every_attempt_body_is_its_schema_to_the_letter(app, client, rounds, people):  # noqa: F811
+    """The attempt's bodies are built as plain values (app/api/contests.py `_body`, no model
+    validation on the hot path): each must be exactly what the OpenAPI document's AttemptOut
+    makes of it — a start with a prediction and without, the attempt read back open, and read
+    back submitted with its result and review."""
+    bodies = []
+    for key in ("tuan-1", "tuan-2"):
+        started = start(client, people[0], rounds[key])
+        assert started.status_code == 201
+        bodies.append(started.get_json())
+    first = bodies[0]["id"]
+    assert bodies[0]["prediction"]["target"] == "full_scores" and bodies[1]["prediction"] is None
+    bodies.append(client.get(f"/api/v1/attempts/{first}", headers=people[0]).get_json())
+    saved = client.put(
+        f"/api/v1/attempts/{first}/answers/1", headers=people[0], json={"choices": ["A"]}
+    )
+    assert saved.status_code == 200
+    submitted = client.post(
+        f"/api/v1/attempts/{first}/submit", headers=people[0], json={"prediction": 4}
+    )
+    assert submitted.status_code == 200
+    read_back = client.get(f"/api/v1/attempts/{first}", headers=people[0]).get_json()
+    assert read_back["result"]["review"], "tuan-1 shows its review after submitting"
+    assert read_back["answers"] == {"1": ["A"]}
+    bodies.append(read_back)
+    for body in bodies:
+        assert AttemptOut.model_validate(body).model_dump(mode="json") == body
 
 
 @pytest.mark.parametrize("refusal", ["disabled", "must_change_password", "deleted"])
