@@ -12,11 +12,14 @@ the province.
 
 1. Throughput (issue 7): `gunicorn -w 4 bench.bench_app:app` (the real app plus the bare
    one-insert route `POST /bench/bare`, RATELIMIT_ENABLED=false), `wrk -t2 -c16 -d10s` with
-   bench/surveys.lua, runs interleaved bare, submit, bare, submit, ... three times each after a
-   warm-up; median req/s. Every submission is a complete valid answer sent with a different
-   resident's token (a real first response). Afterwards the database must show, per run,
-   responses == ledger rows == 201 responses (give or take the requests in flight when wrk
-   stopped). gunicorn is always stopped.
+   bench/surveys.lua, runs interleaved bare, submit, page, form, bare, ... three times each
+   after a warm-up; median req/s. Every submission is a complete valid answer sent with a
+   different resident's token (a real first response). Afterwards the database must show, per
+   run, responses == ledger rows == 201 responses (give or take the requests in flight when wrk
+   stopped). The web survey (issue 17), not signed in: `page` opens the page of questions
+   (a first visit, no cookie); `form` sends it answered with one of 64 sessions' cookie and
+   CSRF token (each made by a first visit in this process), answered by a redirect (302) to
+   the thanks page; each form adds a response. gunicorn is always stopped.
 2. Results (issue 8): `app.services.demo_responses.generate` fills the second survey with
    --count demo responses (default 1,000,000; chunks of 100,000 in --generators processes,
    chunks not started when --generate-budget seconds are spent are cancelled), then VACUUM
@@ -54,6 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from harness import (
@@ -345,6 +349,55 @@ def request_file(path: Path, tokens: list[str], seed: int) -> Path:
     return path
 
 
+# The web survey (issue 17: its page and its form each at >= 40% of the bare route), as a
+# browser without JavaScript uses it, not signed in (`sign_in: optional`): the page of
+# questions opened from the commune chosen on the intro page, then the form sent with its
+# session cookie and CSRF token, answered by a redirect to the thanks page.
+WEB_PAGE = f"/surveys/{SUBMIT_SLUG}/page/0"
+WEB_TARGETS = {"submit": 0.60, "page": 0.40, "form": 0.40}
+WEB_GUESTS = 64  # sessions (cookie and CSRF token), each on its own line of the form file
+EXPECTED = {"bare": 200, "submit": 201, "page": 200, "form": 302}
+SCENARIOS = ("bare", "submit", "page", "form")
+
+
+def web_guests(app: Any, count: int) -> list[tuple[str, str]]:
+    """(Cookie header, CSRF token) of `count` people not signed in, each from its own first
+    visit of the page of questions in this process (the same secret key as gunicorn's)."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    guests = []
+    for _ in range(count):
+        client = app.test_client()
+        page = client.get(f"{WEB_PAGE}?unit={COMMUNE}")
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+        cookie = client.get_cookie(name)
+        if page.status_code != 200 or found is None or cookie is None:
+            raise RuntimeError(f"the web survey's page answered {page.status_code} without a form")
+        guests.append((f"{name}={cookie.value}", found.group(1)))
+    return guests
+
+
+def form_body(rng: random.Random, token: str) -> str:
+    """The page's form with a complete valid answer (`answer_body`'s), as a browser sends it."""
+    fields = [("csrf_token", token), ("unit", str(COMMUNE)), ("action", "submit")]
+    for key, value in answer_body(rng)["answers"].items():
+        fields += [(f"a-{key}", str(v)) for v in (value if isinstance(value, list) else [value])]
+    return urlencode(fields)
+
+
+def web_files(work: Path, guests: list[tuple[str, str]], threads: int) -> dict[str, Path]:
+    """The page (a first visit: no cookie) and the form (each guest's cookie and token)."""
+    page = work / "page.tsv"
+    page.write_text(f"GET\t{WEB_PAGE}?unit={COMMUNE}\t-\t-\n" * max(threads, 1))
+    form = work / "form.tsv"
+    rng = random.Random(7)
+    form.write_text(
+        "".join(
+            f"POST\t{WEB_PAGE}\t-\t{form_body(rng, token)}\t{cookie}\n" for cookie, token in guests
+        )
+    )
+    return {"page": page, "form": form}
+
+
 def db_counts(app: Any, survey_id: int) -> tuple[int, int, int]:
     """(survey responses, moved or still waiting for the mixer; ledger rows) of the survey,
     and bench_hits rows."""
@@ -428,14 +481,19 @@ def throughput(
             if failed:
                 raise RuntimeError(f"smoke check failed: {failed}")
             log("smoke check: " + ", ".join(f"{c[0]} {c[1]}" for c in checks))
+            web = web_files(work, web_guests(app, WEB_GUESTS), args.threads)
             run_wrk(args, port, "bare", 0, bare, 3)
             run_wrk(args, port, "submit", 0, warm, 3)
+            run_wrk(args, port, "page", 0, web["page"], 3)
+            run_wrk(args, port, "form", 0, web["form"], 3)
             log("warm-up done")
             for number in range(1, args.runs + 1):
-                for scenario in ("bare", "submit"):
+                for scenario in SCENARIOS:
                     before = db_counts(app, fixture.submit_survey)
-                    path = bare if scenario == "bare" else files[number - 1]
-                    run = run_wrk(args, port, scenario, number, path, args.duration)
+                    path = {"bare": bare, "submit": files[number - 1]}.get(scenario)
+                    run = run_wrk(
+                        args, port, scenario, number, path or web[scenario], args.duration
+                    )
                     time.sleep(0.5)  # the requests in flight when wrk stopped finish
                     after = db_counts(app, fixture.submit_survey)
                     if scenario == "bare":
@@ -879,27 +937,35 @@ def other_statuses(run: Run, expected: int) -> str:
 
 
 def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
-    bare = [r for r in runs if r.scenario == "bare"]
-    submit = [r for r in runs if r.scenario == "submit"]
-    bare_median = statistics.median(r.rps for r in bare)
-    bare_by_run = {r.number: r.rps for r in bare}
+    by = {name: [r for r in runs if r.scenario == name] for name in SCENARIOS}
+    bare_median = statistics.median(r.rps for r in by["bare"])
+    bare_by_run = {r.number: r.rps for r in by["bare"]}
     lines = [
-        "| Scenario | Endpoint | Median req/s | vs bare | Runs (req/s) | Per-run vs bare "
-        "| p50 / p99 ms | non-2xx |",
-        "|---|---|---:|---:|---|---|---:|---:|",
+        "| Scenario | Endpoint | Median req/s | vs bare | Aim | Runs (req/s) | Per-run vs bare "
+        "| p50 / p99 ms | unexpected statuses |",
+        "|---|---|---:|---:|---:|---|---|---:|---:|",
     ]
-    for name, endpoint, mine in (
-        ("bare insert (baseline)", "POST /bench/bare", bare),
-        ("survey response", f"POST /api/v1/surveys/{SUBMIT_SLUG}/responses", submit),
-    ):
+    rows = (
+        ("bare", "bare insert (baseline)", "POST /bench/bare"),
+        ("submit", "survey response (API)", f"POST /api/v1/surveys/{SUBMIT_SLUG}/responses"),
+        ("page", "web survey: the page of questions", f"GET {WEB_PAGE}?unit={COMMUNE}"),
+        ("form", "web survey: the answers sent", f"POST {WEB_PAGE} (form, 302)"),
+    )
+    for scenario, name, endpoint in rows:
+        mine = by[scenario]
+        if not mine:
+            continue
         median = statistics.median(r.rps for r in mine)
         p50 = statistics.median(r.p50_ms for r in mine if r.p50_ms is not None)
         p99 = statistics.median(r.p99_ms for r in mine if r.p99_ms is not None)
+        aim = WEB_TARGETS.get(scenario)
+        unexpected = sum(n for r in mine for c, n in r.statuses.items() if c != EXPECTED[scenario])
         lines.append(
             f"| {name} | `{endpoint}` | {median:.0f} | {median / bare_median:.0%} | "
+            f"{f'≥ {aim:.0%}' if aim else '—'} | "
             f"{' / '.join(f'{r.rps:.0f}' for r in mine)} | "
             f"{' / '.join(f'{r.rps / bare_by_run[r.number]:.0%}' for r in mine)} | "
-            f"{p50:.1f} / {p99:.1f} | {sum(r.non_2xx for r in mine)} |"
+            f"{p50:.1f} / {p99:.1f} | {unexpected} |"
         )
     lines += [
         "",
@@ -907,18 +973,21 @@ def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
         "duration; the database also has the requests still in flight when it stopped, at most "
         f"one per connection, {args.connections}):",
         "",
-        "| Run | Responses received | 201 | other statuses | socket errors "
+        "| Run | Responses received | expected status | other statuses | socket errors "
         "| responses added (moved + pending) | survey_ledger added |",
         "|---|---:|---:|---|---:|---:|---:|",
     ]
-    for r in submit:
+    for scenario in ("submit", "form", "page"):
+        for r in by[scenario]:
+            expected = EXPECTED[scenario]
+            lines.append(
+                f"| {scenario} {r.number} | {r.requests} | {r.statuses.get(expected, 0)} "
+                f"({expected}) | {other_statuses(r, expected)} | {r.socket_errors} | "
+                f"{r.responses} | {r.ledger} |"
+            )
+    for r in by["bare"]:
         lines.append(
-            f"| submit {r.number} | {r.requests} | {r.statuses.get(201, 0)} | "
-            f"{other_statuses(r, 201)} | {r.socket_errors} | {r.responses} | {r.ledger} |"
-        )
-    for r in bare:
-        lines.append(
-            f"| bare {r.number} | {r.requests} | — | "
+            f"| bare {r.number} | {r.requests} | {r.statuses.get(200, 0)} (200) | "
             f"{other_statuses(r, 200)} | {r.socket_errors} "
             f"| {r.responses} (bench_hits) | — |"
         )
@@ -1032,11 +1101,14 @@ def markdown(
             "",
             f"`gunicorn -w {args.workers} -b 127.0.0.1:PORT bench.bench_app:app` "
             f"(RATELIMIT_ENABLED=false), `wrk -t{args.threads} -c{args.connections} "
-            f"-d{args.duration}s -s bench/surveys.lua`, runs interleaved bare, submit, bare, ... "
-            "after a 3 s warm-up of each. Each submission: a complete valid answer (6 "
-            "questions, 7 answer rows on average: the multiple choice ticks 1 to 3) to an "
-            "anonymous survey (`sign_in: optional`) with a different resident's bearer token, "
-            f"{args.pool} fresh residents per run.",
+            f"-d{args.duration}s -s bench/surveys.lua`, runs interleaved bare, submit, page, "
+            "form, bare, ... after a 3 s warm-up of each. Each submission: a complete valid "
+            "answer (6 questions, 7 answer rows on average: the multiple choice ticks 1 to 3) to "
+            "an anonymous survey (`sign_in: optional`) with a different resident's bearer token, "
+            f"{args.pool} fresh residents per run. The web survey as a browser without "
+            "JavaScript uses it, not signed in: the page of questions on a first visit (no "
+            f"cookie), and its form answered with one of {WEB_GUESTS} sessions' cookie and CSRF "
+            "token (a redirect to the thanks page, a response added each time).",
             "",
             *throughput_lines(args, runs),
         ]

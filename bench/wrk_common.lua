@@ -6,7 +6,8 @@
 --                         of the tab-separated file, each split into its fields (an error if
 --                         none), so the threads never share a line;
 --   plain(item):          the request of a line METHOD <tab> PATH <tab> TOKEN <tab> BODY
---                         (TOKEN, BODY may be "-": no Authorization header, no body).
+--                         [<tab> COOKIE] (TOKEN, BODY may be "-": no Authorization header, no
+--                         body; with a COOKIE, the request carries it and BODY is a form).
 
 local common = {}
 local thread_count = 0
@@ -68,6 +69,12 @@ function common.plain(item)
   if item[4] ~= nil and item[4] ~= "-" then
     body = item[4]
     headers["Content-Type"] = "application/json"
+  end
+  if item[5] ~= nil then  -- a browser's form: its session cookie, its body form-encoded
+    headers["Cookie"] = item[5]
+    if body ~= nil then
+      headers["Content-Type"] = "application/x-www-form-urlencoded"
+    end
   end
   return wrk.format(item[1], item[2], headers, body)
 end
