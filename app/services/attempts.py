@@ -16,6 +16,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Integer,
     String,
@@ -25,8 +26,10 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -457,21 +460,30 @@ def gate(
         row = run(_GATE, params).one_or_none()
     else:
         row = run(_GATE_OF_TOKEN, params | {"owner_nonce": owner_nonce}).one_or_none()
-    if (
-        row is None
-        or row.role != Role.RESIDENT
-        or row.open is not None
-        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code, row.hamlet_code)
-        or round_state(row, now) != "open"
-        or row.done >= row.attempts
-    ):
+    if not _lets_through(row, now):
         return None
     if _slugs(row.draw) == params["slugs"]:
         versions = _parse_versions(row.versions)
     else:  # the first start of this round in this process, or its draw changed
         slugs[round_id] = _slugs(row.draw)
         versions = _bank_versions(session, slugs[round_id])
-    return Gate(owner_id, row, _pools(session, round_id, row.draw, versions))
+    pools = _pools(session, round_id, row.draw, versions)
+    _LAST_DRAW.setdefault(session.get_bind(), {})[round_id] = _Drawn.of(row, versions, pools)
+    return Gate(owner_id, row, pools)
+
+
+def _lets_through(row: Any, now: datetime) -> bool:
+    """Whether the start's read (`gate`'s row) lets a new attempt be made now: a resident
+    with no attempt in progress, within the contest's audience, the round open, attempts
+    left. The contest's eligibility conditions are `Gate.refusal`'s."""
+    return not (
+        row is None
+        or row.role != Role.RESIDENT
+        or row.open is not None
+        or not policy.in_audience_of(row.audience, row.unit_code, row.parent_code, row.hamlet_code)
+        or round_state(row, now) != "open"
+        or row.done >= row.attempts
+    )
 
 
 def make(
@@ -525,43 +537,200 @@ class _Made:
 _attempt_rows = Attempt.__table__
 _INSERT_ATTEMPT = insert(_attempt_rows).returning(_attempt_rows.c.id)
 _INSERT_QUESTIONS = insert(AttemptQuestion.__table__)
-# PostgreSQL: the attempt and its questions in one statement (one round trip).
-_INSERT_PAPER_PG = text(
-    """
-    WITH new AS (
-        INSERT INTO attempts
-            (round_id, user_id, number, state, started_at, deadline, max_score, paper, unit_code)
-        VALUES (:round_id, :user_id, :number, 'open', :started_at, :deadline, :max_score,
-                :paper, :unit_code)
-        RETURNING id
-    ), questions AS (
-        INSERT INTO attempt_questions (attempt_id, position, question_version_id, choice_order,
-                                       seq)
-        SELECT new.id, q.position, q.version_id, o.choice_order, 0
-        FROM new,
-             unnest(CAST(:versions AS INTEGER[])) WITH ORDINALITY AS q(version_id, position)
-             JOIN json_array_elements(CAST(:orders AS JSON)) WITH ORDINALITY
-                  AS o(choice_order, position) USING (position)
-    )
-    SELECT id FROM new
-    """
-).bindparams(
-    bindparam("started_at", type_=UTCDateTime()), bindparam("deadline", type_=UTCDateTime())
+_ATTEMPT_COLUMNS = (
+    "round_id",
+    "user_id",
+    "number",
+    "state",
+    "started_at",
+    "deadline",
+    "max_score",
+    "paper",
+    "unit_code",
 )
-# The same, with the start's device marks for the prize audit (app/devices.py) in the same
-# statement: one round trip and one commit for the whole start.
-_INSERT_PAPER_MARKED_PG = text(
-    str(_INSERT_PAPER_PG.text).replace(
-        "    SELECT id FROM new",
-        """    , marked AS (
-        INSERT INTO attempt_devices (attempt_id, device, client)
-        SELECT new.id, :device, :client FROM new
+
+
+def _paper_statement(attempt: Any, marked: bool, read: Any = None) -> Any:
+    """PostgreSQL: the attempt (the row `attempt` selects, in _ATTEMPT_COLUMNS' order), its
+    questions (`versions` and `orders`, in paper order) and, when `marked`, its device marks
+    (`device`, `client`) in one statement, answering the new attempt's id as `attempt_id` —
+    with the columns of `read` (a CTE the attempt's row selects from) in front when given."""
+    new = insert(_attempt_rows).from_select(_ATTEMPT_COLUMNS, attempt)
+    new = new.returning(_attempt_rows.c.id).cte("new")
+    drawn = (
+        func.unnest(bindparam("versions", type_=postgresql.ARRAY(Integer)))
+        .table_valued("version_id", with_ordinality="position")
+        .render_derived()
     )
-    SELECT id FROM new""",
+    orders = (
+        func.json_array_elements(cast(bindparam("orders", type_=String), JSON))
+        .table_valued("choice_order", with_ordinality="position")
+        .render_derived()
     )
-).bindparams(
-    bindparam("started_at", type_=UTCDateTime()), bindparam("deadline", type_=UTCDateTime())
-)
+    questions = insert(AttemptQuestion.__table__).from_select(
+        ["attempt_id", "position", "question_version_id", "choice_order", "seq"],
+        select(new.c.id, drawn.c.position, drawn.c.version_id, orders.c.choice_order, literal(0))
+        .select_from(new)
+        .join(drawn, true())
+        .join(orders, orders.c.position == drawn.c.position),
+    )
+    made = select(new.c.id).scalar_subquery().label("attempt_id")
+    statement = (select(read, made) if read is not None else select(made)).add_cte(
+        questions.cte("questions")
+    )
+    if marked:
+        marks = insert(AttemptDevice.__table__).from_select(
+            ["attempt_id", "device", "client"],
+            select(
+                new.c.id, bindparam("device", type_=String), bindparam("client", type_=String)
+            ).select_from(new),
+        )
+        statement = statement.add_cte(marks.cte("marked"))
+    return statement
+
+
+def _attempt_values(number: Any, unit_code: Any) -> list[Any]:
+    """The attempt's row for `_paper_statement`: what the start computed (bound values), with
+    its number and commune as given."""
+    return [
+        bindparam("round_id", type_=Integer),
+        bindparam("user_id", type_=Integer),
+        number,
+        literal("open"),
+        bindparam("started_at", type_=UTCDateTime()),
+        bindparam("deadline", type_=UTCDateTime()),
+        bindparam("max_score", type_=Integer),
+        bindparam("paper", type_=String),
+        unit_code,
+    ]
+
+
+# The paper of `make` (after `gate`): every value bound.
+_VALUES = select(*_attempt_values(bindparam("number"), bindparam("unit_code")))
+_INSERT_PAPER_PG = _paper_statement(_VALUES, marked=False)
+_INSERT_PAPER_MARKED_PG = _paper_statement(_VALUES, marked=True)
+# The start's read and its paper in one statement (`begin_at_once`): the paper is inserted
+# only when the read finds the account with no attempt in progress; its number and commune
+# from the read, as `make` takes them (the attempts made plus one; the first one's commune,
+# else the account's).
+_READ = _GATE_OF_TOKEN.cte("gate")
+_READ_AND_PAPER = {
+    marked: _paper_statement(
+        select(
+            *_attempt_values(_READ.c.done + 1, func.coalesce(_READ.c.first_unit, _READ.c.unit_code))
+        ).where(_READ.c.open.is_(None)),
+        marked,
+        _READ,
+    )
+    for marked in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What a round's last start in this process read and drew from: the next start draws
+    its paper from it before reading, and keeps it only if its own read agrees."""
+
+    draw: list[dict[str, Any]]
+    versions: BankVersions
+    time_limit_s: int
+    closes_at: datetime
+    pools: list[list[Candidate]]
+
+    @classmethod
+    def of(cls, row: Any, versions: BankVersions, pools: list[list[Candidate]]) -> _Drawn:
+        return cls(row.draw, versions, row.time_limit_s, row.closes_at, pools)
+
+    def agrees_with(self, row: Any) -> bool:
+        return (
+            row.draw == self.draw
+            and _parse_versions(row.versions) == self.versions
+            and row.time_limit_s == self.time_limit_s
+            and row.closes_at == self.closes_at
+        )
+
+
+# Per engine (as _POOLS): round id -> what its last start read.
+_LAST_DRAW: WeakKeyDictionary[Any, dict[int, _Drawn]] = WeakKeyDictionary()
+
+
+def begin_at_once(
+    session: Session,
+    round_id: int,
+    now: datetime,
+    *,
+    owner_id: int,
+    owner_nonce: str,
+    marks: Marks | None = None,
+    rng: random.Random | None = None,
+) -> Started | None:
+    """A bearer token's new attempt in one statement (PostgreSQL): the paper is drawn from
+    what the round's last start in this process read (`_LAST_DRAW`), and written with the
+    start's read (`gate`'s); the read's row then decides as `gate` and `Gate.refusal` decide,
+    and agreeing with what the paper was drawn from (the draw, the banks' versions, the time
+    limit, the close). Committed when all hold; otherwise rolled back, and None — as for no
+    earlier start, SQLite, or a concurrent start of the same person — for the caller to take
+    `gate` and `make`."""
+    drawn = _LAST_DRAW.get(session.get_bind(), {}).get(round_id)
+    if drawn is None or session.get_bind().dialect.name != "postgresql":
+        return None
+    paper, values = _drawn_paper(drawn.pools, drawn.draw, now, rng)
+    values |= {
+        "round_id": round_id,
+        "user_id": owner_id,
+        "deadline": min(now + timedelta(seconds=drawn.time_limit_s), drawn.closes_at),
+        "owner_nonce": owner_nonce,
+        "slugs": _SLUGS.get(session.get_bind(), {}).get(round_id, []),
+    }
+    if marks is not None:
+        values |= {"device": marks.device, "client": marks.client}
+    statement = _READ_AND_PAPER[marks is not None]
+    try:
+        row = session.connection().execute(statement, values).one_or_none()
+        if (
+            row is None
+            or row.attempt_id is None
+            or not _lets_through(row, now)
+            or Gate(owner_id, row, drawn.pools).refusal() is not None
+            or not drawn.agrees_with(row)
+        ):
+            session.rollback()
+            return None
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    metrics.attempt_started()  # once per attempt: only the start that stored it
+    return Started(row.attempt_id, values["deadline"], row.prediction, paper)
+
+
+def _drawn_paper(
+    pools: list[list[Candidate]],
+    draw: list[dict[str, Any]],
+    now: datetime,
+    rng: random.Random | None,
+) -> tuple[list[tuple[Candidate, list[int]]], dict[str, Any]]:
+    """A paper drawn from `pools` as the round's `draw` asks (each question with the order its
+    choices are shown in), and the values that store it (the questions in paper order, their
+    orders, the paper's digest, its size, when it began)."""
+    # Each paper from its own generator seeded with 128 bits from the OS: as unpredictable as
+    # drawing from the OS for every number (no state is shared between papers to learn from),
+    # without a system call for each of its ~150 random numbers.
+    rng = rng or random.Random(_ENTROPY.getrandbits(128))  # noqa: S311 (seeded from the OS)
+    drawn = draw_paper(pools, [d["count"] for d in draw], rng)
+    paper = []
+    for item in drawn:
+        order = list(range(item.choices))
+        if item.shuffle:
+            rng.shuffle(order)
+        paper.append((item, order))
+    return paper, {
+        "started_at": now,
+        "max_score": len(paper),
+        "paper": paper_digest(item.version_id for item in drawn),
+        "versions": [item.version_id for item in drawn],
+        "orders": json.dumps([order for _item, order in paper]),
+    }
 
 
 @dataclass(frozen=True)
@@ -586,37 +755,23 @@ def _new_attempt(
     """Draw a paper and store the attempt with it (and the start's `marks`), committed. None
     when the database refused it: another start of the same person won the race (one open
     attempt, one `number`)."""
-    # Each paper from its own generator seeded with 128 bits from the OS: as unpredictable as
-    # drawing from the OS for every number (no state is shared between papers to learn from),
-    # without a system call for each of its ~150 random numbers.
-    rng = rng or random.Random(_ENTROPY.getrandbits(128))  # noqa: S311 (seeded from the OS)
-    drawn = draw_paper(pools, [d["count"] for d in round_.draw], rng)
-    paper = []
-    for item in drawn:
-        order = list(range(item.choices))
-        if item.shuffle:
-            rng.shuffle(order)
-        paper.append((item, order))
+    paper, drawn = _drawn_paper(pools, round_.draw, now, rng)
     values: dict[str, Any] = {
         "round_id": round_.id,
         "user_id": user_id,
         "number": number,
-        "started_at": now,
         "deadline": min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
-        "max_score": len(paper),
-        "paper": paper_digest(item.version_id for item in drawn),
         "unit_code": unit_code,
+        "started_at": now,
+        "max_score": drawn["max_score"],
+        "paper": drawn["paper"],
     }
     try:
         if session.get_bind().dialect.name == "postgresql":
             marked = {} if marks is None else {"device": marks.device, "client": marks.client}
             statement = _INSERT_PAPER_PG if marks is None else _INSERT_PAPER_MARKED_PG
-            paper_values = {
-                "versions": [item.version_id for item in drawn],
-                "orders": json.dumps([order for _item, order in paper]),
-            }
             attempt_id = (
-                session.connection().execute(statement, values | marked | paper_values).scalar_one()
+                session.connection().execute(statement, values | marked | drawn).scalar_one()
             )
         else:
             attempt_id = session.execute(_INSERT_ATTEMPT, values | {"state": "open"}).scalar_one()
