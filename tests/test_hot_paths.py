@@ -406,6 +406,39 @@ def test_a_survey_definition_is_read_once_per_version(app, client, make_user):
     assert "Giới tính của ông/bà" in texts
 
 
+def test_a_web_survey_answer_reads_its_survey_once(app, client):
+    """The web form's answer (issue 17: the web survey's POST): one read of the survey (and
+    its flag FOR SHARE when storing), not a second read after the commit to name it in the
+    cookie; the response stored, the thanks page next."""
+    from tests.conftest import VI_THANH, csrf_token, set_clock
+    from tests.test_surveys import FULL, NOW
+
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL)], NOW)
+    url = "/surveys/hai-long-chinh-quyen-2026/page/1"
+    form = {
+        "csrf_token": csrf_token(client, "/surveys/hai-long-chinh-quyen-2026"),
+        "action": "submit",
+        "unit": str(VI_THANH),
+        "a-gioi-tinh": "1",
+        "a-tuoi": "1",
+        "a-thai-do": "4",
+        "a-kenh": ["2"],
+        "a-de-xuat-diem": "5",
+        "a-so-lan": "1",
+        "a-danh-gia-chi-tiet-1": "4",
+        "a-danh-gia-chi-tiet-2": "4",
+        "a-danh-gia-chi-tiet-3": "4",
+    }
+    with statements(app) as sent:
+        done = client.post(url, data=form)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/thanks")
+    reads = [s for s in sent if s.startswith("SELECT surveys.id")]
+    assert len(reads) == 1, reads
+    again = client.post(url, data=form)  # the cookie names the survey answered
+    assert again.status_code == 302 and not again.headers["Location"].endswith("/thanks")
+
+
 def test_a_fast_start_stores_its_device_marks_with_the_attempt(app, client, rounds, people):  # noqa: F811
     """The prize audit's marks (app/devices.py) are written by the start's one write: one row
     for the attempt, with the browser's device id (the cookie sent back) and the client mark."""

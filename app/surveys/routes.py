@@ -244,8 +244,8 @@ def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
     except service.SurveyError as error:
         flash(render(error.message, {}, _lang()), "info")
         return redirect(url_for(".intro", slug=slug))
-    if not current_user.is_authenticated:
-        session[ANSWERED] = [*session.get(ANSWERED, []), survey.slug][-50:]
+    if not current_user.is_authenticated:  # `slug`: the survey found by it, not read again
+        session[ANSWERED] = [*session.get(ANSWERED, []), slug][-50:]
     return redirect(url_for(".thanks", slug=slug))
 
 
