@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app import clock
 from app.api.schemas import ErrorOut
@@ -14,7 +13,7 @@ from app.api.survey_schemas import ResultsQuery
 from app.db_read import read_session
 from app.errors import api_error
 from app.extensions import db
-from app.models import Survey, Unit
+from app.models import Unit
 from app.services import analytics, policy
 from app.services import surveys as service
 from app.services.policy import within
@@ -32,7 +31,7 @@ READERS = policy.STAFF
     tag="surveys",
 )
 def survey_results(slug: str, query: ResultsQuery) -> Response:
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+    survey = service.by_slug(db.session, slug)
     if survey is None:
         return api_error(404)
     user = optional_user()

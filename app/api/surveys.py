@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 from flask_babel import get_locale
-from sqlalchemy import select
 
 from app import clock
 from app.api.schemas import ErrorOut
@@ -44,7 +43,7 @@ def list_surveys() -> Response:
 
 
 def _survey(slug: str) -> Survey | None:
-    return db.session.scalar(select(Survey).where(Survey.slug == slug))
+    return service.by_slug(db.session, slug)
 
 
 @endpoint(

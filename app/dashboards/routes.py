@@ -22,13 +22,14 @@ from app.jobs.routes import start as start_job
 from app.models import Survey, Unit
 from app.parse import ID_MAX, optional_int
 from app.services import analytics, audit, exports, policy, raw_export, result_exports
+from app.services import surveys as surveys_service
 from app.services.policy import within
 from app.services.survey_definition import definition
 from app.unit_picker import searched, unit_picker
 
 
 def _survey(slug: str) -> Survey:
-    return db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+    return surveys_service.by_slug(db.session, slug) or abort(404)
 
 
 def _scope() -> Unit:

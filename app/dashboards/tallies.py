@@ -23,6 +23,7 @@ from app.extensions import db
 from app.forms import Form, WholeNumberField, optional_int
 from app.models import Survey, SurveyTally, Unit, UnitLevel, User
 from app.services import policy, tallies
+from app.services import surveys as surveys_service
 from app.services.survey_definition import definition
 from app.text import vietnamese_key
 
@@ -89,7 +90,7 @@ def _page(survey: Survey, form: TallyForm, report: Any = None, status: int = 200
 @bp.route("/<slug>/tallies", methods=["GET", "POST"])
 @roles_required(*policy.MANAGERS)
 def survey_tallies(slug: str) -> Any:
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+    survey = surveys_service.by_slug(db.session, slug) or abort(404)
     form = TallyForm()
     places = _places(_me())
     form.unit.choices = [("", _("Choose…"))] + [
@@ -129,7 +130,7 @@ def survey_tallies(slug: str) -> Any:
 @bp.post("/<slug>/tallies/<int:tally_id>/withdraw")
 @roles_required(*policy.MANAGERS)
 def withdraw_tally(slug: str, tally_id: int) -> WerkzeugResponse:
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+    survey = surveys_service.by_slug(db.session, slug) or abort(404)
     tally = db.session.get(SurveyTally, tally_id)
     if tally is None or tally.survey_id != survey.id:
         abort(404)

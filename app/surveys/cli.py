@@ -73,12 +73,10 @@ def reorder_command() -> None:
 @with_appcontext
 def demo_responses(slug: str | None, count: int, remove: bool) -> None:
     """Demo survey responses, marked as demo: `flask demo responses --survey ID --count N`."""
-    from sqlalchemy import select
-
-    from app.models import Survey
     from app.services import demo_responses as demo
+    from app.services.surveys import by_slug
 
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug)) if slug else None
+    survey = by_slug(db.session, slug) if slug else None
     if slug and survey is None:
         raise click.ClickException(f"No survey {slug!r}.")
     if remove:

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import clock
@@ -71,7 +70,7 @@ def _not_a_kiosk() -> Response:
 
 
 def _survey_or_404(slug: str) -> Survey:
-    return db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+    return surveys_service.by_slug(db.session, slug) or abort(404)
 
 
 def _lang() -> str:

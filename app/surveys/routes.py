@@ -9,7 +9,6 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import clock, formats
@@ -31,7 +30,7 @@ ANSWERED = "answered_surveys"  # in the signed session cookie, for people not si
 
 
 def _survey_or_404(slug: str) -> Survey:
-    return db.session.scalar(select(Survey).where(Survey.slug == slug)) or abort(404)
+    return service.by_slug(db.session, slug) or abort(404)
 
 
 def _lang() -> str:
