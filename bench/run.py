@@ -93,13 +93,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--start-users",
         type=int,
-        default=4000,
+        default=8000,
         help="fresh accounts per start run (every start is a first start until they run out)",
     )
     parser.add_argument(
         "--submit-attempts",
         type=int,
-        default=4000,
+        default=8000,
         help="open attempts per submit run (every submit is a first submit until they run out)",
     )
     parser.add_argument(
