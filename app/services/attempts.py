@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     true,
@@ -370,6 +371,11 @@ class Started:
 # commune, the round and its contest's audience, the attempt in progress, how many were made,
 # the commune of the first, and the versions of the banks the round drew from last time.
 _MINE = and_(Attempt.round_id == bindparam("round_id"), Attempt.user_id == bindparam("user_id"))
+# 'open' written in the statement, not bound: the partial index of open attempts
+# (uq_attempts_open, WHERE state = 'open') serves only a query whose predicate is its own, and
+# a plan kept for a prepared statement (PostgreSQL's generic plan, SQLite's every plan) cannot
+# see a bound value's. Bound, the read walked every open attempt of the round.
+_OPEN = literal_column("'open'")
 _GATE = (
     select(
         User.role,
@@ -390,7 +396,7 @@ _GATE = (
         Round.time_limit_s,
         Round.draw,
         Round.prediction,
-        select(Attempt.id).where(_MINE, Attempt.state == "open").scalar_subquery().label("open"),
+        select(Attempt.id).where(_MINE, Attempt.state == _OPEN).scalar_subquery().label("open"),
         select(func.count(Attempt.id)).where(_MINE).scalar_subquery().label("done"),
         select(Attempt.unit_code)
         .where(_MINE)
