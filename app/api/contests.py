@@ -216,59 +216,39 @@ def _begin(
     return (jsonify(started_body(started, now)), 201), True
 
 
-class _Elsewhere(service.AttemptError):
-    """The fast lane leaves this start to the full path (raised in the line's `load`, which
-    then gives the place back)."""
-
-
 def _fast_lane(
     round_id: int, claim: tuple[int, str | None]
 ) -> Response | tuple[Response, int] | None:
-    """A bearer token's new attempt with no account or round loaded before it: in the line
-    (app/admission.py, which reads only for a person it would make wait: then the start's one
-    read, `services.attempts.gate`, first), the read and the paper in one statement
-    (`services.attempts.begin_at_once`), else the read (the token's account with its birth
-    year and phones, the round, its contest's audience and eligibility conditions, the
-    attempts made) and then the paper. None for everything else — the challenge on, a
-    refusal, an attempt in progress, a concurrent start — which the full path then settles
-    and explains."""
+    """A bearer token's new attempt decided by the start's one read (services.attempts.gate:
+    the token's account with its birth year and phones, the round, its contest's audience and
+    eligibility conditions, the attempts made) with no account or round loaded before it: the
+    read, the line (which loads them only for a person it would make wait), the paper. None
+    for everything else — the challenge on, a refusal, an attempt in progress, a concurrent
+    start — which the full path then settles and explains."""
     # With the challenge on, the full path checks it (a payload is spent by its first check).
     if claim[1] is None or challenge.active():
         return None
-    user_id, nonce = claim
     now = clock.now()
-
-    def gate() -> service.Gate | None:
-        found = service.gate(db.session, round_id, now, owner_id=user_id, owner_nonce=nonce)
-        return None if found is None or found.refusal() is not None else found
+    found = service.gate(db.session, round_id, now, owner_id=claim[0], owner_nonce=claim[1])
+    if found is None or found.refusal() is not None:
+        return None
 
     def load() -> tuple[Round, User]:
-        if gate() is None:
-            raise _Elsewhere("")
         round_ = _round_with_contest(round_id)
-        user = db.session.get(User, user_id)
+        user = db.session.get(User, claim[0])
         assert round_ is not None and user is not None  # the gate has just read both
         return round_, user
 
     marks = service.Marks(devices.device_id(), devices.client_mark(round_id))  # prize audit
     try:
         ticket = request.headers.get(TICKET_HEADER)
-        with admission.turn_for(db.session, round_id, user_id, ticket, load) as decision:
+        with admission.turn_for(db.session, round_id, claim[0], ticket, load) as decision:
             if not decision.admitted:
                 return _busy(decision)
-            started = service.begin_at_once(
-                db.session, round_id, now, owner_id=user_id, owner_nonce=nonce, marks=marks
-            )
-            if started is None:
-                found = gate()
-                started = (
-                    None if found is None else service.make(db.session, found, now, marks=marks)
-                )
+            started = service.make(db.session, found, now, marks=marks)
             if started is None:
                 return None
             decision.made_attempt()
-    except _Elsewhere:
-        return None
     except service.AttemptError as error:
         return _refusal(error)
     return jsonify(started_body(started, now)), 201

@@ -473,9 +473,7 @@ def gate(
     else:  # the first start of this round in this process, or its draw changed
         slugs[round_id] = _slugs(row.draw)
         versions = _bank_versions(session, slugs[round_id])
-    pools = _pools(session, round_id, row.draw, versions)
-    _LAST_DRAW.setdefault(session.get_bind(), {})[round_id] = _Drawn.of(row, versions, pools)
-    return Gate(owner_id, row, pools)
+    return Gate(owner_id, row, _pools(session, round_id, row.draw, versions))
 
 
 def _lets_through(row: Any, now: datetime) -> bool:
@@ -615,99 +613,11 @@ def _attempt_values(number: Any, unit_code: Any) -> list[Any]:
 _VALUES = select(*_attempt_values(bindparam("number"), bindparam("unit_code")))
 _INSERT_PAPER_PG = _paper_statement(_VALUES, marked=False)
 _INSERT_PAPER_MARKED_PG = _paper_statement(_VALUES, marked=True)
-# The start's read and its paper in one statement (`begin_at_once`): the paper is inserted
-# only when the read finds the account with no attempt in progress; its number and commune
-# from the read, as `make` takes them (the attempts made plus one; the first one's commune,
-# else the account's).
-_READ = _GATE_OF_TOKEN.cte("gate")
-_READ_AND_PAPER = {
-    marked: _paper_statement(
-        select(
-            *_attempt_values(_READ.c.done + 1, func.coalesce(_READ.c.first_unit, _READ.c.unit_code))
-        ).where(_READ.c.open.is_(None)),
-        marked,
-        _READ,
-    )
-    for marked in (False, True)
-}
 
 
-@dataclass(frozen=True)
-class _Drawn:
-    """What a round's last start in this process read and drew from: the next start draws
-    its paper from it before reading, and keeps it only if its own read agrees."""
-
-    draw: list[dict[str, Any]]
-    versions: BankVersions
-    time_limit_s: int
-    closes_at: datetime
-    pools: list[list[Candidate]]
-
-    @classmethod
-    def of(cls, row: Any, versions: BankVersions, pools: list[list[Candidate]]) -> _Drawn:
-        return cls(row.draw, versions, row.time_limit_s, row.closes_at, pools)
-
-    def agrees_with(self, row: Any) -> bool:
-        return (
-            row.draw == self.draw
-            and _parse_versions(row.versions) == self.versions
-            and row.time_limit_s == self.time_limit_s
-            and row.closes_at == self.closes_at
-        )
-
-
-# Per engine (as _POOLS): round id -> what its last start read.
-_LAST_DRAW: WeakKeyDictionary[Any, dict[int, _Drawn]] = WeakKeyDictionary()
-
-
-def begin_at_once(
-    session: Session,
-    round_id: int,
-    now: datetime,
-    *,
-    owner_id: int,
-    owner_nonce: str,
-    marks: Marks | None = None,
-    rng: random.Random | None = None,
-) -> Started | None:
-    """A bearer token's new attempt in one statement (PostgreSQL): the paper is drawn from
-    what the round's last start in this process read (`_LAST_DRAW`), and written with the
-    start's read (`gate`'s); the read's row then decides as `gate` and `Gate.refusal` decide,
-    and agreeing with what the paper was drawn from (the draw, the banks' versions, the time
-    limit, the close). Committed when all hold; otherwise rolled back, and None — as for no
-    earlier start, SQLite, or a concurrent start of the same person — for the caller to take
-    `gate` and `make`."""
-    drawn = _LAST_DRAW.get(session.get_bind(), {}).get(round_id)
-    if drawn is None or session.get_bind().dialect.name != "postgresql":
-        return None
-    paper, values = _drawn_paper(drawn.pools, drawn.draw, now, rng)
-    values |= {
-        "round_id": round_id,
-        "user_id": owner_id,
-        "deadline": min(now + timedelta(seconds=drawn.time_limit_s), drawn.closes_at),
-        "owner_nonce": owner_nonce,
-        "slugs": _SLUGS.get(session.get_bind(), {}).get(round_id, []),
-    }
-    if marks is not None:
-        values |= {"device": marks.device, "client": marks.client}
-    statement = _READ_AND_PAPER[marks is not None]
-    try:
-        row = session.connection().execute(statement, values).one_or_none()
-        if (
-            row is None
-            or row.attempt_id is None
-            or not _lets_through(row, now)
-            or Gate(owner_id, row, drawn.pools).refusal() is not None
-            or not drawn.agrees_with(row)
-        ):
-            session.rollback()
-            return None
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return None
-    metrics.attempt_started()  # once per attempt: only the start that stored it
-    return Started(row.attempt_id, values["deadline"], row.prediction, paper)
+def deadline(started: datetime, time_limit_s: int, closes_at: datetime) -> datetime:
+    """When an attempt begun at `started` ends: its time limit, cut by the round's close."""
+    return min(started + timedelta(seconds=time_limit_s), closes_at)
 
 
 def _drawn_paper(
@@ -766,7 +676,7 @@ def _new_attempt(
         "round_id": round_.id,
         "user_id": user_id,
         "number": number,
-        "deadline": min(now + timedelta(seconds=round_.time_limit_s), round_.closes_at),
+        "deadline": deadline(now, round_.time_limit_s, round_.closes_at),
         "unit_code": unit_code,
         "started_at": now,
         "max_score": drawn["max_score"],
