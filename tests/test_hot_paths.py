@@ -462,26 +462,13 @@ def test_a_web_survey_answer_reads_its_survey_once(app, client):
     """The web form's answer (issue 17: the web survey's POST): one read of the survey (and
     its flag FOR SHARE when storing), not a second read after the commit to name it in the
     cookie; the response stored, the thanks page next."""
-    from tests.conftest import VI_THANH, csrf_token, set_clock
-    from tests.test_surveys import FULL, NOW
+    from tests.conftest import csrf_token, set_clock
+    from tests.test_surveys import FULL, GOOD_FORM, NOW
 
     set_clock(app, NOW)
     load_content(app, [("full.yaml", FULL)], NOW)
     url = "/surveys/hai-long-chinh-quyen-2026/page/1"
-    form = {
-        "csrf_token": csrf_token(client, "/surveys/hai-long-chinh-quyen-2026"),
-        "action": "submit",
-        "unit": str(VI_THANH),
-        "a-gioi-tinh": "1",
-        "a-tuoi": "1",
-        "a-thai-do": "4",
-        "a-kenh": ["2"],
-        "a-de-xuat-diem": "5",
-        "a-so-lan": "1",
-        "a-danh-gia-chi-tiet-1": "4",
-        "a-danh-gia-chi-tiet-2": "4",
-        "a-danh-gia-chi-tiet-3": "4",
-    }
+    form = {"csrf_token": csrf_token(client, "/surveys/hai-long-chinh-quyen-2026"), **GOOD_FORM}
     with statements(app) as sent:
         done = client.post(url, data=form)
     assert done.status_code == 302 and done.headers["Location"].endswith("/thanks")
