@@ -554,12 +554,22 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-def _paper_statement(attempt: Any, marked: bool, read: Any = None) -> Any:
-    """PostgreSQL: the attempt (the row `attempt` selects, in _ATTEMPT_COLUMNS' order), its
-    questions (`versions` and `orders`, in paper order) and, when `marked`, its device marks
-    (`device`, `client`) in one statement, answering the new attempt's id as `attempt_id` —
-    with the columns of `read` (a CTE the attempt's row selects from) in front when given."""
-    new = insert(_attempt_rows).from_select(_ATTEMPT_COLUMNS, attempt)
+def _paper_statement(marked: bool) -> Any:
+    """PostgreSQL: the attempt (its values bound, in _ATTEMPT_COLUMNS' order), its questions
+    (`versions` and `orders`, in paper order) and, when `marked`, its device marks (`device`,
+    `client`) in one statement, answering the new attempt's id as `attempt_id`."""
+    values = select(
+        bindparam("round_id", type_=Integer),
+        bindparam("user_id", type_=Integer),
+        bindparam("number", type_=Integer),
+        literal("open"),
+        bindparam("started_at", type_=UTCDateTime()),
+        bindparam("deadline", type_=UTCDateTime()),
+        bindparam("max_score", type_=Integer),
+        bindparam("paper", type_=String),
+        bindparam("unit_code", type_=Integer),
+    )
+    new = insert(_attempt_rows).from_select(_ATTEMPT_COLUMNS, values)
     new = new.returning(_attempt_rows.c.id).cte("new")
     drawn = (
         func.unnest(bindparam("versions", type_=postgresql.ARRAY(Integer)))
@@ -578,10 +588,8 @@ def _paper_statement(attempt: Any, marked: bool, read: Any = None) -> Any:
         .join(drawn, true())
         .join(orders, orders.c.position == drawn.c.position),
     )
-    made = select(new.c.id).scalar_subquery().label("attempt_id")
-    statement = (select(read, made) if read is not None else select(made)).add_cte(
-        questions.cte("questions")
-    )
+    statement = select(select(new.c.id).scalar_subquery().label("attempt_id"))
+    statement = statement.add_cte(questions.cte("questions"))
     if marked:
         marks = insert(AttemptDevice.__table__).from_select(
             ["attempt_id", "device", "client"],
@@ -593,26 +601,8 @@ def _paper_statement(attempt: Any, marked: bool, read: Any = None) -> Any:
     return statement
 
 
-def _attempt_values(number: Any, unit_code: Any) -> list[Any]:
-    """The attempt's row for `_paper_statement`: what the start computed (bound values), with
-    its number and commune as given."""
-    return [
-        bindparam("round_id", type_=Integer),
-        bindparam("user_id", type_=Integer),
-        number,
-        literal("open"),
-        bindparam("started_at", type_=UTCDateTime()),
-        bindparam("deadline", type_=UTCDateTime()),
-        bindparam("max_score", type_=Integer),
-        bindparam("paper", type_=String),
-        unit_code,
-    ]
-
-
-# The paper of `make` (after `gate`): every value bound.
-_VALUES = select(*_attempt_values(bindparam("number"), bindparam("unit_code")))
-_INSERT_PAPER_PG = _paper_statement(_VALUES, marked=False)
-_INSERT_PAPER_MARKED_PG = _paper_statement(_VALUES, marked=True)
+_INSERT_PAPER_PG = _paper_statement(marked=False)
+_INSERT_PAPER_MARKED_PG = _paper_statement(marked=True)
 
 
 def deadline(started: datetime, time_limit_s: int, closes_at: datetime) -> datetime:
