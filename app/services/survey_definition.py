@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -52,11 +52,13 @@ class QuestionDef:
 
 
 @dataclass
-class SurveyDef:
-    survey: Survey
+class Questions:
+    """A survey's questions at one of its versions: what checking answers and computing a
+    response's stored figures need (the API's fast lane has no more: services.surveys
+    `respond_fast`)."""
+
     questions: list[QuestionDef]
-    pages: list[dict[str, Any]]
-    version: int = 0  # the survey's version this definition was read at
+    version: int = 0  # the survey's version these questions were read at
 
     @property
     def by_key(self) -> dict[str, QuestionDef]:
@@ -76,6 +78,15 @@ class SurveyDef:
         return [q for q in self.questions if q.page == page]
 
 
+@dataclass
+class SurveyDef(Questions):
+    """The questions with the survey they belong to and its pages (what pages and results
+    show)."""
+
+    survey: Survey = field(kw_only=True)
+    pages: list[dict[str, Any]] = field(kw_only=True)
+
+
 # The questions of each survey, per engine and per survey version: a version is never changed
 # (any change of a survey's questions, scales or pages moves it, app/content/store.py), so a
 # request reads them once per process, as the contests' draw pools are read.
@@ -84,16 +95,25 @@ _QUESTIONS: WeakKeyDictionary[Any, dict[tuple[int, int], list[QuestionDef]]] = W
 
 def definition(session: Session, survey: Survey) -> SurveyDef:
     if _UNCOMMITTED.get():
-        return SurveyDef(survey, _read_questions(session, survey), survey.pages, survey.version)
+        questions = _read_questions(session, survey)
+        return SurveyDef(questions, survey.version, survey=survey, pages=survey.pages)
     cache = _QUESTIONS.setdefault(session.get_bind(), {})
     key = (survey.id, survey.version)
-    questions = cache.get(key)
-    if questions is None:
-        questions = _read_questions(session, survey)
+    kept = cache.get(key)
+    if kept is None:
+        kept = _read_questions(session, survey)
         if len(cache) > 256:
             cache.clear()
-        cache[key] = questions
-    return SurveyDef(survey, list(questions), survey.pages, survey.version)
+        cache[key] = kept
+    return SurveyDef(list(kept), survey.version, survey=survey, pages=survey.pages)
+
+
+def cached_questions(session: Session, survey_id: int, version: int) -> Questions | None:
+    """The survey's questions at `version` when this process has read them (`definition`),
+    else None: for a hot path that has read the survey's id and version in its own query and
+    leaves a first reading to the full path."""
+    kept = _QUESTIONS.get(session.get_bind(), {}).get((survey_id, version))
+    return Questions(list(kept), version) if kept is not None else None
 
 
 _UNCOMMITTED: ContextVar[bool] = ContextVar("uncommitted_definition", default=False)
@@ -146,7 +166,7 @@ def _read_questions(session: Session, survey: Survey) -> list[QuestionDef]:
     ]
 
 
-def index_items(defn: SurveyDef) -> dict[int, int]:
+def index_items(defn: Questions) -> dict[int, int]:
     """The questions the satisfaction index counts, with their number of scale points k."""
     return {q.id: len(q.choices) for q in defn.questions if q.index and len(q.choices) > 1}
 
@@ -162,7 +182,7 @@ class IndexFigures:
     top: int
 
 
-def index_figures(defn: SurveyDef, answers: dict[str, Any]) -> IndexFigures:
+def index_figures(defn: Questions, answers: dict[str, Any]) -> IndexFigures:
     """Of a response's answers (as clean_answers returns them): each grid row is one item."""
     k_of = index_items(defn)
     scores: list[float] = []
@@ -243,12 +263,12 @@ GROUP_MASK = (1 << GROUP_BITS) - 1
 GROUPED = 12  # 60 bits of a BIGINT; a survey's further demographic questions are joined
 
 
-def grouped(defn: SurveyDef) -> list[QuestionDef]:
+def grouped(defn: Questions) -> list[QuestionDef]:
     """The demographic questions whose answers `survey_responses.groups` holds, in its order."""
     return [q for q in defn.questions if q.demographic][:GROUPED]
 
 
-def stored_figures(defn: SurveyDef, answers: dict[str, Any]) -> dict[str, Any]:
+def stored_figures(defn: Questions, answers: dict[str, Any]) -> dict[str, Any]:
     """What a response keeps on its row beside its answers, by the rules of `defn`: its part of
     the satisfaction index and its demographic groups — the columns of `survey_responses` that
     `restamp_index` and `restamp_groups` compute again in SQL. Every way of storing a response
@@ -286,7 +306,7 @@ def stored_version(session: Session, survey_id: int) -> int | None:
     return session.scalar(select(Survey.version).where(Survey.id == survey_id))
 
 
-def groups_code(defn: SurveyDef, answers: dict[str, Any]) -> int:
+def groups_code(defn: Questions, answers: dict[str, Any]) -> int:
     """A response's `groups` from its answers (as clean_answers returns them)."""
     code = 0
     for position, q in enumerate(grouped(defn)):

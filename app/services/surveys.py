@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app import metrics
 from app.content.messages import N_
@@ -38,10 +38,13 @@ from app.services import mixer, policy
 from app.services.survey_definition import (
     ANSWERED,
     QuestionDef,
+    Questions,
     SurveyDef,
+    cached_questions,
     definition,
     stored_figures,
 )
+from app.services.tokens import holds_token
 
 TEXT_MAX = 2000
 OTHER_MAX = 200
@@ -111,7 +114,7 @@ def open_surveys(
     return [s for s in surveys if unit is None or in_audience(s, unit, hamlet_code)]
 
 
-def local_day(now: datetime, survey: Survey) -> Any:
+def local_day(now: datetime, survey: Survey) -> date:
     return now.astimezone(ZoneInfo(survey.timezone)).date()
 
 
@@ -131,7 +134,7 @@ def _chosen(value: Any) -> set[int]:
     return set()
 
 
-def visible_keys(defn: SurveyDef, answers: dict[str, Any]) -> set[str]:
+def visible_keys(defn: Questions, answers: dict[str, Any]) -> set[str]:
     """Questions shown given these answers: every show_if entry holds, on a shown question
     (a question shown only by a hidden one is hidden too)."""
     shown: set[str] = set()
@@ -273,7 +276,7 @@ def _plain(number: float | None) -> str:
 
 
 def clean_answers(
-    defn: SurveyDef,
+    defn: Questions,
     raw: dict[str, Any],
     *,
     hidden: str = "refuse",
@@ -425,7 +428,6 @@ def submit(
     if not in_audience(survey, unit, hamlet_code):
         raise NotInAudience(N_("This survey is not open to your commune or ward."))
     figures = stored_figures(defn, answers)
-    by_key = defn.by_key
     # The flag as it is now (FOR SHARE): the definition was read earlier in the request, and a
     # re-publish as anonymous in between must not get an identified row.
     anonymous = session.scalar(
@@ -461,36 +463,157 @@ def submit(
                 )
         else:
             mixing = mixing or mixer.current()
-            pending = mixer.queue(
-                session,
-                mixing,
-                survey_id,
-                {
-                    "unit": unit.code,
-                    "hamlet": hamlet_code,
-                    "channel": channel,
-                    "day": local_day(now, survey).isoformat(),
-                    "signed_in": user is not None,
-                    "version": defn.version,
-                    "answers": answers,
-                    "rows": [
-                        [by_key[key].id, *row]
-                        for key, value in answers.items()
-                        for row in _values(by_key[key], value)
-                    ],
-                    "figures": figures,
-                },
-                now,
+            payload = _sealed_payload(
+                defn,
+                answers,
+                figures,
+                unit=unit.code,
+                hamlet=hamlet_code,
+                channel=channel,
+                day=local_day(now, survey),
+                signed_in=user is not None,
             )
+            pending = mixer.queue(session, mixing, survey_id, payload, now)
         session.commit()
     except IntegrityError:
         # The ledger's key (survey, account) decides concurrent and repeated answers.
         session.rollback()
-        raise AlreadyAnswered(N_("You have already answered this survey. Thank you!")) from None
-    metrics.survey_response(anonymous=bool(anonymous))
+        raise AlreadyAnswered(ALREADY_ANSWERED) from None
+    _stored(session, survey_id, bool(anonymous), mixing, pending, now)
+    return response
+
+
+ALREADY_ANSWERED = N_("You have already answered this survey. Thank you!")
+
+
+def _sealed_payload(
+    defn: Questions,
+    answers: dict[str, Any],
+    figures: dict[str, Any],
+    *,
+    unit: int,
+    hamlet: int | None,
+    channel: str,
+    day: date,
+    signed_in: bool,
+) -> dict[str, Any]:
+    """What an anonymous response's sealed pending row holds, for `settle` to store: every way
+    of answering seals it from here, so the mixer cannot tell one way from another."""
+    by_key = defn.by_key
+    return {
+        "unit": unit,
+        "hamlet": hamlet,
+        "channel": channel,
+        "day": day.isoformat(),
+        "signed_in": signed_in,
+        "version": defn.version,
+        "answers": answers,
+        "rows": [
+            [by_key[key].id, *row]
+            for key, value in answers.items()
+            for row in _values(by_key[key], value)
+        ],
+        "figures": figures,
+    }
+
+
+def _stored(
+    session: Session,
+    survey_id: int,
+    anonymous: bool,
+    mixing: mixer.Mixing | None,
+    pending: tuple[int, datetime] | None,
+    now: datetime,
+) -> None:
+    """After a response's commit: counted, and the survey's batch moved when it is due."""
+    metrics.survey_response(anonymous=anonymous)
     if mixing is not None and pending is not None and mixer.is_due(mixing, *pending, now):
         settle(session, now, survey_id=survey_id, mixing=mixing)
-    return response
+
+
+# The API's fast lane's one read (`respond_fast`): the survey by its slug, taken FOR SHARE as
+# `submit` takes it (a re-publish waits for this response, or this read sees it), with the
+# bearer token's account — its claim checked as user_for_token does — its commune, and the
+# hamlet it named. Built once.
+_HAMLET = aliased(Unit)
+_RESPONDENT = (
+    select(
+        Survey.id,
+        Survey.anonymous,
+        Survey.version,
+        Survey.opens_at,
+        Survey.closes_at,
+        Survey.timezone,
+        Survey.audience,
+        User.unit_code,
+        Unit.parent_code,
+        User.hamlet_code,
+        _HAMLET.level.label("hamlet_level"),
+        _HAMLET.parent_code.label("hamlet_parent"),
+    )
+    .join_from(Survey, User, User.id == bindparam("user_id"))
+    .join(Unit, Unit.code == User.unit_code)
+    .outerjoin(_HAMLET, _HAMLET.code == User.hamlet_code)
+    .where(Survey.slug == bindparam("slug"), holds_token(bindparam("owner_nonce")))
+    .with_for_update(read=True, of=Survey)
+)
+
+
+def respond_fast(
+    session: Session,
+    slug: str,
+    raw: dict[str, Any],
+    now: datetime,
+    *,
+    owner_id: int,
+    owner_nonce: str,
+    mixing: mixer.Mixing | None = None,
+) -> list[AnswerProblem] | None:
+    """A bearer token's online response to an anonymous survey, by one read (`_RESPONDENT`)
+    and the writes (the ledger entry and the sealed row: mixer.queue_entered), the questions
+    from the process's cache: what `submit` stores for the same answers. Returns the answers'
+    problems (none: stored and committed), or None, having written nothing, for everything
+    the full path settles and explains — no such survey or a token no longer valid, a survey
+    not anonymous or not open, not in its audience, a hamlet not of the account's commune,
+    questions not yet read by this process. A second answer: AlreadyAnswered."""
+    row = session.execute(
+        _RESPONDENT, {"slug": slug, "user_id": owner_id, "owner_nonce": owner_nonce}
+    ).one_or_none()
+    if row is None or not row.anonymous or not row.opens_at <= now < row.closes_at:
+        return None
+    hamlet = row.hamlet_code
+    if hamlet is not None and (
+        row.hamlet_level != UnitLevel.HAMLET or row.hamlet_parent != row.unit_code
+    ):
+        return None
+    if not policy.in_audience_of(row.audience, row.unit_code, row.parent_code, hamlet):
+        return None
+    questions = cached_questions(session, row.id, row.version)
+    if questions is None:
+        return None
+    answers, problems = clean_answers(questions, raw, hidden="refuse")
+    if problems:
+        session.rollback()
+        return problems
+    payload = _sealed_payload(
+        questions,
+        answers,
+        stored_figures(questions, answers),
+        unit=row.unit_code,
+        hamlet=hamlet,
+        channel="online",
+        day=now.astimezone(ZoneInfo(row.timezone)).date(),
+        signed_in=True,
+    )
+    mixing = mixing or mixer.current()
+    try:
+        pending = mixer.queue_entered(session, mixing, row.id, owner_id, payload, now)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise AlreadyAnswered(ALREADY_ANSWERED) from None
+    _stored(session, row.id, True, mixing, pending, now)
+    return []
 
 
 def settle(

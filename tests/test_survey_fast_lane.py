@@ -1,0 +1,189 @@
+"""Issue 17, point 2: a survey response through the API near the cost of a bare insert.
+
+A bearer token's response to an anonymous survey takes a fast lane (services.surveys
+`respond_fast`): one read — the token's account, its commune and hamlet, the survey — and the
+writes (the ledger entry and the sealed pending row), with the survey's questions from the
+process's cache. What it promises, attacked here: few statements (the benchmark's regression
+guard), the same sealed payload as the full path, and the database as it is now — a survey
+closed, narrowed, made identified or changed, an account whose token no longer holds, a hamlet
+elsewhere — followed at once, with nothing stored for a refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import Survey, SurveyLedger, SurveyPending, SurveyResponse, User, utcnow
+from app.services import hamlets, mixer
+from tests.conftest import NINH_KIEU, VI_THANH, load_content, set_clock
+from tests.test_attempts import bearer
+from tests.test_hot_paths import statements
+from tests.test_surveys import FULL, GOOD, NOW
+
+SLUG = "hai-long-chinh-quyen-2026"
+URL = f"/api/v1/surveys/{SLUG}/responses"
+
+
+@pytest.fixture
+def residents(app, client, make_user):  # type: ignore[no-untyped-def]
+    """The survey of survey-full.yaml (anonymous, sign-in optional, open to all) and three
+    residents of Vị Thanh with bearer tokens: (user, headers) each. The mixer's batch is made
+    larger than the tests' responses, so that what is sealed stays pending to be read."""
+    app.config["SURVEY_MIX_BATCH"] = 50
+    app.extensions.pop("survey_mixing", None)
+    set_clock(app, NOW)
+    load_content(app, [("full.yaml", FULL)], NOW)
+    people = []
+    for n in range(3):
+        user = make_user(phone=f"097100000{n}")
+        people.append((user, bearer(client, f"097100000{n}")))
+    return people
+
+
+def _stored(app) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return tuple(  # type: ignore[return-value]
+            db.session.scalar(select(func.count()).select_from(table))
+            for table in (SurveyLedger, SurveyPending, SurveyResponse)
+        )
+
+
+def _payloads(app) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The pending responses, opened as the mixer opens them."""
+    with app.app_context():
+        sealer = mixer.current().sealer
+        rows = db.session.scalars(select(SurveyPending.sealed)).all()
+        return [payload for payload in map(sealer.open, rows) if payload is not None]
+
+
+def test_a_response_through_the_api_is_one_read_and_its_writes(app, client, residents):
+    """The regression guard: the survey's questions come from the process's cache, the token,
+    the account's commune and the survey from one read; the ledger entry and the sealed row
+    are written by one statement on PostgreSQL (two on SQLite)."""
+    first = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
+    assert first.status_code == 201
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    with statements(app) as sent:
+        second = client.post(URL, headers=residents[1][1], json={"answers": GOOD})
+    assert second.status_code == 201, second.get_json()
+    assert len(sent) <= (2 if dialect == "postgresql" else 3), sent
+    assert _stored(app) == (2, 2, 0)
+
+
+def test_the_fast_lane_seals_what_the_full_path_seals(app, client, residents):
+    """The same person's answers sealed by the fast lane (a bearer token) and by the full path
+    (a body naming the hamlet, even as none, goes the full way): the same payload, to the
+    letter — the mixer cannot tell them apart."""
+    fast = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
+    full = client.post(URL, headers=residents[1][1], json={"answers": GOOD, "hamlet": None})
+    assert (fast.status_code, full.status_code) == (201, 201)
+    assert fast.get_json() == full.get_json() == {"status": "received"}
+    first, second = _payloads(app)
+    assert first == second
+    assert first["signed_in"] is True and first["unit"] == VI_THANH and first["hamlet"] is None
+    with app.app_context():
+        sealed = db.session.scalars(select(SurveyPending.sealed)).all()
+    assert len(sealed[0]) == len(sealed[1])  # padded alike
+
+
+def _hamlet_elsewhere() -> dict[str, Any]:
+    return {
+        "hamlet_code": hamlets.create(
+            db.session, None, NINH_KIEU, "Ấp 1", "Ấp", None, utcnow()
+        ).code
+    }
+
+
+def _hamlet_audience() -> dict[str, Any]:
+    return {
+        "audience": [
+            hamlets.create(db.session, None, VI_THANH, "Khu vực 1", "Khu vực", None, utcnow()).code
+        ]
+    }
+
+
+# change: (table, values or a function making them, status, a response stored)
+_CHANGES: dict[str, tuple[type, Any, int, bool]] = {
+    "the survey closed": (Survey, {"closes_at": NOW - timedelta(minutes=1)}, 409, False),
+    "not open yet": (Survey, {"opens_at": NOW + timedelta(days=1)}, 409, False),
+    "another commune's": (Survey, {"audience": [NINH_KIEU]}, 403, False),
+    "one hamlet's only": (Survey, _hamlet_audience, 403, False),
+    "made identified": (Survey, {"anonymous": False}, 201, True),
+    "signed out everywhere": (User, {"auth_nonce": "rotated"}, 401, False),
+    "disabled": (User, {"disabled_at": NOW}, 401, False),
+    "deleted": (User, {"deleted_at": NOW}, 401, False),
+    "a password to change": (User, {"must_change_password": True}, 401, False),
+    "a hamlet of another commune": (User, _hamlet_elsewhere, 422, False),
+}
+
+
+@pytest.mark.parametrize("change", list(_CHANGES))
+def test_a_response_sees_what_changed_since_the_last_response(app, client, residents, change):
+    """A process keeps what an earlier response read (the survey's questions, the token's
+    signature); anything kept is a way to be stale. The attack: change the survey or the
+    account in the database between two responses; the second must follow the database as it
+    is now — refused with nothing stored, or stored as the survey now says."""
+    warm = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
+    assert warm.status_code == 201
+    table, values, status, stored = _CHANGES[change]
+    user = residents[1][0]
+    with app.app_context():
+        made = values() if callable(values) else values
+        if table is Survey:
+            db.session.execute(update(Survey).where(Survey.slug == SLUG).values(**made))
+        else:
+            db.session.execute(update(User).where(User.id == user.id).values(**made))
+        db.session.commit()
+    before = _stored(app)
+    answered = client.post(URL, headers=residents[1][1], json={"answers": GOOD})
+    assert answered.status_code == status, answered.get_json()
+    after = _stored(app)
+    if not stored:
+        assert after == before
+        return
+    assert after[0] == before[0] + 1  # the ledger entry
+    with app.app_context():  # identified now: the response is stored, with its account
+        response = db.session.scalars(select(SurveyResponse)).one()
+        assert response.user_id == user.id
+
+
+def test_a_survey_changed_since_the_last_response_is_sealed_under_its_new_version(
+    app, client, residents
+):
+    """A content load that changes the survey moves its version: the next response is checked
+    against the new questions and sealed under the new version (the cache is keyed by it)."""
+    warm = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
+    assert warm.status_code == 201
+    changed = FULL.replace("text: Giới tính", "text: Giới tính của ông/bà")
+    assert changed != FULL
+    load_content(app, [("full.yaml", changed)], NOW)
+    with app.app_context():
+        version = db.session.scalar(select(Survey.version).where(Survey.slug == SLUG))
+    answered = client.post(URL, headers=residents[1][1], json={"answers": GOOD})
+    assert answered.status_code == 201
+    versions = sorted(p["version"] for p in _payloads(app))
+    assert versions[-1] == version and versions[0] < version
+
+
+def test_a_second_response_of_the_same_person_is_refused_by_the_ledger(app, client, residents):
+    """Exactly once: the ledger's key decides, also on the fast lane."""
+    headers = residents[0][1]
+    assert client.post(URL, headers=headers, json={"answers": GOOD}).status_code == 201
+    again = client.post(URL, headers=headers, json={"answers": GOOD})
+    assert again.status_code == 409
+    assert "đã trả lời" in again.get_json()["error"]["message"]
+    assert _stored(app) == (1, 1, 0)
+
+
+def test_bad_answers_on_the_fast_lane_are_refused_naming_the_question(app, client, residents):
+    """A choice out of range: 422 naming the question, nothing stored."""
+    bad = dict(GOOD, **{"thai-do": 9})
+    answered = client.post(URL, headers=residents[0][1], json={"answers": bad})
+    assert answered.status_code == 422
+    assert answered.get_json()["error"]["details"][0]["question"] == "thai-do"
+    assert _stored(app) == (0, 0, 0)
