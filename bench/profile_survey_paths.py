@@ -46,6 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="civic_bench_survey_prof", help="dropped, created")
     parser.add_argument("--profile", choices=SCENARIOS[1:], help="print cProfile's top functions")
+    parser.add_argument("--lines", type=int, default=40, help="how many of them")
     args = parser.parse_args()
     if not re.fullmatch(r"civic_bench[a-z_]*", args.database):
         parser.error("--database must be civic_bench_SOMETHING (it is dropped)")
@@ -124,7 +125,7 @@ def main() -> int:
             calls[args.profile]()
         profile.disable()
         report = io.StringIO()
-        pstats.Stats(profile, stream=report).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile, stream=report).sort_stats("cumulative").print_stats(args.lines)
         print(report.getvalue())
     return 0
 

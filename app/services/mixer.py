@@ -180,11 +180,12 @@ def queue_entered(
         "sealed": mixing.sealer.seal(payload),
         "queued_at": now,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        count, oldest = session.execute(_QUEUE_ENTERED, values).one()
+    connection = session.connection()  # no entity: not through the ORM's execution
+    if connection.dialect.name == "postgresql":
+        count, oldest = connection.execute(_QUEUE_ENTERED, values).one()
     else:
-        session.execute(_ENTER, values)
-        count, oldest = session.execute(_QUEUE, values).one()
+        connection.execute(_ENTER, values)
+        count, oldest = connection.execute(_QUEUE, values).one()
     return int(count) + 1, min(now, oldest) if oldest is not None else now
 
 

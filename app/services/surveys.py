@@ -576,7 +576,10 @@ def respond_fast(
     the full path settles and explains — no such survey or a token no longer valid, a survey
     not anonymous or not open, not in its audience, a hamlet not of the account's commune,
     questions not yet read by this process. A second answer: AlreadyAnswered."""
-    row = session.execute(
+    # On the session's connection, not through the ORM's execution (it loads no entity), as
+    # the attempts' hot paths run (services.attempts.gate).
+    run = session.connection().execute
+    row = run(
         _RESPONDENT, {"slug": slug, "user_id": owner_id, "owner_nonce": owner_nonce}
     ).one_or_none()
     if row is None or not row.anonymous or not row.opens_at <= now < row.closes_at:
