@@ -187,3 +187,67 @@ def test_bad_answers_on_the_fast_lane_are_refused_naming_the_question(app, clien
     assert answered.status_code == 422
     assert answered.get_json()["error"]["details"][0]["question"] == "thai-do"
     assert _stored(app) == (0, 0, 0)
+
+
+def _plan(app, statement, values: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+    """The plan the database keeps for `statement` prepared and reused with any values:
+    PostgreSQL's generic plan, SQLite's plan (made without the values)."""
+    import re
+
+    with app.app_context():
+        connection = db.session.connection()
+        dialect = connection.dialect
+        compiled = statement.compile(dialect=dialect)
+        sql = str(compiled)
+        if dialect.name == "postgresql":
+            names: list[str] = []
+
+            def number(match: re.Match[str]) -> str:
+                if match.group(1) not in names:
+                    names.append(match.group(1))
+                return f"${names.index(match.group(1)) + 1}"
+
+            prepared = re.sub(r"%\((\w+)\)s", number, sql)
+            given = compiled.params | values  # a LIMIT's own number: compiled in
+            arguments = ", ".join(f"'{given[name]}'" for name in names)
+            connection.exec_driver_sql(f"PREPARE waiting_plan AS {prepared}")
+            connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE waiting_plan({arguments})")
+            plan = "\n".join(row[0] for row in rows)
+            connection.exec_driver_sql("DEALLOCATE waiting_plan")
+        else:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (1,) * sql.count("?"))
+            plan = "\n".join(str(row[-1]) for row in rows)
+        db.session.rollback()
+    return plan
+
+
+def test_the_mixer_reads_a_batch_at_most_however_many_responses_it_has_moved(app, residents):
+    """Every response asks how many of its survey's responses wait and since when; the mixer
+    asks again and claims them. A survey's pending rows come and go (each batch is deleted
+    when it moves), and until the table is vacuumed every row ever moved stays in its index:
+    a bitmap scan of the survey's entries read all of them (21,652 entries, 1.1 ms a
+    response, after 21,641 moved: bench/surveys_bench.py). The attack: the plans the database
+    keeps for these statements must walk the index on (survey, queue time) in order and stop
+    after a batch (a plain index scan also marks the dead entries it meets, so later scans
+    skip them)."""
+    values: dict[str, Any] = {
+        "key": "00000000-0000-0000-0000-000000000000",
+        "survey_id": 1,
+        "user_id": 1,
+        "sealed": "\\x00",
+        "queued_at": "2026-12-10 03:00:00+00",
+        "batch": 20,
+        "limit": 5000,
+    }
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    checked = [mixer._QUEUE, mixer._WAITING_OF, mixer._CLAIM]
+    if dialect == "postgresql":
+        checked.append(mixer._QUEUE_ENTERED)
+    for statement in checked:
+        plan = _plan(app, statement, values)
+        assert "ix_survey_pending_waiting" in plan, plan
+        if dialect == "postgresql":
+            assert "Bitmap" not in plan and "Seq Scan" not in plan, plan
+            assert "Limit" in plan, plan

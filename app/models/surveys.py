@@ -153,8 +153,12 @@ class SurveyPending(db.Model):
     __tablename__ = "survey_pending"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())  # for the mixer's deadline only
 
-    __table_args__ = (WITHOUT_ROWID,)
+    __table_args__ = (
+        # A survey's rows in line (app/services/mixer.py: how many wait, the oldest, a claim).
+        Index("ix_survey_pending_waiting", "survey_id", "queued_at"),
+        WITHOUT_ROWID,
+    )

@@ -31,7 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import SurveyLedger, SurveyPending
@@ -100,10 +100,34 @@ _PENDING = SurveyPending.__table__
 _KEY = bindparam("key", type_=_PENDING.c.id.type)
 _OF_SURVEY = bindparam("survey_id", type_=_PENDING.c.survey_id.type)
 _OTHERS = (_PENDING.c.survey_id == _OF_SURVEY, _PENDING.c.id != _KEY)
-# How many of the survey's others wait and since when (the pending row just written excluded).
-_WAITING = (
-    select(func.count()).select_from(_PENDING).where(*_OTHERS).scalar_subquery(),
-    select(func.min(_PENDING.c.queued_at)).where(*_OTHERS).scalar_subquery(),
+_BATCH = bindparam("batch", type_=Integer)
+_IN_LINE = _PENDING.c.queued_at  # the survey's pending rows in line: ix_survey_pending_waiting
+
+
+def _waiting_of(*where: Any) -> tuple[Any, Any]:
+    """How many of a survey's pending rows wait, counted up to a batch (`is_due` needs no
+    more), and since when the oldest has: both by walking the survey's index entries in queue
+    order and stopping (a count of all of them read every entry a vacuum has not yet removed:
+    each moved batch leaves its rows dead in the index until then)."""
+    first = select(_IN_LINE).where(*where).order_by(_IN_LINE)
+    return (
+        select(func.count()).select_from(first.limit(_BATCH).subquery()).scalar_subquery(),
+        first.limit(1).scalar_subquery(),
+    )
+
+
+# For a response being queued: its survey's others (the pending row just written excluded).
+_WAITING = _waiting_of(*_OTHERS)
+# For the mixer about to move a survey's batch.
+_WAITING_OF = select(*_waiting_of(_PENDING.c.survey_id == _OF_SURVEY))
+# The mixer's claim: a survey's pending rows in queue order, rows another mixer holds skipped
+# (PostgreSQL; SQLite writes one at a time and renders no lock).
+_CLAIM = (
+    select(_PENDING.c.id, _PENDING.c.sealed, _PENDING.c.queued_at)
+    .where(_PENDING.c.survey_id == _OF_SURVEY)
+    .order_by(_IN_LINE)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True)
 )
 # The sealed response, answering how many of the survey's others wait and since when: built
 # once (building it on every response cost about a tenth of a web answer's Python).
@@ -130,6 +154,7 @@ def queue(
         "survey_id": survey_id,
         "sealed": mixing.sealer.seal(payload),
         "queued_at": now,
+        "batch": mixing.batch,
     }
     count, oldest = session.execute(_QUEUE, values).one()
     return int(count) + 1, min(now, oldest) if oldest is not None else now
@@ -179,6 +204,7 @@ def queue_entered(
         "user_id": user_id,
         "sealed": mixing.sealer.seal(payload),
         "queued_at": now,
+        "batch": mixing.batch,
     }
     connection = session.connection()  # no entity: not through the ORM's execution
     if connection.dialect.name == "postgresql":
@@ -189,13 +215,18 @@ def queue_entered(
     return int(count) + 1, min(now, oldest) if oldest is not None else now
 
 
-def waiting(session: Session, survey_id: int | None = None) -> dict[int, tuple[int, datetime]]:
-    """Per survey with pending responses: how many wait, and since when the oldest has."""
+def waiting(
+    session: Session, mixing: Mixing, survey_id: int | None = None
+) -> dict[int, tuple[int, datetime]]:
+    """Per survey with pending responses: how many wait (for one survey, counted up to a
+    batch), and since when the oldest has."""
+    if survey_id is not None:
+        values = {"survey_id": survey_id, "batch": mixing.batch}
+        count, oldest = session.connection().execute(_WAITING_OF, values).one()
+        return {survey_id: (count, oldest)} if count else {}
     stmt = select(
         SurveyPending.survey_id, func.count(), func.min(SurveyPending.queued_at)
     ).group_by(SurveyPending.survey_id)
-    if survey_id is not None:
-        stmt = stmt.where(SurveyPending.survey_id == survey_id)
     return {row[0]: (row[1], row[2]) for row in session.execute(stmt)}
 
 
@@ -211,12 +242,7 @@ def claim(
     PostgreSQL rows another mixer holds are skipped; SQLite writes one at a time. Returns the
     opened payloads and the oldest queue time among them (the caller checks that what it got
     is still a due batch: skipped rows may leave it a lone response)."""
-    stmt = select(SurveyPending.id, SurveyPending.sealed, SurveyPending.queued_at).where(
-        SurveyPending.survey_id == survey_id
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    found = session.execute(stmt.limit(limit)).all()
+    found = session.connection().execute(_CLAIM, {"survey_id": survey_id, "limit": limit}).all()
     opened = {row.id: mixing.sealer.open(row.sealed) for row in found}
     queued = {row.id: row.queued_at for row in found}
     unreadable = sum(p is None for p in opened.values())

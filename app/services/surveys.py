@@ -17,7 +17,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -636,7 +637,7 @@ def settle(
     response is moved (read FOR SHARE, as `_figures_by_current_rules` explains)."""
     mixing = mixing or mixer.current()
     moved = 0
-    for pending_survey, (count, oldest) in mixer.waiting(session, survey_id).items():
+    for pending_survey, (count, oldest) in mixer.waiting(session, mixing, survey_id).items():
         if not force and not mixer.is_due(mixing, count, oldest, now):
             continue
         payloads, claimed_oldest = mixer.claim(session, mixing, pending_survey)
@@ -690,13 +691,47 @@ def settle(
             )
         responses.sort(key=lambda r: r["id"])
         rows.sort(key=lambda r: (r["response_id"], r["question_id"], r["item"]))
-        # Core executemany (one multi-row INSERT per table), in key order.
-        session.execute(insert(SurveyResponse.__table__), responses)
-        if rows:
-            session.execute(insert(SurveyAnswer.__table__), rows)
+        _move(session, responses, rows)
         session.commit()
         moved += len(responses)
     return moved
+
+
+_RESPONSES = SurveyResponse.__table__
+_ANSWERS = SurveyAnswer.__table__
+
+
+def _from_arrays(table: Any, prefix: str) -> Any:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column), the rows in the arrays'
+    order; each column's array bound as `prefix` + its name."""
+    names = [column.name for column in table.c]
+    arrays = func.unnest(
+        *(bindparam(prefix + name, type_=postgresql.ARRAY(table.c[name].type)) for name in names)
+    )
+    rows = arrays.table_valued(*names).render_derived()
+    return insert(table).from_select(names, select(*(rows.c[name] for name in names)))
+
+
+# A batch's responses and their answers in one statement (the answers' key to their response
+# is checked at the statement's end, when both are written), each table's rows in key order.
+_MOVE_PG = _from_arrays(_ANSWERS, "a_").add_cte(
+    _from_arrays(_RESPONSES, "r_").cte("moved_responses")
+)
+
+
+def _move(session: Session, responses: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Write a batch's responses and answers, in the order given: one statement on PostgreSQL
+    (its executemany sent one INSERT per row: 0.09 ms each, 0.7 ms a response), Core
+    executemany on SQLite."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(_RESPONSES), responses)
+        if rows:
+            connection.execute(insert(_ANSWERS), rows)
+        return
+    values = {f"r_{c.name}": [r[c.name] for r in responses] for c in _RESPONSES.c}
+    values |= {f"a_{c.name}": [r[c.name] for r in rows] for c in _ANSWERS.c}
+    connection.execute(_MOVE_PG, values)
 
 
 def has_answered(session: Session, survey: Survey, user: User) -> bool:
