@@ -311,22 +311,24 @@ def test_a_start_sees_what_changed_since_the_last_start(
     assert stored == [(size, size)]
 
 
-def _plan_of_the_start_read(app) -> str:  # type: ignore[no-untyped-def]
-    """The query plan the database keeps for the start's read (services.attempts
-    `_GATE_OF_TOKEN`) as a prepared statement reused with
+def kept_plan(  # type: ignore[no-untyped-def]
+    app, statement, values: dict[str, object], lists: dict[str, str] | None = None
+) -> str:
+    """The query plan the database keeps for `statement` as a prepared statement reused with
     any values: PostgreSQL's generic plan (what a connection runs once it has prepared the
-    statement), SQLite's plan (made without the values)."""
+    statement, here with `values`, numbers the statement compiles in taken as they are),
+    SQLite's plan (made without the values). `lists`: the SQL written for an expanding IN
+    list's values, by the list's name (others: two empty strings)."""
     from sqlalchemy.engine import Connection
-
-    from app.services import attempts as service
 
     with app.app_context():
         connection: Connection = db.session.connection()
         dialect = connection.dialect
-        sql = str(service._GATE_OF_TOKEN.compile(dialect=dialect))
-        sql = re.sub(r"__\[POSTCOMPILE_slugs\]", "'ngan-hang-thu'", sql)
+        compiled = statement.compile(dialect=dialect)
+        sql = str(compiled)
+        for name, written in (lists or {}).items():
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", written)
         sql = re.sub(r"__\[POSTCOMPILE_\w+\]", "','", sql)
-        values = {"round_id": 1, "user_id": 1, "owner_nonce": "x"}
         if dialect.name == "postgresql":
             names: list[str] = []
 
@@ -336,12 +338,13 @@ def _plan_of_the_start_read(app) -> str:  # type: ignore[no-untyped-def]
                 return f"${names.index(match.group(1)) + 1}"
 
             prepared = re.sub(r"%\((\w+)\)s", number, sql)
-            defaults = service._GATE_OF_TOKEN.compile(dialect=dialect).params
-            arguments = ", ".join(f"'{values.get(name, defaults.get(name))}'" for name in names)
-            connection.exec_driver_sql(f"PREPARE start_read AS {prepared}")
+            given = compiled.params | values
+            arguments = ", ".join(f"'{given[name]}'" for name in names)
+            connection.exec_driver_sql(f"PREPARE kept AS {prepared}")
             connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-            rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE start_read({arguments})")
+            rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE kept({arguments})")
             plan = "\n".join(row[0] for row in rows)
+            connection.exec_driver_sql("DEALLOCATE kept")
         else:
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (1,) * sql.count("?"))
             plan = "\n".join(str(row[-1]) for row in rows)
@@ -356,7 +359,10 @@ def test_the_start_read_finds_the_attempt_in_progress_by_its_own_index(app, roun
     statement did while the state was a bound value (a partial index needs its predicate as
     written): with 24,000 attempts in progress, 8 ms a start instead of 0.02 (EXPLAIN ANALYZE
     of the generic plan), and bench/run.py's starts fell from 461 to 337 a second."""
-    plan = _plan_of_the_start_read(app)
+    from app.services import attempts as service
+
+    values = {"round_id": 1, "user_id": 1, "owner_nonce": "x"}
+    plan = kept_plan(app, service._GATE_OF_TOKEN, values, {"slugs": "'ngan-hang-thu'"})
     assert "uq_attempts_open" in plan, plan
     assert "ix_attempts_round_state" not in plan, plan
 

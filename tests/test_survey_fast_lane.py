@@ -21,7 +21,7 @@ from app.models import Survey, SurveyLedger, SurveyPending, SurveyResponse, User
 from app.services import hamlets, mixer
 from tests.conftest import NINH_KIEU, VI_THANH, load_content, set_clock
 from tests.test_attempts import bearer
-from tests.test_hot_paths import statements
+from tests.test_hot_paths import kept_plan, statements
 from tests.test_surveys import FULL, GOOD, NOW
 
 SLUG = "hai-long-chinh-quyen-2026"
@@ -189,39 +189,6 @@ def test_bad_answers_on_the_fast_lane_are_refused_naming_the_question(app, clien
     assert _stored(app) == (0, 0, 0)
 
 
-def _plan(app, statement, values: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
-    """The plan the database keeps for `statement` prepared and reused with any values:
-    PostgreSQL's generic plan, SQLite's plan (made without the values)."""
-    import re
-
-    with app.app_context():
-        connection = db.session.connection()
-        dialect = connection.dialect
-        compiled = statement.compile(dialect=dialect)
-        sql = str(compiled)
-        if dialect.name == "postgresql":
-            names: list[str] = []
-
-            def number(match: re.Match[str]) -> str:
-                if match.group(1) not in names:
-                    names.append(match.group(1))
-                return f"${names.index(match.group(1)) + 1}"
-
-            prepared = re.sub(r"%\((\w+)\)s", number, sql)
-            given = compiled.params | values  # a LIMIT's own number: compiled in
-            arguments = ", ".join(f"'{given[name]}'" for name in names)
-            connection.exec_driver_sql(f"PREPARE waiting_plan AS {prepared}")
-            connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-            rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE waiting_plan({arguments})")
-            plan = "\n".join(row[0] for row in rows)
-            connection.exec_driver_sql("DEALLOCATE waiting_plan")
-        else:
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (1,) * sql.count("?"))
-            plan = "\n".join(str(row[-1]) for row in rows)
-        db.session.rollback()
-    return plan
-
-
 def test_the_mixer_reads_a_batch_at_most_however_many_responses_it_has_moved(app, residents):
     """Every response asks how many of its survey's responses wait and since when; the mixer
     asks again and claims them. A survey's pending rows come and go (each batch is deleted
@@ -246,7 +213,7 @@ def test_the_mixer_reads_a_batch_at_most_however_many_responses_it_has_moved(app
     if dialect == "postgresql":
         checked.append(mixer._QUEUE_ENTERED)
     for statement in checked:
-        plan = _plan(app, statement, values)
+        plan = kept_plan(app, statement, values)
         assert "ix_survey_pending_waiting" in plan, plan
         if dialect == "postgresql":
             assert "Bitmap" not in plan and "Seq Scan" not in plan, plan
