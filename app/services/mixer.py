@@ -31,7 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.models import SurveyLedger, SurveyPending
@@ -118,8 +118,16 @@ def _waiting_of(*where: Any) -> tuple[Any, Any]:
 
 # For a response being queued: its survey's others (the pending row just written excluded).
 _WAITING = _waiting_of(*_OTHERS)
-# For the mixer about to move a survey's batch.
+# For the mixer about to move a survey's batch. On PostgreSQL it also takes the survey's
+# mixer lock for its transaction, if free (an advisory lock, `MIXER_LOCK` and the survey's id):
+# while one mixer moves a survey's batch, every response arriving finds the batch due (the
+# rows being moved stay visible until that mixer commits), and each would otherwise claim the
+# few rows not yet held, open and delete them, find them no batch and roll back.
+MIXER_LOCK = 0x6D6978  # "mix": the first key of the survey mixers' advisory locks
 _WAITING_OF = select(*_waiting_of(_PENDING.c.survey_id == _OF_SURVEY))
+_WAITING_OF_LOCKED = _WAITING_OF.add_columns(
+    func.pg_try_advisory_xact_lock(literal_column(str(MIXER_LOCK)), _OF_SURVEY)
+)
 # The mixer's claim: a survey's pending rows in queue order, rows another mixer holds skipped
 # (PostgreSQL; SQLite writes one at a time and renders no lock).
 _CLAIM = (
@@ -219,11 +227,17 @@ def waiting(
     session: Session, mixing: Mixing, survey_id: int | None = None
 ) -> dict[int, tuple[int, datetime]]:
     """Per survey with pending responses: how many wait (for one survey, counted up to a
-    batch), and since when the oldest has."""
+    batch), and since when the oldest has. For one survey on PostgreSQL, the survey's mixer
+    lock is taken for the caller's transaction, and a survey another mixer holds is left out
+    (its mixer moves it; what arrives meanwhile waits for the next due check)."""
     if survey_id is not None:
         values = {"survey_id": survey_id, "batch": mixing.batch}
-        count, oldest = session.connection().execute(_WAITING_OF, values).one()
-        return {survey_id: (count, oldest)} if count else {}
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            count, oldest, free = connection.execute(_WAITING_OF_LOCKED, values).one()
+        else:  # SQLite writes one transaction at a time
+            (count, oldest), free = connection.execute(_WAITING_OF, values).one(), True
+        return {survey_id: (count, oldest)} if count and free else {}
     stmt = select(
         SurveyPending.survey_id, func.count(), func.min(SurveyPending.queued_at)
     ).group_by(SurveyPending.survey_id)

@@ -639,6 +639,8 @@ def settle(
     moved = 0
     for pending_survey, (count, oldest) in mixer.waiting(session, mixing, survey_id).items():
         if not force and not mixer.is_due(mixing, count, oldest, now):
+            if survey_id is not None:
+                session.rollback()  # the survey's mixer lock, taken by mixer.waiting
             continue
         payloads, claimed_oldest = mixer.claim(session, mixing, pending_survey)
         if not payloads or (
