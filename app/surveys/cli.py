@@ -46,8 +46,12 @@ def mix(everything: bool = False) -> int:
     from app.services.surveys import settle
 
     moved = settle(db.session, clock.now(), force=everything)
-    if moved and db.engine.dialect.name == "postgresql":
-        # The moved rows' sealed versions go at once, not at autovacuum's next round.
+    db.session.commit()  # settle's last read ends here: nothing it holds keeps rows alive
+    if db.engine.dialect.name == "postgresql":
+        # The moved rows' sealed versions go at once, not at autovacuum's next round (off on
+        # some servers) — also those of the batches that responses moved themselves since the
+        # last round: most of them, as a batch moves after the submission that makes it due.
+        # Left, they pile up in the queue's index, which every response reads.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM survey_pending"))
     return moved
