@@ -38,6 +38,15 @@ def has_hidden_characters(value: str) -> bool:
     return any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in value)
 
 
+_WRITTEN_CONTROLS = frozenset("\t\n\r")
+
+
+def has_stray_controls(value: str) -> bool:
+    """Control characters (Unicode Cc) other than tabs and line breaks: nobody types them in
+    written text (a free answer, a comment), and PostgreSQL cannot store a NUL at all."""
+    return any(unicodedata.category(ch) == "Cc" and ch not in _WRITTEN_CONTROLS for ch in value)
+
+
 def clean_line(value: str) -> str:
     """NFC, trimmed, inner runs of whitespace folded to one space (names, titles)."""
     return _SPACES.sub(" ", nfc(value))

@@ -79,16 +79,40 @@ def test_the_fast_lane_seals_what_the_full_path_seals(app, client, residents):
     """The same person's answers sealed by the fast lane (a bearer token) and by the full path
     (a body naming the hamlet, even as none, goes the full way): the same payload, to the
     letter — the mixer cannot tell them apart."""
-    fast = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
-    full = client.post(URL, headers=residents[1][1], json={"answers": GOOD, "hamlet": None})
+    warm = client.post(URL, headers=residents[2][1], json={"answers": GOOD})
+    assert warm.status_code == 201  # the first reading of the questions: the full path's
+    with statements(app) as sent:
+        fast = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
+    assert len(sent) <= 3, sent  # the fast lane's read and writes (the full path: 5 and more)
+    with statements(app) as sent:
+        full = client.post(URL, headers=residents[1][1], json={"answers": GOOD, "hamlet": None})
+    assert len(sent) >= 5, sent
     assert (fast.status_code, full.status_code) == (201, 201)
     assert fast.get_json() == full.get_json() == {"status": "received"}
-    first, second = _payloads(app)
-    assert first == second
+    first, second, third = _payloads(app)
+    assert first == second == third
     assert first["signed_in"] is True and first["unit"] == VI_THANH and first["hamlet"] is None
     with app.app_context():
         sealed = db.session.scalars(select(SurveyPending.sealed)).all()
-    assert len(sealed[0]) == len(sealed[1])  # padded alike
+    assert len({len(row) for row in sealed}) == 1  # padded alike
+
+
+def test_the_fast_lane_seals_the_hamlet_the_account_names(app, client, residents):
+    """A resident who named their hamlet (of their commune) answers on the fast lane; the
+    sealed response is placed in that hamlet, as the full path places it."""
+    with app.app_context():
+        code = hamlets.create(db.session, None, VI_THANH, "Khu vực 2", "Khu vực", None, utcnow())
+        code = code.code
+        db.session.execute(
+            update(User).where(User.id == residents[0][0].id).values(hamlet_code=code)
+        )
+        db.session.commit()
+    assert client.post(URL, headers=residents[2][1], json={"answers": GOOD}).status_code == 201
+    with statements(app) as sent:
+        answered = client.post(URL, headers=residents[0][1], json={"answers": GOOD})
+    assert answered.status_code == 201
+    assert len(sent) <= 3, sent
+    assert sorted(p["hamlet"] or 0 for p in _payloads(app)) == [0, code]
 
 
 def _hamlet_elsewhere() -> dict[str, Any]:
@@ -181,12 +205,17 @@ def test_a_second_response_of_the_same_person_is_refused_by_the_ledger(app, clie
 
 
 def test_bad_answers_on_the_fast_lane_are_refused_naming_the_question(app, client, residents):
-    """A choice out of range: 422 naming the question, nothing stored."""
+    """A choice out of range: 422 naming the question, nothing stored — decided by the fast
+    lane itself (its one read, no more)."""
+    assert client.post(URL, headers=residents[2][1], json={"answers": GOOD}).status_code == 201
     bad = dict(GOOD, **{"thai-do": 9})
-    answered = client.post(URL, headers=residents[0][1], json={"answers": bad})
+    with statements(app) as sent:
+        answered = client.post(URL, headers=residents[0][1], json={"answers": bad})
     assert answered.status_code == 422
+    assert len(sent) == 1, sent
     assert answered.get_json()["error"]["details"][0]["question"] == "thai-do"
-    assert _stored(app) == (0, 0, 0)
+    assert "chọn một" in answered.get_json()["error"]["message"].lower()
+    assert _stored(app) == (1, 1, 0)
 
 
 def test_the_mixer_reads_a_batch_at_most_however_many_responses_it_has_moved(app, residents):
@@ -272,3 +301,45 @@ def test_the_scheduled_mixer_vacuums_the_queue_even_when_requests_moved_every_ba
     with statements(app) as sent, app.app_context():
         assert mix() == 0
     assert "VACUUM survey_pending" in sent, sent
+
+
+@pytest.mark.parametrize(
+    ("answer", "question"),
+    [
+        ({"thai-do": 2, "ly-do": "Chậm\u0000"}, "ly-do"),
+        ({"thai-do": 2, "ly-do": "Chậm\u0007 quá"}, "ly-do"),
+        ({"kenh": {"choices": [1], "other": "Loa\u0000"}}, "kenh"),
+    ],
+    ids=["NUL in a text", "a bell in a text", "NUL in an other answer"],
+)
+def test_control_characters_in_a_text_answer_are_refused_before_anything_is_stored(
+    app, client, residents, answer, question
+):
+    """PostgreSQL cannot store a NUL in text: sealed with a 201, such an answer failed the
+    mixer's move of its batch, every later move of the survey with it (the claim takes the
+    oldest first), and each response that made the batch due got a 500 after its answer was
+    stored. The answer is refused (422, naming the question) on both paths, nothing stored,
+    and the next answers still move."""
+    warm = client.post(URL, headers=residents[2][1], json={"answers": GOOD})
+    assert warm.status_code == 201
+    for headers, body in (
+        (residents[0][1], {"answers": GOOD | answer}),  # the fast lane
+        (residents[1][1], {"answers": GOOD | answer, "hamlet": None}),  # the full path
+    ):
+        refused = client.post(URL, headers=headers, json=body)
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["error"]["details"][0]["question"] == question
+        assert "ký tự điều khiển" in refused.get_json()["error"]["message"]
+    assert _stored(app) == (1, 1, 0)
+
+
+def test_a_survey_address_with_a_nul_is_not_found(app, client, residents):
+    """A NUL in the survey's address reached the database (which refuses NUL in text): a 500.
+    Now: no such survey, on the API's read and answer and on the web page."""
+    bad = "hai-long\u0000"
+    assert client.get(f"/api/v1/surveys/{bad}").status_code == 404
+    answered = client.post(
+        f"/api/v1/surveys/{bad}/responses", headers=residents[0][1], json={"answers": GOOD}
+    )
+    assert answered.status_code == 404
+    assert client.get(f"/surveys/{bad}").status_code == 404

@@ -46,8 +46,10 @@ from app.services.survey_definition import (
     stored_figures,
 )
 from app.services.tokens import holds_token
+from app.text import has_stray_controls
 
 TEXT_MAX = 2000
+STRAY_CONTROLS = N_("Your answer contains invisible control characters: please retype it.")
 OTHER_MAX = 200
 CHOICE_TYPES = {"single", "multiple", "scale"}
 
@@ -91,8 +93,19 @@ def estimated_minutes(defn: SurveyDef) -> int:
 _BY_SLUG = select(Survey).where(Survey.slug == bindparam("slug"))
 
 
+SLUG_MAX = 64  # Survey.slug's length
+
+
+def addressable(slug: str) -> bool:
+    """Whether `slug` could name a survey at all: an address longer than any slug, or with a
+    NUL (which PostgreSQL refuses in text, a 500), never reaches the database."""
+    return len(slug) <= SLUG_MAX and "\x00" not in slug
+
+
 def by_slug(session: Session, slug: str) -> Survey | None:
     """The survey named `slug` in addresses, or None."""
+    if not addressable(slug):
+        return None
     return session.scalar(_BY_SLUG, {"slug": slug})
 
 
@@ -198,6 +211,8 @@ def check_value(q: QuestionDef, value: Any) -> tuple[Any, AnswerProblem | None]:
                 return problem(
                     N_("Please write your other answer (at most %(n)d characters)."), n=OTHER_MAX
                 )
+            if has_stray_controls(text):
+                return problem(STRAY_CONTROLS)
             return {"other": text}, None
         number = _int(value)
         if number is None or not 1 <= number <= k:
@@ -221,6 +236,8 @@ def check_value(q: QuestionDef, value: Any) -> tuple[Any, AnswerProblem | None]:
                 return problem(
                     N_("Please write your other answer (at most %(n)d characters)."), n=OTHER_MAX
                 )
+            if has_stray_controls(other):
+                return problem(STRAY_CONTROLS)
         count = len(numbers) + (1 if other else 0)
         if q.max is not None and count > q.max:
             return problem(N_("Choose at most %(n)d answers."), n=int(q.max))
@@ -256,6 +273,8 @@ def check_value(q: QuestionDef, value: Any) -> tuple[Any, AnswerProblem | None]:
             return problem(
                 N_("Please shorten your answer to at most %(n)d characters."), n=TEXT_MAX
             )
+        if has_stray_controls(text):
+            return problem(STRAY_CONTROLS)
         return (text or None), None
     if q.type == "grid":
         if not isinstance(value, dict):
@@ -579,6 +598,8 @@ def respond_fast(
     questions not yet read by this process. A second answer: AlreadyAnswered."""
     # On the session's connection, not through the ORM's execution (it loads no entity), as
     # the attempts' hot paths run (services.attempts.gate).
+    if not addressable(slug):
+        return None
     run = session.connection().execute
     row = run(
         _RESPONDENT, {"slug": slug, "user_id": owner_id, "owner_nonce": owner_nonce}
@@ -639,8 +660,6 @@ def settle(
     moved = 0
     for pending_survey, (count, oldest) in mixer.waiting(session, mixing, survey_id).items():
         if not force and not mixer.is_due(mixing, count, oldest, now):
-            if survey_id is not None:
-                session.rollback()  # the survey's mixer lock, taken by mixer.waiting
             continue
         payloads, claimed_oldest = mixer.claim(session, mixing, pending_survey)
         if not payloads or (
@@ -696,6 +715,10 @@ def settle(
         _move(session, responses, rows)
         session.commit()
         moved += len(responses)
+    if survey_id is not None and not moved:
+        # The survey's mixer lock (mixer.waiting takes it when free, whatever it then finds)
+        # goes now, not when the caller's request ends.
+        session.rollback()
     return moved
 
 
