@@ -149,12 +149,19 @@ def _hamlet_choice(unit: Unit) -> tuple[list[Unit], Unit | None]:
     listed = hamlets.hamlets_of(db.session, unit.code)
     if not listed:
         return [], None
+    return listed, _chosen_hamlet(unit)
+
+
+def _chosen_hamlet(unit: Unit) -> Unit | None:
+    """`_hamlet_choice`'s hamlet without the list (storing an answer needs no more): as sent,
+    else a signed-in resident's own; one of the commune's hamlets or none (a commune without
+    hamlets has none to name)."""
     sent = request.values.get("hamlet")
     if sent is None and current_user.is_authenticated:
         code = current_user.hamlet_code
     else:
         code = int_or_none(sent, 1, ID_MAX)
-    return listed, hamlets.hamlet_of(db.session, unit, code)
+    return hamlets.hamlet_of(db.session, unit, code)
 
 
 def _pages_with_questions(defn: survey_definition.SurveyDef, answers: dict[str, Any]) -> list[int]:
@@ -238,7 +245,7 @@ def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
             now,
             user=current_user if current_user.is_authenticated else None,
             unit=unit,
-            hamlet=_hamlet_choice(unit)[1],
+            hamlet=_chosen_hamlet(unit),
         )
     except service.SurveyError as error:
         flash(render(error.message, {}, _lang()), "info")
