@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import Survey, SurveyLedger, SurveyPending, SurveyResponse, User, utcnow
-from app.services import hamlets, mixer
+from app.services import hamlets, mixer, survey_definition
 from tests.conftest import NINH_KIEU, VI_THANH, load_content, set_clock
 from tests.test_attempts import bearer
 from tests.test_hot_paths import kept_plan, statements
@@ -343,3 +343,53 @@ def test_a_survey_address_with_a_nul_is_not_found(app, client, residents):
     )
     assert answered.status_code == 404
     assert client.get(f"/surveys/{bad}").status_code == 404
+
+
+def test_a_batch_the_database_refuses_stays_pending_and_other_surveys_still_move(
+    app, client, residents
+):
+    """A sealed response the database refuses when it is moved (a NUL in a text, as sealed
+    before such answers were refused) failed the mixer: the scheduled round stopped at that
+    survey, leaving the surveys after it unmoved, and the response that made its batch due
+    got a 500 after its answer was stored. The refused batch stays pending (nothing lost, and
+    logged); the other surveys' batches move."""
+    from app.services import surveys as service
+    from tests.test_surveys import IDENTIFIED
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite stores a NUL in text")
+    assert client.post(URL, headers=residents[0][1], json={"answers": GOOD}).status_code == 201
+    load_content(app, [("id.yaml", IDENTIFIED)], NOW)
+    (good,) = _payloads(app)
+    with app.app_context():
+        mixing = mixer.current()
+        full, other = (
+            db.session.scalar(select(Survey).where(Survey.slug == slug))
+            for slug in (SLUG, "kenh-thong-tin")
+        )
+        text_id = next(
+            q.id
+            for q in survey_definition.definition(db.session, full).questions
+            if q.key == "ly-do"
+        )
+        bad = good | {"rows": [*good["rows"], [text_id, 0, None, None, "x\x00"]]}
+        mixer.queue(db.session, mixing, full.id, bad, NOW)
+        plain = {
+            "unit": VI_THANH,
+            "hamlet": None,
+            "channel": "online",
+            "day": "2026-12-10",
+            "signed_in": False,
+            "version": other.version,
+            "answers": {},
+            "rows": [],
+            "figures": {"index_score": None, "index_items": 0, "index_top": 0, "groups": 0},
+        }
+        other_id = other.id
+        mixer.queue(db.session, mixing, other_id, plain, NOW)
+        db.session.commit()
+        assert service.settle(db.session, NOW, force=True) == 1
+        moved = db.session.scalars(select(SurveyResponse.survey_id)).all()
+        assert moved == [other_id]
+    assert _stored(app)[1] == 2  # the refused batch: still pending, both its responses

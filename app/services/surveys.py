@@ -9,6 +9,7 @@ string, `grid` → `{"1": value, ...}` by 1-based row.
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app import metrics
@@ -47,6 +48,8 @@ from app.services.survey_definition import (
 )
 from app.services.tokens import holds_token
 from app.text import has_stray_controls
+
+log = logging.getLogger(__name__)
 
 TEXT_MAX = 2000
 STRAY_CONTROLS = N_("Your answer contains invisible control characters: please retype it.")
@@ -712,8 +715,19 @@ def settle(
             )
         responses.sort(key=lambda r: r["id"])
         rows.sort(key=lambda r: (r["response_id"], r["question_id"], r["item"]))
-        _move(session, responses, rows)
-        session.commit()
+        try:
+            _move(session, responses, rows)
+            session.commit()
+        except DBAPIError:
+            # A batch the database refuses (a NUL in a text, sealed before such answers were
+            # refused): it stays pending, claimed rows restored; the other surveys move.
+            session.rollback()
+            log.exception(
+                "survey %s: a batch of %d pending responses could not be moved; it stays pending",
+                pending_survey,
+                len(responses),
+            )
+            continue
         moved += len(responses)
     if survey_id is not None and not moved:
         # The survey's mixer lock (mixer.waiting takes it when free, whatever it then finds)
