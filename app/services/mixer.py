@@ -155,8 +155,9 @@ def queue(
     session: Session, mixing: Mixing, survey_id: int, payload: Mapping[str, Any], now: datetime
 ) -> tuple[int, datetime]:
     """Insert a sealed pending response in the caller's transaction (it commits, with the
-    ledger). Returns how many of the survey's responses wait, this one included, and since
-    when the oldest has: read by the same statement, so the check costs no round trip."""
+    ledger). Returns how many of the survey's responses wait, this one included (counted up
+    to a batch and one: `is_due` needs no more), and since when the oldest has: read by the
+    same statement, so the check costs no round trip."""
     values = {
         "key": uuid.uuid4(),
         "survey_id": survey_id,
