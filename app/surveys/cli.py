@@ -44,6 +44,7 @@ def mix(everything: bool = False) -> int:
     number moved. `flask surveys mix` and the scheduler (app/jobs/periodic.py) run it."""
     from app import clock
     from app.services.surveys import settle
+    from app.services.upkeep import analyze_grown
 
     moved = settle(db.session, clock.now(), force=everything)
     db.session.commit()  # settle's last read ends here: nothing it holds keeps rows alive
@@ -54,6 +55,9 @@ def mix(everything: bool = False) -> int:
         # Left, they pile up in the queue's index, which every response reads.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM survey_pending"))
+        # The moved rows' tables: their foreign-key checks planned afresh once they have grown
+        # (app/services/upkeep.py: a check planned on an empty table scans it whole).
+        analyze_grown(db.session, ("survey_responses", "survey_answers"))
     return moved
 
 
