@@ -47,6 +47,10 @@ def main() -> int:
     parser.add_argument("--database", default="civic_bench_survey_prof", help="dropped, created")
     parser.add_argument("--profile", choices=SCENARIOS[1:], help="print cProfile's top functions")
     parser.add_argument("--lines", type=int, default=40, help="how many of them")
+    parser.add_argument("--sort", default="cumulative", help="with --profile: pstats sort key")
+    parser.add_argument(
+        "--callees", metavar="REGEX", help="with --profile: what the functions matching it call"
+    )
     args = parser.parse_args()
     if not re.fullmatch(r"civic_bench[a-z_]*", args.database):
         parser.error("--database must be civic_bench_SOMETHING (it is dropped)")
@@ -125,7 +129,11 @@ def main() -> int:
             calls[args.profile]()
         profile.disable()
         report = io.StringIO()
-        pstats.Stats(profile, stream=report).sort_stats("cumulative").print_stats(args.lines)
+        stats = pstats.Stats(profile, stream=report).sort_stats(args.sort)
+        if args.callees:
+            stats.print_callees(args.callees)
+        else:
+            stats.print_stats(args.lines)
         print(report.getvalue())
     return 0
 

@@ -318,6 +318,34 @@ def test_the_scheduled_mixer_vacuums_the_queue_even_when_requests_moved_every_ba
     assert "VACUUM survey_pending" in sent, sent
 
 
+def test_a_response_past_a_full_batch_leaves_it_to_its_mover_until_it_stalls(
+    app, client, residents, make_user
+):
+    """While one mixer moves a survey's batch its rows stay visible, so every response that
+    arrives meanwhile counted a batch and more, and each tried to move it: a lock test and a
+    rollback sent for nothing (a benchmark's API workers spent 8% of their time there). The
+    response that fills a batch moves it; one that finds more than a batch waiting leaves it
+    to the mixer already at work — unless the batch has waited `mixer.STALLED` (concurrent
+    responses may each have counted one short of a batch: then nobody filled it)."""
+    for _user, headers in residents:  # three sealed and waiting: the fixture's batch is 50
+        assert client.post(URL, headers=headers, json={"answers": GOOD}).status_code == 201
+    with app.app_context():
+        app.extensions["survey_mixing"] = mixer.Mixing(mixer.current().sealer, batch=3)
+    late = []
+    for n in range(2):
+        make_user(phone=f"097200000{n}")
+        late.append(bearer(client, f"097200000{n}"))
+    with statements(app) as sent:
+        fourth = client.post(URL, headers=late[0], json={"answers": GOOD})
+    assert fourth.status_code == 201, fourth.get_json()
+    assert len(sent) <= 3, sent  # its own read and write: no mixer
+    assert _stored(app) == (4, 4, 0)
+    set_clock(app, NOW + mixer.STALLED)
+    fifth = client.post(URL, headers=late[1], json={"answers": GOOD})
+    assert fifth.status_code == 201
+    assert _stored(app) == (5, 0, 5)  # stalled: the next response moved all of them
+
+
 def _statistics(app) -> dict[str, tuple[int, float]]:  # type: ignore[no-untyped-def]
     """(pages, rows) the planner believes each survey table has, and the rows it has."""
     with app.app_context():

@@ -249,6 +249,24 @@ def is_due(mixing: Mixing, count: int, oldest: datetime, now: datetime) -> bool:
     return count >= mixing.batch or (count > 0 and oldest <= now - mixing.wait)
 
 
+# How long a full batch may wait before any response arriving moves it (see `fills_batch`).
+STALLED = timedelta(seconds=2)
+
+
+def fills_batch(mixing: Mixing, count: int, oldest: datetime, now: datetime) -> bool:
+    """Whether the response just queued (`queue`'s answer: counted up to a batch and one)
+    should move its survey's batch: it is the one that filled it, or the oldest has waited
+    `wait` (a lone response), or a full batch has waited STALLED. A response that finds more
+    than a batch waiting otherwise leaves it: a mixer is moving it (its rows stay visible
+    until it commits; each arriving response tried to move it too, a lock test and a
+    rollback for nothing), or concurrent responses each counted one short of a batch and
+    nobody filled it — the first response after STALLED, or the scheduled mixer, moves it."""
+    if count == mixing.batch:
+        return True
+    waited = min(STALLED, mixing.wait) if count > mixing.batch else mixing.wait
+    return count > 0 and oldest <= now - waited
+
+
 def claim(
     session: Session, mixing: Mixing, survey_id: int, limit: int = 5000
 ) -> tuple[list[dict[str, Any]], datetime | None]:

@@ -558,9 +558,10 @@ def _stored(
     pending: tuple[int, datetime] | None,
     now: datetime,
 ) -> None:
-    """After a response's commit: counted, and the survey's batch moved when it is due."""
+    """After a response's commit: counted, and the survey's batch moved when this response
+    filled it (mixer.fills_batch)."""
     metrics.survey_response(anonymous=anonymous)
-    if mixing is not None and pending is not None and mixer.is_due(mixing, *pending, now):
+    if mixing is not None and pending is not None and mixer.fills_batch(mixing, *pending, now):
         settle(session, now, survey_id=survey_id, mixing=mixing)
 
 
