@@ -129,13 +129,20 @@ _WAITING_OF_LOCKED = _WAITING_OF.add_columns(
     func.pg_try_advisory_xact_lock(literal_column(str(MIXER_LOCK)), _OF_SURVEY)
 )
 # The mixer's claim: a survey's pending rows in queue order, rows another mixer holds skipped
-# (PostgreSQL; SQLite writes one at a time and renders no lock).
+# (PostgreSQL; SQLite writes one at a time and renders no lock); then those opened are deleted
+# by their keys. (One DELETE … WHERE id IN (that SELECT) was tried: with the queue's
+# statistics small, PostgreSQL planned it as a sequential scan of the whole queue.)
 _CLAIM = (
     select(_PENDING.c.id, _PENDING.c.sealed, _PENDING.c.queued_at)
     .where(_PENDING.c.survey_id == _OF_SURVEY)
     .order_by(_IN_LINE)
     .limit(bindparam("limit", type_=Integer))
     .with_for_update(skip_locked=True)
+)
+_TAKE = (
+    delete(_PENDING)
+    .where(_PENDING.c.id.in_(bindparam("keys", expanding=True)))
+    .returning(_PENDING.c.id)
 )
 # The sealed response, answering how many of the survey's others wait and since when: built
 # once (building it on every response cost about a tenth of a web answer's Python).
@@ -275,10 +282,10 @@ def claim(
     PostgreSQL rows another mixer holds are skipped; SQLite writes one at a time. Returns the
     opened payloads and the oldest queue time among them (the caller checks that what it got
     is still a due batch: skipped rows may leave it a lone response)."""
-    found = session.connection().execute(_CLAIM, {"survey_id": survey_id, "limit": limit}).all()
-    opened = {row.id: mixing.sealer.open(row.sealed) for row in found}
-    queued = {row.id: row.queued_at for row in found}
-    unreadable = sum(p is None for p in opened.values())
+    connection = session.connection()
+    found = connection.execute(_CLAIM, {"survey_id": survey_id, "limit": limit}).all()
+    opened = {row.id: (mixing.sealer.open(row.sealed), row.queued_at) for row in found}
+    unreadable = sum(payload is None for payload, _at in opened.values())
     if unreadable:
         # Sealed under a key no longer configured: they stay until it is (nothing is lost).
         log.error(
@@ -287,11 +294,10 @@ def claim(
             survey_id,
             unreadable,
         )
-    readable = [key for key, payload in opened.items() if payload is not None]
+    readable = [key for key, (payload, _at) in opened.items() if payload is not None]
     if not readable:
         return [], None
-    taken = session.scalars(
-        delete(SurveyPending).where(SurveyPending.id.in_(readable)).returning(SurveyPending.id)
-    ).all()
-    oldest = min((queued[key] for key in taken), default=None)
-    return [opened[key] for key in taken], oldest  # type: ignore[misc]
+    taken = [opened[key] for key in connection.execute(_TAKE, {"keys": readable}).scalars()]
+    if not taken:
+        return [], None
+    return [payload for payload, _at in taken], min(at for _payload, at in taken)  # type: ignore[misc]

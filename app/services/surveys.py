@@ -687,8 +687,7 @@ def settle(
             select(Survey.version).where(Survey.id == pending_survey).with_for_update(read=True)
         )
         current: SurveyDef | None = None
-        responses: list[dict[str, Any]] = []
-        rows: list[dict[str, Any]] = []
+        keyed: list[tuple[uuid.UUID, dict[str, Any], list[list[Any]]]] = []
         for payload in payloads:
             key = uuid.uuid4()
             figures = payload.get("figures")  # payloads sealed before migration 0022: none
@@ -698,34 +697,36 @@ def settle(
                     assert survey is not None
                     current = definition(session, survey)
                 figures = stored_figures(current, payload["answers"])
-            responses.append(
-                {
-                    "id": key,
-                    "survey_id": pending_survey,
-                    "unit_code": payload["unit"],
-                    # Payloads sealed before issue 20 carry neither: online, no hamlet.
-                    "hamlet_code": payload.get("hamlet"),
-                    "channel": payload.get("channel", "online"),
-                    "submitted_on": date.fromisoformat(payload["day"]),
-                    "signed_in": payload["signed_in"],
-                    "user_id": None,
-                    "demo": False,
-                    **figures,
-                }
-            )
-            rows.extend(
-                {
-                    "response_id": key,
-                    "question_id": question,
-                    "item": item,
-                    "value": value,
-                    "number": number,
-                    "text": text,
-                }
-                for question, item, value, number, text in payload["rows"]
-            )
-        responses.sort(key=lambda r: r["id"])
-        rows.sort(key=lambda r: (r["response_id"], r["question_id"], r["item"]))
+            response = {
+                "id": key,
+                "survey_id": pending_survey,
+                "unit_code": payload["unit"],
+                # Payloads sealed before issue 20 carry neither: online, no hamlet.
+                "hamlet_code": payload.get("hamlet"),
+                "channel": payload.get("channel", "online"),
+                "submitted_on": date.fromisoformat(payload["day"]),
+                "signed_in": payload["signed_in"],
+                "user_id": None,
+                "demo": False,
+                **figures,
+            }
+            keyed.append((key, response, payload["rows"]))
+        # Written in key order: the responses by their new keys, each one's answers by
+        # (question, item) — the order of both tables' primary keys.
+        keyed.sort(key=lambda entry: entry[0])
+        responses = [response for _key, response, _rows in keyed]
+        rows = [
+            {
+                "response_id": key,
+                "question_id": question,
+                "item": item,
+                "value": value,
+                "number": number,
+                "text": text,
+            }
+            for key, _response, answered in keyed
+            for question, item, value, number, text in sorted(answered, key=lambda r: r[:2])
+        ]
         try:
             _move(session, responses, rows)
             session.commit()
