@@ -94,6 +94,12 @@ def estimated_minutes(defn: SurveyDef) -> int:
 # Built once: every survey page, answer and API call finds its survey by its slug (building
 # the statement each time cost about a quarter of the lookup).
 _BY_SLUG = select(Survey).where(Survey.slug == bindparam("slug"))
+# With the unit a person not signed in names (the web survey's pages), by the same statement.
+_BY_SLUG_WITH_UNIT = (
+    select(Survey, Unit)
+    .outerjoin(Unit, Unit.code == bindparam("unit", type_=Unit.code.type))
+    .where(Survey.slug == bindparam("slug"))
+)
 
 
 SLUG_MAX = 64  # Survey.slug's length
@@ -110,6 +116,15 @@ def by_slug(session: Session, slug: str) -> Survey | None:
     if not addressable(slug):
         return None
     return session.scalar(_BY_SLUG, {"slug": slug})
+
+
+def by_slug_with_unit(session: Session, slug: str, unit: int) -> tuple[Survey, Unit | None] | None:
+    """`by_slug` with the unit of code `unit` (None: no such unit) read by the same statement,
+    or None for no such survey."""
+    if not addressable(slug):
+        return None
+    found = session.execute(_BY_SLUG_WITH_UNIT, {"slug": slug, "unit": unit}).first()
+    return (found[0], found[1]) if found is not None else None
 
 
 def is_open(survey: Survey, now: datetime) -> bool:

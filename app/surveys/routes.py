@@ -54,12 +54,17 @@ def index() -> str:
     return render_template("surveys/index.html", surveys=listed)
 
 
-def _respondent_unit(survey: Survey) -> Unit | None:
+def _respondent_or_404(slug: str) -> tuple[Survey, Unit | None]:
+    """The survey and the commune of the person answering (None: none chosen yet): a signed-in
+    person's own; else the one the request names, read with the survey by one statement."""
     if current_user.is_authenticated:
-        return current_user.unit
+        return _survey_or_404(slug), current_user.unit
     code = int_or_none(request.values.get("unit"), 1, ID_MAX)
-    unit = db.session.get(Unit, code) if code is not None else None
-    return unit if unit is not None and unit.level == UnitLevel.COMMUNE else None
+    if code is None:
+        return _survey_or_404(slug), None
+    found = service.by_slug_with_unit(db.session, slug, code) or abort(404)
+    survey, unit = found
+    return survey, unit if unit is not None and unit.level == UnitLevel.COMMUNE else None
 
 
 def _refusal(survey: Survey) -> str | None:
@@ -194,14 +199,13 @@ def _conditions(
     exempt_when=lambda: request.form.get("action") != "submit",
 )
 def answer(slug: str, page: int) -> Response | str | tuple[str, int]:
-    survey = _survey_or_404(slug)
+    survey, unit = _respondent_or_404(slug)
     if survey.sign_in == "required" and not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for(".intro", slug=slug)))
     refusal = _refusal(survey)
     if refusal:
         flash(refusal, "info")
         return redirect(url_for(".intro", slug=slug))
-    unit = _respondent_unit(survey)
     if unit is None or not policy.audience_reaches(db.session, survey.audience, unit):
         flash(_("Please choose your commune or ward first."), "danger")
         return redirect(url_for(".intro", slug=slug))
