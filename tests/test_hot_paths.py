@@ -482,7 +482,8 @@ def test_a_web_survey_answer_reads_its_survey_once(app, client):
     assert done.status_code == 302 and done.headers["Location"].endswith("/thanks")
     reads = [s for s in sent if s.startswith("SELECT surveys.id")]
     assert len(reads) == 1, reads
-    assert not [s for s in sent if s.startswith("SELECT units.")], sent
+    assert "JOIN units" in reads[0], reads  # the commune named, read with the survey
+    assert not [s for s in sent if "FROM units" in s], sent
     # No hamlet named, none to check: the commune's list of hamlets is for the page, not read
     # to store the answer.
     assert not [s for s in sent if "units.parent_code = " in s], sent

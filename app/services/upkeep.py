@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 # autovacuum's own rule (autovacuum_analyze_scale_factor 0.1), measured in pages: what the
 # file holds now against what the last ANALYZE or VACUUM saw. Growth, not the statistics
-# collector's change counters, which reach other connections up to seconds late.
+# collector's change counters, which reach other connections up to seconds late. Not seen so:
+# rows written into space a mass delete and a VACUUM freed (the file does not grow); the
+# nightly `flask surveys reorder` (CLUSTER) takes the statistics afresh.
 GROWTH = 0.1
 
 _GROWN = text(
