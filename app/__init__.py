@@ -109,9 +109,9 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
-        from flask_babel import get_locale
+        from app.formats import language
 
-        return {"current_locale": lambda: str(get_locale() or "vi")}
+        return {"current_locale": language}
 
     from app.surveys import mixing
 

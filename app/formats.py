@@ -27,7 +27,9 @@ DATE = "dd/MM/yyyy"
 DASH = "–"
 
 
-def _locale() -> str:
+def language() -> str:
+    """The language of this request's words ("vi", "en"): Babel's locale as text, the app's
+    default outside a request, "vi" outside the app. Every view, API and job asks here."""
     if has_app_context():
         return str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "vi"))
     return "vi"
@@ -43,7 +45,7 @@ def number(value: Any, digits: int = 0, *, fixed: bool = False) -> str:
         return DASH
     decimals = ("0" if fixed else "#") * digits
     pattern = "#,##0" + ("." + decimals if digits else "")
-    return babel_numbers.format_decimal(value, format=pattern, locale=_locale())
+    return babel_numbers.format_decimal(value, format=pattern, locale=language())
 
 
 def percent(share: Any, digits: int = 1) -> str:
@@ -51,7 +53,7 @@ def percent(share: Any, digits: int = 1) -> str:
     if _missing(share):
         return DASH
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return babel_numbers.format_percent(share, format=pattern, locale=_locale())
+    return babel_numbers.format_percent(share, format=pattern, locale=language())
 
 
 def interval(bounds: Any, digits: int = 1, *, as_percent: bool = False) -> str:
@@ -151,13 +153,13 @@ def day(moment: datetime | date | None, timezone: str | None = None) -> str:
         return DASH
     if isinstance(moment, datetime):
         moment = local(moment, timezone).date()
-    return babel_dates.format_date(moment, DATE, locale=_locale())
+    return babel_dates.format_date(moment, DATE, locale=language())
 
 
 def separators() -> str:
     """The decimal and thousands symbols of the reader's language, as Plotly's
     `layout.separators` wants them: ",." in Vietnamese (axes and hovers read "1.234,5")."""
-    locale = _locale()
+    locale = language()
     return babel_numbers.get_decimal_symbol(locale) + babel_numbers.get_group_symbol(locale)
 
 

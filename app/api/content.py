@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, g, jsonify, request
-from flask_babel import get_locale
 
+from app import formats
 from app.api.schemas import ContentOut, ErrorOut
 from app.api.spec import endpoint
 from app.content.pipeline import load_files
@@ -21,7 +21,7 @@ RESPONSES = {201: ContentOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 def _publish(kind: str) -> Response | tuple[Response, int]:
     raw = request.get_data(cache=False)
-    lang = str(get_locale() or "vi")
+    lang = formats.language()
     if len(raw) > MAX_BYTES:
         return api_error(
             413, None, [{"line": 1, "column": 1, "message": f"> {MAX_BYTES // 2**20} MiB"}]

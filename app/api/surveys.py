@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
-from flask_babel import get_locale
 
-from app import clock
+from app import clock, formats
 from app.api.schemas import ErrorOut
 from app.api.spec import caller_claim, endpoint, optional_user
 from app.api.survey_schemas import ResponseIn, ResponseOut, SurveyOut, SurveySummaryOut
@@ -111,14 +110,14 @@ def get_survey(slug: str) -> Response:
     tag="surveys",
 )
 def respond(slug: str, body: ResponseIn) -> Response | tuple[Response, int]:
-    lang = str(get_locale() or "vi")
     if body.channel in (None, "online") and "hamlet" not in body.model_fields_set:
         try:
             fast = _fast_lane(slug, body)
         except service.SurveyError as error:
-            return api_error(error.status, render(error.message, {}, lang))
-        if fast is not None:
-            return _answered(fast, lang)
+            return api_error(error.status, render(error.message, {}, formats.language()))
+        if fast is not None:  # the language is looked up only for words to say
+            return _answered(fast, formats.language() if fast else "vi")
+    lang = formats.language()
     survey = _survey(slug)
     if survey is None:
         return api_error(404)

@@ -7,10 +7,10 @@ from pathlib import PurePath
 
 import yaml
 from flask import Response, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import formats
 from app.access import roles_required
 from app.authoring import bp
 from app.authoring.forms import PublishForm, UploadForm
@@ -30,8 +30,7 @@ from app.services.exports import XLSX
 EDITORS = policy.MANAGERS
 
 
-def _lang() -> str:
-    return str(get_locale() or "vi")
+_lang = formats.language
 
 
 def _actor() -> Actor:

@@ -151,12 +151,9 @@ def enqueue(session: Session, kind: str, args: dict[str, Any], user: User, now: 
 
 
 def _language() -> str:
-    from flask_babel import get_locale
+    from app.formats import language
 
-    try:
-        return str(get_locale() or "vi")
-    except RuntimeError:  # outside a request (a command)
-        return "vi"
+    return language()
 
 
 def files_ttl() -> timedelta:

@@ -14,7 +14,7 @@ from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app import clock
+from app import clock, formats
 from app.access import roles_required
 from app.consent import CONSENT_TEXT
 from app.content.messages import render
@@ -37,10 +37,7 @@ def _me() -> User:
     return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "vi")
+_lang = formats.language
 
 
 def _survey_or_404(slug: str) -> Survey:

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
-from app import clock
+from app import clock, formats
 from app.content.messages import render
 from app.extensions import db
 from app.models import Survey
@@ -73,10 +73,7 @@ def _survey_or_404(slug: str) -> Survey:
     return surveys_service.by_slug(db.session, slug) or abort(404)
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "vi")
+_lang = formats.language
 
 
 def conditions_of(defn: survey_definition.SurveyDef) -> dict[str, str | None]:

@@ -33,10 +33,7 @@ def _survey_or_404(slug: str) -> Survey:
     return service.by_slug(db.session, slug) or abort(404)
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "vi")
+_lang = formats.language
 
 
 @bp.get("/")
