@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app import metrics
+from app import db_direct, metrics
 from app.content.messages import N_
 from app.models import (
     Attempt,
@@ -415,6 +415,16 @@ _GATE = (
 _GATE_OF_TOKEN = _GATE.where(holds_token(bindparam("owner_nonce")))
 
 
+def _first(session: Session, statement: Any, params: dict[str, Any]) -> Any | None:
+    """The first row of a hot path's statement, or None. Hot paths load and change no entity:
+    their statements skip the ORM's execution (its bookkeeping was a third of an answer's
+    Python time) and, on PostgreSQL, SQLAlchemy's execution too (app/db_direct.py: a fifth
+    of a start's wall time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return db_direct.first(session, statement, params)
+    return session.connection().execute(statement, params).one_or_none()
+
+
 @dataclass(frozen=True)
 class Gate:
     """What the start's one read found for a resident who may start now: the row (the
@@ -458,14 +468,10 @@ def gate(
         "user_id": owner_id,
         "slugs": slugs.get(round_id, []),
     }
-    # Hot paths run their statements on the session's connection, not through the ORM's
-    # execution: they load and change no entity, and the ORM's bookkeeping was a third of
-    # an answer's Python time (bench/profile_attempts.py).
-    run = session.connection().execute
     if owner_nonce is None:
-        row = run(_GATE, params).one_or_none()
+        row = _first(session, _GATE, params)
     else:
-        row = run(_GATE_OF_TOKEN, params | {"owner_nonce": owner_nonce}).one_or_none()
+        row = _first(session, _GATE_OF_TOKEN, params | {"owner_nonce": owner_nonce})
     if not _lets_through(row, now):
         return None
     if _slugs(row.draw) == params["slugs"]:
@@ -676,9 +682,7 @@ def _new_attempt(
         if session.get_bind().dialect.name == "postgresql":
             marked = {} if marks is None else {"device": marks.device, "client": marks.client}
             statement = _INSERT_PAPER_PG if marks is None else _INSERT_PAPER_MARKED_PG
-            attempt_id = (
-                session.connection().execute(statement, values | marked | drawn).scalar_one()
-            )
+            attempt_id = db_direct.first(session, statement, values | marked | drawn).attempt_id
         else:
             attempt_id = session.execute(_INSERT_ATTEMPT, values | {"state": "open"}).scalar_one()
             session.execute(
@@ -933,14 +937,9 @@ def record_answer(
         params["b_seq"] = seq
     if owner_nonce is not None:
         params["b_nonce"] = owner_nonce
-    # On the session's connection, not through the ORM's execution (see `begin`).
-    deadline = (
-        session.connection()
-        .execute(_SAVES[(seq is not None, owner_nonce is not None)], params)
-        .scalar_one_or_none()
-    )
+    saved = db_direct.first(session, _SAVES[(seq is not None, owner_nonce is not None)], params)
     session.commit()
-    return deadline
+    return None if saved is None else saved.deadline
 
 
 def save_answer(
@@ -1080,11 +1079,10 @@ def submit(
     no longer valid, already finished (by this person's other request too), late, a
     prediction missing — which the caller hands to `finish`, the full path."""
     params: dict[str, Any] = {"attempt_id": attempt_id, "owner_id": owner_id}
-    run = session.connection().execute  # no entity loaded or changed (see `begin`)
     if owner_nonce is None:
-        row = run(_SUBMIT_TARGET, params).one_or_none()
+        row = _first(session, _SUBMIT_TARGET, params)
     else:
-        row = run(_SUBMIT_TARGET_OF_TOKEN, params | {"owner_nonce": owner_nonce}).one_or_none()
+        row = _first(session, _SUBMIT_TARGET_OF_TOKEN, params | {"owner_nonce": owner_nonce})
     if (
         row is None
         or row.state != "open"
@@ -1221,11 +1219,7 @@ def _close(
     if figure is not None:
         params["b_figure"] = figure
     session.flush()  # a caller's pending changes first, as the ORM's execution would
-    row = (
-        session.connection()
-        .execute(_close_statement(dialect, figure is not None), params)
-        .one_or_none()
-    )
+    row = _first(session, _close_statement(dialect, figure is not None), params)
     if row is None:
         return None
     if dialect != "postgresql":

@@ -1,0 +1,131 @@
+"""The hot paths' statements run straight on the driver's connection (PostgreSQL only).
+
+SQLAlchemy Core still builds every statement; `first` compiles it once per dialect and runs it
+on the session's own psycopg connection, in the session's transaction, without SQLAlchemy's
+per-execution context and result objects. Those were a fifth of a contest start's wall time
+and most of what an answer save costs beyond the bare route (bench/profile_attempts.py;
+docs/benchmarks.md, "Statements on the driver's connection").
+
+What SQLAlchemy's own execution gives the callers is kept, and tested
+(tests/test_db_direct.py):
+- the engine's `before_cursor_execute` and `after_cursor_execute` events see each statement
+  and its parameters (the statement counts of the tests and benches, any tracing);
+- each bind parameter passes its type's bind processing (UTCDateTime refuses a naive
+  datetime and sends UTC), and each datetime read back is aware and in UTC whatever the
+  connection's TimeZone (UTCDateTime's promise); JSON comes back parsed;
+- a driver error is raised as SQLAlchemy's (`IntegrityError` for a lost race, which the
+  callers catch), and a connection found dead is invalidated so the pool replaces it;
+- `IN` over an expanding parameter becomes `= ANY(array)`: one text for any number of values.
+
+Other engines have no use for it: their callers keep the SQLAlchemy path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from psycopg.rows import namedtuple_row
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+_POSTCOMPILE = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)|__\[POSTCOMPILE_(\w+)\]")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    statement: Executable  # kept: the cache's key is its id
+    sql: str
+    defaults: dict[str, Any]  # the statement's own values (literals, defaults of bindparams)
+    processors: dict[str, Callable[[Any], Any]]  # bind name -> its type's bind processor
+
+
+_CACHE: WeakKeyDictionary[Dialect, dict[int, _Compiled]] = WeakKeyDictionary()
+
+
+def first(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any | None:
+    """The first row `statement` answers with `params` (attributes named as its columns), or
+    None, run on the session's connection (PostgreSQL) in its transaction."""
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = _compiled(dialect, statement)
+    values = compiled.defaults | dict(params)
+    for name, process in compiled.processors.items():
+        values[name] = process(values[name])
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    dispatch = connection.dispatch
+    sql = compiled.sql
+    cursor = driver.cursor(row_factory=_utc_row)
+    try:
+        # As SQLAlchemy's execution calls them (a listener may hand back another statement).
+        for listener in dispatch.before_cursor_execute:
+            sql, values = listener(connection, cursor, sql, values, None, False)
+        cursor.execute(sql, values)
+        dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
+        return cursor.fetchone() if cursor.description is not None else None
+    except dialect.loaded_dbapi.Error as error:
+        dead = dialect.is_disconnect(error, driver, cursor)
+        if dead:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(
+            sql,
+            values,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=dead,
+            dialect=dialect,
+        ) from error
+    finally:
+        cursor.close()
+
+
+def _compiled(dialect: Dialect, statement: Executable) -> _Compiled:
+    known = _CACHE.setdefault(dialect, {})
+    found = known.get(id(statement))
+    if found is not None and found.statement is statement:
+        return found
+    if dialect.name != "postgresql" or dialect.paramstyle != "pyformat":
+        raise NotImplementedError("db_direct runs statements on PostgreSQL through psycopg")
+    compiled = statement.compile(dialect=dialect)
+
+    def rendered(match: re.Match[str]) -> str:
+        if match.group(1):  # NOT IN (…) has no ANY form that keeps NULL's meaning
+            raise NotImplementedError("NOT IN over an expanding parameter")
+        if match.group(2):
+            return f"= ANY(%({match.group(2)})s)"
+        return f"%({match.group(3)})s"
+
+    sql = _POSTCOMPILE.sub(rendered, compiled.string)
+    defaults: dict[str, Any] = {}
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for bind, name in compiled.bind_names.items():
+        if not bind.required:
+            defaults[name] = bind.effective_value
+        process = bind.type.bind_processor(dialect)
+        if process is not None and not bind.expanding:
+            processors[name] = process
+    found = _Compiled(statement, sql, defaults, processors)
+    known[id(statement)] = found
+    return found
+
+
+def _utc_row(cursor: Any) -> Callable[[Sequence[Any]], Any]:
+    """psycopg's named tuples, each aware datetime turned to UTC (as UTCDateTime reads)."""
+    make = namedtuple_row(cursor)
+
+    def row(values: Sequence[Any]) -> Any:
+        return make([_utc(value) for value in values])
+
+    return row
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
