@@ -1,4 +1,4 @@
-"""The hot paths' statements run straight on the driver's connection (PostgreSQL only).
+"""The hot paths' statements run straight on the driver's connection (PostgreSQL).
 
 SQLAlchemy Core still builds every statement; `first` compiles it once per dialect and runs it
 on the session's own psycopg connection, in the session's transaction, without SQLAlchemy's
@@ -17,7 +17,8 @@ What SQLAlchemy's own execution gives the callers is kept, and tested
   callers catch), and a connection found dead is invalidated so the pool replaces it;
 - `IN` over an expanding parameter becomes `= ANY(array)`: one text for any number of values.
 
-Other engines have no use for it: their callers keep the SQLAlchemy path."""
+Other engines (SQLite) run the same statements through SQLAlchemy's Core execution: one call
+for the callers on every engine."""
 
 from __future__ import annotations
 
@@ -50,9 +51,13 @@ _CACHE: WeakKeyDictionary[Dialect, dict[int, _Compiled]] = WeakKeyDictionary()
 
 def first(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any | None:
     """The first row `statement` answers with `params` (attributes named as its columns), or
-    None, run on the session's connection (PostgreSQL) in its transaction."""
+    None, run on the session's connection in its transaction: on PostgreSQL by the driver,
+    elsewhere by SQLAlchemy's Core execution (never the ORM's: a hot path loads no entity)."""
     connection = session.connection()
     dialect = connection.dialect
+    if dialect.name != "postgresql":
+        result = connection.execute(statement, params)
+        return result.first() if result.returns_rows else None
     compiled = _compiled(dialect, statement)
     values = compiled.defaults | dict(params)
     for name, process in compiled.processors.items():

@@ -2,7 +2,7 @@
 SQLAlchemy's execution promised — UTC datetimes whatever the connection's time zone, types'
 bind processing, SQLAlchemy's errors (a lost race is an IntegrityError), a dead connection
 replaced, the engine's cursor events, one text for any length of IN list. PostgreSQL only:
-other engines never call it."""
+on other engines `first` is SQLAlchemy's Core execution, which the whole suite runs on SQLite."""
 
 from __future__ import annotations
 

@@ -110,35 +110,43 @@ def test_statements_per_request_stay_few(app, client, rounds, people):  # noqa: 
     assert len(sent) <= (2 if dialect == "postgresql" else 5), sent
 
 
+@contextmanager
+def executed_by_sqlalchemy(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The statements SQLAlchemy's own execution runs while the block runs (its
+    `before_execute`; app/db_direct.py's statements never reach it). PostgreSQL only: on
+    other engines db_direct is SQLAlchemy's execution, and the test is skipped."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("app/db_direct.py runs the driver on PostgreSQL only")
+        engine = db.engine
+    executed: list[str] = []
+
+    def record(_conn, element, *_args):  # type: ignore[no-untyped-def]
+        executed.append(str(element))
+
+    event.listen(engine, "before_execute", record)
+    try:
+        yield executed
+    finally:
+        event.remove(engine, "before_execute", record)
+
+
 def test_the_contest_hot_paths_run_on_the_drivers_connection(app, client, rounds, people):  # noqa: F811
     """On PostgreSQL the start, the answer and the submit send their statements through
     app/db_direct.py: the driver runs them (the engine's cursor events still see each one),
     SQLAlchemy's execution never does — its per-statement context and result objects were a
     fifth of a start's wall time (bench/profile_attempts.py)."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("app/db_direct.py serves PostgreSQL; other engines keep SQLAlchemy's")
-        engine = db.engine
     warm = start(client, people[0], rounds["tuan-1"])
     assert warm.status_code == 201
-    executed: list[str] = []
-
-    def through_sqlalchemy(_conn, element, *_args):  # type: ignore[no-untyped-def]
-        executed.append(str(element))
-
-    event.listen(engine, "before_execute", through_sqlalchemy)
-    try:
-        with statements(app) as sent:
-            started = start(client, people[1], rounds["tuan-1"])
-            attempt = started.get_json()["id"]
-            saved = client.put(
-                f"/api/v1/attempts/{attempt}/answers/1", headers=people[1], json={"choices": ["A"]}
-            )
-            submitted = client.post(
-                f"/api/v1/attempts/{attempt}/submit", headers=people[1], json={"prediction": 4}
-            )
-    finally:
-        event.remove(engine, "before_execute", through_sqlalchemy)
+    with executed_by_sqlalchemy(app) as executed, statements(app) as sent:
+        started = start(client, people[1], rounds["tuan-1"])
+        attempt = started.get_json()["id"]
+        saved = client.put(
+            f"/api/v1/attempts/{attempt}/answers/1", headers=people[1], json={"choices": ["A"]}
+        )
+        submitted = client.post(
+            f"/api/v1/attempts/{attempt}/submit", headers=people[1], json={"prediction": 4}
+        )
     assert (started.status_code, saved.status_code, submitted.status_code) == (201, 200, 200)
     assert len(sent) == 5, sent  # the gate, the paper; the answer; the target, the closing
     assert executed == []

@@ -21,7 +21,7 @@ from app.models import Survey, SurveyLedger, SurveyPending, SurveyResponse, User
 from app.services import hamlets, mixer, survey_definition
 from tests.conftest import NINH_KIEU, VI_THANH, load_content, set_clock
 from tests.test_attempts import bearer
-from tests.test_hot_paths import kept_plan, statements
+from tests.test_hot_paths import executed_by_sqlalchemy, kept_plan, statements
 from tests.test_surveys import FULL, GOOD, NOW
 
 SLUG = "hai-long-chinh-quyen-2026"
@@ -72,6 +72,18 @@ def test_a_response_through_the_api_is_one_read_and_its_writes(app, client, resi
         second = client.post(URL, headers=residents[1][1], json={"answers": GOOD})
     assert second.status_code == 201, second.get_json()
     assert len(sent) <= (2 if dialect == "postgresql" else 3), sent
+    assert _stored(app) == (2, 2, 0)
+
+
+def test_a_response_through_the_api_runs_on_the_drivers_connection(app, client, residents):
+    """On PostgreSQL the fast lane's read and its write go through app/db_direct.py (the
+    driver; the cursor events see both), never SQLAlchemy's execution (as the contest's hot
+    paths: tests/test_hot_paths.py)."""
+    assert client.post(URL, headers=residents[0][1], json={"answers": GOOD}).status_code == 201
+    with executed_by_sqlalchemy(app) as executed, statements(app) as sent:
+        second = client.post(URL, headers=residents[1][1], json={"answers": GOOD})
+    assert second.status_code == 201, second.get_json()
+    assert len(sent) == 2 and executed == [], (sent, executed)
     assert _stored(app) == (2, 2, 0)
 
 

@@ -415,16 +415,6 @@ _GATE = (
 _GATE_OF_TOKEN = _GATE.where(holds_token(bindparam("owner_nonce")))
 
 
-def _first(session: Session, statement: Any, params: dict[str, Any]) -> Any | None:
-    """The first row of a hot path's statement, or None. Hot paths load and change no entity:
-    their statements skip the ORM's execution (its bookkeeping was a third of an answer's
-    Python time) and, on PostgreSQL, SQLAlchemy's execution too (app/db_direct.py: a fifth
-    of a start's wall time)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return db_direct.first(session, statement, params)
-    return session.connection().execute(statement, params).one_or_none()
-
-
 @dataclass(frozen=True)
 class Gate:
     """What the start's one read found for a resident who may start now: the row (the
@@ -469,9 +459,9 @@ def gate(
         "slugs": slugs.get(round_id, []),
     }
     if owner_nonce is None:
-        row = _first(session, _GATE, params)
+        row = db_direct.first(session, _GATE, params)
     else:
-        row = _first(session, _GATE_OF_TOKEN, params | {"owner_nonce": owner_nonce})
+        row = db_direct.first(session, _GATE_OF_TOKEN, params | {"owner_nonce": owner_nonce})
     if not _lets_through(row, now):
         return None
     if _slugs(row.draw) == params["slugs"]:
@@ -1080,9 +1070,11 @@ def submit(
     prediction missing — which the caller hands to `finish`, the full path."""
     params: dict[str, Any] = {"attempt_id": attempt_id, "owner_id": owner_id}
     if owner_nonce is None:
-        row = _first(session, _SUBMIT_TARGET, params)
+        row = db_direct.first(session, _SUBMIT_TARGET, params)
     else:
-        row = _first(session, _SUBMIT_TARGET_OF_TOKEN, params | {"owner_nonce": owner_nonce})
+        row = db_direct.first(
+            session, _SUBMIT_TARGET_OF_TOKEN, params | {"owner_nonce": owner_nonce}
+        )
     if (
         row is None
         or row.state != "open"
@@ -1219,7 +1211,7 @@ def _close(
     if figure is not None:
         params["b_figure"] = figure
     session.flush()  # a caller's pending changes first, as the ORM's execution would
-    row = _first(session, _close_statement(dialect, figure is not None), params)
+    row = db_direct.first(session, _close_statement(dialect, figure is not None), params)
     if row is None:
         return None
     if dialect != "postgresql":

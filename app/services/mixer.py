@@ -34,6 +34,7 @@ from flask import current_app
 from sqlalchemy import Integer, bindparam, delete, func, insert, literal_column, select
 from sqlalchemy.orm import Session
 
+from app import db_direct
 from app.models import SurveyLedger, SurveyPending
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,8 @@ def queue_entered(
         "batch": mixing.batch,
     }
     connection = session.connection()  # no entity: not through the ORM's execution
-    if connection.dialect.name == "postgresql":
-        count, oldest = connection.execute(_QUEUE_ENTERED, values).one()
+    if connection.dialect.name == "postgresql":  # nor SQLAlchemy's (app/db_direct.py)
+        count, oldest = db_direct.first(session, _QUEUE_ENTERED, values)
     else:
         connection.execute(_ENTER, values)
         count, oldest = connection.execute(_QUEUE, values).one()

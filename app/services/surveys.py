@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app import metrics
+from app import db_direct, metrics
 from app.content.messages import N_
 from app.models import (
     CHANNELS,
@@ -625,14 +625,12 @@ def respond_fast(
     the full path settles and explains — no such survey or a token no longer valid, a survey
     not anonymous or not open, not in its audience, a hamlet not of the account's commune,
     questions not yet read by this process. A second answer: AlreadyAnswered."""
-    # On the session's connection, not through the ORM's execution (it loads no entity), as
-    # the attempts' hot paths run (services.attempts.gate).
+    # It loads no entity: not through the ORM's execution and, on PostgreSQL, not through
+    # SQLAlchemy's either (app/db_direct.py), as the attempts' hot paths run.
     if not addressable(slug):
         return None
-    run = session.connection().execute
-    row = run(
-        _RESPONDENT, {"slug": slug, "user_id": owner_id, "owner_nonce": owner_nonce}
-    ).one_or_none()
+    params = {"slug": slug, "user_id": owner_id, "owner_nonce": owner_nonce}
+    row = db_direct.first(session, _RESPONDENT, params)
     if row is None or not row.anonymous or not open_between(row.opens_at, row.closes_at, now):
         return None
     hamlet = row.hamlet_code
