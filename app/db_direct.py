@@ -29,12 +29,14 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from psycopg.pq import ExecStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+TUPLES_OK = ExecStatus.TUPLES_OK
 _POSTCOMPILE = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)|__\[POSTCOMPILE_(\w+)\]")
 
 
@@ -73,7 +75,8 @@ def first(session: Session, statement: Executable, params: Mapping[str, Any]) ->
             sql, values = listener(connection, cursor, sql, values, None, False)
         cursor.execute(sql, values)
         dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
-        return cursor.fetchone() if cursor.description is not None else None
+        answered = cursor.pgresult is not None and cursor.pgresult.status == TUPLES_OK
+        return cursor.fetchone() if answered else None  # not `description`: objects per column
     except dialect.loaded_dbapi.Error as error:
         dead = dialect.is_disconnect(error, driver, cursor)
         if dead:
