@@ -43,14 +43,14 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         limiter,
         login_manager,
         migrate,
-        select_locale,
+        parsed_locale,
     )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=parsed_locale)
     bootstrap.init_app(app)
     compress.init_app(app)
     if app.config["CACHE_KEY_PREFIX"] == "civic:":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from typing import Any
 
+from babel import Locale
 from flask import request
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
@@ -43,6 +45,17 @@ bootstrap = Bootstrap5()
 compress = Compress()  # pages and JSON, brotli or gzip (app/assets.py for files)
 cache = Cache()  # survey results under a stamp (app/services/results_cache.py)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def parsed_locale() -> Locale:
+    """Babel's locale selector: `select_locale`'s language, parsed once per process (Babel
+    would parse the text on every request that says a word)."""
+    return _parsed(select_locale())
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(language: str) -> Locale:
+    return Locale.parse(language)
 
 
 def select_locale() -> str:
