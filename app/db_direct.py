@@ -23,29 +23,32 @@ for the callers on every engine."""
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from psycopg.pq import ExecStatus
-from psycopg.rows import namedtuple_row
+from psycopg.rows import tuple_row
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 TUPLES_OK = ExecStatus.TUPLES_OK
+_TIMESTAMPTZ, _TIMESTAMP = 1184, 1114  # PostgreSQL's type oids
 _POSTCOMPILE = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)|__\[POSTCOMPILE_(\w+)\]")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
     statement: Executable  # kept: the cache's key is its id
     sql: str
     defaults: dict[str, Any]  # the statement's own values (literals, defaults of bindparams)
     processors: dict[str, Callable[[Any], Any]]  # bind name -> its type's bind processor
+    shape: _Shape | None = None  # its rows', known from its first answer
 
 
 _CACHE: WeakKeyDictionary[Dialect, dict[int, _Compiled]] = WeakKeyDictionary()
@@ -68,15 +71,24 @@ def first(session: Session, statement: Executable, params: Mapping[str, Any]) ->
     assert driver is not None
     dispatch = connection.dispatch
     sql = compiled.sql
-    cursor = driver.cursor(row_factory=_utc_row)
+    cursor = driver.cursor(row_factory=tuple_row)
     try:
         # As SQLAlchemy's execution calls them (a listener may hand back another statement).
         for listener in dispatch.before_cursor_execute:
             sql, values = listener(connection, cursor, sql, values, None, False)
         cursor.execute(sql, values)
         dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
-        answered = cursor.pgresult is not None and cursor.pgresult.status == TUPLES_OK
-        return cursor.fetchone() if answered else None  # not `description`: objects per column
+        # The result's status, not `description` (which builds an object per column).
+        if cursor.pgresult is None or cursor.pgresult.status != TUPLES_OK:
+            return None
+        values_read = cursor.fetchone()
+        if values_read is None:
+            return None
+        if sql is not compiled.sql:  # a listener's own text: its own columns
+            return _shape_of(cursor).of(values_read)
+        if compiled.shape is None:
+            compiled.shape = _shape_of(cursor)
+        return compiled.shape.of(values_read)
     except dialect.loaded_dbapi.Error as error:
         dead = dialect.is_disconnect(error, driver, cursor)
         if dead:
@@ -123,17 +135,34 @@ def _compiled(dialect: Dialect, statement: Executable) -> _Compiled:
     return found
 
 
-def _utc_row(cursor: Any) -> Callable[[Sequence[Any]], Any]:
-    """psycopg's named tuples, each aware datetime turned to UTC (as UTCDateTime reads)."""
-    make = namedtuple_row(cursor)
+@dataclass(frozen=True)
+class _Shape:
+    """A result's rows: a named tuple (attributes named as the columns) and which columns are
+    timestamps, read back as UTCDateTime reads them: aware, in UTC."""
 
-    def row(values: Sequence[Any]) -> Any:
-        return make([_utc(value) for value in values])
+    row: Any  # a namedtuple class
+    aware: tuple[int, ...]  # timestamp with time zone: in the connection's TimeZone
+    naive: tuple[int, ...]  # timestamp without: taken as UTC
 
-    return row
+    def of(self, values: Sequence[Any]) -> Any:
+        if self.aware or self.naive:
+            values = list(values)
+            for i in self.aware:
+                if values[i] is not None:
+                    values[i] = values[i].astimezone(UTC)
+            for i in self.naive:
+                if values[i] is not None:
+                    values[i] = values[i].replace(tzinfo=UTC)
+        return self.row._make(values)
 
 
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
-    return value
+def _shape_of(cursor: Any) -> _Shape:
+    result = cursor.pgresult
+    count = result.nfields
+    names = [result.fname(i).decode() for i in range(count)]
+    types = [result.ftype(i) for i in range(count)]
+    return _Shape(
+        namedtuple("Row", names, rename=True),  # type: ignore[misc] (names known at run time)
+        tuple(i for i, oid in enumerate(types) if oid == _TIMESTAMPTZ),
+        tuple(i for i, oid in enumerate(types) if oid == _TIMESTAMP),
+    )

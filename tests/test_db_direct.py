@@ -27,7 +27,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 HANOI = timezone(timedelta(hours=7))
-AT = select(bindparam("at", type_=UTCDateTime()).label("at"), text("now() AS server_now"))
+AT = select(
+    bindparam("at", type_=UTCDateTime()).label("at"),
+    text("now() AS server_now, TIMESTAMP '2026-12-07 13:00' AS plain"),
+)
 CODES = select(Unit.code).where(Unit.code.in_(bindparam("codes", expanding=True)))
 
 
@@ -39,6 +42,7 @@ def test_datetimes_come_back_in_utc_whatever_the_connections_time_zone(app: Any)
         assert row is not None
         assert row.at == sent and row.at.tzinfo is UTC and row.at.hour == 13
         assert row.server_now.tzinfo is UTC
+        assert row.plain == datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # no zone: UTC, as UTCDateTime
         db.session.rollback()
 
 
@@ -99,7 +103,7 @@ def test_the_engines_cursor_events_see_and_may_change_the_statement(app: Any) ->
         seen.append((statement, parameters))
 
     def tag(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> Any:
-        return statement.replace("AS server_now", "AS server_now, 42 AS tagged"), parameters
+        return statement.replace("AS server_now,", "AS server_now, 42 AS tagged,"), parameters
 
     sent = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
     with app.app_context():
