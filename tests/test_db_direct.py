@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import JSON, Integer, bindparam, event, insert, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
@@ -136,3 +136,51 @@ def test_a_connection_cut_is_invalidated_and_the_next_statement_has_a_live_one(
         db.session.rollback()
         assert db.session.scalar(text("SELECT pg_backend_pid()")) != pid
         assert db_direct.first(db.session, CODES, {"codes": [-1]}) is None
+
+
+def test_an_error_does_not_carry_its_parameters_when_the_engine_hides_them(app: Any) -> None:
+    """app/config.py sets hide_parameters: no phone, nonce or answer in an error's text (the
+    periodic jobs log exceptions as they are)."""
+    new_unit = insert(Unit).values(
+        code=bindparam("code"),
+        name=bindparam("name"),
+        level="commune",
+        division_type="Xã",
+        parent_code=None,
+        search_name="xa thu",
+    )
+    with app.app_context():
+        assert db.engine.hide_parameters
+        code = db.session.scalar(select(Unit.code).limit(1))
+        with pytest.raises(IntegrityError) as lost:
+            db_direct.first(db.session, new_unit, {"code": code, "name": "PHONE-0912345678"})
+        db.session.rollback()
+    assert "0912345678" not in str(lost.value)
+    assert "hidden" in str(lost.value)
+
+
+def test_values_are_bound_as_their_types_bind_them_on_postgresql(app: Any) -> None:
+    """The dialect's own bind processing (PostgreSQL's JSON serialises a dict), a callable
+    value called on every execution, an IN list given as a tuple."""
+    calls = iter(range(1, 100))
+    typed = select(
+        bindparam("doc", type_=JSON).label("doc"),
+        bindparam("n", type_=Integer, callable_=lambda: next(calls)).label("n"),
+    )
+    with app.app_context():
+        first = db_direct.first(db.session, typed, {"doc": {"a": [1, "ă"]}})
+        second = db_direct.first(db.session, typed, {"doc": {"b": None}})
+        code = db.session.scalar(select(Unit.code).limit(1))
+        listed = db_direct.first(db.session, CODES, {"codes": (code, -1)})
+        db.session.rollback()
+    assert first is not None and second is not None
+    assert (first.doc, first.n, second.doc, second.n) == ({"a": [1, "ă"]}, 1, {"b": None}, 2)
+    assert listed == (code,)
+
+
+def test_statements_built_on_every_call_do_not_grow_the_cache_without_bound(app: Any) -> None:
+    with app.app_context():
+        for n in range(db_direct.CACHED + 50):
+            db_direct.first(db.session, select(literal(n).label("n")), {})
+        db.session.rollback()
+        assert len(db_direct.cached(db.engine.dialect)) <= db_direct.CACHED
