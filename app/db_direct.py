@@ -33,7 +33,6 @@ import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -44,8 +43,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from app.models.types import UTCDateTime
+
 TUPLES_OK = ExecStatus.TUPLES_OK
-_TIMESTAMPTZ, _TIMESTAMP = 1184, 1114  # PostgreSQL's type oids
+_TIMESTAMPS = frozenset({1184, 1114})  # PostgreSQL's timestamptz and timestamp oids
+_UTC = UTCDateTime()
 _POSTCOMPILE = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)|__\[POSTCOMPILE_(\w+)\]")
 
 
@@ -74,7 +76,7 @@ def first(session: Session, statement: Executable, params: Mapping[str, Any]) ->
         result = connection.execute(statement, params)
         return result.first() if result.returns_rows else None
     compiled = _compiled(dialect, statement)
-    values = compiled.defaults | dict(params)
+    values = {**compiled.defaults, **params}
     for name, make in compiled.callables.items():
         if name not in params:
             values[name] = make()
@@ -172,21 +174,16 @@ def cached(dialect: Dialect) -> dict[int, _Compiled]:
 @dataclass(frozen=True)
 class _Shape:
     """A result's rows: a named tuple (attributes named as the columns) and which columns are
-    timestamps, read back as UTCDateTime reads them: aware, in UTC."""
+    timestamps, read back as UTCDateTime reads them (its own `process_result_value`)."""
 
     row: Any  # a namedtuple class
-    aware: tuple[int, ...]  # timestamp with time zone: in the connection's TimeZone
-    naive: tuple[int, ...]  # timestamp without: taken as UTC
+    stamps: tuple[int, ...]  # timestamp columns, with or without time zone
 
     def of(self, values: Sequence[Any]) -> Any:
-        if self.aware or self.naive:
+        if self.stamps:
             values = list(values)
-            for i in self.aware:
-                if values[i] is not None:
-                    values[i] = values[i].astimezone(UTC)
-            for i in self.naive:
-                if values[i] is not None:
-                    values[i] = values[i].replace(tzinfo=UTC)
+            for i in self.stamps:
+                values[i] = _UTC.process_result_value(values[i], None)
         return self.row._make(values)
 
 
@@ -194,9 +191,7 @@ def _shape_of(cursor: Any) -> _Shape:
     result = cursor.pgresult
     count = result.nfields
     names = [result.fname(i).decode() for i in range(count)]
-    types = [result.ftype(i) for i in range(count)]
     return _Shape(
         namedtuple("Row", names, rename=True),  # type: ignore[misc] (names known at run time)
-        tuple(i for i, oid in enumerate(types) if oid == _TIMESTAMPTZ),
-        tuple(i for i, oid in enumerate(types) if oid == _TIMESTAMP),
+        tuple(i for i in range(count) if result.ftype(i) in _TIMESTAMPS),
     )
