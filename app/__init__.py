@@ -40,6 +40,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         compress,
         csrf,
         db,
+        install_gettext,
         limiter,
         login_manager,
         migrate,
@@ -51,6 +52,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=parsed_locale)
+    install_gettext(app)  # after Babel's: its callables replaced
     bootstrap.init_app(app)
     compress.init_app(app)
     if app.config["CACHE_KEY_PREFIX"] == "civic:":
