@@ -19,10 +19,10 @@ from sqlalchemy import func, select, text, update
 from app.extensions import db
 from app.models import Survey, SurveyLedger, SurveyPending, SurveyResponse, User, utcnow
 from app.services import hamlets, mixer, survey_definition
-from tests.conftest import NINH_KIEU, VI_THANH, load_content, set_clock
+from tests.conftest import NINH_KIEU, VI_THANH, csrf_token, load_content, set_clock
 from tests.test_attempts import bearer
 from tests.test_hot_paths import executed_by_sqlalchemy, kept_plan, statements
-from tests.test_surveys import FULL, GOOD, NOW
+from tests.test_surveys import FULL, GOOD, GOOD_FORM, NOW
 
 SLUG = "hai-long-chinh-quyen-2026"
 URL = f"/api/v1/surveys/{SLUG}/responses"
@@ -85,6 +85,21 @@ def test_a_response_through_the_api_runs_on_the_drivers_connection(app, client, 
     assert second.status_code == 201, second.get_json()
     assert len(sent) == 2 and executed == [], (sent, executed)
     assert _stored(app) == (2, 2, 0)
+
+
+def test_a_response_through_the_web_form_writes_on_the_drivers_connection(app, client, residents):
+    """The web form's anonymous response (not signed in): the survey's flag read FOR SHARE and
+    the sealed row go through app/db_direct.py, as the API's do — SQLAlchemy's execution
+    around them was about a sixth of the form's time (py-spy, bench/profile_survey_paths.py).
+    The survey itself is still read as an entity (the pages need it)."""
+    token = csrf_token(client, f"/surveys/{SLUG}")
+    with executed_by_sqlalchemy(app) as executed, statements(app) as sent:
+        done = client.post(f"/surveys/{SLUG}/page/1", data={"csrf_token": token, **GOOD_FORM})
+    assert done.status_code == 302, done.get_data(as_text=True)[:2000]
+    written = [s for s in executed if "survey_pending" in s or "SELECT surveys.anonymous" in s]
+    assert written == [], executed
+    assert any("survey_pending" in s for s in sent) and any("FOR SHARE" in s for s in sent), sent
+    assert _stored(app) == (0, 1, 0)
 
 
 def test_the_fast_lane_seals_what_the_full_path_seals(app, client, residents):

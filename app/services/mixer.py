@@ -173,7 +173,7 @@ def queue(
         "queued_at": now,
         "batch": mixing.batch,
     }
-    count, oldest = session.execute(_QUEUE, values).one()
+    count, oldest = db_direct.first(session, _QUEUE, values)  # no entity (app/db_direct.py)
     return int(count) + 1, min(now, oldest) if oldest is not None else now
 
 

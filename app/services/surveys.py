@@ -478,9 +478,7 @@ def submit(
     figures = stored_figures(defn, answers)
     # The flag as it is now (FOR SHARE): the definition was read earlier in the request, and a
     # re-publish as anonymous in between must not get an identified row.
-    anonymous = session.scalar(
-        select(Survey.anonymous).where(Survey.id == survey_id).with_for_update(read=True)
-    )
+    anonymous = db_direct.first(session, _ANONYMOUS_NOW, {"id": survey_id}).anonymous
     response = None
     pending: tuple[int, datetime] | None = None
     if user is not None:
@@ -532,6 +530,12 @@ def submit(
 
 
 ALREADY_ANSWERED = N_("You have already answered this survey. Thank you!")
+# `submit`'s read of the survey's flag as it is now (FOR SHARE), built once.
+_ANONYMOUS_NOW = (
+    select(Survey.anonymous)
+    .where(Survey.id == bindparam("id", type_=Survey.id.type))
+    .with_for_update(read=True)
+)
 
 
 def _sealed_payload(
