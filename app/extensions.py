@@ -77,7 +77,7 @@ def catalogue() -> Any:
     so it finds its own catalogue, and the request's comes back after it. The one domain of
     the app (no view sets another)."""
     locale = get_locale()
-    if locale is None:  # outside a request
+    if locale is None:  # outside an app context: Flask-Babel answers with no words
         return get_translations()
     kept = g.get("_catalogue")
     if kept is not None and kept[0] is locale:
