@@ -322,38 +322,6 @@ def test_while_one_mixer_moves_a_survey_others_do_not_claim_its_rows(app, client
     assert _stored(app) == (3, 0, 3)
 
 
-def test_a_sealed_response_waits_on_the_queues_own_pages_not_in_toast(app, client, residents):
-    """A sealed response is at least 2,828 bytes (2 KiB of padded payload, encrypted and
-    base64-encoded): past the 2 KB at which PostgreSQL tries to shrink a row. It tried to
-    compress the ciphertext (which does not compress) and then wrote it out of line, as two
-    chunks of the queue's TOAST table with an index entry each; the mixer read them back and
-    deleted them (bench/surveys_bench.py: the TOAST table 18.7 MB beside a 0.4 MB queue).
-    The attack: after responses of the smallest and of a larger size (a long text answer),
-    the TOAST table holds no more rows than before, and no sealed row is stored compressed
-    (stored size = its length; a compressed or out-of-line value is smaller in the row)."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite stores a row's bytes in its pages: no TOAST")
-        toast = db.session.scalar(
-            text("SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = :t"),
-            {"t": "survey_pending"},
-        )
-        count_toast = text(f"SELECT count(*) FROM {toast}")  # noqa: S608 (a catalogue name)
-        before = db.session.scalar(count_toast)
-        db.session.rollback()
-    long_text = {**GOOD, "thai-do": 2, "ly-do": "Đường làng ngập nước mỗi mùa mưa. " * 30}
-    for (_user, headers), answers in zip(residents, (GOOD, long_text, GOOD), strict=True):
-        assert client.post(URL, headers=headers, json={"answers": answers}).status_code == 201
-    with app.app_context():
-        assert db.session.scalar(count_toast) == before
-        sizes = db.session.execute(
-            text("SELECT octet_length(sealed), pg_column_size(sealed) FROM survey_pending")
-        ).all()
-        assert len(sizes) == 3 and max(length for length, _ in sizes) > 5000, sizes
-        assert all(stored >= length for length, stored in sizes), sizes
-    assert len(_payloads(app)) == 3
-
-
 def test_the_scheduled_mixer_vacuums_the_queue_even_when_requests_moved_every_batch(
     app, client, residents
 ):

@@ -160,7 +160,5 @@ class SurveyPending(db.Model):
     __table_args__ = (
         # A survey's rows in line (app/services/mixer.py: how many wait, the oldest, a claim).
         Index("ix_survey_pending_waiting", "survey_id", "queued_at"),
-        # A sealed row (2,828 bytes and more) stays on the queue's pages, not in its TOAST
-        # table (migration 0025, which also stores `sealed` uncompressed: it is ciphertext).
-        {**WITHOUT_ROWID, "postgresql_with": {"toast_tuple_target": 8160}},
+        WITHOUT_ROWID,
     )
