@@ -322,6 +322,50 @@ def test_while_one_mixer_moves_a_survey_others_do_not_claim_its_rows(app, client
     assert _stored(app) == (3, 0, 3)
 
 
+def test_once_the_scheduled_mixer_has_emptied_the_queue_responses_still_walk_its_index(
+    app, residents
+):
+    """bench/surveys_bench.py, the second of three rounds: 686 sequential scans of the
+    queue (474,848 rows read) under the responses' statements, none in the other rounds. The
+    scheduled mixer's VACUUM had cut the emptied queue down to no page at all; planned for an
+    empty table, a response's count of its survey's waiting rows read the table whole and
+    sorted it, and each connection kept that plan (a prepared statement's generic plan)
+    while the queue filled again — rows moved stay dead until the next VACUUM. The attack: a
+    queue of thousands, all moved, the scheduled mixer run; the plans then kept for every
+    statement on the queue must walk its index in line and stop."""
+    from app.surveys.cli import mix
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite: no VACUUM of one table; its plans do not follow its size")
+        survey_id = db.session.scalar(select(Survey.id).where(Survey.slug == SLUG))
+        db.session.execute(
+            text(
+                "INSERT INTO survey_pending (id, survey_id, sealed, queued_at) SELECT"
+                " gen_random_uuid(), :survey, decode(repeat('00', 200), 'hex'), now()"
+                " FROM generate_series(1, 5000)"
+            ),
+            {"survey": survey_id},
+        )
+        db.session.commit()
+        db.session.execute(text("DELETE FROM survey_pending"))  # as the mixers move them
+        db.session.commit()
+        assert mix() == 0
+    values: dict[str, Any] = {
+        "key": "00000000-0000-0000-0000-000000000000",
+        "survey_id": survey_id,
+        "user_id": 1,
+        "sealed": "\\x00",
+        "queued_at": "2026-12-10 03:00:00+00",
+        "batch": 20,
+        "limit": 5000,
+    }
+    for statement in (mixer._QUEUE, mixer._QUEUE_ENTERED, mixer._WAITING_OF, mixer._CLAIM):
+        plan = kept_plan(app, statement, values)
+        assert "ix_survey_pending_waiting" in plan, plan
+        assert "Seq Scan" not in plan, plan
+
+
 def test_the_scheduled_mixer_vacuums_the_queue_even_when_requests_moved_every_batch(
     app, client, residents
 ):
@@ -342,7 +386,7 @@ def test_the_scheduled_mixer_vacuums_the_queue_even_when_requests_moved_every_ba
     assert _stored(app) == (3, 0, 3)  # every response moved by its own request
     with statements(app) as sent, app.app_context():
         assert mix() == 0
-    assert "VACUUM survey_pending" in sent, sent
+    assert "VACUUM (TRUNCATE false) survey_pending" in sent, sent
 
 
 def test_a_response_past_a_full_batch_leaves_it_to_its_mover_until_it_stalls(
