@@ -256,19 +256,36 @@ def test_the_mixer_reads_a_batch_at_most_however_many_responses_it_has_moved(app
     skip them)."""
     with app.app_context():
         survey_id = db.session.scalar(select(Survey.id).where(Survey.slug == SLUG))
-        if db.engine.dialect.name == "postgresql":
+        dialect = db.engine.dialect.name
+        if dialect == "postgresql":
             # The state the statements must cope with: a queue whose moved rows are still
             # dead in the table (the planner sees the table's size as it is on disk).
-            db.session.execute(
-                text(
-                    "INSERT INTO survey_pending (id, survey_id, sealed, queued_at) SELECT"
-                    " gen_random_uuid(), :survey, decode(repeat('00', 200), 'hex'), now()"
-                    " FROM generate_series(1, 5000)"
-                ),
-                {"survey": survey_id},
-            )
-            db.session.execute(text("DELETE FROM survey_pending"))
-            db.session.commit()
+            _queue_all_moved(survey_id)
+    for plan in _queue_plans(app, survey_id, dialect):
+        assert "ix_survey_pending_waiting" in plan, plan
+        if dialect == "postgresql":
+            assert "Bitmap" not in plan and "Seq Scan" not in plan, plan
+            assert "Limit" in plan, plan
+
+
+def _queue_all_moved(survey_id: int) -> None:
+    """PostgreSQL, in an app context: 5,000 rows of the survey queued and moved (deleted)."""
+    db.session.execute(
+        text(
+            "INSERT INTO survey_pending (id, survey_id, sealed, queued_at) SELECT"
+            " gen_random_uuid(), :survey, decode(repeat('00', 200), 'hex'), now()"
+            " FROM generate_series(1, 5000)"
+        ),
+        {"survey": survey_id},
+    )
+    db.session.commit()
+    db.session.execute(text("DELETE FROM survey_pending"))
+    db.session.commit()
+
+
+def _queue_plans(app, survey_id: int, dialect: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The plans kept (tests/test_hot_paths.py `kept_plan`) for every statement on the
+    queue: a response's (with its ledger entry on PostgreSQL), the mixer's count, its claim."""
     values: dict[str, Any] = {
         "key": "00000000-0000-0000-0000-000000000000",
         "survey_id": survey_id,
@@ -278,17 +295,10 @@ def test_the_mixer_reads_a_batch_at_most_however_many_responses_it_has_moved(app
         "batch": 20,
         "limit": 5000,
     }
-    with app.app_context():
-        dialect = db.engine.dialect.name
     checked = [mixer._QUEUE, mixer._WAITING_OF, mixer._CLAIM]
     if dialect == "postgresql":
         checked.append(mixer._QUEUE_ENTERED)
-    for statement in checked:
-        plan = kept_plan(app, statement, values)
-        assert "ix_survey_pending_waiting" in plan, plan
-        if dialect == "postgresql":
-            assert "Bitmap" not in plan and "Seq Scan" not in plan, plan
-            assert "Limit" in plan, plan
+    return [kept_plan(app, statement, values) for statement in checked]
 
 
 def test_while_one_mixer_moves_a_survey_others_do_not_claim_its_rows(app, client, residents):
@@ -339,29 +349,9 @@ def test_once_the_scheduled_mixer_has_emptied_the_queue_responses_still_walk_its
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite: no VACUUM of one table; its plans do not follow its size")
         survey_id = db.session.scalar(select(Survey.id).where(Survey.slug == SLUG))
-        db.session.execute(
-            text(
-                "INSERT INTO survey_pending (id, survey_id, sealed, queued_at) SELECT"
-                " gen_random_uuid(), :survey, decode(repeat('00', 200), 'hex'), now()"
-                " FROM generate_series(1, 5000)"
-            ),
-            {"survey": survey_id},
-        )
-        db.session.commit()
-        db.session.execute(text("DELETE FROM survey_pending"))  # as the mixers move them
-        db.session.commit()
+        _queue_all_moved(survey_id)
         assert mix() == 0
-    values: dict[str, Any] = {
-        "key": "00000000-0000-0000-0000-000000000000",
-        "survey_id": survey_id,
-        "user_id": 1,
-        "sealed": "\\x00",
-        "queued_at": "2026-12-10 03:00:00+00",
-        "batch": 20,
-        "limit": 5000,
-    }
-    for statement in (mixer._QUEUE, mixer._QUEUE_ENTERED, mixer._WAITING_OF, mixer._CLAIM):
-        plan = kept_plan(app, statement, values)
+    for plan in _queue_plans(app, survey_id, "postgresql"):
         assert "ix_survey_pending_waiting" in plan, plan
         assert "Seq Scan" not in plan, plan
 
