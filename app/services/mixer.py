@@ -147,15 +147,37 @@ _TAKE = (
 )
 # The sealed response, answering how many of the survey's others wait and since when: built
 # once (building it on every response cost about a tenth of a web answer's Python).
-_QUEUE = (
-    insert(_PENDING)
-    .values(
-        id=_KEY,
-        survey_id=_OF_SURVEY,
-        sealed=bindparam("sealed", type_=_PENDING.c.sealed.type),
-        queued_at=bindparam("queued_at", type_=_PENDING.c.queued_at.type),
+_SEALED_ROW = {
+    "id": _KEY,
+    "survey_id": _OF_SURVEY,
+    "sealed": bindparam("sealed", type_=_PENDING.c.sealed.type),
+    "queued_at": bindparam("queued_at", type_=_PENDING.c.queued_at.type),
+}
+_QUEUE = insert(_PENDING).values(**_SEALED_ROW).returning(*_WAITING)
+
+
+def _counted_after(queued: Any) -> Any:
+    """PostgreSQL: the rows inserted by the data-modifying CTE `queued` (one), answering how
+    many of the survey's others wait (up to a batch) and since when by ONE walk of the
+    survey's index entries in line — the oldest is the first of those walked. (Two scalar
+    subqueries walked them twice, each first stepping over the entries of rows moved since
+    the last VACUUM.) The statement's own snapshot does not see the row it inserts: the
+    others, as `_OTHERS` says with `id != key`."""
+    line = (
+        select(_IN_LINE)
+        .where(_PENDING.c.survey_id == _OF_SURVEY)
+        .order_by(_IN_LINE)
+        .limit(_BATCH)
+        .subquery("in_line")
     )
-    .returning(*_WAITING)
+    return select(func.count(line.c.queued_at), func.min(line.c.queued_at)).select_from(
+        queued.outerjoin(line, literal_column("true"))
+    )
+
+
+# PostgreSQL's `_QUEUE`, counting by one walk (`_counted_after`).
+_QUEUE_PG = _counted_after(
+    insert(_PENDING).values(**_SEALED_ROW).returning(_PENDING.c.id).cte("queued")
 )
 
 
@@ -173,7 +195,9 @@ def queue(
         "queued_at": now,
         "batch": mixing.batch,
     }
-    count, oldest = db_direct.first(session, _QUEUE, values)  # no entity (app/db_direct.py)
+    postgresql = session.connection().dialect.name == "postgresql"
+    statement = _QUEUE_PG if postgresql else _QUEUE  # no entity (app/db_direct.py)
+    count, oldest = db_direct.first(session, statement, values)
     return int(count) + 1, min(now, oldest) if oldest is not None else now
 
 
@@ -187,8 +211,8 @@ _ENTERED = (
 )
 # PostgreSQL: the ledger entry and the sealed response in one statement (the entry a
 # data-modifying CTE, the sealed row inserted from what it returns: a second answer of the
-# account fails the whole statement on the ledger's key), answering as _QUEUE does.
-_QUEUE_ENTERED = (
+# account fails the whole statement on the ledger's key), answering as _QUEUE_PG does.
+_QUEUE_ENTERED = _counted_after(
     insert(_PENDING)
     .from_select(
         ["id", "survey_id", "sealed", "queued_at"],
@@ -199,7 +223,8 @@ _QUEUE_ENTERED = (
             bindparam("queued_at", type_=_PENDING.c.queued_at.type),
         ),
     )
-    .returning(*_WAITING)
+    .returning(_PENDING.c.id)
+    .cte("queued")
 )
 _ENTER = insert(_LEDGER).values(survey_id=_OF_SURVEY, user_id=_OF_ACCOUNT)
 
