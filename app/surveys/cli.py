@@ -53,13 +53,13 @@ def mix(everything: bool = False) -> int:
         # some servers) — also those of the batches that responses moved themselves since the
         # last round: most of them, as a batch moves after the submission that makes it due.
         # Left, they pile up in the queue's index, which every response reads. The emptied
-        # pages stay the queue's (TRUNCATE false), for the rows to come: cut down to no page,
-        # the queue was planned for as an empty table — read whole and sorted by every
-        # response's count of its survey's waiting rows, a plan each connection kept while
-        # the queue filled again (tests/test_survey_fast_lane.py). The queue keeps the size
-        # of its longest line (a VACUUM FULL by hand gives it back).
+        # pages stay the queue's (its vacuum_truncate is off, migration 0025: cut down to no
+        # page, the queue was planned for as an empty table and read whole by every
+        # response). It keeps the size of its longest line; to give the space back once it
+        # is empty: VACUUM (TRUNCATE true) survey_pending — until a round of this mixer has
+        # seen it grow again, responses then read the small queue whole.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM (TRUNCATE false) survey_pending"))
+            conn.execute(text("VACUUM survey_pending"))
         # The moved rows' tables: their foreign-key checks planned afresh once they have grown
         # (app/services/upkeep.py: a check planned on an empty table scans it whole).
         analyze_grown(db.session, ("survey_responses", "survey_answers"))
