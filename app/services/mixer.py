@@ -216,12 +216,7 @@ _QUEUE_ENTERED = _counted_after(
     insert(_PENDING)
     .from_select(
         ["id", "survey_id", "sealed", "queued_at"],
-        select(
-            _KEY,
-            _ENTERED.c.survey_id,
-            bindparam("sealed", type_=_PENDING.c.sealed.type),
-            bindparam("queued_at", type_=_PENDING.c.queued_at.type),
-        ),
+        select(_KEY, _ENTERED.c.survey_id, _SEALED_ROW["sealed"], _SEALED_ROW["queued_at"]),
     )
     .returning(_PENDING.c.id)
     .cte("queued")
