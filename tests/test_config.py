@@ -108,3 +108,21 @@ def test_friendly_error_pages(app, client):
 
 def test_health_check(client):
     assert client.get("/health").get_json() == {"database": "ok", "redis": "not configured"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("SURVEY_MIX_BATCH", 0), ("SURVEY_MIX_BATCH", -5), ("SURVEY_MIX_WAIT_SECONDS", -1)],
+)
+def test_a_mixer_setting_that_would_leave_responses_pending_is_refused_at_start(
+    tmp_path, setting, value
+):
+    """A batch of none would never move an anonymous response into the results (and a
+    negative one is an error on PostgreSQL at the first response): refused when the app
+    starts, naming the setting, not found out by the first resident."""
+    with pytest.raises(RuntimeError, match=setting):
+        create_app(
+            TestingConfig,
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/mix.db",
+            **{setting: value},
+        )

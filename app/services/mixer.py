@@ -82,11 +82,24 @@ class Mixing:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Mixing:
+        batch, wait = settings(config)
         return cls(
             Sealer(config["SECRET_KEY"], config.get("SECRET_KEY_FALLBACKS") or ()),
-            batch=int(config["SURVEY_MIX_BATCH"]),
-            wait=timedelta(seconds=int(config["SURVEY_MIX_WAIT_SECONDS"])),
+            batch=batch,
+            wait=wait,
         )
+
+
+def settings(config: Mapping[str, Any]) -> tuple[int, timedelta]:
+    """SURVEY_MIX_BATCH and SURVEY_MIX_WAIT_SECONDS, refused (RuntimeError, naming the setting)
+    when they would leave responses pending for ever (a batch of none) or break the move (a
+    negative batch or wait); checked when the app starts (app.surveys.mixing)."""
+    batch, wait = int(config["SURVEY_MIX_BATCH"]), int(config["SURVEY_MIX_WAIT_SECONDS"])
+    if batch < 1:
+        raise RuntimeError(f"SURVEY_MIX_BATCH must be at least 1, not {batch}.")
+    if wait < 0:
+        raise RuntimeError(f"SURVEY_MIX_WAIT_SECONDS must not be negative, not {wait}.")
+    return batch, timedelta(seconds=wait)
 
 
 def current() -> Mixing:

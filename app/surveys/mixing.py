@@ -13,6 +13,7 @@ from flask import Flask, current_app, request
 from app import clock
 from app.errors import database_unavailable
 from app.extensions import db
+from app.services import mixer
 from app.services.surveys import settle
 
 MIX_CHECK = timedelta(seconds=30)
@@ -40,4 +41,5 @@ def _settle_due() -> None:
 
 
 def init_app(app: Flask) -> None:
+    mixer.settings(app.config)  # a setting that cannot work stops the start, not a response
     app.before_request(_settle_due)
