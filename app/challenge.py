@@ -25,7 +25,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import altcha
@@ -33,6 +33,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from app.models.types import utcnow
 from app.parse import int_or_none
 from app.ratelimits import count_event, events, first_use
 from app.signing import app_timed_serializer
@@ -65,12 +66,16 @@ def note_signup() -> None:
     count_event("signups", 60)
 
 
-def new_pow(now: datetime) -> dict[str, Any]:
-    """A signed ALTCHA challenge (v2 parameters), as the widget and API clients take it."""
+def new_pow() -> dict[str, Any]:
+    """A signed ALTCHA challenge (v2 parameters), as the widget and API clients take it.
+
+    Its expiry is wall-clock time, not the app's clock (`app.clock`, which a test or the demo
+    may set elsewhere): the `altcha` package checks it against the wall clock, as itsdangerous
+    does the text question's token, so one clock both writes and reads every expiry."""
     challenge = altcha.create_challenge(
         ALGORITHM,
         current_app.config["CHALLENGE_COST"],
-        expires_at=now + LIFETIME,
+        expires_at=utcnow() + LIFETIME,
         hmac_secret=_secret("pow"),
     )
     return challenge.to_dict()
@@ -94,7 +99,7 @@ class PageChallenge:
     error: str | None = None
 
 
-def for_page(now: datetime, error: str | None = None) -> PageChallenge:
+def for_page(error: str | None = None) -> PageChallenge:
     a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
     nonce = secrets.token_hex(12)
     token = _serializer().dumps({"n": nonce, "h": _answer_digest(nonce, a + b)})
@@ -102,7 +107,7 @@ def for_page(now: datetime, error: str | None = None) -> PageChallenge:
         "How much is %(a)s plus %(b)s? Write the answer in digits.", a=WORDS[a], b=WORDS[b]
     )
     question = question[:1].upper() + question[1:]  # "Ba cộng bốn…": the sentence's capital
-    return PageChallenge(json.dumps(new_pow(now)), question, token, error)
+    return PageChallenge(json.dumps(new_pow()), question, token, error)
 
 
 def _pow_passed(payload: str) -> bool:

@@ -5,7 +5,9 @@ question for pages without JavaScript; each solved challenge accepted once."""
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib.util
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -174,6 +176,31 @@ def test_api_start_needs_the_challenge_too(challenged, client, make_user) -> Non
     again = client.post(url, headers={**headers, "X-Altcha": solved(client)})
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["id"] == started.get_json()["id"]
+
+
+@pytest.mark.parametrize("offset", [timedelta(hours=-3), timedelta(days=2)])
+def test_a_challenge_lives_ten_minutes_of_wall_time_whatever_the_app_clock(
+    challenged, client, offset
+) -> None:
+    """The verifier (the `altcha` package, itsdangerous for the text question) reads the wall
+    clock, so the expiry it is handed must be wall-clock too: a challenge given out while the
+    app's clock is set elsewhere (a test's, the demo's) is neither dead on arrival nor alive for
+    days. Failed before the fix (the expiry was the app clock's now + 10 minutes: 403 for a clock
+    set three hours back, and a challenge good for two days with one set ahead)."""
+    set_clock(challenged, datetime.now(UTC) + offset)
+    body = client.get("/api/v1/challenge").get_json()["challenge"]
+    expires_at = body["parameters"]["expiresAt"]
+    wall = datetime.now(UTC).timestamp()
+    assert wall + 9 * 60 <= expires_at <= wall + 11 * 60
+    ok = client.post(
+        "/api/v1/auth/register", json=registration(7), headers={"X-Altcha": solved(client)}
+    )
+    assert ok.status_code == 201
+    page = client.get("/auth/register").get_data(as_text=True)
+    widget = re.search(r'data-altcha-challenge="([^"]+)"', page)
+    assert widget is not None
+    on_page = json.loads(html.unescape(widget.group(1)))["parameters"]["expiresAt"]
+    assert wall + 9 * 60 <= on_page <= wall + 11 * 60
 
 
 # ------------------------------------------------------------------ pages without script

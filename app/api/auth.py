@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from app import challenge, clock, devices
+from app import challenge, devices
 from app.api.schemas import (
     ChallengeOut,
     ErrorOut,
@@ -201,7 +201,7 @@ def verify(body: VerifyIn) -> Response | tuple[Response, int]:
 def get_challenge() -> Response:
     """Whether sign-up and attempt start ask for it now, and a fresh ALTCHA challenge (v2
     parameters, signed, 10 minutes): solve it, send base64(JSON {challenge, solution})."""
-    out = ChallengeOut(active=challenge.active(), challenge=challenge.new_pow(clock.now()))
+    out = ChallengeOut(active=challenge.active(), challenge=challenge.new_pow())
     response = jsonify(out.model_dump())
     response.headers["Cache-Control"] = "no-store"
     return response

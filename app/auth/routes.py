@@ -45,7 +45,7 @@ def _register_page(
         required=True,
         errors=form.unit.errors,
     )
-    check = challenge.for_page(clock.now(), challenge_error) if challenge.active() else None
+    check = challenge.for_page(challenge_error) if challenge.active() else None
     commune = int_or_none(form.unit.raw_data[0] if form.unit.raw_data else None, 1, ID_MAX)
     listed = hamlets.hamlets_of(db.session, commune) if commune is not None else []
     form.hamlet.choices = [("", _("— Not stated —"))] + [(h.code, h.name) for h in listed]

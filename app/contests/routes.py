@@ -57,7 +57,7 @@ def round_page(round_id: int) -> str:
     state = service.round_state(round_, now)
     check = None
     if state == "open" and current_user.is_authenticated and challenge.active():
-        check = challenge.for_page(now)
+        check = challenge.for_page()
     return render_template(
         "contests/round.html",
         round=round_,
