@@ -36,7 +36,7 @@ from app.phones import normalize_phone
 from app.services import accounts
 from app.services.accounts import NewAccount, create_account
 from app.services.units import load_units
-from tests import accessibility, compiled_once
+from tests import accessibility, browser_shots, compiled_once
 
 compiled_once.install()  # URL builders and templates compiled once a run (tests/compiled_once.py)
 
@@ -323,6 +323,7 @@ def chromium():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(params=[True], ids=["js"])
 def page(request, server: str, chromium):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     context = chromium.new_context(
@@ -331,6 +332,7 @@ def page(request, server: str, chromium):  # type: ignore[no-untyped-def]
         java_script_enabled=request.param,
     )
     page = context.new_page()
+    page.screenshot = browser_shots.retrying(page.screenshot, PlaywrightError)
     seen: list[accessibility.Snapshot] = []
 
     def loaded(loaded_page) -> None:  # type: ignore[no-untyped-def]
