@@ -3,7 +3,7 @@
 Chromium answers `Page.captureScreenshot` now and then with "Unable to capture screenshot"
 when it is asked right after a navigation or a viewport change, before the new page has a
 frame to copy (seen once in `make test`: tests/test_browser_prize.py, a 404 page just loaded,
-both CPUs busy; Chromium's own issue 714058). The screenshot is an artifact to look at, not
+the two engines' runs side by side; Chromium's issue 714058). The screenshot is an artifact, not
 something a test asserts, so the page fixture (tests/conftest.py) takes it again after a
 short wait; any other error, or that one three times over, still fails the test.
 """
