@@ -15,6 +15,9 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
     app.config.update(overrides)
+    from app.json_provider import JSONProvider
+
+    app.json = JSONProvider(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -86,6 +86,7 @@ def main() -> int:
     parser.add_argument(
         "--sort", default="cumulative", choices=("cumulative", "tottime"), help="cProfile order"
     )
+    parser.add_argument("--dump", type=Path, help="also write cProfile's stats to this file")
     parser.add_argument("--sql", action="store_true", help="print each statement's text")
     args = parser.parse_args()
     if not 10 <= args.requests <= 2000:
@@ -224,6 +225,8 @@ def main() -> int:
         report: Any = io.StringIO()
         stats = pstats.Stats(profile, stream=report)
         stats.sort_stats(args.sort).print_stats(45)
+        if args.dump:
+            stats.dump_stats(args.dump)
         print(report.getvalue())
         print("own time per request by package (ms), waits for PostgreSQL apart:")
         by_package: dict[str, float] = {}
