@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/profile_attempts.py                   # statements, ms per request
     .venv/bin/python bench/profile_attempts.py --profile start   # and cProfile's top functions
+    .venv/bin/python bench/profile_attempts.py --instructions    # this process's instructions
 
 Resets its own database (`civic_bench_d_prof` by default, `--database`), fills it with
 bench/run.py's own setup (the same bank, round, accounts and pre-started attempts), then
@@ -15,6 +16,13 @@ drives the app of bench/bench_app.py through Flask's test client (no HTTP server
    busy machine the wall times stretch with the load; the CPU times much less, so their ratio
    is the steadier reading of what a request costs (it leaves out the HTTP server, which costs
    every route alike, and PostgreSQL's WAL writer).
+
+With `--instructions` the script runs itself under valgrind's callgrind (Debian's valgrind) and
+counts, instead of timing, the instructions this process executes per request of each scenario
+(median of three interleaved rounds): the Python side only, not PostgreSQL's, but a count that
+does not move with the machine's load or its neighbours (the same code gives the same count to
+within a fraction of a percent), so a change of a few percent can be seen where timings on a
+shared machine swing by ten. About fifty times slower than running: use small --requests.
 
 Every start is a first start of a fresh account and every submit a first submit of an open
 attempt, as in bench/run.py. Loopback only. The machine's load average is printed first:
@@ -31,6 +39,7 @@ import pstats
 import re
 import secrets
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +53,7 @@ SCENARIOS = ("bare", "start", "answer", "submit")
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 ROUNDS = 5
 WARM = 20
+UNDER_CALLGRIND = "CIVIC_BENCH_UNDER_CALLGRIND"  # set in the environment of the run it re-execs
 
 
 def backend_cpu(database: str) -> float:
@@ -78,6 +88,49 @@ def package(path: str) -> str:
     return "python" if path.startswith(("/", "<")) else path
 
 
+def under_callgrind(out: Path) -> int:
+    """Run this script again under callgrind, instruments off until each counted round."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("callgrind.*"):
+        old.unlink()
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out}/callgrind.%p",
+        sys.executable,
+        *sys.argv,
+    ]
+    return subprocess.run(command, env=os.environ | {UNDER_CALLGRIND: str(out)}).returncode
+
+
+def instructions(
+    calls: dict[str, Callable[[], None]], requests: int, out: Path
+) -> dict[str, list[float]]:
+    """Per scenario, the instructions this process executes per request in each of three
+    interleaved rounds (callgrind_control: zero, instrument, run, stop, dump; the dump's
+    totals)."""
+    pid = str(os.getpid())
+
+    def control(*options: str) -> None:
+        subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
+
+    counts: dict[str, list[float]] = {name: [] for name in calls}
+    for round_ in range(3):
+        for name, call in calls.items():
+            control("--zero")
+            control("--instr=on")
+            for _ in range(requests):
+                call()
+            control("--instr=off")
+            control(f"--dump={name}-{round_}")
+            dumps = sorted(out.glob(f"callgrind.{pid}.*"), key=lambda p: p.stat().st_mtime_ns)
+            totals = re.search(r"^totals: (\d+)", dumps[-1].read_text(), re.MULTILINE)
+            assert totals is not None, f"no totals in {dumps[-1]}"
+            counts[name].append(int(totals.group(1)) / requests)
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
@@ -87,12 +140,19 @@ def main() -> int:
         "--sort", default="cumulative", choices=("cumulative", "tottime"), help="cProfile order"
     )
     parser.add_argument("--dump", type=Path, help="also write cProfile's stats to this file")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under callgrind instead of timing",
+    )
     parser.add_argument("--sql", action="store_true", help="print each statement's text")
     args = parser.parse_args()
     if not 10 <= args.requests <= 2000:
         parser.error("--requests must be between 10 and 2000")
     if not re.fullmatch(r"civic_bench[a-z_]*", args.database):
         parser.error("--database must be civic_bench_SOMETHING (it is dropped)")
+    if args.instructions and UNDER_CALLGRIND not in os.environ:
+        return under_callgrind(BENCH / ".work" / "callgrind")
     print("load average (1/5/15 min):", " / ".join(f"{v:.2f}" for v in os.getloadavg()))
 
     import run as bench_run
@@ -179,6 +239,18 @@ def main() -> int:
         print(f"{name}: {len(statements)} SQL statements (plus the pool's ping, BEGIN, COMMIT)")
         for statement in statements:
             print(f"    {statement if args.sql else statement[:140]}")
+
+    if args.instructions:
+        counts = instructions(calls, args.requests, Path(os.environ[UNDER_CALLGRIND]))
+        bare = statistics.median(counts["bare"])
+        print("\ninstructions of this process per request, median of 3 rounds (per round)")
+        for name, rows in counts.items():
+            median = statistics.median(rows)
+            print(
+                f"{name:8} {median:12,.0f} (bare/this {bare / median:4.0%});  rounds "
+                + " / ".join(f"{row:,.0f}" for row in rows)
+            )
+        return 0
 
     timings: dict[str, list[tuple[float, float, float]]] = {name: [] for name in calls}
     for _round in range(ROUNDS):
