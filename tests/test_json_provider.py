@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from flask import Flask, jsonify
 from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 
 from app.json_provider import JSONProvider
 
@@ -63,6 +65,32 @@ CASES: list[Any] = [
 ]
 
 
+class Spy:
+    """What orjson did for each response: "encoded" or "refused" (then the standard library
+    encoded it)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+
+@pytest.fixture()
+def orjson_calls(monkeypatch: pytest.MonkeyPatch) -> Spy:
+    spy = Spy()
+    real = orjson.dumps
+
+    def dumps(*args: Any, **kwargs: Any) -> bytes:
+        try:
+            body = real(*args, **kwargs)
+        except orjson.JSONEncodeError:
+            spy.calls.append("refused")
+            raise
+        spy.calls.append("encoded")
+        return body
+
+    monkeypatch.setattr(orjson, "dumps", dumps)
+    return spy
+
+
 def _nested(depth: int) -> list[Any]:
     value: list[Any] = []
     for _ in range(depth):
@@ -85,9 +113,10 @@ def _bodies(value: Any) -> tuple[bytes, bytes]:
 
 
 @pytest.mark.parametrize("value", CASES, ids=[repr(case)[:30] for case in CASES])
-def test_a_response_is_the_bytes_the_standard_library_gives(value: Any) -> None:
+def test_a_response_is_the_bytes_the_standard_library_gives(value: Any, orjson_calls: Spy) -> None:
     mine, expected = _bodies(value)
     assert mine == expected
+    assert orjson_calls.calls == ["encoded"]  # by orjson, not by the fallback
 
 
 @pytest.mark.parametrize(
@@ -99,9 +128,12 @@ def test_a_response_is_the_bytes_the_standard_library_gives(value: Any) -> None:
     ],
     ids=["integer keys", "big integer", "deep nesting"],
 )
-def test_what_orjson_refuses_is_answered_as_the_standard_library_does(value: Any) -> None:
+def test_what_orjson_refuses_is_answered_as_the_standard_library_does(
+    value: Any, orjson_calls: Spy
+) -> None:
     mine, expected = _bodies(value)
     assert mine == expected
+    assert orjson_calls.calls == ["refused"]
 
 
 def test_an_app_answers_json_through_orjson(app: Flask) -> None:
@@ -119,11 +151,42 @@ def test_debug_mode_still_indents() -> None:
         assert jsonify({"a": [1]}).get_data() == b'{\n  "a": [\n    1\n  ]\n}\n'
 
 
-def test_a_float_in_exponent_form_is_the_same_number() -> None:
-    # The one difference in valid output: 1e-7 where the standard library writes 1e-07.
-    for value in (1e-7, 2.5e-5, 1e16, -3.25e20):
+def test_a_small_or_large_float_is_the_same_number_in_another_form() -> None:
+    assert _bodies(1e-7) == (b"1e-7\n", b"1e-07\n")
+    assert _bodies(1e-5) == (b"0.00001\n", b"1e-05\n")
+    for value in (1e-7, 2.5e-5, 9.99e-5, 1e16, -3.25e20):
         mine, expected = _bodies({"x": value})
         assert json.loads(mine) == json.loads(expected) == {"x": value}
+
+
+def test_a_plain_enum_is_its_value_where_the_standard_library_refused_it() -> None:
+    class Plain(enum.Enum):
+        A = "giá trị"
+
+    ours = Flask("ours")
+    ours.json = JSONProvider(ours)
+    ours.json.ensure_ascii = False  # type: ignore[attr-defined]
+    with ours.app_context():
+        assert jsonify({"e": Plain.A}).get_data() == '{"e":"giá trị"}\n'.encode()
+    with pytest.raises(TypeError):
+        _bodies({"e": Plain.A})
+
+
+def test_a_multidict_is_written_from_its_storage_pass_plain_dicts() -> None:
+    mine, expected = _bodies(MultiDict([("a", "1"), ("a", "2")]))
+    assert (mine, expected) == (b'{"a":["1","2"]}\n', b'{"a":"1"}\n')
+    mine, expected = _bodies(MultiDict([("a", "1"), ("a", "2")]).to_dict(flat=True))
+    assert mine == expected == b'{"a":"1"}\n'
+
+
+def test_keys_keep_their_order_when_sorting_is_turned_off(orjson_calls: Spy) -> None:
+    ours = Flask("ours")
+    ours.json = JSONProvider(ours)
+    ours.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ours.json.sort_keys = False  # type: ignore[attr-defined]
+    with ours.app_context():
+        assert jsonify({"b": 1, "a": {"d": 2, "c": 3}}).get_data() == b'{"b":1,"a":{"d":2,"c":3}}\n'
+    assert orjson_calls.calls == ["encoded"]
 
 
 def test_not_a_number_is_answered_as_null_not_invalid_json() -> None:
