@@ -98,10 +98,16 @@ def _nested(depth: int) -> list[Any]:
     return value
 
 
-def _bodies(value: Any) -> tuple[bytes, bytes]:
+def _ours() -> Flask:
+    """An app answering through JSONProvider, UTF-8 as the app's own."""
     ours = Flask("ours")
     ours.json = JSONProvider(ours)
     ours.json.ensure_ascii = False  # type: ignore[attr-defined]
+    return ours
+
+
+def _bodies(value: Any) -> tuple[bytes, bytes]:
+    ours = _ours()
     theirs = Flask("theirs")
     theirs.json.ensure_ascii = False  # type: ignore[attr-defined]
     assert isinstance(theirs.json, DefaultJSONProvider)
@@ -163,9 +169,7 @@ def test_a_plain_enum_is_its_value_where_the_standard_library_refused_it() -> No
     class Plain(enum.Enum):
         A = "giá trị"
 
-    ours = Flask("ours")
-    ours.json = JSONProvider(ours)
-    ours.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ours = _ours()
     with ours.app_context():
         assert jsonify({"e": Plain.A}).get_data() == '{"e":"giá trị"}\n'.encode()
     with pytest.raises(TypeError):
@@ -180,9 +184,7 @@ def test_a_multidict_is_written_from_its_storage_pass_plain_dicts() -> None:
 
 
 def test_keys_keep_their_order_when_sorting_is_turned_off(orjson_calls: Spy) -> None:
-    ours = Flask("ours")
-    ours.json = JSONProvider(ours)
-    ours.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ours = _ours()
     ours.json.sort_keys = False  # type: ignore[attr-defined]
     with ours.app_context():
         assert jsonify({"b": 1, "a": {"d": 2, "c": 3}}).get_data() == b'{"b":1,"a":{"d":2,"c":3}}\n'
@@ -191,8 +193,6 @@ def test_keys_keep_their_order_when_sorting_is_turned_off(orjson_calls: Spy) -> 
 
 def test_not_a_number_is_answered_as_null_not_invalid_json() -> None:
     # The standard library writes NaN, which no JSON parser accepts; orjson writes null.
-    ours = Flask("ours")
-    ours.json = JSONProvider(ours)
-    ours.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ours = _ours()
     with ours.app_context():
         assert jsonify({"x": math.nan}).get_data() == b'{"x":null}\n'
