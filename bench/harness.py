@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import time
 import urllib.error
@@ -331,6 +332,28 @@ def cpu_busy(seconds: float = 2.0) -> float | None:
         return None
     total = total1 - total0
     return 1 - (idle1 - idle0) / total if total > 0 else None
+
+
+def steadiness(baseline: Sequence[float], threshold: float = 0.15) -> list[str]:
+    """What the baseline's own runs say about the machine during a run: their spread
+    ((max - min) / median). The scenario runs sat between them, so a machine whose speed
+    swung that much moved their ratios as far; past `threshold`, the report says so, so that
+    a verdict a few points from its aim is not read as settled by this run."""
+    if len(baseline) < 2 or statistics.median(baseline) <= 0:
+        return []
+    low, high, middle = min(baseline), max(baseline), statistics.median(baseline)
+    spread = (high - low) / middle
+    line = (
+        f"The bare route's own runs gave {low:.0f}–{high:.0f} req/s, a spread of "
+        f"{spread:.0%} of their median"
+    )
+    if spread <= threshold:
+        return [f"{line}: the machine held steady through the run."]
+    return [
+        f"{line}: the machine's speed changed during the run (a shared machine), and the "
+        "scenarios' runs between them moved as far, so a ratio within that spread of its "
+        "aim is not settled by this run. Repeat it, at rest, before reading a verdict."
+    ]
 
 
 def write_block(path: Path, block: str, start: str, end: str, header: str) -> None:

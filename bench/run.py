@@ -42,6 +42,7 @@ from harness import (
     machine,
     reset_database,
     set_environment,
+    steadiness,
     write_block,
     wrk,
 )
@@ -607,6 +608,7 @@ def interpretation(summary: dict[str, dict[str, Any]], busy: float | None) -> li
             f"median (per-run ratios {min(row['run_ratios']):.0%}–{max(row['run_ratios']):.0%}), "
             f"so it **{verdict}** issue 17's aim of ≥ {target:.0%}."
         )
+    lines += ["", *steadiness(summary["bare"]["rps"])]
     if busy is not None and busy > 0.10:
         lines += [
             "",

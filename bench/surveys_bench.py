@@ -72,6 +72,7 @@ from harness import (
     machine,
     reset_database,
     set_environment,
+    steadiness,
     write_block,
     wrk,
 )
@@ -983,6 +984,8 @@ def throughput_lines(args: argparse.Namespace, runs: list[Run]) -> list[str]:
             f"{p50:.1f} / {p99:.1f} | {unexpected} |"
         )
     lines += [
+        "",
+        *steadiness([r.rps for r in by["bare"]]),
         "",
         "Checked in the database after each run (wrk counts the responses received within its "
         "duration; the database also has the requests still in flight when it stopped, at most "
