@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import time
 
 import psycopg
+from harness import process_cpu_s
 from psycopg import sql
 
 DSN = "host=127.0.0.1 port=5432 user=postgres dbname=civic_bench"
@@ -31,8 +31,7 @@ ROUNDS = 3
 
 
 def backend_cpu_s(conn: psycopg.Connection) -> float:
-    fields = open(f"/proc/{conn.info.backend_pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu_s(conn.info.backend_pid)
 
 
 def create(conn: psycopg.Connection, table: str, fillfactor: int) -> None:

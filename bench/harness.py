@@ -334,14 +334,25 @@ def cpu_busy(seconds: float = 2.0) -> float | None:
     return 1 - (idle1 - idle0) / total if total > 0 else None
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, from /proc) a process on this machine has used so far;
+    0.0 once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def steadiness(baseline: Sequence[float], threshold: float = 0.15) -> list[str]:
     """What the baseline's own runs say about the machine during a run: their spread
     ((max - min) / median). The scenario runs sat between them, so a machine whose speed
     swung that much moved their ratios as far; past `threshold`, the report says so, so that
     a verdict a few points from its aim is not read as settled by this run."""
-    if len(baseline) < 2 or statistics.median(baseline) <= 0:
+    middle = statistics.median(baseline) if len(baseline) >= 2 else 0.0
+    if middle <= 0:
         return []
-    low, high, middle = min(baseline), max(baseline), statistics.median(baseline)
+    low, high = min(baseline), max(baseline)
     spread = (high - low) / middle
     line = (
         f"The bare route's own runs gave {low:.0f}–{high:.0f} req/s, a spread of "

@@ -61,6 +61,7 @@ def backend_cpu(database: str) -> float:
     system time from /proc: PostgreSQL runs on this machine, as bench/run.py requires). Their
     CPU per request does not grow with other work on the machine as wall time does."""
     import psycopg
+    from harness import process_cpu_s
 
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         pids = [
@@ -69,14 +70,7 @@ def backend_cpu(database: str) -> float:
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
             )
         ]
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the backend ended
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum((process_cpu_s(pid) for pid in pids), 0.0)
 
 
 def package(path: str) -> str:
